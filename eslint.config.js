@@ -1,0 +1,60 @@
+// Typed lint rules for the whole project, and the rule that keeps the domain pure:
+// deciders in src/domain/** may not import I/O, clocks or frameworks.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const ioModules = [
+  "kafkajs", "node-rdkafka", "ioredis", "mysql2", "mysql2/*", "mongodb", "fastify", "fastify-plugin",
+  "@fastify/*", "pino", "prom-client", "avsc", "@kafkajs/confluent-schema-registry", "ws",
+];
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", ".stack/**", "coverage/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js", "bin/*.js"] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false } }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      // fastify plugins and handlers are async by contract, with or without an await inside.
+      "@typescript-eslint/require-await": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "MemberExpression[object.name='process'][property.name='env']", message: "Read configuration through loadConfig(env) only." },
+      ],
+    },
+  },
+  {
+    files: ["src/config/**", "src/cli/main.ts", "test/**", "scripts/**", "bin/**", "vitest.config.ts"],
+    rules: { "no-restricted-syntax": "off" },
+  },
+  {
+    files: ["src/domain/**"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [
+          { group: ["node:*", ...ioModules], message: "The domain is pure: no I/O, framework or runtime imports." },
+          { group: ["**/infra/**", "**/gateway/**", "**/commands/**", "**/projections/**", "**/cli/**"], message: "The domain depends on nothing outside itself." },
+        ],
+      }],
+      "no-restricted-globals": ["error",
+        { name: "Date", message: "Time arrives in the command metadata." },
+        { name: "process", message: "The domain does not read the process." },
+        { name: "crypto", message: "Ids arrive in the command metadata." },
+      ],
+    },
+  },
+  {
+    files: ["test/**"],
+    rules: {
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+    },
+  },
+);
