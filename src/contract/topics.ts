@@ -1,0 +1,156 @@
+/**
+ * The Kafka topic catalog: every bounded context, the field its records are keyed by, and the
+ * topics it owns. Topic names are part of the public contract (data teams read the event
+ * topics directly), so they are derived from one rule and never spelled by hand elsewhere.
+ */
+
+/** Every bounded context, in the order documentation and generated code list them. */
+export const CONTEXTS = [
+  "messages",
+  "conversations",
+  "presence",
+  "typing",
+  "calls",
+  "signaling",
+  "huddles",
+  "notifications",
+  "devices",
+  "users",
+] as const;
+
+export type ContextName = (typeof CONTEXTS)[number];
+
+/** What a topic carries; also the last segment of its name. */
+export type TopicKind = "events" | "commands" | "state" | "dlq";
+
+/** Static facts about a context that decide its topics and partitioning. */
+export interface ContextSpec {
+  /**
+   * Record field whose value is the Kafka message key on every topic of the context. Commands
+   * and events of a context are co-partitioned by it, so one partition owner sees every
+   * command and event of an aggregate in order.
+   */
+  readonly keyField: string;
+  /** Signals worthless after seconds (typing, WebRTC signaling): short retention on all its topics. */
+  readonly ephemeral: boolean;
+  /** Produced by another service: we only consume its events topic (no commands, state or DLQ). */
+  readonly upstream: boolean;
+}
+
+/** The spec of every context. */
+export const CONTEXT_SPECS = {
+  messages: { keyField: "conversationId", ephemeral: false, upstream: false },
+  conversations: { keyField: "conversationId", ephemeral: false, upstream: false },
+  presence: { keyField: "userId", ephemeral: false, upstream: false },
+  typing: { keyField: "conversationId", ephemeral: true, upstream: false },
+  calls: { keyField: "callId", ephemeral: false, upstream: false },
+  signaling: { keyField: "callId", ephemeral: true, upstream: false },
+  huddles: { keyField: "huddleId", ephemeral: false, upstream: false },
+  notifications: { keyField: "userId", ephemeral: false, upstream: false },
+  devices: { keyField: "userId", ephemeral: false, upstream: false },
+  users: { keyField: "userId", ephemeral: false, upstream: true },
+} as const satisfies Record<ContextName, ContextSpec>;
+
+type UpstreamContext = {
+  [C in ContextName]: (typeof CONTEXT_SPECS)[C]["upstream"] extends true ? C : never;
+}[ContextName];
+
+/** The context names that own commands (every context except the upstream ones). */
+export type CommandContext = Exclude<ContextName, UpstreamContext>;
+
+/** Topics of a context we own: `quikapp.<context>.<kind>` for every kind. */
+export type OwnedTopics<C extends string> = {
+  readonly [K in TopicKind]: `quikapp.${C}.${K}`;
+};
+
+/** Topics of an upstream context: its events topic only. */
+export interface UpstreamTopics<C extends string> {
+  readonly events: `quikapp.${C}.events`;
+}
+
+/** The topic names of every context, typed so that `TOPICS.users.commands` does not compile. */
+export type TopicCatalog = {
+  readonly [C in ContextName]: C extends UpstreamContext ? UpstreamTopics<C> : OwnedTopics<C>;
+};
+
+/** Name of the topic of `kind` in `context`: `quikapp.<context>.<kind>`. */
+export function topicName<C extends string, K extends TopicKind>(context: C, kind: K): `quikapp.${C}.${K}` {
+  return `quikapp.${context}.${kind}`;
+}
+
+function ownedTopics<C extends string>(context: C): OwnedTopics<C> {
+  return {
+    events: topicName(context, "events"),
+    commands: topicName(context, "commands"),
+    state: topicName(context, "state"),
+    dlq: topicName(context, "dlq"),
+  };
+}
+
+/**
+ * Topic names per context, e.g. `TOPICS.messages.events === "quikapp.messages.events"`.
+ * Owned contexts have `events`, `commands`, `state` (compacted changelog) and `dlq`; upstream
+ * contexts (`users`) only `events`.
+ */
+export const TOPICS: TopicCatalog = Object.freeze({
+  messages: ownedTopics("messages"),
+  conversations: ownedTopics("conversations"),
+  presence: ownedTopics("presence"),
+  typing: ownedTopics("typing"),
+  calls: ownedTopics("calls"),
+  signaling: ownedTopics("signaling"),
+  huddles: ownedTopics("huddles"),
+  notifications: ownedTopics("notifications"),
+  devices: ownedTopics("devices"),
+  users: { events: topicName("users", "events") },
+});
+
+/** One topic to create at bootstrap, with what decides its configuration. */
+export interface TopicSpec {
+  readonly name: string;
+  readonly kind: TopicKind;
+  readonly context: ContextName;
+  /** Log compaction (`cleanup.policy=compact`): true for the `state` changelogs only. */
+  readonly compacted: boolean;
+  /** Short retention: every topic of an ephemeral context (see {@link ContextSpec.ephemeral}). */
+  readonly ephemeral: boolean;
+  /** Record field used as the message key (see {@link ContextSpec.keyField}). */
+  readonly keyField: string;
+}
+
+const TOPIC_KINDS: readonly TopicKind[] = ["events", "commands", "state", "dlq"];
+
+/** Kinds of topic that exist for a context: all four when owned, `events` alone when upstream. */
+export function topicKindsOf(context: ContextName): readonly TopicKind[] {
+  return CONTEXT_SPECS[context].upstream ? ["events"] : TOPIC_KINDS;
+}
+
+/**
+ * Every topic of every context, in {@link CONTEXTS} order then events, commands, state, dlq.
+ * Includes the upstream `quikapp.users.events`, which bootstrap may create in local
+ * environments where no upstream service does.
+ */
+export const ALL_TOPICS: readonly TopicSpec[] = Object.freeze(
+  CONTEXTS.flatMap((context) =>
+    topicKindsOf(context).map(
+      (kind): TopicSpec => Object.freeze({
+        name: topicName(context, kind),
+        kind,
+        context,
+        compacted: kind === "state",
+        ephemeral: CONTEXT_SPECS[context].ephemeral,
+        keyField: CONTEXT_SPECS[context].keyField,
+      }),
+    ),
+  ),
+);
+
+/** The spec of a topic by name, or undefined for a topic outside the catalog. */
+export function topicSpec(name: string): TopicSpec | undefined {
+  return ALL_TOPICS.find((spec) => spec.name === name);
+}
+
+/** Whether `name` is a context of the catalog. */
+export function isContextName(name: string): name is ContextName {
+  return (CONTEXTS as readonly string[]).includes(name);
+}
