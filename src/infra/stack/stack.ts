@@ -1,0 +1,71 @@
+import { join } from "node:path";
+import { registryComponent } from "./apicurio-registry.js";
+import { componentDown, componentStatus, componentUp, type Component } from "./component.js";
+import { kafkaComponent } from "./kafka-broker.js";
+import { withStackLock } from "./lock.js";
+import { mariadbComponent } from "./mariadb-server.js";
+import { mongoComponent } from "./mongo-java-server.js";
+import { redisComponent } from "./redis-server.js";
+import type { ComponentStatus, StackLog, StackSpec } from "./types.js";
+
+export { StackError } from "./stack-error.js";
+export { startKafka, kafkaAnswers, type KafkaBroker, type KafkaBrokerOptions } from "./kafka-broker.js";
+export type { ComponentName, ComponentStatus, StackLog, StackSpec } from "./types.js";
+
+/** The components `spec` manages, in a fixed order; absent entries are someone else's servers. */
+function components(spec: StackSpec): Component[] {
+  const cacheDir = spec.cacheDir ?? join(spec.dir, "cache");
+  const java = spec.javaHome === undefined ? {} : { javaHome: spec.javaHome };
+  const list: Component[] = [];
+  if (spec.kafka) {
+    list.push(kafkaComponent({ ...spec.kafka, ...java, dataDir: join(spec.dir, `kafka-${spec.kafka.port}`), cacheDir }));
+  }
+  if (spec.registry) {
+    list.push(registryComponent({ ...spec.registry, ...java, dir: join(spec.dir, `apicurio-${spec.registry.port}`), cacheDir }));
+  }
+  if (spec.mongo) list.push(mongoComponent({ ...spec.mongo, ...java, dir: join(spec.dir, `mongo-${spec.mongo.port}`), cacheDir }));
+  if (spec.redis) list.push(redisComponent({ ...spec.redis, dir: join(spec.dir, `redis-${spec.redis.port}`) }));
+  if (spec.mysql) list.push(mariadbComponent({ ...spec.mysql, dir: join(spec.dir, `mysql-${spec.mysql.port}`) }));
+  return list;
+}
+
+const quiet: StackLog = () => undefined;
+
+/** Runs `op` on every component at once; rejects with the first failure after all have settled. */
+async function each(list: Component[], op: (c: Component) => Promise<ComponentStatus>): Promise<ComponentStatus[]> {
+  const settled = await Promise.allSettled(list.map(op));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<ComponentStatus>).value);
+}
+
+/**
+ * Makes every component in `spec` answer on its address: reuses servers that already answer
+ * correctly ("reused"), starts the missing ones in parallel ("started") and waits until each
+ * passes its readiness check (Kafka: a metadata request; registry: GET ccompat subjects 200;
+ * mongo: `isMaster`; Redis: INFO; MariaDB: greeting, then CREATE DATABASE IF NOT EXISTS for each
+ * database). Java servers are detached and outlive the caller; their pid, log and data live in
+ * `<dir>/<component>-<port>/`. Holds `<dir>/.lock` so concurrent callers take turns.
+ * Rejects with a one-line {@link StackError} for a port held by another program, a missing
+ * prerequisite (java, mvn, redis-server, mariadbd) or a server not ready in time (naming its log).
+ */
+export function stackUp(spec: StackSpec, log: StackLog = quiet): Promise<ComponentStatus[]> {
+  return withStackLock(spec.dir, () => each(components(spec), (c) => componentUp(c, log)));
+}
+
+/**
+ * Stops the processes this stack started for `spec` ("stopped"; SIGTERM, then SIGKILL after a
+ * grace period), leaving servers it did not start running ("reused") — the machine's Redis and
+ * MariaDB among them. Data directories are kept.
+ */
+export function stackDown(spec: StackSpec, log: StackLog = quiet): Promise<ComponentStatus[]> {
+  return withStackLock(spec.dir, () => each(components(spec), (c) => componentDown(c, log)));
+}
+
+/**
+ * Reports, without changing anything, each component of `spec`: "started" when this stack's
+ * process is alive (pid set), "reused" when something else answers there, "down" when nothing does.
+ */
+export function stackStatus(spec: StackSpec): Promise<ComponentStatus[]> {
+  return each(components(spec), componentStatus);
+}
