@@ -1,0 +1,19 @@
+# node-rdkafka builds its bundled librdkafka from source: the build stage needs a toolchain.
+FROM node:20-bookworm AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential python3 && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production QUIKCHAT_STACK=off
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/schemas ./schemas
+COPY package.json ./
+EXPOSE 4000
+USER node
+CMD ["node", "dist/src/cli/main.js", "start"]

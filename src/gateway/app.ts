@@ -1,0 +1,52 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "../infra/log/logger.js";
+import type { ServiceMetrics } from "../infra/metrics/service-metrics.js";
+import type { DependencyProbe } from "./health/dependency-health.js";
+import { healthRoutes, type ServiceStats } from "./routes/health-routes.js";
+import { metricsRoutes } from "./routes/metrics-routes.js";
+
+export interface AppDependencies {
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  readonly version: string;
+  readonly nodeId: string;
+  readonly probes: readonly DependencyProbe[];
+  readonly stats: () => ServiceStats;
+  readonly probeTimeoutMs?: number;
+}
+
+/**
+ * Builds the HTTP application without listening (tests use `inject` or listen on port 0);
+ * `server.ts` owns listen, signals and graceful close.
+ */
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const httpLogger: FastifyBaseLogger = deps.logger.child({ component: "http" });
+  const app = Fastify({
+    loggerInstance: httpLogger,
+    // Requests are counted in metrics; logging each one would drown the logs of a busy gateway.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1_048_576,
+  });
+  const { metrics } = deps;
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(healthRoutes, {
+    version: deps.version,
+    nodeId: deps.nodeId,
+    probes: deps.probes,
+    probeTimeoutMs: deps.probeTimeoutMs ?? 2_000,
+    stats: deps.stats,
+    onReport: (dependencies) => {
+      for (const [dependency, state] of Object.entries(dependencies)) {
+        metrics.dependencyUp.set({ dependency }, state === "healthy" ? 1 : 0);
+      }
+    },
+  });
+  await app.register(metricsRoutes, { registry: metrics.registry });
+  return app;
+}

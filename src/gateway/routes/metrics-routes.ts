@@ -1,0 +1,9 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { Registry } from "prom-client";
+
+/** `/metrics` in the Prometheus text format. */
+export const metricsRoutes: FastifyPluginAsync<{ readonly registry: Registry }> = async (app, { registry }) => {
+  app.get("/metrics", async (_request, reply) => {
+    return reply.header("content-type", registry.contentType).send(await registry.metrics());
+  });
+};

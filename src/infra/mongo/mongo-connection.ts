@@ -1,0 +1,16 @@
+import { MongoClient } from "mongodb";
+import type { DependencyProbe } from "../../gateway/health/dependency-health.js";
+
+/** A MongoDB client; the database is the one named in the URL. */
+export function createMongoClient(url: string): MongoClient {
+  return new MongoClient(url, { serverSelectionTimeoutMS: 3_000, connectTimeoutMS: 3_000, retryWrites: false });
+}
+
+export function mongoProbe(client: MongoClient): DependencyProbe {
+  return {
+    name: "mongo",
+    async check() {
+      await client.db().command({ ping: 1 });
+    },
+  };
+}

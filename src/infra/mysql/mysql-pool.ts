@@ -1,0 +1,24 @@
+import { createPool, type Pool } from "mysql2/promise";
+import type { DependencyProbe } from "../../gateway/health/dependency-health.js";
+
+/** A MySQL/MariaDB connection pool from a `mysql://user:pass@host:port/db` URL. */
+export function createMysqlPool(url: string, poolSize: number): Pool {
+  return createPool({
+    uri: url.replace(/^mariadb:/, "mysql:"),
+    connectionLimit: poolSize,
+    waitForConnections: true,
+    connectTimeout: 5_000,
+    enableKeepAlive: true,
+    supportBigNumbers: true,
+    dateStrings: false,
+  });
+}
+
+export function mysqlProbe(pool: Pool): DependencyProbe {
+  return {
+    name: "mysql",
+    async check() {
+      await pool.query("SELECT 1");
+    },
+  };
+}

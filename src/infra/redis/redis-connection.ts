@@ -1,0 +1,37 @@
+import { Redis } from "ioredis";
+import type { DependencyProbe } from "../../gateway/health/dependency-health.js";
+import type { Logger } from "../log/logger.js";
+
+/**
+ * A Redis connection that reconnects forever with a capped backoff. Commands issued while
+ * disconnected wait in the offline queue unless `failFast` is set (health checks, where a
+ * prompt "unhealthy" beats a queued ping).
+ */
+export function createRedis(url: string, logger: Logger, options: { name: string; failFast?: boolean }): Redis {
+  const redis = new Redis(url, {
+    connectionName: options.name,
+    lazyConnect: false,
+    enableOfflineQueue: !options.failFast,
+    maxRetriesPerRequest: options.failFast ? 0 : 20,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
+  });
+  let reported = false;
+  redis.on("error", (error) => {
+    if (!reported) logger.warn({ err: error, redis: options.name }, "redis connection error");
+    reported = true;
+  });
+  redis.on("ready", () => {
+    reported = false;
+  });
+  return redis;
+}
+
+export function redisProbe(redis: Redis): DependencyProbe {
+  return {
+    name: "redis",
+    async check() {
+      const answer = await redis.ping();
+      if (answer !== "PONG") throw new Error(`unexpected PING answer ${String(answer)}`);
+    },
+  };
+}

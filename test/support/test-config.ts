@@ -1,0 +1,33 @@
+import { randomBytes } from "node:crypto";
+import { loadConfig, type Config } from "../../src/config/config.js";
+import { createLogger, type Logger } from "../../src/infra/log/logger.js";
+
+/** A topic/subject/table prefix no other test uses. */
+export function uniquePrefix(label: string): string {
+  return `test.${label}.${randomBytes(4).toString("hex")}.`;
+}
+
+/** The configuration of the local stack, with per-test isolation and overrides. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ ...process.env, LOG_LEVEL: "warn", ...env });
+}
+
+export function testLogger(): Logger {
+  return createLogger({ level: process.env.TEST_LOG_LEVEL ?? "warn", name: "test" });
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+}
