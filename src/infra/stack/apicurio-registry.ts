@@ -1,6 +1,6 @@
 import { access, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { address, type Answer, type Component } from "./component.js";
+import { address, type Answer, type Component, type JavaServerOptions } from "./component.js";
 import { findJava } from "./java.js";
 import { fetchArtifact } from "./maven.js";
 import { spawnDetached } from "./process-control.js";
@@ -8,17 +8,8 @@ import { httpOk } from "./readiness.js";
 import { runCommand } from "./run-command.js";
 import { StackError } from "./stack-error.js";
 
-export interface RegistryOptions {
-  readonly host: string;
-  readonly port: number;
-  /** An `io.apicurio:apicurio-registry-app` 3.x version, e.g. "3.3.3". */
-  readonly version: string;
-  /** Holds the pid file and the log. */
-  readonly dir: string;
-  /** Where the unpacked distribution is kept. */
-  readonly cacheDir: string;
-  readonly javaHome?: string;
-}
+/** `version` is an `io.apicurio:apicurio-registry-app` 3.x version, e.g. "3.3.3". */
+export type RegistryOptions = JavaServerOptions;
 
 const SUBJECTS = "/apis/ccompat/v7/subjects";
 

@@ -8,6 +8,19 @@ import type { ComponentName, ComponentStatus, StackLog } from "./types.js";
 /** What a server answered when probed: whether it is the expected kind, and its version if told. */
 export type Answer = { readonly ok: false } | { readonly ok: true; readonly version?: string };
 
+/** Where and how the stack runs one of its Java servers. */
+export interface JavaServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The Maven version of the server's artifact. */
+  readonly version: string;
+  /** Holds the pid file and the log. */
+  readonly dir: string;
+  /** Where resolved classpaths and unpacked distributions are kept (shared by stacks). */
+  readonly cacheDir: string;
+  readonly javaHome?: string;
+}
+
 /** One server the stack can find, start and stop. */
 export interface Component {
   readonly name: ComponentName;

@@ -1,39 +1,19 @@
-import { access } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Answer, Component } from "./component.js";
+import { join } from "node:path";
+import { projectRoot } from "../../config/project.js";
+import type { Answer, Component, JavaServerOptions } from "./component.js";
 import { findJava } from "./java.js";
 import { resolveClasspath, type MavenArtifact } from "./maven.js";
 import { isMasterRequest, isMasterSucceeded, messageComplete } from "./mongo-wire.js";
 import { spawnDetached } from "./process-control.js";
 import { tcpExchange } from "./readiness.js";
-import { StackError } from "./stack-error.js";
 
-export interface MongoOptions {
-  readonly host: string;
-  readonly port: number;
-  /** A `de.bwaldvogel:mongo-java-server` version, e.g. "1.47.0". */
-  readonly version: string;
-  /** Holds the pid file and the log. */
-  readonly dir: string;
-  /** Where the resolved classpath is cached. */
-  readonly cacheDir: string;
-  readonly javaHome?: string;
-}
+/** `version` is a `de.bwaldvogel:mongo-java-server` version, e.g. "1.47.0". */
+export type MongoOptions = JavaServerOptions;
 
 const LAUNCHER = join("stack", "java", "MongoServerLauncher.java");
 
-/** The launcher source, found by walking up from this module (it sits in the repository, not in dist). */
-async function launcherSource(): Promise<string> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, LAUNCHER);
-    if (await access(candidate).then(() => true, () => false)) return candidate;
-    const parent = resolve(dir, "..");
-    if (parent === dir) throw new StackError(`${LAUNCHER} not found above ${dirname(fileURLToPath(import.meta.url))}`);
-    dir = parent;
-  }
-}
+/** The launcher source ships in the repository (and the image), not in dist. */
+const launcherSource = (): string => join(projectRoot(), LAUNCHER);
 
 function mongoArtifacts(version: string): MavenArtifact[] {
   return [
@@ -73,10 +53,9 @@ export function mongoComponent(o: MongoOptions): Component {
     stopGraceMs: 10_000,
     answers: async (): Promise<Answer> => ((await mongoAnswers(o.host, o.port)) ? { ok: true, version: o.version } : { ok: false }),
     async launch(): Promise<number> {
-      const [java, classpath, source] = await Promise.all([
+      const [java, classpath] = await Promise.all([
         findJava(o.javaHome, 17, label),
         resolveClasspath(o.cacheDir, `mongo-java-server-${o.version}`, mongoArtifacts(o.version)),
-        launcherSource(),
       ]);
       return spawnDetached({
         command: java.java,
@@ -88,7 +67,7 @@ export function mongoComponent(o: MongoOptions): Component {
           "-Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire=warn",
           "-cp",
           classpath.join(":"),
-          source,
+          launcherSource(),
           o.host,
           String(o.port),
         ],
