@@ -15,6 +15,7 @@ function local(url: URL): { host: string; port: number } | undefined {
  */
 export function stackSpecFromConfig(config: Config): StackSpec {
   const spec: { -readonly [K in keyof StackSpec]: StackSpec[K] } = { dir: config.stack.dir };
+  if (config.stack.javaHome !== undefined) spec.javaHome = config.stack.javaHome;
   const [broker, ...others] = config.kafka.brokers;
   if (broker !== undefined && others.length === 0) {
     const kafka = local(new URL(`kafka://${broker}`));

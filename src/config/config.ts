@@ -87,6 +87,7 @@ const envSchema = z.object({
   KAFKA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default("3.9.1"),
   APICURIO_VERSION: z.string().regex(/^3\.\d+\.\d+$/, "must be an Apicurio Registry 3.x version").default("3.3.3"),
   MONGO_JAVA_SERVER_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default("1.47.0"),
+  JAVA_HOME: optional,
 });
 
 /** The names of all variables `loadConfig` understands (docker-compose.yml is checked against it). */
@@ -163,6 +164,8 @@ export interface Config {
     readonly kafkaVersion: string;
     readonly registryVersion: string;
     readonly mongoVersion: string;
+    /** The JDK for the stack's Java servers; otherwise `java` on PATH, or a newer JDK under /usr/lib/jvm when one needs it. */
+    readonly javaHome?: string;
   };
 }
 
@@ -280,6 +283,7 @@ function toConfig(env: Env): Config {
       kafkaVersion: env.KAFKA_VERSION,
       registryVersion: env.APICURIO_VERSION,
       mongoVersion: env.MONGO_JAVA_SERVER_VERSION,
+      ...defined({ javaHome: env.JAVA_HOME }),
     },
   };
 }
