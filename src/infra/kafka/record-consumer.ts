@@ -99,7 +99,7 @@ export class RecordConsumer {
       const decoded: ConsumedRecord[] = [];
       for (const message of messages) {
         try {
-          decoded.push(await this.decode(message));
+          decoded.push(await decodeMessage(this.codec, message));
         } catch (error) {
           await handlers.onUndecodable({
             topic: message.topic,
@@ -122,30 +122,31 @@ export class RecordConsumer {
     });
   }
 
-  private async decode(message: Kafka.Message): Promise<ConsumedRecord> {
-    const { fullName, value } = await this.codec.decode(message.value);
-    const headers: Record<string, string> = {};
-    for (const header of message.headers ?? []) {
-      for (const [name, headerValue] of Object.entries(header)) headers[name] = headerValue.toString();
-    }
-    return {
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      key: message.key === undefined || message.key === null ? null : message.key.toString(),
-      timestamp: message.timestamp,
-      headers,
-      fullName,
-      value,
-    };
-  }
-
   async close(): Promise<void> {
     this.running = false;
     await this.loop?.catch(() => undefined);
     if (!this.consumer.isConnected()) return;
     await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
   }
+}
+
+/** Decodes one Kafka message into its reader schema; rejects with `AvroDecodeError` for bytes that are not a known record. */
+export async function decodeMessage(codec: AvroCodec, message: Kafka.Message): Promise<ConsumedRecord> {
+  const { fullName, value } = await codec.decode(message.value);
+  const headers: Record<string, string> = {};
+  for (const header of message.headers ?? []) {
+    for (const [name, headerValue] of Object.entries(header)) headers[name] = headerValue.toString();
+  }
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    key: message.key === undefined || message.key === null ? null : message.key.toString(),
+    timestamp: message.timestamp,
+    headers,
+    fullName,
+    value,
+  };
 }
 
 /** librdkafka reports plain objects with a message and a code; callers want Errors. */

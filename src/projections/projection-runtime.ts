@@ -1,0 +1,197 @@
+import Kafka from "node-rdkafka";
+import type { AvroCodec } from "../infra/avro/avro-codec.js";
+import { decodeMessage, type ConsumedRecord } from "../infra/kafka/record-consumer.js";
+import type { Logger } from "../infra/log/logger.js";
+
+/**
+ * Where a projection keeps its read model and its checkpoint, together.
+ *
+ * `apply` is atomic: the read-model changes of `records` and the new checkpoint (offset of the
+ * last record + 1) commit together or not at all, so a crash never leaves one without the
+ * other. Records below the stored checkpoint are skipped, which makes replaying any record
+ * (redelivery, a rebalance, a restart) change nothing.
+ */
+export interface ProjectionSink {
+  /** The next offset to read for each partition of `topic` that has a checkpoint. */
+  checkpoints(topic: string): Promise<Map<number, number>>;
+  /** Applies the records of one topic-partition, in offset order; resolves with those actually applied. */
+  apply(topic: string, partition: number, records: readonly ConsumedRecord[]): Promise<readonly ConsumedRecord[]>;
+}
+
+/** What happens after a write committed: deltas, cache updates. Never called for skipped records. */
+export type AfterApply = (records: readonly ConsumedRecord[], context: { readonly catchingUp: boolean }) => Promise<void>;
+
+export interface ProjectionOptions {
+  /** Names the consumer group (`<prefix>quikchat.projection.<name>`) and the checkpoints. */
+  readonly name: string;
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupPrefix: string;
+  readonly topics: readonly string[];
+  readonly batchSize?: number;
+}
+
+interface PartitionKey {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+const key = ({ topic, partition }: PartitionKey): string => `${topic}\u0000${partition}`;
+
+/**
+ * Runs a projection: a read_committed consumer group over event topics that hands each
+ * partition's records to a sink in offset order and, once they are committed there, to
+ * `afterApply`.
+ *
+ * On assignment each partition is moved to the sink's own checkpoint (Kafka's committed offset
+ * is only a hint, committed after the sink, so it is never ahead). While a partition is behind
+ * the high watermark it had when assigned, `afterApply` is told it is catching up, so a
+ * rebuild does not replay live side effects. Undecodable records are logged, counted and
+ * skipped: they stay in the log, and the partition keeps flowing.
+ */
+export class ProjectionRuntime {
+  private readonly consumer: Kafka.KafkaConsumer;
+  private readonly liveFrom = new Map<string, number>();
+  private pendingSeeks: Promise<void> = Promise.resolve();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private undecodable = 0;
+
+  constructor(
+    private readonly options: ProjectionOptions,
+    private readonly sink: ProjectionSink,
+    private readonly codec: AvroCodec,
+    private readonly logger: Logger,
+    private readonly afterApply: AfterApply = async () => undefined,
+  ) {
+    this.consumer = new Kafka.KafkaConsumer(
+      {
+        "metadata.broker.list": options.brokers.join(","),
+        "client.id": options.clientId,
+        "group.id": `${options.groupPrefix}quikchat.projection.${options.name}`,
+        "enable.auto.commit": false,
+        "isolation.level": "read_committed",
+        "fetch.wait.max.ms": 10,
+        rebalance_cb: (error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.rebalance(error, assignment),
+      },
+      { "auto.offset.reset": "earliest" },
+    );
+    this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "projection consumer error"));
+  }
+
+  /** Records that could not be decoded so far. */
+  get undecodableCount(): number {
+    return this.undecodable;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(new Error(error.message)) : resolve()));
+    });
+    this.consumer.setDefaultConsumeTimeout(50);
+    this.consumer.subscribe([...this.options.topics]);
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async close(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.loop?.catch(() => undefined);
+    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+  }
+
+  private rebalance(error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void {
+    if (error.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      this.consumer.assign(assignment);
+      const assigned = assignment.map(({ topic, partition }) => ({ topic, partition }));
+      const previous = this.pendingSeeks;
+      this.pendingSeeks = previous.then(() => this.moveToCheckpoints(assigned));
+    } else {
+      for (const partition of assignment) this.liveFrom.delete(key(partition));
+      this.consumer.unassign();
+    }
+  }
+
+  private async moveToCheckpoints(assigned: readonly PartitionKey[]): Promise<void> {
+    const byTopic = new Map<string, Map<number, number>>();
+    for (const topic of new Set(assigned.map((p) => p.topic))) byTopic.set(topic, await this.sink.checkpoints(topic));
+    for (const partition of assigned) {
+      const high = await this.highWatermark(partition);
+      this.liveFrom.set(key(partition), high);
+      const offset = byTopic.get(partition.topic)?.get(partition.partition);
+      if (offset !== undefined) await this.seek({ ...partition, offset });
+    }
+  }
+
+  private highWatermark({ topic, partition }: PartitionKey): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.consumer.queryWatermarkOffsets(topic, partition, 5_000, (error, offsets) =>
+        error ? reject(new Error(error.message)) : resolve(offsets.highOffset),
+      );
+    });
+  }
+
+  private seek(position: Kafka.TopicPartitionOffset): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.consumer.seek(position, 5_000, (error) => (error ? reject(new Error(error.message)) : resolve()));
+    });
+  }
+
+  private async run(): Promise<void> {
+    const batchSize = this.options.batchSize ?? 500;
+    while (this.running) {
+      try {
+        await this.pendingSeeks;
+        const messages = await new Promise<Kafka.Message[]>((resolve, reject) => {
+          this.consumer.consume(batchSize, (error, batch) => (error ? reject(new Error(error.message)) : resolve(batch)));
+        });
+        if (messages.length > 0) await this.handle(messages);
+      } catch (error) {
+        this.logger.warn({ err: error, projection: this.options.name }, "projection batch failed; retrying from the checkpoint");
+        this.pendingSeeks = this.moveToCheckpoints(this.consumer.assignments());
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  private async handle(messages: readonly Kafka.Message[]): Promise<void> {
+    const byPartition = new Map<string, Kafka.Message[]>();
+    for (const message of messages) {
+      const id = key(message);
+      byPartition.set(id, [...(byPartition.get(id) ?? []), message]);
+    }
+    const commits: Kafka.TopicPartitionOffset[] = [];
+    for (const batch of byPartition.values()) {
+      const first = batch[0]!;
+      const records: ConsumedRecord[] = [];
+      for (const message of batch) {
+        const record = await this.decode(message);
+        if (record) records.push(record);
+      }
+      const applied = records.length > 0 ? await this.sink.apply(first.topic, first.partition, records) : [];
+      const last = batch[batch.length - 1]!;
+      commits.push({ topic: last.topic, partition: last.partition, offset: last.offset + 1 });
+      if (applied.length > 0) {
+        const catchingUp = last.offset + 1 < (this.liveFrom.get(key(first)) ?? 0);
+        await this.afterApply(applied, { catchingUp }).catch((error: unknown) =>
+          this.logger.warn({ err: error, projection: this.options.name }, "after-apply step failed"),
+        );
+      }
+    }
+    this.consumer.commit(commits);
+  }
+
+  private async decode(message: Kafka.Message): Promise<ConsumedRecord | undefined> {
+    try {
+      return await decodeMessage(this.codec, message);
+    } catch (error) {
+      this.undecodable += 1;
+      this.logger.error(
+        { err: error, projection: this.options.name, topic: message.topic, partition: message.partition, offset: message.offset },
+        "skipping an undecodable event",
+      );
+      return undefined;
+    }
+  }
+}
