@@ -1,0 +1,54 @@
+import type { ChannelFamily, ChannelReply, SocketIdentity } from "./channel.js";
+import type { ConversationSubscriptions } from "./conversation-subscriptions.js";
+import type { ConversationAction, Dialect } from "./dialects.js";
+import { refuse } from "./replies.js";
+
+/** Answers whether a user may see a conversation: a member, in the same workspace. */
+export interface MembershipCheck {
+  isMember(conversationId: string, userId: string, workspaceId: string): Promise<boolean>;
+}
+
+/** Performs a client action on a conversation (messaging, typing); the reply is the outcome. */
+export interface ConversationActions {
+  handle(
+    action: ConversationAction,
+    conversationId: string,
+    payload: Record<string, unknown>,
+    identity: SocketIdentity,
+  ): Promise<ChannelReply>;
+}
+
+/**
+ * `chat:{conversationId}` or `conversation:{conversationId}`, by dialect: members of the
+ * conversation (in the caller's workspace) only. A refusal does not tell a non-member whether
+ * the conversation exists.
+ */
+export function conversationFamily(
+  dialect: Dialect,
+  deps: { membership: MembershipCheck; subscriptions: ConversationSubscriptions; actions?: ConversationActions },
+): ChannelFamily {
+  return {
+    prefix: dialect.prefix,
+    async join(topic, _params, identity, outlet) {
+      const conversationId = topic.slice(dialect.prefix.length);
+      if (conversationId === "") return refuse("invalid_topic");
+      if (!(await deps.membership.isMember(conversationId, identity.userId, identity.workspaceId))) {
+        return refuse("unauthorized");
+      }
+      const unregister = deps.subscriptions.add(conversationId, identity.userId, outlet);
+      return {
+        status: "ok",
+        response: {},
+        channel: {
+          async handleIn(event, payload) {
+            const action = dialect.actions[event];
+            if (action === undefined) return refuse("unknown_event");
+            if (deps.actions === undefined) return refuse("not_available");
+            return deps.actions.handle(action, conversationId, payload, identity);
+          },
+          leave: () => Promise.resolve(unregister()),
+        },
+      };
+    },
+  };
+}
