@@ -55,6 +55,18 @@ const envSchema = z.object({
   JWT_PUBLIC_KEY: optional,
   SECRET_KEY_BASE: optional,
 
+  WS_MAX_FRAME_BYTES: positiveInt.default(65_536),
+  WS_MAX_BUFFERED_BYTES: positiveInt.default(1_048_576),
+  WS_MAX_CONNECTIONS_PER_USER: positiveInt.default(20),
+  WS_MAX_CHANNELS_PER_SOCKET: positiveInt.default(100),
+  WS_MAX_BAD_FRAMES: positiveInt.default(10),
+  WS_IDLE_TIMEOUT_MS: positiveInt.default(60_000),
+  RATE_LIMIT_MESSAGES_PER_MIN: positiveInt.default(120),
+  RATE_LIMIT_TYPING_PER_MIN: positiveInt.default(60),
+  RATE_LIMIT_JOINS_PER_MIN: positiveInt.default(200),
+  RATE_LIMIT_EVENTS_PER_MIN: positiveInt.default(60),
+  RATE_LIMIT_TOTAL_PER_MIN: positiveInt.default(600),
+
   STUN_SERVERS: list("stun:stun.l.google.com:19302"),
   STUN_SERVER_URL: optional,
   TURN_SERVERS: list(""),
@@ -130,6 +142,37 @@ export interface Config {
     readonly audience?: string;
     readonly jwksUrl?: string;
     readonly publicKey?: string;
+    /**
+     * Whether HS256 tokens signed with `jwtSecret` are accepted: false when only
+     * JWT_JWKS_URL/JWT_PUBLIC_KEY is set, so the development secret is never trusted.
+     */
+    readonly acceptHs256: boolean;
+  };
+  /** Limits of one Phoenix socket (`/socket/websocket`). */
+  readonly websocket: {
+    /** Larger client frames get an error reply; frames over 4× this close the socket (1009). */
+    readonly maxFrameBytes: number;
+    /** Outbound bytes a socket may have queued before it is closed as a slow consumer. */
+    readonly maxBufferedBytes: number;
+    /** Open sockets per user in this process; more are refused with HTTP 429. */
+    readonly maxConnectionsPerUser: number;
+    readonly maxChannelsPerSocket: number;
+    /** Undecodable frames in a row after which the socket is closed (protocol violation). */
+    readonly maxBadFrames: number;
+    /** A socket that sends nothing (not even a heartbeat) for this long is closed. */
+    readonly idleTimeoutMs: number;
+  };
+  /** Client events per user and minute, counted in Redis across gateways. */
+  readonly rateLimits: {
+    /** `message:send` and `new_message`, each. */
+    readonly messagesPerMinute: number;
+    /** `typing`, `typing:start`, `typing:stop`, each. */
+    readonly typingPerMinute: number;
+    readonly joinsPerMinute: number;
+    /** Any other client event, each. */
+    readonly eventsPerMinute: number;
+    /** All events of a user together, whatever their names. */
+    readonly totalPerMinute: number;
   };
   readonly webrtc: {
     readonly stunServers: readonly string[];
@@ -252,7 +295,23 @@ function toConfig(env: Env): Config {
     history: { store: env.HISTORY_STORE },
     auth: {
       jwtSecret: env.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+      acceptHs256: env.JWT_SECRET !== undefined || (env.JWT_JWKS_URL === undefined && env.JWT_PUBLIC_KEY === undefined),
       ...defined({ issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, jwksUrl: env.JWT_JWKS_URL, publicKey: env.JWT_PUBLIC_KEY }),
+    },
+    websocket: {
+      maxFrameBytes: env.WS_MAX_FRAME_BYTES,
+      maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
+      maxConnectionsPerUser: env.WS_MAX_CONNECTIONS_PER_USER,
+      maxChannelsPerSocket: env.WS_MAX_CHANNELS_PER_SOCKET,
+      maxBadFrames: env.WS_MAX_BAD_FRAMES,
+      idleTimeoutMs: env.WS_IDLE_TIMEOUT_MS,
+    },
+    rateLimits: {
+      messagesPerMinute: env.RATE_LIMIT_MESSAGES_PER_MIN,
+      typingPerMinute: env.RATE_LIMIT_TYPING_PER_MIN,
+      joinsPerMinute: env.RATE_LIMIT_JOINS_PER_MIN,
+      eventsPerMinute: env.RATE_LIMIT_EVENTS_PER_MIN,
+      totalPerMinute: env.RATE_LIMIT_TOTAL_PER_MIN,
     },
     webrtc: {
       stunServers,

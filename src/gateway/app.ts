@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from "../infra/log/logger.js";
 import type { ServiceMetrics } from "../infra/metrics/service-metrics.js";
 import type { DependencyProbe } from "./health/dependency-health.js";
+import { phoenixSocketRoute, type PhoenixSocketOptions } from "./phoenix/socket-route.js";
 import { healthRoutes, type ServiceStats } from "./routes/health-routes.js";
 import { metricsRoutes } from "./routes/metrics-routes.js";
 
@@ -13,6 +14,8 @@ export interface AppDependencies {
   readonly probes: readonly DependencyProbe[];
   readonly stats: () => ServiceStats;
   readonly probeTimeoutMs?: number;
+  /** The Phoenix socket at `/socket/websocket`; absent, the app serves HTTP only. */
+  readonly socket?: Omit<PhoenixSocketOptions, "metrics" | "logger">;
 }
 
 /**
@@ -48,5 +51,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
   });
   await app.register(metricsRoutes, { registry: metrics.registry });
+  if (deps.socket) await app.register(phoenixSocketRoute, { ...deps.socket, metrics: metrics.websocket, logger: deps.logger });
   return app;
 }

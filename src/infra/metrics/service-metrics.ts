@@ -6,6 +6,21 @@ export interface ServiceMetrics {
   readonly dependencyUp: Gauge<"dependency">;
   readonly httpRequests: Counter<"method" | "route" | "status">;
   readonly httpDuration: Histogram<"method" | "route">;
+  readonly websocket: WebsocketMetrics;
+}
+
+/** The Phoenix socket layer's metrics; label values are bounded sets, never client-chosen strings. */
+export interface WebsocketMetrics {
+  /** Open sockets (a gauge despite the seed's `_total` name). */
+  readonly connections: Gauge;
+  /** `direction`: in|out; `type`: heartbeat, join, leave, event, invalid (in) or reply, push, close, error (out). */
+  readonly messages: Counter<"direction" | "type">;
+  /** Upgrades refused before the handshake: token problems, too many connections, unsupported vsn. */
+  readonly refusals: Counter<"reason">;
+  /** Sockets the server closed, by disconnect reason (slow_consumer, shutdown, token_expired, …). */
+  readonly disconnects: Counter<"reason">;
+  /** Client events refused by a rate limit, by limit (message, typing, join, event, total). */
+  readonly rateLimited: Counter<"limit">;
 }
 
 export function createServiceMetrics(labels: { node: string }): ServiceMetrics {
@@ -33,5 +48,36 @@ export function createServiceMetrics(labels: { node: string }): ServiceMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    websocket: {
+      connections: new Gauge({
+        name: "websocket_connections_total",
+        help: "Open Phoenix sockets",
+        registers: [registry],
+      }),
+      messages: new Counter({
+        name: "websocket_messages_total",
+        help: "Phoenix frames received and sent, by direction and kind",
+        labelNames: ["direction", "type"],
+        registers: [registry],
+      }),
+      refusals: new Counter({
+        name: "websocket_upgrade_refusals_total",
+        help: "WebSocket upgrades refused before the handshake, by reason (auth failures, connection limit)",
+        labelNames: ["reason"],
+        registers: [registry],
+      }),
+      disconnects: new Counter({
+        name: "websocket_server_disconnects_total",
+        help: "Sockets closed by the server, by reason (slow_consumer, protocol_violation, token_expired, shutdown, …)",
+        labelNames: ["reason"],
+        registers: [registry],
+      }),
+      rateLimited: new Counter({
+        name: "websocket_rate_limited_total",
+        help: "Client events refused by a per-user rate limit, by limit",
+        labelNames: ["limit"],
+        registers: [registry],
+      }),
+    },
   };
 }
