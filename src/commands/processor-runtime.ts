@@ -1,0 +1,555 @@
+import type { Redis } from "ioredis";
+import Kafka from "node-rdkafka";
+import type { Registry } from "prom-client";
+import type { Config } from "../config/config.js";
+import type { CommandMeta } from "../contract/generated/avro-types.js";
+import { TOPICS, type CommandContext } from "../contract/topics.js";
+import type { CommandEnvelope, EventEnvelope } from "../domain/decider.js";
+import type { AvroCodec } from "../infra/avro/avro-codec.js";
+import type { Logger } from "../infra/log/logger.js";
+import { DEFAULT_DEDUPE_WINDOW, encodeSnapshot, SnapshotFormatError, type AggregateSnapshot } from "./aggregate-snapshot.js";
+import { ChangelogReader, RestoreInterrupted } from "./changelog-reader.js";
+import { internalFailure, replyChannel, type CommandOutcome } from "./command-outcome.js";
+import { CommandDecoder, type DecodedRecord } from "./command-decoder.js";
+import { stepCommand, type StepDefinition } from "./command-step.js";
+import { deadLetterRecord, type DeadLetterReason } from "./dead-letter.js";
+import type { ProcessorDefinition } from "./processor-definition.js";
+import { FatalProcessorError, RetryBatchError } from "./processor-errors.js";
+import { processorMetrics, type CommandCount, type ProcessorMetrics } from "./processor-metrics.js";
+import {
+  asKafkaError,
+  classifyTransactionError,
+  committed,
+  connect,
+  consume,
+  disconnect,
+  ERRORS,
+  partitionCount,
+  seek,
+  sleep,
+} from "./rdkafka-calls.js";
+import { TransactionalProducer } from "./transactional-producer.js";
+
+/** What a processor runtime is built from (one composition root per role provides them). */
+export interface ProcessorDeps {
+  readonly config: Config;
+  /** A codec that knows (and has registered) every record of the context: `bootstrapContract` returns one. */
+  readonly codec: AvroCodec;
+  /** Publishes the replies; a connection that may also serve other publishers (never a subscriber connection). */
+  readonly redis: Redis;
+  readonly logger: Logger;
+  readonly registry: Registry;
+}
+
+/** Tuning; the defaults suit production. */
+export interface ProcessorOptions {
+  /** Most commands per batch, i.e. per transaction (default 500). A batch is whatever has arrived: no waiting to fill it. */
+  readonly batchSize?: number;
+  /** Consumer group session timeout: how soon the partitions of a dead instance move (default 10 s). */
+  readonly sessionTimeoutMs?: number;
+  /** How long a transaction may stay open before the coordinator aborts it, e.g. after a crash (default 10 s). */
+  readonly transactionTimeoutMs?: number;
+  /**
+   * Tells apart several runtimes of one context in one process (tests); becomes part of the
+   * transactional id. Two live runtimes with the same node id and instance id fence each other.
+   */
+  readonly instanceId?: string;
+}
+
+/** A running processor. */
+export interface ProcessorHandle {
+  /** Finishes the batch in flight (its transaction commits, its replies go out), then leaves the group and disconnects. Idempotent. */
+  close(): Promise<void>;
+  /** Settles when the runtime has stopped: `undefined` after `close()`, the error when it stopped on its own (fenced, fatal). */
+  readonly stopped: Promise<Error | undefined>;
+}
+
+/**
+ * Starts the processor of one context: consumes `quikapp.<context>.commands` in the consumer
+ * group `quikchat.<context>.processor`, decides each command against its aggregate's state and
+ * writes, in one Kafka transaction per batch, the events (`quikapp.<context>.events`, keyed by
+ * aggregate id), the new state of every aggregate the batch touched (`quikapp.<context>.state`,
+ * compacted, same partition number as the command), dead letters (`quikapp.<context>.dlq`) and
+ * the consumed offsets (KIP-447: with the consumer's group metadata, so an instance that lost
+ * its partitions cannot commit). After the commit, each command's outcome is published on
+ * `reply:<meta.replyTo>`.
+ *
+ * Guarantees: every command is decided exactly once into the event log (a crash anywhere
+ * redoes the uncommitted batch, which yields identical events); per-aggregate order is the
+ * command topic's order; a retried `commandId` is answered with its first outcome while it is
+ * in the aggregate's dedupe window, and produces nothing. Replies are at most once.
+ *
+ * Resolves once connected and subscribed; partitions are restored and processed as the group
+ * assigns them. Rejects when the topics are missing or the command and changelog topics differ
+ * in partition count.
+ */
+export async function startProcessor<Ctx extends CommandContext, S>(
+  definition: ProcessorDefinition<Ctx, S>,
+  deps: ProcessorDeps,
+  options: ProcessorOptions = {},
+): Promise<ProcessorHandle> {
+  // The runtime moves commands and events as opaque envelopes; the context's unions matter to the decider only.
+  const erased: unknown = definition;
+  const runtime = new ProcessorRuntime<S>(erased as RuntimeDefinition<S>, deps, options);
+  await runtime.start();
+  return { close: () => runtime.close(), stopped: runtime.stopped };
+}
+
+/** The definition with the context's unions erased to envelopes: the runtime only moves them. */
+interface RuntimeDefinition<S> extends StepDefinition<CommandEnvelope, EventEnvelope, S> {
+  readonly context: CommandContext;
+  aggregateId?(command: CommandEnvelope): string;
+  readonly dedupe?: ProcessorDefinition<CommandContext, S>["dedupe"];
+}
+
+type RebalanceEvent = { readonly kind: "assign" | "revoke"; readonly partitions: readonly number[] };
+
+interface Reply {
+  readonly replyTo: string;
+  readonly outcome: CommandOutcome;
+}
+
+/** What one batch did, applied to metrics and replies only once its transaction has committed. */
+interface BatchEffects {
+  readonly replies: Reply[];
+  readonly counts: Record<CommandCount, number>;
+  deadLetters: number;
+}
+
+/** The snapshot each touched aggregate had before the batch (undefined: none), to roll an aborted batch back. */
+type Journal<S> = Map<number, Map<string, AggregateSnapshot<S> | undefined>>;
+
+const DEFAULTS = { batchSize: 500, sessionTimeoutMs: 10_000, transactionTimeoutMs: 10_000 };
+const CONSUME_TIMEOUT_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+/**
+ * librdkafka refuses larger records (`message.max.bytes`), which would fail every retry of the
+ * batch: such an event dead-letters its command instead. (A changelog snapshot cannot be refused
+ * per command: an aggregate's state must stay below the changelog's `max.message.bytes`.)
+ */
+const MAX_RECORD_BYTES = 1_000_000 - 1_024;
+
+class ProcessorRuntime<S> {
+  readonly stopped: Promise<Error | undefined>;
+  private resolveStopped!: (error: Error | undefined) => void;
+
+  private readonly logger: Logger;
+  private readonly topics: { readonly commands: string; readonly events: string; readonly state: string; readonly dlq: string };
+  private readonly batchSize: number;
+  private readonly window;
+  private readonly metrics: ProcessorMetrics;
+  private readonly decoder: CommandDecoder;
+  private readonly consumer: Kafka.KafkaConsumer;
+  private readonly producer: TransactionalProducer;
+  private readonly changelog: ChangelogReader;
+
+  /** State of every aggregate of the partitions this instance owns and has restored. */
+  private readonly partitions = new Map<number, Map<string, AggregateSnapshot<S>>>();
+  /** Rebalances the loop has not handled yet (librdkafka waits for our assign/unassign call). */
+  private readonly rebalances: RebalanceEvent[] = [];
+  /** Once the loop has stopped, rebalances are answered at once, without restoring anything. */
+  private loopStopped = false;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private fatal: Error | undefined;
+  private failures = 0;
+
+  constructor(
+    private readonly definition: RuntimeDefinition<S>,
+    private readonly deps: ProcessorDeps,
+    options: ProcessorOptions,
+  ) {
+    const { config } = deps;
+    const context = definition.context;
+    const prefix = config.kafka.topicPrefix;
+    const topics = TOPICS[context];
+    this.topics = {
+      commands: prefix + topics.commands,
+      events: prefix + topics.events,
+      state: prefix + topics.state,
+      dlq: prefix + topics.dlq,
+    };
+    this.logger = deps.logger.child({ component: "processor", context });
+    this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
+    this.window = definition.dedupe ?? DEFAULT_DEDUPE_WINDOW;
+    this.metrics = processorMetrics(deps.registry);
+    this.decoder = new CommandDecoder(deps.codec, context, definition.aggregateId?.bind(definition));
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+
+    const groupId = `${prefix}quikchat.${context}.processor`;
+    const instance = options.instanceId === undefined ? "" : `.${options.instanceId}`;
+    const clientId = `${config.kafka.clientId}-${context}-processor`;
+    this.producer = new TransactionalProducer(
+      {
+        brokers: config.kafka.brokers,
+        clientId,
+        transactionalId: `${groupId}.${config.service.nodeId}${instance}`,
+        transactionTimeoutMs: options.transactionTimeoutMs ?? DEFAULTS.transactionTimeoutMs,
+      },
+      this.logger,
+    );
+    this.changelog = new ChangelogReader(
+      { brokers: config.kafka.brokers, clientId: `${clientId}-restore`, groupId: `${groupId}.restore`, topic: this.topics.state },
+      this.logger,
+    );
+    this.consumer = new Kafka.KafkaConsumer(
+      {
+        "metadata.broker.list": config.kafka.brokers.join(","),
+        "client.id": clientId,
+        "group.id": groupId,
+        "enable.auto.commit": false,
+        "enable.auto.offset.store": false,
+        "isolation.level": "read_committed",
+        // Ends a consume call as soon as a partition's end is reached: a lone command is
+        // processed at once instead of after the consume timeout.
+        "enable.partition.eof": true,
+        "fetch.wait.max.ms": 10,
+        "session.timeout.ms": options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
+        // Partitions that stay put keep flowing (and keep their state) through a rebalance.
+        "partition.assignment.strategy": "cooperative-sticky",
+        "socket.keepalive.enable": true,
+        rebalance_cb: (error: Kafka.LibrdKafkaError | undefined, assignment: Kafka.TopicPartition[]) =>
+          this.onRebalance(error, assignment),
+      },
+      { "auto.offset.reset": "earliest" },
+    );
+    this.consumer.on("event.error", (error) => this.logger.warn({ err: asKafkaError(error) }, "kafka consumer error"));
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.producer.start();
+      const [commands, state] = await Promise.all(
+        [this.topics.commands, this.topics.state, this.topics.events, this.topics.dlq].map((topic) =>
+          partitionCount(this.producer.client, topic, 10_000),
+        ),
+      ).catch((error: unknown) => {
+        throw new Error(`${asKafkaError(error).message} (run "quikchat bootstrap" to create the topics)`, { cause: error });
+      });
+      if (commands !== state) {
+        throw new Error(
+          `${this.topics.commands} has ${commands} partitions but ${this.topics.state} has ${state}: they must be equal (co-partitioned)`,
+        );
+      }
+      await this.changelog.start();
+      await connect(this.consumer, 10_000);
+      this.consumer.setDefaultConsumeTimeout(CONSUME_TIMEOUT_MS);
+      this.consumer.subscribe([this.topics.commands]);
+    } catch (error) {
+      await Promise.all([disconnect(this.consumer), this.changelog.close(), this.producer.close()]);
+      throw error;
+    }
+    this.logger.info({ topic: this.topics.commands, partitions: "assigned by the group" }, "processor started");
+    this.loop = this.run().then(() => {
+      if (this.fatal !== undefined) void this.close();
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+    this.loopStopped = true;
+    // Rebalances the loop did not get to still expect an answer before librdkafka can close.
+    for (const event of this.rebalances.splice(0)) this.answerRebalance(event);
+    await disconnect(this.consumer);
+    this.partitions.clear();
+    await Promise.all([this.changelog.close(), this.producer.close()]);
+    if (this.fatal === undefined) this.logger.info("processor stopped");
+    this.resolveStopped(this.fatal);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.applyRebalances();
+        if (this.stopping) break;
+        const messages = await consume(this.consumer, this.batchSize);
+        await this.applyRebalances();
+        const batch = messages.filter((message) => this.partitions.has(message.partition));
+        if (batch.length === 0) continue;
+        await this.processBatch(batch);
+        this.failures = 0;
+      } catch (error) {
+        if (error instanceof FatalProcessorError) {
+          this.fatal = error;
+          this.logger.error({ err: error }, "processor stopping: another instance will take its partitions over");
+          return;
+        }
+        if (error instanceof RestoreInterrupted) continue;
+        await this.backOff(error);
+      }
+    }
+  }
+
+  private async backOff(error: unknown): Promise<void> {
+    this.failures++;
+    const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
+    this.logger.warn({ err: error, retryInMs: delay }, "processor batch failed; retrying");
+    await sleep(delay);
+  }
+
+  // ---- rebalances
+
+  /**
+   * node-rdkafka calls this on the JavaScript thread some time after librdkafka asked; the group
+   * waits until we call assign/unassign. The loop answers between batches (so no transaction is
+   * open), restoring newly assigned partitions first; once the loop has stopped, at once.
+   */
+  private onRebalance(error: Kafka.LibrdKafkaError | undefined, assignment: Kafka.TopicPartition[]): void {
+    const partitions = assignment.map((entry) => entry.partition);
+    const kind = error?.code === ERRORS.ERR__ASSIGN_PARTITIONS ? "assign" : "revoke";
+    if (error?.code !== ERRORS.ERR__ASSIGN_PARTITIONS && error?.code !== ERRORS.ERR__REVOKE_PARTITIONS) {
+      this.logger.error({ err: error }, "rebalance failed; giving the partitions up");
+    }
+    const event: RebalanceEvent = { kind, partitions };
+    if (this.loopStopped) this.answerRebalance(event);
+    else this.rebalances.push(event);
+  }
+
+  private async applyRebalances(): Promise<void> {
+    while (this.rebalances.length > 0) {
+      const event = this.rebalances[0]!;
+      if (event.kind === "assign") {
+        const states = await this.restore(event.partitions);
+        for (const [partition, aggregates] of states) this.partitions.set(partition, aggregates);
+      }
+      this.rebalances.shift();
+      this.answerRebalance(event);
+    }
+  }
+
+  private answerRebalance(event: RebalanceEvent): void {
+    const assignment = event.partitions.map((partition) => ({ topic: this.topics.commands, partition }));
+    const cooperative = this.consumer.rebalanceProtocol() === "COOPERATIVE";
+    try {
+      if (event.kind === "assign") {
+        if (cooperative) this.consumer.incrementalAssign(assignment);
+        else this.consumer.assign(assignment);
+      } else {
+        for (const partition of event.partitions) this.partitions.delete(partition);
+        if (cooperative) this.consumer.incrementalUnassign(assignment);
+        else this.consumer.unassign();
+      }
+      this.logger.info({ partitions: event.partitions }, event.kind === "assign" ? "partitions assigned" : "partitions revoked");
+    } catch (error) {
+      // Only when the consumer is already disconnected: nothing is assigned any more.
+      this.logger.warn({ err: error, partitions: event.partitions }, `could not ${event.kind} partitions`);
+    }
+  }
+
+  /**
+   * The state of `partitions` as the last committed transaction left it. First waits until no
+   * transaction carrying offsets of these partitions is open (the previous owner's last batch:
+   * KIP-447 stable offsets), so that every state record it committed is readable; then reads
+   * the changelog partitions to their end.
+   */
+  private async restore(partitions: readonly number[]): Promise<Map<number, Map<string, AggregateSnapshot<S>>>> {
+    const started = performance.now();
+    await this.awaitStableOffsets(partitions);
+    let states;
+    try {
+      states = await this.changelog.read<S>(partitions, () => this.stopping);
+    } catch (error) {
+      if (error instanceof SnapshotFormatError) {
+        throw new FatalProcessorError(`cannot restore ${this.topics.state}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics.restoreSeconds.observe({ context: this.definition.context }, seconds);
+    const aggregates = [...states.values()].reduce((sum, partition) => sum + partition.size, 0);
+    this.logger.info({ partitions, aggregates, ms: Math.round(seconds * 1000) }, "restored partition state from the changelog");
+    return states;
+  }
+
+  private async awaitStableOffsets(partitions: readonly number[]): Promise<void> {
+    const topicPartitions = partitions.map((partition) => ({ topic: this.topics.commands, partition }));
+    for (let attempt = 1; ; attempt++) {
+      if (this.stopping) throw new RestoreInterrupted();
+      try {
+        const offsets = await committed(this.consumer, topicPartitions, 5_000);
+        const unstable = offsets.filter((entry) => entry instanceof Error);
+        if (unstable.length === 0) return;
+        if (attempt === 1) this.logger.info({ partitions }, "waiting for the previous owner's open transaction to finish");
+      } catch (error) {
+        if (attempt === 1) this.logger.info({ err: error, partitions }, "waiting for committed offsets");
+      }
+      await sleep(200);
+    }
+  }
+
+  // ---- batches
+
+  private async processBatch(messages: readonly Kafka.Message[]): Promise<void> {
+    const started = performance.now();
+    let decoded: DecodedRecord[];
+    try {
+      decoded = await Promise.all(messages.map((message) => this.decoder.decode(message)));
+    } catch (error) {
+      await this.rewind(messages);
+      throw error;
+    }
+
+    const journal: Journal<S> = new Map();
+    const effects: BatchEffects = { replies: [], counts: { accepted: 0, rejected: 0, duplicate: 0, failed: 0 }, deadLetters: 0 };
+    try {
+      await this.producer.begin();
+      for (const item of decoded) this.handle(item, journal, effects);
+      this.produceSnapshots(journal);
+      await this.producer.sendOffsets(nextOffsets(messages), this.consumer);
+      await this.producer.commit();
+    } catch (error) {
+      await this.abortBatch(messages, journal, error);
+      return;
+    }
+
+    const context = this.definition.context;
+    for (const [outcome, count] of Object.entries(effects.counts)) {
+      if (count > 0) this.metrics.commands.inc({ context, outcome }, count);
+    }
+    if (effects.deadLetters > 0) this.metrics.deadLetters.inc({ context }, effects.deadLetters);
+    await this.publish(effects.replies);
+    this.metrics.batchSeconds.observe({ context }, (performance.now() - started) / 1000);
+  }
+
+  /** Rolls the batch's state changes back, aborts its transaction and rewinds its partitions so that the next consume redoes it. */
+  private async abortBatch(messages: readonly Kafka.Message[], journal: Journal<S>, error: unknown): Promise<void> {
+    for (const [partition, originals] of journal) {
+      const aggregates = this.partitions.get(partition);
+      if (aggregates === undefined) continue;
+      for (const [id, snapshot] of originals) {
+        if (snapshot === undefined) aggregates.delete(id);
+        else aggregates.set(id, snapshot);
+      }
+    }
+    const kafkaError = asKafkaError(error);
+    if (classifyTransactionError(kafkaError) === "fatal") {
+      throw new FatalProcessorError(`transaction failed fatally (fenced by a newer instance?): ${kafkaError.message}`, { cause: error });
+    }
+    try {
+      await this.producer.abort();
+    } catch (abortError) {
+      throw new FatalProcessorError(`could not abort the transaction: ${asKafkaError(abortError).message}`, { cause: abortError });
+    }
+    // Before anything else may throw: the next consume must redo the batch, never skip it.
+    await this.rewind(messages);
+    throw new RetryBatchError(`transaction aborted: ${kafkaError.message}`, { cause: error });
+  }
+
+  /** Moves each still-owned partition of the batch back to the batch's first offset. */
+  private async rewind(messages: readonly Kafka.Message[]): Promise<void> {
+    const first = new Map<number, number>();
+    for (const { partition, offset } of messages) if (!first.has(partition)) first.set(partition, offset);
+    for (const [partition, offset] of first) {
+      if (!this.partitions.has(partition)) continue;
+      try {
+        await seek(this.consumer, { topic: this.topics.commands, partition, offset }, 5_000);
+      } catch (error) {
+        // Going on would skip the batch's commands: leave the partitions to another instance.
+        throw new FatalProcessorError(`cannot rewind ${this.topics.commands}[${partition}] to ${offset}`, { cause: error });
+      }
+    }
+  }
+
+  /** Decides one command and queues what it writes in the open transaction. Throws only librdkafka errors. */
+  private handle(item: DecodedRecord, journal: Journal<S>, effects: BatchEffects): void {
+    if (item.kind === "dead") return this.deadLetter(item.message, item.reason, item.error, item.meta, effects);
+    const { message, command, aggregateId } = item;
+    const meta = command.data.meta;
+    const aggregates = this.partitions.get(message.partition)!;
+    const before = aggregates.get(aggregateId);
+    const step = stepCommand(this.definition, before, command, this.window);
+    switch (step.kind) {
+      case "duplicate":
+        break;
+      case "failed":
+        return this.deadLetter(message, "decide_failed", step.error, meta, effects);
+      case "rejected":
+        this.apply(journal, message.partition, aggregateId, before, step.snapshot);
+        break;
+      case "accepted": {
+        let values: Buffer[];
+        try {
+          values = step.events.map((event) => this.deps.codec.encode(this.decoder.eventName(event.type), event.data));
+          const tooLarge = values.find((value) => value.length > MAX_RECORD_BYTES);
+          if (tooLarge !== undefined) throw new Error(`an event of ${tooLarge.length} bytes exceeds the ${MAX_RECORD_BYTES}-byte record limit`);
+        } catch (error) {
+          return this.deadLetter(message, "invalid_event", error instanceof Error ? error : new Error(String(error)), meta, effects);
+        }
+        for (const value of values) this.producer.produce({ topic: this.topics.events, key: aggregateId, value });
+        this.apply(journal, message.partition, aggregateId, before, step.snapshot);
+        break;
+      }
+    }
+    effects.counts[step.kind]++;
+    if (meta.replyTo !== null) effects.replies.push({ replyTo: meta.replyTo, outcome: step.outcome });
+  }
+
+  private apply(
+    journal: Journal<S>,
+    partition: number,
+    aggregateId: string,
+    before: AggregateSnapshot<S> | undefined,
+    after: AggregateSnapshot<S> | undefined,
+  ): void {
+    if (after === undefined) return;
+    let originals = journal.get(partition);
+    if (originals === undefined) journal.set(partition, (originals = new Map<string, AggregateSnapshot<S> | undefined>()));
+    if (!originals.has(aggregateId)) originals.set(aggregateId, before);
+    this.partitions.get(partition)!.set(aggregateId, after);
+  }
+
+  private deadLetter(message: Kafka.Message, reason: DeadLetterReason, error: Error, meta: CommandMeta | undefined, effects: BatchEffects): void {
+    this.logger.warn(
+      { err: error, reason, topic: message.topic, partition: message.partition, offset: message.offset, commandId: meta?.commandId },
+      "command sent to the dead-letter topic",
+    );
+    this.producer.produce(deadLetterRecord(this.topics.dlq, message, reason, error));
+    effects.counts.failed++;
+    effects.deadLetters++;
+    if (meta !== undefined && meta.replyTo !== null) effects.replies.push({ replyTo: meta.replyTo, outcome: internalFailure(meta.commandId) });
+  }
+
+  /** One changelog record per aggregate the batch changed, on the partition number of its commands. */
+  private produceSnapshots(journal: Journal<S>): void {
+    for (const [partition, originals] of journal) {
+      const aggregates = this.partitions.get(partition)!;
+      for (const id of originals.keys()) {
+        const snapshot = aggregates.get(id);
+        this.producer.produce({
+          topic: this.topics.state,
+          partition,
+          key: id,
+          value: snapshot === undefined ? null : encodeSnapshot(snapshot),
+        });
+      }
+    }
+  }
+
+  private async publish(replies: readonly Reply[]): Promise<void> {
+    if (replies.length === 0) return;
+    const pipeline = this.deps.redis.pipeline();
+    for (const { replyTo, outcome } of replies) pipeline.publish(replyChannel(replyTo), JSON.stringify(outcome));
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error !== null);
+      if (failed?.[0]) throw failed[0];
+    } catch (error) {
+      // The commands are committed; their senders time out and retry, and the retries are answered from the dedupe window.
+      this.logger.warn({ err: error, replies: replies.length }, "could not publish command replies");
+    }
+  }
+}
+
+/** The offsets to commit after `messages`: one past the last record of each partition. */
+function nextOffsets(messages: readonly Kafka.Message[]): Kafka.TopicPartitionOffset[] {
+  const next = new Map<number, Kafka.TopicPartitionOffset>();
+  for (const { topic, partition, offset } of messages) next.set(partition, { topic, partition, offset: offset + 1 });
+  return [...next.values()];
+}

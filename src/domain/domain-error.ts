@@ -1,0 +1,26 @@
+/**
+ * Stable codes of domain rejections. Gateways map each to a reply reason and an HTTP status;
+ * they are part of the client contract, so a code is added here, never renamed.
+ *
+ * - `not_found`: the aggregate does not exist (or belongs to another workspace: no leak).
+ * - `not_a_member`: the actor is not part of the conversation, call or huddle.
+ * - `forbidden`: the actor is part of it but may not do this.
+ * - `invalid`: the command contradicts a rule whatever the state (e.g. a direct conversation with three members).
+ * - `conflict`: the command contradicts the current state (e.g. creating what already exists).
+ */
+export type DomainErrorCode = "not_found" | "not_a_member" | "forbidden" | "invalid" | "conflict";
+
+/**
+ * A command rejected by a decider. The processor answers `{ok: false, error: {code, message}}`,
+ * emits no event, and answers a retry of the same command with the same rejection. The message
+ * reaches the client: it explains the rule, never internals.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DomainError";
+  }
+}

@@ -1,0 +1,60 @@
+import { expect } from "vitest";
+import type { CommandMeta } from "../../src/contract/generated/avro-types.js";
+import { withEventMeta } from "../../src/commands/event-meta.js";
+import type { CommandEnvelope, DecidedEvent, Decider, EventEnvelope } from "../../src/domain/decider.js";
+import { DomainError, type DomainErrorCode } from "../../src/domain/domain-error.js";
+
+/** Command metadata for tests: actor `u1` in workspace `w1`, unless overridden. */
+export function commandMeta(overrides: Partial<CommandMeta> = {}): CommandMeta {
+  return {
+    commandId: "cmd-1",
+    correlationId: "corr-1",
+    actorId: "u1",
+    workspaceId: "w1",
+    issuedAt: 1_700_000_000_000,
+    replyTo: null,
+    ...overrides,
+  };
+}
+
+/**
+ * Given / when / then for deciders (emmett style):
+ * `spec.given(events).when(command).then(events)`, `.thenThrows(code)`, `.thenNothingHappened()`.
+ * The given events are written without `meta`, as `decide` returns them; they are evolved with
+ * the meta the runtime would give them (workspace `w1` unless `given(events, {workspaceId})`).
+ */
+export function deciderSpec<C extends CommandEnvelope, E extends EventEnvelope, S>(decider: Decider<C, E, S>) {
+  return {
+    given(history: readonly DecidedEvent<E>[], meta: Partial<CommandMeta> = {}) {
+      const state = withEventMeta<E>(commandMeta({ commandId: "history", ...meta }), history).reduce(
+        (folded, event) => decider.evolve(folded, event),
+        decider.initialState(),
+      );
+      return {
+        /** The state the given events lead to. */
+        state,
+        when(command: C) {
+          const decide = (): readonly DecidedEvent<E>[] => decider.decide(command, state);
+          return {
+            then(expected: readonly DecidedEvent<E>[]): void {
+              expect(decide()).toEqual(expected);
+            },
+            thenNothingHappened(): void {
+              expect(decide()).toEqual([]);
+            },
+            thenThrows(code: DomainErrorCode): void {
+              let thrown: unknown;
+              try {
+                decide();
+              } catch (error) {
+                thrown = error;
+              }
+              expect(thrown).toBeInstanceOf(DomainError);
+              expect((thrown as DomainError).code).toBe(code);
+            },
+          };
+        },
+      };
+    },
+  };
+}
