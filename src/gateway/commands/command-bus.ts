@@ -5,18 +5,8 @@ import { TOPICS, type CommandContext } from "../../contract/topics.js";
 import { AvroEncodeError } from "../../infra/avro/avro-codec.js";
 import type { Logger } from "../../infra/log/logger.js";
 import type { RecordProducer } from "../../infra/kafka/record-producer.js";
+import { replyChannel, type CommandOutcome } from "../../commands/command-outcome.js";
 import { ServiceError } from "../errors/error-codes.js";
-
-/**
- * What a processor answers for one command, published as JSON on the Redis channel
- * `reply:<node id>` named by the command's `meta.replyTo`, after its transaction committed.
- */
-export type CommandOutcome =
-  | { readonly commandId: string; readonly ok: true; readonly result: Record<string, unknown> }
-  | { readonly commandId: string; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
-
-/** The channel a node receives its outcomes on. */
-export const replyChannel = (nodeId: string): string => `reply:${nodeId}`;
 
 export interface IssuedBy {
   readonly userId: string;

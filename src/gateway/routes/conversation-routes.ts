@@ -3,7 +3,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { AddMember, CreateConversation, RemoveMember } from "../../contract/generated/avro-types.js";
 import type { MembershipReadModel } from "../../projections/membership/membership-read-model.js";
 import type { ConversationView } from "../../projections/membership/mysql-membership-store.js";
-import type { CommandBus, CommandOutcome } from "../commands/command-bus.js";
+import type { CommandOutcome } from "../../commands/command-outcome.js";
+import type { CommandBus } from "../commands/command-bus.js";
 import { ERROR_CODES, isErrorCode, ServiceError } from "../errors/error-codes.js";
 
 /** The caller of a REST request, from `Authorization: Bearer <jwt>`; throws `ServiceError("unauthorized")`. */
