@@ -1,19 +1,39 @@
+import { conversationsProcessor } from "../commands/conversations-processor.js";
+import { startProcessor } from "../commands/processor-runtime.js";
 import type { Config } from "../config/config.js";
+import { createJwtVerifier } from "../gateway/auth/jwt-verifier.js";
+import { buildApp, type AppDependencies } from "../gateway/app.js";
+import { conversationFamily } from "../gateway/channels/conversation-family.js";
+import { ConversationSubscriptions, watchMembership } from "../gateway/channels/conversation-subscriptions.js";
+import { CHAT_DIALECT, CONVERSATION_DIALECT } from "../gateway/channels/dialects.js";
+import {
+  participantFamily,
+  presenceFamily,
+  userFamily,
+  webrtcLobbyFamily,
+  type ParticipantDirectory,
+} from "../gateway/channels/identity-families.js";
+import { CommandBus } from "../gateway/commands/command-bus.js";
+import { createConnectionRegistry } from "../gateway/phoenix/connection-registry.js";
+import { socketLimitsFromConfig } from "../gateway/phoenix/socket-route.js";
+import { bearerAuthentication } from "../gateway/routes/bearer-auth.js";
+import { serve } from "../gateway/server.js";
 import { schemaRegistryProbe } from "../infra/avro/schema-registry-client.js";
 import { kafkaProbe } from "../infra/kafka/kafka-probe.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
+import { RecordProducer } from "../infra/kafka/record-producer.js";
 import type { Logger } from "../infra/log/logger.js";
 import { createServiceMetrics } from "../infra/metrics/service-metrics.js";
 import { createMongoClient, mongoProbe } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
 import { stackUp } from "../infra/stack/stack.js";
-import { buildApp } from "../gateway/app.js";
-import { serve } from "../gateway/server.js";
+import { membershipReadModel, startMembershipProjection } from "../projections/membership/membership-projection.js";
 import { bootstrapContract } from "./bootstrap.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
 
-export const ROLES = ["all", "gateway"] as const;
+/** `all` runs every role in one process; the others split them across processes. */
+export const ROLES = ["all", "gateway", "processor", "projector"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Running {
@@ -21,10 +41,15 @@ export interface Running {
   shutdown(reason: string): Promise<void>;
 }
 
+/** Calls and huddles have no read model yet: nobody can join their channels. */
+const noParticipantsYet: ParticipantDirectory = { isParticipant: () => Promise.resolve(false) };
+
 /**
  * The composition root of one process: brings up the local stack when configured to, makes
- * the cluster match the contract, builds the adapters, serves HTTP. Adapters close in reverse
- * order of creation.
+ * the cluster match the contract, starts the roles asked for, and serves HTTP (every role
+ * answers `/health` and `/metrics`; the gateway adds the socket and the REST API). On shutdown
+ * the HTTP server closes first (sockets get a reconnectable code), then each role in reverse
+ * order of start: in-flight batches commit, producers flush, connections close.
  */
 export async function start(config: Config, logger: Logger, role: Role): Promise<Running> {
   if (config.stack.mode === "auto") {
@@ -32,33 +57,88 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
       logger.info({ component: component.name, state: component.state, address: component.address }, "stack component");
     }
   }
-  const { registry } = await bootstrapContract(config, logger);
+  const { codec, registry } = await bootstrapContract(config, logger);
+  const runs = (part: Exclude<Role, "all">) => role === "all" || role === part;
 
   const closers: (() => Promise<unknown>)[] = [];
-  const redis = createRedis(config.redis.url, logger, { name: "health", failFast: true });
-  closers.push(() => redis.quit().catch(() => redis.disconnect()));
-  const pool = createMysqlPool(config.mysql.url, 2);
-  closers.push(() => pool.end());
-  const mongo = createMongoClient(config.mongo.url);
-  closers.push(() => mongo.close());
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      await close().catch((error: unknown) => logger.warn({ err: error }, "error while closing"));
+    }
+  };
+  try {
+    const metrics = createServiceMetrics({ node: config.service.nodeId });
+    const redis = createRedis(config.redis.url, logger, { name: "main" });
+    closers.push(() => redis.quit());
+    const healthRedis = createRedis(config.redis.url, logger, { name: "health", failFast: true });
+    closers.push(() => healthRedis.quit());
+    const pool = createMysqlPool(config.mysql.url, config.mysql.poolSize);
+    closers.push(() => pool.end());
+    const mongo = createMongoClient(config.mongo.url);
+    closers.push(() => mongo.close());
 
-  const metrics = createServiceMetrics({ node: config.service.nodeId });
-  const app = await buildApp({
-    logger,
-    metrics,
-    version: config.service.version,
-    nodeId: config.service.nodeId,
-    probes: [
-      kafkaProbe(createKafkajs(config.kafka, logger, { retries: 0, quiet: true })),
-      schemaRegistryProbe(registry),
-      redisProbe(redis),
-      mysqlProbe(pool),
-      mongoProbe(mongo),
-    ],
-    stats: () => ({ websocket_connections: 0, online_users: 0, active_calls: 0, active_huddles: 0 }),
-  });
-  logger.info({ role }, "role started");
-  return serve(app, config.service, logger, async () => {
-    for (const close of closers.reverse()) await close();
-  });
+    if (runs("processor")) {
+      const processor = await startProcessor(conversationsProcessor, { config, codec, redis, logger, registry: metrics.registry });
+      closers.push(() => processor.close());
+    }
+    if (runs("projector")) {
+      const projection = await startMembershipProjection({ config, codec, pool, redis, logger });
+      closers.push(() => projection.close());
+    }
+
+    let gateway: Pick<AppDependencies, "socket" | "rest"> = {};
+    const connections = createConnectionRegistry(config.websocket);
+    if (runs("gateway")) {
+      const subscriber = createRedis(config.redis.url, logger, { name: "gateway-subscriber" });
+      closers.push(() => subscriber.quit());
+      const producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+      await producer.connect();
+      closers.push(() => producer.close());
+      const bus = new CommandBus(producer, subscriber, config.service.nodeId, config.kafka.topicPrefix, logger);
+      await bus.start();
+      const { readModel } = membershipReadModel(pool, redis, config);
+      const subscriptions = new ConversationSubscriptions();
+      await watchMembership(subscriber, config.kafka.topicPrefix, subscriptions, logger);
+      const verifier = await createJwtVerifier(config.auth);
+      gateway = {
+        socket: {
+          families: [
+            conversationFamily(CHAT_DIALECT, { membership: readModel, subscriptions }),
+            conversationFamily(CONVERSATION_DIALECT, { membership: readModel, subscriptions }),
+            userFamily,
+            presenceFamily,
+            webrtcLobbyFamily,
+            participantFamily("call", noParticipantsYet),
+            participantFamily("huddle", noParticipantsYet),
+          ],
+          verifier,
+          limits: socketLimitsFromConfig(config),
+          redis,
+          registry: connections,
+        },
+        rest: { bus, membership: readModel, authenticate: bearerAuthentication(verifier) },
+      };
+    }
+
+    const app = await buildApp({
+      logger,
+      metrics,
+      version: config.service.version,
+      nodeId: config.service.nodeId,
+      probes: [
+        kafkaProbe(createKafkajs(config.kafka, logger, { retries: 0, quiet: true })),
+        schemaRegistryProbe(registry),
+        redisProbe(healthRedis),
+        mysqlProbe(pool),
+        mongoProbe(mongo),
+      ],
+      stats: () => ({ websocket_connections: connections.size, online_users: 0, active_calls: 0, active_huddles: 0 }),
+      ...gateway,
+    });
+    logger.info({ role }, "roles started");
+    return await serve(app, config.service, logger, closeAll);
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }

@@ -2,7 +2,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from "../infra/log/logger.js";
 import type { ServiceMetrics } from "../infra/metrics/service-metrics.js";
 import type { DependencyProbe } from "./health/dependency-health.js";
+import { registerOpenApi } from "./openapi.js";
 import { phoenixSocketRoute, type PhoenixSocketOptions } from "./phoenix/socket-route.js";
+import { conversationRoutes, type ConversationRoutesOptions } from "./routes/conversation-routes.js";
 import { healthRoutes, type ServiceStats } from "./routes/health-routes.js";
 import { metricsRoutes } from "./routes/metrics-routes.js";
 
@@ -16,6 +18,8 @@ export interface AppDependencies {
   readonly probeTimeoutMs?: number;
   /** The Phoenix socket at `/socket/websocket`; absent, the app serves HTTP only. */
   readonly socket?: Omit<PhoenixSocketOptions, "metrics" | "logger">;
+  /** The REST API of conversations and membership; absent, only health and metrics are served. */
+  readonly rest?: ConversationRoutesOptions;
 }
 
 /**
@@ -38,6 +42,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
+  await registerOpenApi(app, deps.version);
   await app.register(healthRoutes, {
     version: deps.version,
     nodeId: deps.nodeId,
@@ -52,5 +57,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(metricsRoutes, { registry: metrics.registry });
   if (deps.socket) await app.register(phoenixSocketRoute, { ...deps.socket, metrics: metrics.websocket, logger: deps.logger });
+  if (deps.rest) await app.register(conversationRoutes, deps.rest);
   return app;
 }
