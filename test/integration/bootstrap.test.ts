@@ -49,9 +49,10 @@ describe("bootstrap", () => {
   });
 
   it("registers every record under <topic>-<full name> with FULL compatibility", async () => {
-    const response = await fetch(`${config.registry.url}/subjects`);
-    const subjects = new Set((await response.json()) as string[]);
-    for (const record of catalog) expect(subjects.has(prefix + record.subject)).toBe(true);
+    for (const record of catalog) {
+      const versions = await fetch(`${config.registry.url}/subjects/${encodeURIComponent(prefix + record.subject)}/versions`);
+      expect([record.subject, versions.status]).toEqual([record.subject, 200]);
+    }
     const sample = catalog[0]!;
     const rule = await fetch(`${config.registry.url}/config/${encodeURIComponent(prefix + sample.subject)}`);
     expect(((await rule.json()) as { compatibilityLevel?: string }).compatibilityLevel).toBe("FULL");

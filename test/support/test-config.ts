@@ -2,9 +2,17 @@ import { randomBytes } from "node:crypto";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import { createLogger, type Logger } from "../../src/infra/log/logger.js";
 
+/**
+ * The prefix of every topic this test run creates: `test.r<start seconds>.`, set by the global
+ * setup so that its teardown deletes this run's topics and no concurrent run's.
+ */
+export function runPrefix(): string {
+  return process.env.QUIKCHAT_TEST_RUN ?? "test.adhoc.";
+}
+
 /** A topic/subject/table prefix no other test uses. */
 export function uniquePrefix(label: string): string {
-  return `test.${label}.${randomBytes(4).toString("hex")}.`;
+  return `${runPrefix()}${label}.${randomBytes(4).toString("hex")}.`;
 }
 
 /** The configuration of the local stack, with per-test isolation and overrides. */
