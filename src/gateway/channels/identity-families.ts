@@ -1,27 +1,22 @@
-import type { ChannelFamily } from "./channel.js";
+import type { ChannelFamily, SocketIdentity } from "./channel.js";
 import { listenOnly, refuse } from "./replies.js";
 
+/** A family whose only joinable topic is `prefix` followed by the caller's own id of some kind. */
+function ownTopicFamily(prefix: string, ownId: (identity: SocketIdentity) => string): ChannelFamily {
+  return {
+    prefix,
+    join: (topic, _params, identity) =>
+      Promise.resolve(
+        topic.slice(prefix.length) === ownId(identity) ? { status: "ok", response: {}, channel: listenOnly() } : refuse("unauthorized"),
+      ),
+  };
+}
+
 /** `user:{userId}`: the user's own channel (calls, notifications, presence of their devices). */
-export const userFamily: ChannelFamily = {
-  prefix: "user:",
-  join: (topic, _params, identity) =>
-    Promise.resolve(
-      topic.slice("user:".length) === identity.userId
-        ? { status: "ok", response: {}, channel: listenOnly() }
-        : refuse("unauthorized"),
-    ),
-};
+export const userFamily = ownTopicFamily("user:", (identity) => identity.userId);
 
 /** `presence:{workspaceId}`: the online users of the caller's own workspace. */
-export const presenceFamily: ChannelFamily = {
-  prefix: "presence:",
-  join: (topic, _params, identity) =>
-    Promise.resolve(
-      topic.slice("presence:".length) === identity.workspaceId
-        ? { status: "ok", response: {}, channel: listenOnly() }
-        : refuse("unauthorized"),
-    ),
-};
+export const presenceFamily = ownTopicFamily("presence:", (identity) => identity.workspaceId);
 
 /** `webrtc:lobby`: every authenticated user, for call signaling addressed to them. */
 export const webrtcLobbyFamily: ChannelFamily = {

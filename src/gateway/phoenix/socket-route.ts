@@ -15,18 +15,8 @@ import { negotiateVersion, type ProtocolVersion } from "./phoenix-serializer.js"
 import { SocketSession, type SessionObserver } from "./socket-session.js";
 import { createTopicRouter } from "./topic-router.js";
 
-export interface SocketLimits {
-  /** Frames above this get an error reply; frames above `HARD_FRAME_FACTOR` times this close the socket (1009). */
-  readonly maxFrameBytes: number;
-  /** Outbound bytes queued on one socket before it is closed as a slow consumer. */
-  readonly maxBufferedBytes: number;
-  /** Per process. */
-  readonly maxConnectionsPerUser: number;
-  readonly maxChannelsPerSocket: number;
-  readonly maxBadFrames: number;
-  readonly idleTimeoutMs: number;
-  readonly rateLimits: RateLimits;
-}
+/** The socket limits of the configuration (documented on `Config["websocket"]`) with the rate limits. */
+export type SocketLimits = Config["websocket"] & { readonly rateLimits: RateLimits };
 
 export interface PhoenixSocketOptions {
   /** The topic families served; a topic no family serves is an "unmatched topic". */
