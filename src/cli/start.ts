@@ -14,6 +14,7 @@ import {
   type ParticipantDirectory,
 } from "../gateway/channels/identity-families.js";
 import { CommandBus } from "../gateway/commands/command-bus.js";
+import { createRedisActionRateLimiter } from "../gateway/phoenix/action-rate-limiter.js";
 import { createConnectionRegistry } from "../gateway/phoenix/connection-registry.js";
 import { socketLimitsFromConfig } from "../gateway/phoenix/socket-route.js";
 import { bearerAuthentication } from "../gateway/routes/bearer-auth.js";
@@ -100,6 +101,7 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
       const subscriptions = new ConversationSubscriptions();
       await watchMembership(subscriber, config.kafka.topicPrefix, subscriptions, logger);
       const verifier = await createJwtVerifier(config.auth);
+      const rateLimiter = createRedisActionRateLimiter(redis, config.rateLimits);
       gateway = {
         socket: {
           families: [
@@ -115,8 +117,9 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
           limits: socketLimitsFromConfig(config),
           redis,
           registry: connections,
+          rateLimiter,
         },
-        rest: { bus, membership: readModel, authenticate: bearerAuthentication(verifier) },
+        rest: { bus, membership: readModel, authenticate: bearerAuthentication(verifier), rateLimiter },
       };
     }
 

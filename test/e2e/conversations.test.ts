@@ -24,6 +24,7 @@ describe("conversations and membership, end to end", () => {
       KAFKA_TOPIC_PREFIX: uniquePrefix("conversations"),
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: "warn",
+      RATE_LIMIT_EVENTS_PER_MIN: "30",
     });
     await eventually(
       async () => {
@@ -164,6 +165,36 @@ describe("conversations and membership, end to end", () => {
     const second = await create();
     expect(first.status).toBe(201);
     expect(second).toEqual(first);
+  });
+
+  it("authorizes every topic family for the token's user and workspace", async () => {
+    const bob = await connect("bob");
+    const matrix: [string, "ok" | "error"][] = [
+      ["user:bob", "ok"],
+      ["user:alice", "error"],
+      ["presence:w1", "ok"],
+      ["presence:w2", "error"],
+      ["webrtc:lobby", "ok"],
+      ["call:some-call", "error"],
+      ["huddle:some-huddle", "error"],
+      ["nowhere:1", "error"],
+    ];
+    for (const [topic, expected] of matrix) {
+      expect([topic, (await join(bob.channel(topic, {}))).status]).toEqual([topic, expected]);
+    }
+  });
+
+  it("limits each user's REST requests per route and says when to retry", async () => {
+    // Budgets live in Redis across runs: a user of this run only.
+    const hasty = `hasty-${Date.now()}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i += 1) statuses.push((await api("GET", "/api/conversations/nothing-here", hasty)).status);
+    expect(statuses.slice(0, 30).every((status) => status === 404)).toBe(true);
+    expect(statuses[30]).toBe(429);
+    const limited = await fetch(`${base}/api/conversations/nothing-here`, { headers: { authorization: `Bearer ${await tokenFor(hasty)}` } });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await api("GET", "/api/conversations/nothing-here", `patient-${Date.now()}`)).status).toBe(404);
   });
 
   it("serves an OpenAPI document of the REST API", async () => {

@@ -1,6 +1,8 @@
+import type { RowDataPacket } from "mysql2/promise";
 import { loadConfig } from "../../src/config/config.js";
 import { createKafkajs } from "../../src/infra/kafka/kafkajs-client.js";
 import { createLogger } from "../../src/infra/log/logger.js";
+import { createMysqlPool } from "../../src/infra/mysql/mysql-pool.js";
 import { stackUp } from "../../src/infra/stack/stack.js";
 import { stackSpecFromConfig } from "../../src/cli/stack-spec.js";
 
@@ -30,11 +32,26 @@ export default async function setup(): Promise<() => Promise<void>> {
   };
   await deleteTopics(config.kafka, stale);
   await deleteSubjects(config.registry.url, stale);
+  await dropTables(config.mysql.url, (table) => stale(table.replaceAll("_", ".")));
   const ours = (name: string) => name.startsWith(run);
   return async () => {
     await deleteTopics(config.kafka, ours);
     await deleteSubjects(config.registry.url, ours);
+    await dropTables(config.mysql.url, (table) => ours(table.replaceAll("_", ".")));
   };
+}
+
+/** Drops test tables (named after their test's prefix, with `_` for `.`). */
+async function dropTables(url: string, select: (table: string) => boolean): Promise<void> {
+  const pool = createMysqlPool(url, 1);
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'test\\_%'",
+    );
+    for (const { name } of rows as { name: string }[]) if (select(name)) await pool.query(`DROP TABLE IF EXISTS \`${name}\``);
+  } finally {
+    await pool.end();
+  }
 }
 
 /**

@@ -15,9 +15,9 @@ const alice: SocketIdentity = { userId: "alice", workspaceId: "w1", connectionId
 const mallory: SocketIdentity = { userId: "mallory", workspaceId: "w2", connectionId: "k2", tokenExpiresAt: 0 };
 
 /** alice is in c1 (workspace w1) and in call k1 and huddle h1; nobody else is anywhere. */
+const members = new Set(["c1/alice"]);
 const membership: MembershipCheck = {
-  isMember: (conversationId, userId, workspaceId) =>
-    Promise.resolve(conversationId === "c1" && userId === "alice" && workspaceId === "w1"),
+  isMember: (conversationId, userId, workspaceId) => Promise.resolve(members.has(`${conversationId}/${userId}`) && workspaceId === "w1"),
 };
 const participants: ParticipantDirectory = {
   isParticipant: (kind, id, userId, workspaceId) =>
@@ -80,6 +80,19 @@ describe("who may join which topic", () => {
     if (chat.status === "ok") await chat.channel.leave();
     if (conversation.status === "ok") await conversation.channel.leave();
     expect(subscriptions.conversations()).toEqual([]);
+  });
+
+  it("checks membership again on every push, closing the channel of a removed member", async () => {
+    const chat = await join("chat:c1", alice);
+    if (chat.status !== "ok") throw new Error("join failed");
+    members.delete("c1/alice");
+    try {
+      expect(await chat.channel.handleIn("message:send", { content: "hi" })).toEqual({ status: "error", response: { reason: "unauthorized" } });
+      expect(closed).toContain("chat:c1: removed from the conversation");
+    } finally {
+      members.add("c1/alice");
+      await chat.channel.leave();
+    }
   });
 
   it("maps each dialect's client events and answers unknown ones", async () => {

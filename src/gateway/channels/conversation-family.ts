@@ -20,8 +20,8 @@ export interface ConversationActions {
 
 /**
  * `chat:{conversationId}` or `conversation:{conversationId}`, by dialect: members of the
- * conversation (in the caller's workspace) only. A refusal does not tell a non-member whether
- * the conversation exists.
+ * conversation (in the caller's workspace) only, checked on the join and again on every push.
+ * A refusal does not tell a non-member whether the conversation exists.
  */
 export function conversationFamily(
   dialect: Dialect,
@@ -43,6 +43,11 @@ export function conversationFamily(
           async handleIn(event, payload) {
             const action = dialect.actions[event];
             if (action === undefined) return refuse("unknown_event");
+            // Removal closes the channel through a membership delta; this holds even if that delta is lost.
+            if (!(await deps.membership.isMember(conversationId, identity.userId, identity.workspaceId))) {
+              outlet.close("removed from the conversation");
+              return refuse("unauthorized");
+            }
             if (deps.actions === undefined) return refuse("not_available");
             return deps.actions.handle(action, conversationId, payload, identity);
           },

@@ -6,6 +6,7 @@ import type { ConversationView } from "../../projections/membership/mysql-member
 import type { CommandOutcome } from "../../commands/command-outcome.js";
 import type { CommandBus } from "../commands/command-bus.js";
 import { ERROR_CODES, isErrorCode, ServiceError } from "../errors/error-codes.js";
+import type { ActionRateLimiter } from "../phoenix/action-rate-limiter.js";
 
 /** The caller of a REST request, from `Authorization: Bearer <jwt>`; throws `ServiceError("unauthorized")`. */
 export type Authenticate = (request: FastifyRequest) => Promise<{ userId: string; workspaceId: string }>;
@@ -14,6 +15,8 @@ export interface ConversationRoutesOptions {
   readonly bus: CommandBus;
   readonly membership: MembershipReadModel;
   readonly authenticate: Authenticate;
+  /** Per-user budgets, shared with the socket: each route counts as one event name. */
+  readonly rateLimiter?: ActionRateLimiter;
   /** How long a write waits for the membership read model to show it before answering. */
   readonly readYourWritesMs?: number;
 }
@@ -57,7 +60,18 @@ interface CreateBody {
  * Non-members get 404 for a conversation, as if it did not exist.
  */
 export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, options) => {
-  const { bus, membership, authenticate } = options;
+  const { bus, membership, rateLimiter } = options;
+
+  /** The caller, once authenticated and within their budget for this route. */
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    const caller = await options.authenticate(request);
+    const decision = await rateLimiter?.consume(caller.userId, `${request.method} ${request.routeOptions.url ?? ""}`);
+    if (decision?.allowed === false) {
+      void reply.header("retry-after", String(Math.ceil(decision.retryAfterMs / 1000)));
+      throw new ServiceError("rate_limited", `too many requests; retry in ${decision.retryAfterMs} ms`);
+    }
+    return caller;
+  };
   const waitMs = options.readYourWritesMs ?? 5_000;
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
@@ -90,7 +104,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       },
     },
     async (request, reply) => {
-      const caller = await authenticate(request);
+      const caller = await authenticate(request, reply);
       const key = request.headers["idempotency-key"];
       // A retried create with the same Idempotency-Key is the same command for the same id.
       const derived = typeof key === "string" && key !== "" ? digest(caller.userId, key) : undefined;
@@ -112,8 +126,8 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
   app.get<{ Params: { id: string } }>(
     "/api/conversations/:id",
     { schema: { tags: ["conversations"], params: { type: "object", properties: { id } }, response: { 200: conversation, ...errors } } },
-    async (request) => {
-      const caller = await authenticate(request);
+    async (request, reply) => {
+      const caller = await authenticate(request, reply);
       const view = await membership.conversation(request.params.id);
       if (!view || view.workspaceId !== caller.workspaceId || !view.members.some((m) => m.userId === caller.userId)) {
         throw new ServiceError("not_found", "no such conversation");
@@ -138,7 +152,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       },
     },
     async (request, reply) => {
-      const caller = await authenticate(request);
+      const caller = await authenticate(request, reply);
       const { id: conversationId } = request.params;
       const command: AddMember = {
         meta: bus.meta(caller),
@@ -163,7 +177,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       },
     },
     async (request, reply) => {
-      const caller = await authenticate(request);
+      const caller = await authenticate(request, reply);
       const { id: conversationId, userId } = request.params;
       const command: RemoveMember = { meta: bus.meta(caller), conversationId, userId };
       expectOk(await bus.send("conversations", "RemoveMember", conversationId, command));
