@@ -78,9 +78,11 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
     const mongo = createMongoClient(config.mongo.url);
     closers.push(() => mongo.close());
 
+    let processorStopped: Promise<Error | undefined> | undefined;
     if (runs("processor")) {
       const processor = await startProcessor(conversationsProcessor, { config, codec, redis, logger, registry: metrics.registry });
       closers.push(() => processor.close());
+      processorStopped = processor.stopped;
     }
     if (runs("projector")) {
       const projection = await startMembershipProjection({ config, codec, pool, redis, logger });
@@ -139,7 +141,15 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
       ...gateway,
     });
     logger.info({ role }, "roles started");
-    return await serve(app, config.service, logger, closeAll);
+    const running = await serve(app, config.service, logger, closeAll);
+    // A processor stops on its own only when fenced or broken: exit so the supervisor restarts the process.
+    void processorStopped?.then(async (error) => {
+      if (error === undefined) return;
+      logger.fatal({ err: error }, "processor stopped; shutting down");
+      await running.shutdown("processor stopped");
+      process.exit(1);
+    });
+    return running;
   } catch (error) {
     await closeAll();
     throw error;
