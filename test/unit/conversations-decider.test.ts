@@ -169,4 +169,11 @@ describe("conversations decider", () => {
       expect(JSON.parse(JSON.stringify(state))).toEqual(state);
     });
   });
+
+  describe("when a user id names a built-in object property", () => {
+    it("is not taken for a member", () => {
+      spec.given([created()]).when(add("x", "constructor")).thenThrows("not_a_member");
+      spec.given([created()]).when(remove("u2", "__proto__")).thenThrows("not_a_member");
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import type { AddMember, CreateConversation, RemoveMember } from "../../contract/generated/avro-types.js";
 import { unreachable, type Decider } from "../decider.js";
 import { DomainError } from "../domain-error.js";
+import { own } from "../own-entry.js";
 import type { ConversationCommand } from "./commands.js";
 import type { ConversationEvent, DecidedConversationEvent } from "./events.js";
 import { evolve, initialState, type ActiveConversation, type ConversationState } from "./state.js";
@@ -59,21 +60,21 @@ function addMember(command: AddMember, state: ConversationState): DecidedConvers
   const conversation = membersOnly(command.meta, state);
   if (conversation.type === "direct") throw new DomainError("forbidden", "direct conversations never change members");
   if (command.role === "owner") throw new DomainError("invalid", "a conversation has one owner: its creator");
-  if (command.role === "admin" && conversation.members[command.meta.actorId] === "member") {
+  if (command.role === "admin" && own(conversation.members, command.meta.actorId) === "member") {
     throw new DomainError("forbidden", "only the owner and admins may add an admin");
   }
-  if (conversation.members[command.userId] !== undefined) return [];
+  if (own(conversation.members, command.userId) !== undefined) return [];
   return [{ type: "MemberAdded", data: { conversationId: command.conversationId, userId: command.userId, role: command.role } }];
 }
 
 function removeMember(command: RemoveMember, state: ConversationState): DecidedConversationEvent[] {
   const conversation = membersOnly(command.meta, state);
   if (conversation.type === "direct") throw new DomainError("forbidden", "direct conversations never change members");
-  const target = conversation.members[command.userId];
+  const target = own(conversation.members, command.userId);
   if (target === undefined) return [];
   const actor = command.meta.actorId;
   if (command.userId !== actor) {
-    const actorRole = conversation.members[actor];
+    const actorRole = own(conversation.members, actor);
     const allowed = actorRole === "owner" || (actorRole === "admin" && target === "member");
     if (!allowed) throw new DomainError("forbidden", "only the owner and admins may remove others, admins only members");
   }
@@ -90,7 +91,7 @@ function membersOnly(meta: { actorId: string; workspaceId: string }, state: Conv
   if (state.status !== "active" || state.workspaceId !== meta.workspaceId) {
     throw new DomainError("not_found", "no such conversation");
   }
-  if (state.members[meta.actorId] === undefined) throw new DomainError("not_a_member", "only members may change a conversation");
+  if (own(state.members, meta.actorId) === undefined) throw new DomainError("not_a_member", "only members may change a conversation");
   return state;
 }
 
