@@ -1,5 +1,6 @@
 import type { ChannelFamily, ChannelReply, SocketIdentity } from "./channel.js";
 import type { ConversationSubscriptions } from "./conversation-subscriptions.js";
+import type { ConversationFeed } from "../messaging/conversation-feed.js";
 import type { ConversationAction, Dialect } from "./dialects.js";
 import { refuse } from "./replies.js";
 
@@ -25,20 +26,27 @@ export interface ConversationActions {
  */
 export function conversationFamily(
   dialect: Dialect,
-  deps: { membership: MembershipCheck; subscriptions: ConversationSubscriptions; actions?: ConversationActions },
+  deps: { membership: MembershipCheck; subscriptions: ConversationSubscriptions; actions?: ConversationActions; feed?: ConversationFeed },
 ): ChannelFamily {
   return {
     prefix: dialect.prefix,
-    async join(topic, _params, identity, outlet) {
+    async join(topic, params, identity, outlet) {
       const conversationId = topic.slice(dialect.prefix.length);
       if (conversationId === "") return refuse("invalid_topic");
       if (!(await deps.membership.isMember(conversationId, identity.userId, identity.workspaceId))) {
         return refuse("unauthorized");
       }
-      const unregister = deps.subscriptions.add(conversationId, identity.userId, outlet);
+      const opened = await deps.feed?.open(conversationId, params, (delivery, payload) =>
+        outlet.push(dialect.deliveries[delivery], payload),
+      );
+      const unsubscribe = deps.subscriptions.add(conversationId, identity.userId, outlet);
+      const unregister = () => {
+        unsubscribe();
+        opened?.close();
+      };
       return {
         status: "ok",
-        response: {},
+        response: opened?.response ?? {},
         channel: {
           async handleIn(event, payload) {
             const action = dialect.actions[event];

@@ -23,6 +23,7 @@ export type ConversationDelivery =
   | "reaction_added"
   | "reaction_removed"
   | "read_receipt"
+  | "delivery_receipt"
   | "typing"
   | "user_online"
   | "user_offline";
@@ -54,6 +55,7 @@ export const CHAT_DIALECT: Dialect = {
     reaction_added: "message:reaction:added",
     reaction_removed: "message:reaction:removed",
     read_receipt: "message:read",
+    delivery_receipt: "message:delivered",
     typing: "typing",
     user_online: "user:online",
     user_offline: "user:offline",
@@ -83,6 +85,7 @@ export const CONVERSATION_DIALECT: Dialect = {
     reaction_added: "reaction_added",
     reaction_removed: "reaction_removed",
     read_receipt: "read_receipt",
+    delivery_receipt: "delivery_receipt",
     typing: "typing",
     user_online: "user_online",
     user_offline: "user_offline",

@@ -5,6 +5,7 @@ import type { MembershipReadModel } from "../../projections/membership/membershi
 import type { ConversationView } from "../../projections/membership/mysql-membership-store.js";
 import type { CommandOutcome } from "../../commands/command-outcome.js";
 import type { CommandBus } from "../commands/command-bus.js";
+import { messagePayload, type HistoryReader } from "../messaging/conversation-feed.js";
 import { ERROR_CODES, isErrorCode, ServiceError } from "../errors/error-codes.js";
 import type { ActionRateLimiter } from "../phoenix/action-rate-limiter.js";
 
@@ -17,6 +18,8 @@ export interface ConversationRoutesOptions {
   readonly authenticate: Authenticate;
   /** Per-user budgets, shared with the socket: each route counts as one event name. */
   readonly rateLimiter?: ActionRateLimiter;
+  /** Message history, for `GET /api/conversations/:id/messages`; absent, that route is not served. */
+  readonly history?: HistoryReader;
   /** How long a write waits for the membership read model to show it before answering. */
   readonly readYourWritesMs?: number;
 }
@@ -135,6 +138,53 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       return present(view);
     },
   );
+
+  const { history } = options;
+  if (history) {
+    app.get<{ Params: { id: string }; Querystring: { after_seq?: number; before_seq?: number; limit: number } }>(
+      "/api/conversations/:id/messages",
+      {
+        schema: {
+          tags: ["conversations"],
+          params: { type: "object", properties: { id } },
+          querystring: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              after_seq: { type: "integer", minimum: 0 },
+              before_seq: { type: "integer", minimum: 1 },
+              limit: { type: "integer", minimum: 1, maximum: 200, default: 50 },
+            },
+          },
+          response: {
+            200: {
+              type: "object",
+              required: ["messages"],
+              properties: { messages: { type: "array", items: { type: "object", additionalProperties: true } } },
+            },
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const caller = await authenticate(request, reply);
+        const { id: conversationId } = request.params;
+        if (!(await membership.isMember(conversationId, caller.userId, caller.workspaceId))) {
+          throw new ServiceError("not_found", "no such conversation");
+        }
+        const { after_seq: afterSeq, before_seq: beforeSeq, limit } = request.query;
+        // Without after_seq the page is the newest messages (before before_seq, if given): paging
+        // backwards from the present; with after_seq it is the oldest after it: paging forwards.
+        const messages = await history.messages(conversationId, {
+          limit,
+          ...(afterSeq === undefined ? {} : { afterSeq }),
+          ...(beforeSeq === undefined ? {} : { beforeSeq }),
+          from: afterSeq === undefined ? "newest" : "oldest",
+        });
+        return { messages: messages.map(messagePayload) };
+      },
+    );
+  }
 
   app.post<{ Params: { id: string }; Body: { userId: string; role?: AddMember["role"] } }>(
     "/api/conversations/:id/members",

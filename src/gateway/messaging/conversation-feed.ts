@@ -1,0 +1,120 @@
+import type { Logger } from "../../infra/log/logger.js";
+import type { ConversationDelta, HistoryMessage, HistoryStore } from "../../projections/history/history-port.js";
+import type { ConversationDelivery } from "../channels/dialects.js";
+import type { DeltaListener } from "./delta-fanout.js";
+
+/** Sends one delivery to the client, in the channel's dialect. */
+export type Deliver = (delivery: ConversationDelivery, payload: Record<string, unknown>) => void;
+
+/** What joining a conversation's feed answers, and how to stop it. */
+export interface OpenFeed {
+  readonly response: Record<string, unknown>;
+  close(): void;
+}
+
+/** Delivers a conversation's messages to one joined channel, in seq order, each once. */
+export interface ConversationFeed {
+  open(conversationId: string, params: Record<string, unknown>, deliver: Deliver): Promise<OpenFeed>;
+}
+
+export type HistoryReader = Pick<HistoryStore, "messages" | "lastSeq">;
+
+/** Where live deltas come from (a `DeltaFanout` on a gateway). */
+export interface DeltaSource {
+  listen(conversationId: string, listener: DeltaListener): Promise<() => void>;
+}
+
+/** The `message:new` payload of a history message. */
+export function messagePayload(message: HistoryMessage): Record<string, unknown> {
+  return { ...message };
+}
+
+/**
+ * The feed of a conversation for one channel:
+ *
+ * - **Recovery on join.** With `{last_seq: n}` in the join payload, the join reply carries
+ *   `messages` (every message after n, at most `maxRecovery`) and `recovered: true`; with more
+ *   missed than that, `recovered: false` and the client pages through REST history. Either way
+ *   the reply says `last_seq`, the seq live delivery continues after.
+ * - **Gap repair.** A live `message_new` whose seq skips ahead of the last one delivered is
+ *   preceded by the missing range read from history; one at or below it is dropped. A client
+ *   therefore sees every seq once, in order, whatever pub/sub lost or duplicated.
+ * - Deltas that arrive while the join is being answered wait for it, so nothing is lost
+ *   between the history read and the live subscription.
+ */
+export function conversationFeed(
+  fanout: DeltaSource,
+  history: HistoryReader,
+  logger: Logger,
+  options: { maxRecovery?: number } = {},
+): ConversationFeed {
+  const maxRecovery = options.maxRecovery ?? 500;
+  return {
+    async open(conversationId, params, deliver) {
+      let last = 0;
+      let live = false;
+      const waiting: (ConversationDelta | "resync")[] = [];
+      let queue = Promise.resolve();
+
+      const deliverMessages = (messages: readonly HistoryMessage[]) => {
+        for (const message of messages) {
+          if (message.seq <= last) continue;
+          deliver("message_new", messagePayload(message));
+          last = message.seq;
+        }
+      };
+      const repairUpTo = async (beforeSeq: number | undefined) => {
+        for (;;) {
+          const missing = await history.messages(conversationId, { afterSeq: last, ...(beforeSeq === undefined ? {} : { beforeSeq }), limit: 500 });
+          deliverMessages(missing);
+          if (missing.length < 500) return;
+        }
+      };
+      const handle = async (item: ConversationDelta | "resync") => {
+        if (item === "resync") return repairUpTo(undefined);
+        if (item.kind !== "message_new") return void deliver(item.kind, deltaPayload(item));
+        if (item.seq <= last) return;
+        if (item.seq > last + 1) await repairUpTo(item.seq);
+        deliverMessages([item.message]);
+      };
+      const enqueue = (item: ConversationDelta | "resync") => {
+        if (!live) return void waiting.push(item);
+        queue = queue.then(() => handle(item)).catch((error: unknown) => logger.warn({ err: error, conversationId }, "delta delivery failed"));
+      };
+
+      const stop = await fanout.listen(conversationId, { onDelta: enqueue, onResync: () => enqueue("resync") });
+      try {
+        const response = await recover(conversationId, params.last_seq, history, maxRecovery);
+        last = response.last_seq;
+        live = true;
+        for (const item of waiting.splice(0)) enqueue(item);
+        return { response, close: stop };
+      } catch (error) {
+        stop();
+        throw error;
+      }
+    },
+  };
+}
+
+async function recover(
+  conversationId: string,
+  cursor: unknown,
+  history: HistoryReader,
+  maxRecovery: number,
+): Promise<{ last_seq: number; recovered?: boolean; messages?: Record<string, unknown>[] }> {
+  if (typeof cursor !== "number" || !Number.isSafeInteger(cursor) || cursor < 0) {
+    return { last_seq: await history.lastSeq(conversationId) };
+  }
+  const missed = await history.messages(conversationId, { afterSeq: cursor, limit: maxRecovery + 1 });
+  if (missed.length > maxRecovery) return { last_seq: await history.lastSeq(conversationId), recovered: false };
+  // A cursor beyond what history holds cannot come from a delivery (deltas follow the history write): clamp it.
+  const last = missed.at(-1)?.seq ?? Math.min(cursor, await history.lastSeq(conversationId));
+  return { last_seq: last, recovered: true, messages: missed.map(messagePayload) };
+}
+
+/** The client payload of a delta other than a new message: its fields without the kind. */
+function deltaPayload(delta: Exclude<ConversationDelta, { kind: "message_new" }>): Record<string, unknown> {
+  const { kind: _kind, ...payload } = delta;
+  return payload;
+}
