@@ -1,4 +1,5 @@
 import Kafka from "node-rdkafka";
+import { OFFSET_BEGINNING } from "../commands/rdkafka-calls.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../infra/kafka/record-consumer.js";
 import type { Logger } from "../infra/log/logger.js";
@@ -120,7 +121,8 @@ export class ProjectionRuntime {
       const high = await this.highWatermark(partition);
       this.liveFrom.set(key(partition), high);
       const offset = byTopic.get(partition.topic)?.get(partition.partition);
-      if (offset !== undefined) await this.seek({ ...partition, offset });
+      // No checkpoint means an empty read model (new, or cleared for a rebuild): start from the beginning.
+      await this.seek({ ...partition, offset: offset ?? OFFSET_BEGINNING });
     }
   }
 
