@@ -7,47 +7,81 @@ import { AvroDecodeError, type AvroCodec } from "../infra/avro/avro-codec.js";
 import type { DeadLetterReason } from "./dead-letter.js";
 import { RetryBatchError } from "./processor-errors.js";
 
-/** A consumed record: a command of the context, or a record bound for the dead-letter topic. */
+/** A consumed record: a command of one of the consumed contexts, or a record bound for the dead-letter topic. */
 export type DecodedRecord =
-  | { readonly kind: "command"; readonly message: Kafka.Message; readonly command: CommandEnvelope; readonly aggregateId: string }
+  | {
+      readonly kind: "command";
+      readonly message: Kafka.Message;
+      /** The context whose commands topic the record came from. */
+      readonly context: CommandContext;
+      readonly command: CommandEnvelope;
+      readonly aggregateId: string;
+    }
   | {
       readonly kind: "dead";
       readonly message: Kafka.Message;
+      /** The context whose commands topic the record came from: its DLQ receives it. */
+      readonly context: CommandContext;
       readonly reason: DeadLetterReason;
       readonly error: Error;
       /** The command metadata when the record had some, so that its sender still gets an answer. */
       readonly meta: CommandMeta | undefined;
     };
 
+/** Where an event of a given type is written: the record name and the context that declares it. */
+export interface EventRoute {
+  readonly fullName: string;
+  readonly context: CommandContext;
+}
+
 /**
- * Turns records of `quikapp.<context>.commands` into `{type, data}` command envelopes: the Avro
- * record `quikchat.<context>.<Type>` becomes `{type: "<Type>", data: <record>}`.
+ * Turns records of the consumed `quikapp.<context>.commands` topics into `{type, data}` command
+ * envelopes: the Avro record `quikchat.<context>.<Type>` becomes `{type: "<Type>", data: <record>}`,
+ * and names the event types of those contexts.
  *
  * A record is dead (never retried) when its bytes are not Avro this registry knows, when it is
- * not a command of the context, or when its key is not its aggregate id. A registry that cannot
- * be reached is no reason to dead-letter anything: `decode` throws a `RetryBatchError` instead.
+ * not a command of the context of the topic it was read from, or when its key is not its
+ * aggregate id. A registry that cannot be reached is no reason to dead-letter anything: `decode`
+ * throws a `RetryBatchError` instead.
  */
 export class CommandDecoder {
-  private readonly commandNames: ReadonlySet<string>;
-  private readonly recordPrefix: string;
+  /** The command record names of each context. */
+  private readonly commandNames: ReadonlyMap<CommandContext, ReadonlySet<string>>;
+  private readonly events: ReadonlyMap<string, EventRoute>;
 
+  /**
+   * @param sources the context of each consumed commands topic (full topic name, prefix included)
+   * @throws when two of the contexts declare an event of the same name (events are routed by type)
+   */
   constructor(
     private readonly codec: AvroCodec,
-    private readonly context: CommandContext,
+    private readonly sources: ReadonlyMap<string, CommandContext>,
     private readonly aggregateIdOf: ((command: CommandEnvelope) => string) | undefined,
   ) {
-    this.recordPrefix = `quikchat.${context}.`;
-    this.commandNames = new Set(
-      loadSchemaCatalog()
-        .filter((record) => record.context === context && record.kind === "command")
-        .map((record) => record.fullName),
+    const contexts = new Set(sources.values());
+    const catalog = loadSchemaCatalog().filter((record) => (contexts as ReadonlySet<string>).has(record.context));
+    this.commandNames = new Map(
+      [...contexts].map((context) => [
+        context,
+        new Set(catalog.filter((record) => record.context === context && record.kind === "command").map((record) => record.fullName)),
+      ]),
     );
+    const events = new Map<string, EventRoute>();
+    for (const record of catalog.filter((entry) => entry.kind === "event")) {
+      const taken = events.get(record.name);
+      if (taken !== undefined) throw new Error(`${record.fullName} and ${taken.fullName} share a type name: events are routed by type`);
+      events.set(record.name, { fullName: record.fullName, context: record.context as CommandContext });
+    }
+    this.events = events;
   }
 
   async decode(message: Kafka.Message): Promise<DecodedRecord> {
+    const context = this.sources.get(message.topic);
+    if (context === undefined) throw new Error(`${message.topic} is not a consumed commands topic`);
     const dead = (reason: DeadLetterReason, error: unknown, meta?: CommandMeta): DecodedRecord => ({
       kind: "dead",
       message,
+      context,
       reason,
       error: error instanceof Error ? error : new Error(String(error)),
       meta,
@@ -61,13 +95,13 @@ export class CommandDecoder {
     }
     const data = decoded.value as CommandEnvelope["data"];
     const meta = metaOf(data);
-    if (!this.commandNames.has(decoded.fullName)) {
-      return dead("unknown_command", new Error(`${decoded.fullName} is not a ${this.context} command`), meta);
+    if (this.commandNames.get(context)?.has(decoded.fullName) !== true) {
+      return dead("unknown_command", new Error(`${decoded.fullName} is not a ${context} command`), meta);
     }
-    const command: CommandEnvelope = { type: decoded.fullName.slice(this.recordPrefix.length), data };
+    const command: CommandEnvelope = { type: decoded.fullName.slice(`quikchat.${context}.`.length), data };
     let aggregateId: string;
     try {
-      aggregateId = this.aggregateId(command);
+      aggregateId = this.aggregateId(context, command);
     } catch (error) {
       return dead("decide_failed", error, meta);
     }
@@ -75,17 +109,19 @@ export class CommandDecoder {
     if (key !== aggregateId) {
       return dead("misrouted", new Error(`key ${JSON.stringify(key)} is not the aggregate id ${JSON.stringify(aggregateId)}`), meta);
     }
-    return { kind: "command", message, command, aggregateId };
+    return { kind: "command", message, context, command, aggregateId };
   }
 
-  /** The Avro full name of an event of the context: `quikchat.<context>.<type>`. */
-  eventName(type: string): string {
-    return this.recordPrefix + type;
+  /** Where an event of `type` goes; throws for a type no consumed context declares. */
+  eventRoute(type: string): EventRoute {
+    const route = this.events.get(type);
+    if (route === undefined) throw new Error(`${type} is not an event of ${[...this.commandNames.keys()].join(" or ")}`);
+    return route;
   }
 
-  private aggregateId(command: CommandEnvelope): string {
+  private aggregateId(context: CommandContext, command: CommandEnvelope): string {
     if (this.aggregateIdOf !== undefined) return this.aggregateIdOf(command);
-    const field = CONTEXT_SPECS[this.context].keyField;
+    const field = CONTEXT_SPECS[context].keyField;
     const id = (command.data as unknown as Record<string, unknown>)[field];
     if (typeof id !== "string") throw new Error(`${command.type} has no ${field}`);
     return id;

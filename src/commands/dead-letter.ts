@@ -4,7 +4,7 @@ import type { TransactionalRecord } from "./transactional-producer.js";
 /**
  * Why a command went to the dead-letter topic (header `error_code`):
  * - `undecodable`: not a Confluent-framed Avro record, or a schema id the registry does not know;
- * - `unknown_command`: a valid record, but not a command of this context;
+ * - `unknown_command`: a valid record, but not a command of the context of the topic it was read from;
  * - `misrouted`: the Kafka key is not the command's aggregate id (the partition does not own it);
  * - `decide_failed`: the decider (or the result hook) threw something other than a `DomainError`;
  * - `invalid_event`: the decider returned an event that does not match its Avro schema.

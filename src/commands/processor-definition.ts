@@ -4,18 +4,25 @@ import type { Decider } from "../domain/decider.js";
 import type { DedupeWindow } from "./aggregate-snapshot.js";
 
 /**
- * Everything the processor runtime needs to run one context's aggregate: its decider, over the
- * context's generated command and event unions. Commands are read from
- * `quikapp.<context>.commands` (Avro record `quikchat.<context>.<type>`), events written to
- * `quikapp.<context>.events` under the same naming.
+ * Everything the processor runtime needs to run one aggregate over the command contexts it
+ * consumes: its decider, over the union of those contexts' generated command and event unions.
+ *
+ * `contexts[0]` owns the aggregate: its changelog `quikapp.<context>.state` holds the snapshots,
+ * and it names the consumer group and transactional id. Commands are read from every context's
+ * `quikapp.<context>.commands` (Avro record `quikchat.<context>.<Type>`); each event goes to the
+ * events topic of the context that declares it, a dead letter to the DLQ of its command's context.
+ *
+ * With several contexts, their command topics and the changelog must be co-partitioned (same
+ * partition count, same key): one aggregate's commands on every topic share a partition number,
+ * and the runtime owns partition numbers, not topic partitions.
  */
 export interface ProcessorDefinition<Ctx extends CommandContext, State> {
-  readonly context: Ctx;
+  readonly contexts: readonly [Ctx, ...Ctx[]];
   readonly decider: Decider<ContextCommands[Ctx], ContextEvents[Ctx], State>;
   /**
    * The aggregate a command is about. It must equal the command's Kafka key, so that one
    * partition owns every command of an aggregate; a command whose key differs goes to the
-   * dead-letter topic. Defaults to the context's key field (`CONTEXT_SPECS[context].keyField`).
+   * dead-letter topic. Defaults to the key field of the command's context (`CONTEXT_SPECS[context].keyField`).
    */
   aggregateId?(command: ContextCommands[Ctx]): string;
   /**

@@ -33,7 +33,7 @@ import { TransactionalProducer } from "./transactional-producer.js";
 /** What a processor runtime is built from (one composition root per role provides them). */
 export interface ProcessorDeps {
   readonly config: Config;
-  /** A codec that knows (and has registered) every record of the context: `bootstrapContract` returns one. */
+  /** A codec that knows (and has registered) every record of the consumed contexts: `bootstrapContract` returns one. */
   readonly codec: AvroCodec;
   /** Publishes the replies; a connection that may also serve other publishers (never a subscriber connection). */
   readonly redis: Redis;
@@ -50,7 +50,7 @@ export interface ProcessorOptions {
   /** How long a transaction may stay open before the coordinator aborts it, e.g. after a crash (default 10 s). */
   readonly transactionTimeoutMs?: number;
   /**
-   * Tells apart several runtimes of one context in one process (tests); becomes part of the
+   * Tells apart several runtimes of one definition in one process (tests); becomes part of the
    * transactional id. Two live runtimes with the same node id and instance id fence each other.
    */
   readonly instanceId?: string;
@@ -62,47 +62,64 @@ export interface ProcessorHandle {
   close(): Promise<void>;
   /** Settles when the runtime has stopped: `undefined` after `close()`, the error when it stopped on its own (fenced, fatal). */
   readonly stopped: Promise<Error | undefined>;
+  /** The topic partitions this instance consumes now (restored and assigned); empty once closed. For diagnostics and tests. */
+  assignment(): readonly Kafka.TopicPartition[];
 }
 
 /**
- * Starts the processor of one context: consumes `quikapp.<context>.commands` in the consumer
- * group `quikchat.<context>.processor`, decides each command against its aggregate's state and
- * writes, in one Kafka transaction per batch, the events (`quikapp.<context>.events`, keyed by
- * aggregate id), the new state of every aggregate the batch touched (`quikapp.<context>.state`,
- * compacted, same partition number as the command), dead letters (`quikapp.<context>.dlq`) and
- * the consumed offsets (KIP-447: with the consumer's group metadata, so an instance that lost
- * its partitions cannot commit). After the commit, each command's outcome is published on
- * `reply:<meta.replyTo>`.
+ * Starts the processor of one aggregate: consumes the `quikapp.<context>.commands` topic of every
+ * context of the definition in the consumer group `quikchat.<owner>.processor` (`owner`:
+ * `contexts[0]`), decides each command against its aggregate's state and writes, in one Kafka
+ * transaction per batch, the events (to the `quikapp.<context>.events` of the context declaring
+ * each event type, keyed by aggregate id), the new state of every aggregate the batch touched
+ * (`quikapp.<owner>.state`, compacted, same partition number as the command), dead letters (to
+ * the `quikapp.<context>.dlq` of the command's context) and the consumed offsets of every topic
+ * (KIP-447: with the consumer's group metadata, so an instance that lost its partitions cannot
+ * commit). After the commit, each command's outcome is published on `reply:<meta.replyTo>`.
+ *
+ * The runtime owns partition numbers: partition `n` of every commands topic feeds the aggregates
+ * of changelog partition `n`. With several contexts the group uses the `range` assignor, which
+ * gives each member the same partition numbers of co-partitioned topics; a partition number of
+ * which the group assigned only some topics is left unconsumed (and logged as an error) rather
+ * than decided against a state another instance may be changing.
  *
  * Guarantees: every command is decided exactly once into the event log (a crash anywhere
- * redoes the uncommitted batch, which yields identical events); per-aggregate order is the
- * command topic's order; a retried `commandId` is answered with its first outcome while it is
- * in the aggregate's dedupe window, and produces nothing. Replies are at most once.
+ * redoes the uncommitted batch, which yields identical events); per-aggregate order is each
+ * command topic's order (between topics: the order in which they were consumed); a retried
+ * `commandId` is answered with its first outcome while it is in the aggregate's dedupe window,
+ * and produces nothing. Replies are at most once.
  *
  * Resolves once connected and subscribed; partitions are restored and processed as the group
- * assigns them. Rejects when the topics are missing or the command and changelog topics differ
- * in partition count.
+ * assigns them. Rejects when the topics are missing or the commands topics and the changelog
+ * differ in partition count.
  */
 export async function startProcessor<Ctx extends CommandContext, S>(
   definition: ProcessorDefinition<Ctx, S>,
   deps: ProcessorDeps,
   options: ProcessorOptions = {},
 ): Promise<ProcessorHandle> {
-  // The runtime moves commands and events as opaque envelopes; the context's unions matter to the decider only.
+  // The runtime moves commands and events as opaque envelopes; the contexts' unions matter to the decider only.
   const erased: unknown = definition;
   const runtime = new ProcessorRuntime<S>(erased as RuntimeDefinition<S>, deps, options);
   await runtime.start();
-  return { close: () => runtime.close(), stopped: runtime.stopped };
+  return { close: () => runtime.close(), stopped: runtime.stopped, assignment: () => runtime.assignment() };
 }
 
-/** The definition with the context's unions erased to envelopes: the runtime only moves them. */
+/** The definition with the contexts' unions erased to envelopes: the runtime only moves them. */
 interface RuntimeDefinition<S> extends StepDefinition<CommandEnvelope, EventEnvelope, S> {
-  readonly context: CommandContext;
+  readonly contexts: readonly [CommandContext, ...CommandContext[]];
   aggregateId?(command: CommandEnvelope): string;
   readonly dedupe?: ProcessorDefinition<CommandContext, S>["dedupe"];
 }
 
-type RebalanceEvent = { readonly kind: "assign" | "revoke"; readonly partitions: readonly number[] };
+type RebalanceEvent = { readonly kind: "assign" | "revoke"; readonly assignment: readonly Kafka.TopicPartition[] };
+
+/** The topics of one consumed context (prefix included). */
+interface ContextTopics {
+  readonly commands: string;
+  readonly events: string;
+  readonly dlq: string;
+}
 
 interface Reply {
   readonly replyTo: string;
@@ -112,8 +129,9 @@ interface Reply {
 /** What one batch did, applied to metrics and replies only once its transaction has committed. */
 interface BatchEffects {
   readonly replies: Reply[];
-  readonly counts: Record<CommandCount, number>;
-  deadLetters: number;
+  /** Per context of the command. */
+  readonly counts: Map<CommandContext, Record<CommandCount, number>>;
+  readonly deadLetters: Map<CommandContext, number>;
 }
 
 /** The snapshot each touched aggregate had before the batch (undefined: none), to roll an aborted batch back. */
@@ -134,7 +152,11 @@ class ProcessorRuntime<S> {
   private resolveStopped!: (error: Error | undefined) => void;
 
   private readonly logger: Logger;
-  private readonly topics: { readonly commands: string; readonly events: string; readonly state: string; readonly dlq: string };
+  /** The context owning the changelog, the group and the transactional id. */
+  private readonly owner: CommandContext;
+  private readonly topics: ReadonlyMap<CommandContext, ContextTopics>;
+  private readonly commandTopics: readonly string[];
+  private readonly stateTopic: string;
   private readonly batchSize: number;
   private readonly window;
   private readonly metrics: ProcessorMetrics;
@@ -161,25 +183,32 @@ class ProcessorRuntime<S> {
     options: ProcessorOptions,
   ) {
     const { config } = deps;
-    const context = definition.context;
+    const contexts = [...new Set(definition.contexts)];
+    const owner = definition.contexts[0];
+    this.owner = owner;
     const prefix = config.kafka.topicPrefix;
-    const topics = TOPICS[context];
-    this.topics = {
-      commands: prefix + topics.commands,
-      events: prefix + topics.events,
-      state: prefix + topics.state,
-      dlq: prefix + topics.dlq,
-    };
-    this.logger = deps.logger.child({ component: "processor", context });
+    this.topics = new Map(
+      contexts.map((context) => {
+        const topics = TOPICS[context];
+        return [context, { commands: prefix + topics.commands, events: prefix + topics.events, dlq: prefix + topics.dlq }];
+      }),
+    );
+    this.commandTopics = [...this.topics.values()].map((topics) => topics.commands);
+    this.stateTopic = prefix + TOPICS[owner].state;
+    this.logger = deps.logger.child({ component: "processor", context: owner, ...(contexts.length > 1 ? { contexts } : {}) });
     this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.window = definition.dedupe ?? DEFAULT_DEDUPE_WINDOW;
     this.metrics = processorMetrics(deps.registry);
-    this.decoder = new CommandDecoder(deps.codec, context, definition.aggregateId?.bind(definition));
+    this.decoder = new CommandDecoder(
+      deps.codec,
+      new Map([...this.topics].map(([context, topics]) => [topics.commands, context])),
+      definition.aggregateId?.bind(definition),
+    );
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
 
-    const groupId = `${prefix}quikchat.${context}.processor`;
+    const groupId = `${prefix}quikchat.${owner}.processor`;
     const instance = options.instanceId === undefined ? "" : `.${options.instanceId}`;
-    const clientId = `${config.kafka.clientId}-${context}-processor`;
+    const clientId = `${config.kafka.clientId}-${owner}-processor`;
     this.producer = new TransactionalProducer(
       {
         brokers: config.kafka.brokers,
@@ -190,7 +219,7 @@ class ProcessorRuntime<S> {
       this.logger,
     );
     this.changelog = new ChangelogReader(
-      { brokers: config.kafka.brokers, clientId: `${clientId}-restore`, groupId: `${groupId}.restore`, topic: this.topics.state },
+      { brokers: config.kafka.brokers, clientId: `${clientId}-restore`, groupId: `${groupId}.restore`, topic: this.stateTopic },
       this.logger,
     );
     this.consumer = new Kafka.KafkaConsumer(
@@ -206,8 +235,12 @@ class ProcessorRuntime<S> {
         "enable.partition.eof": true,
         "fetch.wait.max.ms": 10,
         "session.timeout.ms": options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
-        // Partitions that stay put keep flowing (and keep their state) through a rebalance.
-        "partition.assignment.strategy": "cooperative-sticky",
+        // One topic: partitions that stay put keep flowing (and keep their state) through a
+        // rebalance. Several: every assignor but range places each topic's partitions on its own,
+        // while one aggregate's commands on every topic must reach the same member. Range gives
+        // each member the same partition numbers of topics with equal partition counts (it is
+        // eager: a rebalance revokes and restores every partition).
+        "partition.assignment.strategy": contexts.length > 1 ? "range" : "cooperative-sticky",
         "socket.keepalive.enable": true,
         rebalance_cb: (error: Kafka.LibrdKafkaError | undefined, assignment: Kafka.TopicPartition[]) =>
           this.onRebalance(error, assignment),
@@ -220,30 +253,34 @@ class ProcessorRuntime<S> {
   async start(): Promise<void> {
     try {
       await this.producer.start();
-      const [commands, state] = await Promise.all(
-        [this.topics.commands, this.topics.state, this.topics.events, this.topics.dlq].map((topic) =>
-          partitionCount(this.producer.client, topic, 10_000),
-        ),
+      const partitioned = [...this.commandTopics, this.stateTopic];
+      const others = [...this.topics.values()].flatMap((topics) => [topics.events, topics.dlq]);
+      const counts = await Promise.all(
+        [...partitioned, ...others].map((topic) => settledPartitionCount(this.producer.client, topic)),
       ).catch((error: unknown) => {
         throw new Error(`${asKafkaError(error).message} (run "quikchat bootstrap" to create the topics)`, { cause: error });
       });
-      if (commands !== state) {
-        throw new Error(
-          `${this.topics.commands} has ${commands} partitions but ${this.topics.state} has ${state}: they must be equal (co-partitioned)`,
-        );
+      if (new Set(counts.slice(0, partitioned.length)).size > 1) {
+        const found = partitioned.map((topic, index) => `${topic}: ${counts[index]}`).join(", ");
+        throw new Error(`the commands topics and the changelog must have equal partition counts (co-partitioned); found ${found}`);
       }
       await this.changelog.start();
       await connect(this.consumer, 10_000);
       this.consumer.setDefaultConsumeTimeout(CONSUME_TIMEOUT_MS);
-      this.consumer.subscribe([this.topics.commands]);
+      this.consumer.subscribe([...this.commandTopics]);
     } catch (error) {
       await Promise.all([disconnect(this.consumer), this.changelog.close(), this.producer.close()]);
       throw error;
     }
-    this.logger.info({ topic: this.topics.commands, partitions: "assigned by the group" }, "processor started");
+    this.logger.info({ topics: this.commandTopics, partitions: "assigned by the group" }, "processor started");
     this.loop = this.run().then(() => {
       if (this.fatal !== undefined) void this.close();
     });
+  }
+
+  assignment(): Kafka.TopicPartition[] {
+    if (!this.consumer.isConnected()) return [];
+    return this.consumer.assignments().map(({ topic, partition }) => ({ topic, partition }));
   }
 
   close(): Promise<void> {
@@ -302,44 +339,70 @@ class ProcessorRuntime<S> {
    * open), restoring newly assigned partitions first; once the loop has stopped, at once.
    */
   private onRebalance(error: Kafka.LibrdKafkaError | undefined, assignment: Kafka.TopicPartition[]): void {
-    const partitions = assignment.map((entry) => entry.partition);
     const kind = error?.code === ERRORS.ERR__ASSIGN_PARTITIONS ? "assign" : "revoke";
     if (error?.code !== ERRORS.ERR__ASSIGN_PARTITIONS && error?.code !== ERRORS.ERR__REVOKE_PARTITIONS) {
       this.logger.error({ err: error }, "rebalance failed; giving the partitions up");
     }
-    const event: RebalanceEvent = { kind, partitions };
+    const event: RebalanceEvent = { kind, assignment: assignment.map(({ topic, partition }) => ({ topic, partition })) };
     if (this.loopStopped) this.answerRebalance(event);
     else this.rebalances.push(event);
   }
 
   private async applyRebalances(): Promise<void> {
     while (this.rebalances.length > 0) {
-      const event = this.rebalances[0]!;
+      let event = this.rebalances[0]!;
       if (event.kind === "assign") {
-        const states = await this.restore(event.partitions);
+        const owned = this.wholePartitions(event.assignment);
+        const states = await this.restore(owned);
         for (const [partition, aggregates] of states) this.partitions.set(partition, aggregates);
+        event = { kind: "assign", assignment: event.assignment.filter(({ partition }) => owned.includes(partition)) };
       }
       this.rebalances.shift();
       this.answerRebalance(event);
     }
   }
 
+  /**
+   * The partition numbers of which `assignment` holds every commands topic. The others are never
+   * consumed: another member may own the rest of their topics, and with it their aggregates.
+   * Only a group whose members subscribe to different topics (e.g. during an upgrade) gets here.
+   */
+  private wholePartitions(assignment: readonly Kafka.TopicPartition[]): number[] {
+    const topicsOf = new Map<number, Set<string>>();
+    for (const { topic, partition } of assignment) {
+      let topics = topicsOf.get(partition);
+      if (topics === undefined) topicsOf.set(partition, (topics = new Set()));
+      topics.add(topic);
+    }
+    const whole: number[] = [];
+    for (const [partition, topics] of topicsOf) {
+      if (this.commandTopics.every((topic) => topics.has(topic))) whole.push(partition);
+      else this.logger.error({ partition, assigned: [...topics] }, "partition number assigned on some commands topics only; leaving it unconsumed");
+    }
+    return whole.sort((a, b) => a - b);
+  }
+
   private answerRebalance(event: RebalanceEvent): void {
-    const assignment = event.partitions.map((partition) => ({ topic: this.topics.commands, partition }));
+    const partitions = [...new Set(event.assignment.map(({ partition }) => partition))].sort((a, b) => a - b);
     const cooperative = this.consumer.rebalanceProtocol() === "COOPERATIVE";
     try {
       if (event.kind === "assign") {
-        if (cooperative) this.consumer.incrementalAssign(assignment);
-        else this.consumer.assign(assignment);
+        if (cooperative) this.consumer.incrementalAssign([...event.assignment]);
+        else this.consumer.assign([...event.assignment]);
       } else {
-        for (const partition of event.partitions) this.partitions.delete(partition);
-        if (cooperative) this.consumer.incrementalUnassign(assignment);
-        else this.consumer.unassign();
+        for (const partition of partitions) this.partitions.delete(partition);
+        if (cooperative) {
+          // Partitions left unconsumed at assignment were never assigned: unassigning them would fail.
+          const assigned = new Set(this.consumer.assignments().map(({ topic, partition }) => `${topic}\0${partition}`));
+          this.consumer.incrementalUnassign(event.assignment.filter(({ topic, partition }) => assigned.has(`${topic}\0${partition}`)));
+        } else {
+          this.consumer.unassign();
+        }
       }
-      this.logger.info({ partitions: event.partitions }, event.kind === "assign" ? "partitions assigned" : "partitions revoked");
+      this.logger.info({ partitions }, event.kind === "assign" ? "partitions assigned" : "partitions revoked");
     } catch (error) {
       // Only when the consumer is already disconnected: nothing is assigned any more.
-      this.logger.warn({ err: error, partitions: event.partitions }, `could not ${event.kind} partitions`);
+      this.logger.warn({ err: error, partitions }, `could not ${event.kind} partitions`);
     }
   }
 
@@ -350,6 +413,7 @@ class ProcessorRuntime<S> {
    * the changelog partitions to their end.
    */
   private async restore(partitions: readonly number[]): Promise<Map<number, Map<string, AggregateSnapshot<S>>>> {
+    if (partitions.length === 0) return new Map();
     const started = performance.now();
     await this.awaitStableOffsets(partitions);
     let states;
@@ -357,19 +421,19 @@ class ProcessorRuntime<S> {
       states = await this.changelog.read<S>(partitions, () => this.stopping);
     } catch (error) {
       if (error instanceof SnapshotFormatError) {
-        throw new FatalProcessorError(`cannot restore ${this.topics.state}: ${error.message}`, { cause: error });
+        throw new FatalProcessorError(`cannot restore ${this.stateTopic}: ${error.message}`, { cause: error });
       }
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;
-    this.metrics.restoreSeconds.observe({ context: this.definition.context }, seconds);
+    this.metrics.restoreSeconds.observe({ context: this.owner }, seconds);
     const aggregates = [...states.values()].reduce((sum, partition) => sum + partition.size, 0);
     this.logger.info({ partitions, aggregates, ms: Math.round(seconds * 1000) }, "restored partition state from the changelog");
     return states;
   }
 
   private async awaitStableOffsets(partitions: readonly number[]): Promise<void> {
-    const topicPartitions = partitions.map((partition) => ({ topic: this.topics.commands, partition }));
+    const topicPartitions = this.commandTopics.flatMap((topic) => partitions.map((partition) => ({ topic, partition })));
     for (let attempt = 1; ; attempt++) {
       if (this.stopping) throw new RestoreInterrupted();
       try {
@@ -397,7 +461,7 @@ class ProcessorRuntime<S> {
     }
 
     const journal: Journal<S> = new Map();
-    const effects: BatchEffects = { replies: [], counts: { accepted: 0, rejected: 0, duplicate: 0, failed: 0 }, deadLetters: 0 };
+    const effects: BatchEffects = { replies: [], counts: new Map(), deadLetters: new Map() };
     try {
       await this.producer.begin();
       for (const item of decoded) this.handle(item, journal, effects);
@@ -409,13 +473,14 @@ class ProcessorRuntime<S> {
       return;
     }
 
-    const context = this.definition.context;
-    for (const [outcome, count] of Object.entries(effects.counts)) {
-      if (count > 0) this.metrics.commands.inc({ context, outcome }, count);
+    for (const [context, counts] of effects.counts) {
+      for (const [outcome, count] of Object.entries(counts)) {
+        if (count > 0) this.metrics.commands.inc({ context, outcome }, count);
+      }
     }
-    if (effects.deadLetters > 0) this.metrics.deadLetters.inc({ context }, effects.deadLetters);
+    for (const [context, count] of effects.deadLetters) this.metrics.deadLetters.inc({ context }, count);
     await this.publish(effects.replies);
-    this.metrics.batchSeconds.observe({ context }, (performance.now() - started) / 1000);
+    this.metrics.batchSeconds.observe({ context: this.owner }, (performance.now() - started) / 1000);
   }
 
   /** Rolls the batch's state changes back, aborts its transaction and rewinds its partitions so that the next consume redoes it. */
@@ -442,25 +507,28 @@ class ProcessorRuntime<S> {
     throw new RetryBatchError(`transaction aborted: ${kafkaError.message}`, { cause: error });
   }
 
-  /** Moves each still-owned partition of the batch back to the batch's first offset. */
+  /** Moves each still-owned topic partition of the batch back to the batch's first offset on it. */
   private async rewind(messages: readonly Kafka.Message[]): Promise<void> {
-    const first = new Map<number, number>();
-    for (const { partition, offset } of messages) if (!first.has(partition)) first.set(partition, offset);
-    for (const [partition, offset] of first) {
-      if (!this.partitions.has(partition)) continue;
+    const first = new Map<string, Kafka.TopicPartitionOffset>();
+    for (const { topic, partition, offset } of messages) {
+      const key = `${topic}\0${partition}`;
+      if (!first.has(key)) first.set(key, { topic, partition, offset });
+    }
+    for (const position of first.values()) {
+      if (!this.partitions.has(position.partition)) continue;
       try {
-        await seek(this.consumer, { topic: this.topics.commands, partition, offset }, 5_000);
+        await seek(this.consumer, position, 5_000);
       } catch (error) {
         // Going on would skip the batch's commands: leave the partitions to another instance.
-        throw new FatalProcessorError(`cannot rewind ${this.topics.commands}[${partition}] to ${offset}`, { cause: error });
+        throw new FatalProcessorError(`cannot rewind ${position.topic}[${position.partition}] to ${position.offset}`, { cause: error });
       }
     }
   }
 
   /** Decides one command and queues what it writes in the open transaction. Throws only librdkafka errors. */
   private handle(item: DecodedRecord, journal: Journal<S>, effects: BatchEffects): void {
-    if (item.kind === "dead") return this.deadLetter(item.message, item.reason, item.error, item.meta, effects);
-    const { message, command, aggregateId } = item;
+    if (item.kind === "dead") return this.deadLetter(item.context, item.message, item.reason, item.error, item.meta, effects);
+    const { message, context, command, aggregateId } = item;
     const meta = command.data.meta;
     const aggregates = this.partitions.get(message.partition)!;
     const before = aggregates.get(aggregateId);
@@ -469,26 +537,35 @@ class ProcessorRuntime<S> {
       case "duplicate":
         break;
       case "failed":
-        return this.deadLetter(message, "decide_failed", step.error, meta, effects);
+        return this.deadLetter(context, message, "decide_failed", step.error, meta, effects);
       case "rejected":
         this.apply(journal, message.partition, aggregateId, before, step.snapshot);
         break;
       case "accepted": {
-        let values: Buffer[];
+        let records: { topic: string; value: Buffer }[];
         try {
-          values = step.events.map((event) => this.deps.codec.encode(this.decoder.eventName(event.type), event.data));
-          const tooLarge = values.find((value) => value.length > MAX_RECORD_BYTES);
-          if (tooLarge !== undefined) throw new Error(`an event of ${tooLarge.length} bytes exceeds the ${MAX_RECORD_BYTES}-byte record limit`);
+          records = step.events.map((event) => {
+            const route = this.decoder.eventRoute(event.type);
+            return { topic: this.topicsOf(route.context).events, value: this.deps.codec.encode(route.fullName, event.data) };
+          });
+          const tooLarge = records.find(({ value }) => value.length > MAX_RECORD_BYTES);
+          if (tooLarge !== undefined) throw new Error(`an event of ${tooLarge.value.length} bytes exceeds the ${MAX_RECORD_BYTES}-byte record limit`);
         } catch (error) {
-          return this.deadLetter(message, "invalid_event", error instanceof Error ? error : new Error(String(error)), meta, effects);
+          return this.deadLetter(context, message, "invalid_event", error instanceof Error ? error : new Error(String(error)), meta, effects);
         }
-        for (const value of values) this.producer.produce({ topic: this.topics.events, key: aggregateId, value });
+        for (const { topic, value } of records) this.producer.produce({ topic, key: aggregateId, value });
         this.apply(journal, message.partition, aggregateId, before, step.snapshot);
         break;
       }
     }
-    effects.counts[step.kind]++;
+    countOf(effects, context)[step.kind]++;
     if (meta.replyTo !== null) effects.replies.push({ replyTo: meta.replyTo, outcome: step.outcome });
+  }
+
+  private topicsOf(context: CommandContext): ContextTopics {
+    const topics = this.topics.get(context);
+    if (topics === undefined) throw new Error(`${context} is not a context of this processor`);
+    return topics;
   }
 
   private apply(
@@ -505,14 +582,21 @@ class ProcessorRuntime<S> {
     this.partitions.get(partition)!.set(aggregateId, after);
   }
 
-  private deadLetter(message: Kafka.Message, reason: DeadLetterReason, error: Error, meta: CommandMeta | undefined, effects: BatchEffects): void {
+  private deadLetter(
+    context: CommandContext,
+    message: Kafka.Message,
+    reason: DeadLetterReason,
+    error: Error,
+    meta: CommandMeta | undefined,
+    effects: BatchEffects,
+  ): void {
     this.logger.warn(
       { err: error, reason, topic: message.topic, partition: message.partition, offset: message.offset, commandId: meta?.commandId },
       "command sent to the dead-letter topic",
     );
-    this.producer.produce(deadLetterRecord(this.topics.dlq, message, reason, error));
-    effects.counts.failed++;
-    effects.deadLetters++;
+    this.producer.produce(deadLetterRecord(this.topicsOf(context).dlq, message, reason, error));
+    countOf(effects, context).failed++;
+    effects.deadLetters.set(context, (effects.deadLetters.get(context) ?? 0) + 1);
     if (meta !== undefined && meta.replyTo !== null) effects.replies.push({ replyTo: meta.replyTo, outcome: internalFailure(meta.commandId) });
   }
 
@@ -523,7 +607,7 @@ class ProcessorRuntime<S> {
       for (const id of originals.keys()) {
         const snapshot = aggregates.get(id);
         this.producer.produce({
-          topic: this.topics.state,
+          topic: this.stateTopic,
           partition,
           key: id,
           value: snapshot === undefined ? null : encodeSnapshot(snapshot),
@@ -547,9 +631,27 @@ class ProcessorRuntime<S> {
   }
 }
 
-/** The offsets to commit after `messages`: one past the last record of each partition. */
+/** The offsets to commit after `messages`: one past the last record of each topic partition. */
 function nextOffsets(messages: readonly Kafka.Message[]): Kafka.TopicPartitionOffset[] {
-  const next = new Map<number, Kafka.TopicPartitionOffset>();
-  for (const { topic, partition, offset } of messages) next.set(partition, { topic, partition, offset: offset + 1 });
+  const next = new Map<string, Kafka.TopicPartitionOffset>();
+  for (const { topic, partition, offset } of messages) next.set(`${topic}\0${partition}`, { topic, partition, offset: offset + 1 });
   return [...next.values()];
+}
+
+/** The partition count of `topic`, giving a topic created a moment ago (bootstrap) a few seconds to reach the metadata. */
+async function settledPartitionCount(client: Kafka.Producer, topic: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await partitionCount(client, topic, 10_000);
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await sleep(500);
+    }
+  }
+}
+
+function countOf(effects: BatchEffects, context: CommandContext): Record<CommandCount, number> {
+  let counts = effects.counts.get(context);
+  if (counts === undefined) effects.counts.set(context, (counts = { accepted: 0, rejected: 0, duplicate: 0, failed: 0 }));
+  return counts;
 }

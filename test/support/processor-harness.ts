@@ -3,7 +3,7 @@ import Kafka from "node-rdkafka";
 import type { CommandOutcome } from "../../src/commands/command-outcome.js";
 import { replyChannel } from "../../src/commands/command-outcome.js";
 import type { Config } from "../../src/config/config.js";
-import type { AddMember, CommandMeta, CreateConversation } from "../../src/contract/generated/avro-types.js";
+import type { AddMember, CommandMeta, CreateConversation, EditMessage, SendMessage } from "../../src/contract/generated/avro-types.js";
 import type { AvroCodec } from "../../src/infra/avro/avro-codec.js";
 import type { OutgoingRecord } from "../../src/infra/kafka/record-producer.js";
 import type { Logger } from "../../src/infra/log/logger.js";
@@ -149,7 +149,40 @@ export class ConversationCommands {
   }
 }
 
-/** The command id of a record built by {@link ConversationCommands}. */
+/** Builds messages commands as a gateway would, answered on `replyTo`. */
+export class MessageCommands {
+  private readonly metas: ConversationCommands;
+
+  constructor(
+    private readonly topic: string,
+    replyTo: string | null,
+  ) {
+    this.metas = new ConversationCommands(topic, replyTo);
+  }
+
+  send(conversationId: string, actorId: string, content: string, options: { messageId?: string; commandId?: string } = {}): OutgoingRecord {
+    const value: SendMessage = {
+      meta: this.metas.meta(actorId, options.commandId),
+      conversationId,
+      messageId: options.messageId ?? randomUUID(),
+      clientMsgId: null,
+      type: "text",
+      content,
+      attachments: [],
+      replyToMessageId: null,
+      mentionedUserIds: [],
+      metadata: {},
+    };
+    return { topic: this.topic, key: conversationId, fullName: "quikchat.messages.SendMessage", value };
+  }
+
+  edit(conversationId: string, actorId: string, messageId: string, content: string): OutgoingRecord {
+    const value: EditMessage = { meta: this.metas.meta(actorId), conversationId, messageId, content, mentionedUserIds: [] };
+    return { topic: this.topic, key: conversationId, fullName: "quikchat.messages.EditMessage", value };
+  }
+}
+
+/** The command id of a record built by {@link ConversationCommands} or {@link MessageCommands}. */
 export function commandIdOf(record: OutgoingRecord): string {
   return (record.value as { meta: CommandMeta }).meta.commandId;
 }
