@@ -57,6 +57,7 @@ export class ProjectionRuntime {
   private running = false;
   private loop: Promise<void> | undefined;
   private undecodable = 0;
+  private generation = 0;
 
   constructor(
     private readonly options: ProjectionOptions,
@@ -73,6 +74,8 @@ export class ProjectionRuntime {
         "enable.auto.commit": false,
         "isolation.level": "read_committed",
         "fetch.wait.max.ms": 10,
+        // A consume call returns when it reaches a partition's end instead of waiting out its timeout.
+        "enable.partition.eof": true,
         rebalance_cb: (error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.rebalance(error, assignment),
       },
       { "auto.offset.reset": "earliest" },
@@ -104,26 +107,30 @@ export class ProjectionRuntime {
 
   private rebalance(error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void {
     if (error.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
-      this.consumer.assign(assignment);
+      // Assigned once the checkpoints are read (the loop waits for it): fetching starts right there.
       const assigned = assignment.map(({ topic, partition }) => ({ topic, partition }));
+      const generation = this.generation;
       const previous = this.pendingSeeks;
-      this.pendingSeeks = previous.then(() => this.moveToCheckpoints(assigned));
+      this.pendingSeeks = previous.then(() => (generation === this.generation ? this.moveToCheckpoints(assigned) : undefined));
     } else {
+      // An assignment still being prepared must not be made after its revocation.
+      this.generation += 1;
       for (const partition of assignment) this.liveFrom.delete(key(partition));
       this.consumer.unassign();
     }
   }
 
+  /** (Re)assigns `assigned` at the sink's checkpoints, and notes where each partition turns live. */
   private async moveToCheckpoints(assigned: readonly PartitionKey[]): Promise<void> {
     const byTopic = new Map<string, Map<number, number>>();
     for (const topic of new Set(assigned.map((p) => p.topic))) byTopic.set(topic, await this.sink.checkpoints(topic));
+    const positions: Kafka.Assignment[] = [];
     for (const partition of assigned) {
-      const high = await this.highWatermark(partition);
-      this.liveFrom.set(key(partition), high);
-      const offset = byTopic.get(partition.topic)?.get(partition.partition);
+      this.liveFrom.set(key(partition), await this.highWatermark(partition));
       // No checkpoint means an empty read model (new, or cleared for a rebuild): start from the beginning.
-      await this.seek({ ...partition, offset: offset ?? OFFSET_BEGINNING });
+      positions.push({ ...partition, offset: byTopic.get(partition.topic)?.get(partition.partition) ?? OFFSET_BEGINNING });
     }
+    this.consumer.assign(positions);
   }
 
   private highWatermark({ topic, partition }: PartitionKey): Promise<number> {
@@ -134,11 +141,6 @@ export class ProjectionRuntime {
     });
   }
 
-  private seek(position: Kafka.TopicPartitionOffset): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.consumer.seek(position, 5_000, (error) => (error ? reject(new Error(error.message)) : resolve()));
-    });
-  }
 
   private async run(): Promise<void> {
     const batchSize = this.options.batchSize ?? 500;

@@ -67,6 +67,8 @@ export class RecordConsumer {
         "isolation.level": options.isolation ?? "read_committed",
         "socket.keepalive.enable": true,
         "fetch.wait.max.ms": 10,
+        // A consume call returns when it reaches a partition's end instead of waiting out its timeout.
+        "enable.partition.eof": true,
       },
       { "auto.offset.reset": options.fromBeginning === false ? "latest" : "earliest" },
     );
