@@ -1,4 +1,4 @@
-import { conversationsProcessor } from "../commands/conversations-processor.js";
+import { conversationProcessor } from "../commands/conversation-processor.js";
 import { startProcessor } from "../commands/processor-runtime.js";
 import type { Config } from "../config/config.js";
 import { createJwtVerifier } from "../gateway/auth/jwt-verifier.js";
@@ -14,6 +14,9 @@ import {
   type ParticipantDirectory,
 } from "../gateway/channels/identity-families.js";
 import { CommandBus } from "../gateway/commands/command-bus.js";
+import { conversationCommands } from "../gateway/messaging/conversation-commands.js";
+import { conversationFeed } from "../gateway/messaging/conversation-feed.js";
+import { DeltaFanout } from "../gateway/messaging/delta-fanout.js";
 import { createRedisActionRateLimiter } from "../gateway/phoenix/action-rate-limiter.js";
 import { createConnectionRegistry } from "../gateway/phoenix/connection-registry.js";
 import { socketLimitsFromConfig } from "../gateway/phoenix/socket-route.js";
@@ -29,6 +32,7 @@ import { createMongoClient, mongoProbe } from "../infra/mongo/mongo-connection.j
 import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
 import { stackUp } from "../infra/stack/stack.js";
+import { createHistoryStore, startHistoryProjection } from "../projections/history/history-projection.js";
 import { membershipReadModel, startMembershipProjection } from "../projections/membership/membership-projection.js";
 import { bootstrapContract } from "./bootstrap.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
@@ -80,13 +84,17 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
 
     let processorStopped: Promise<Error | undefined> | undefined;
     if (runs("processor")) {
-      const processor = await startProcessor(conversationsProcessor, { config, codec, redis, logger, registry: metrics.registry });
+      const processor = await startProcessor(conversationProcessor, { config, codec, redis, logger, registry: metrics.registry });
       closers.push(() => processor.close());
       processorStopped = processor.stopped;
     }
+    const history = createHistoryStore(config, { pool, mongo });
+    await history.ensureSchema();
     if (runs("projector")) {
-      const projection = await startMembershipProjection({ config, codec, pool, redis, logger });
-      closers.push(() => projection.close());
+      const membership = await startMembershipProjection({ config, codec, pool, redis, logger });
+      closers.push(() => membership.close());
+      const messages = await startHistoryProjection({ config, codec, store: history, redis, logger });
+      closers.push(() => messages.close());
     }
 
     let gateway: Pick<AppDependencies, "socket" | "rest"> = {};
@@ -102,13 +110,19 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
       const { readModel } = membershipReadModel(pool, redis, config);
       const subscriptions = new ConversationSubscriptions();
       await watchMembership(subscriber, config.kafka.topicPrefix, subscriptions, logger);
+      const conversations = {
+        membership: readModel,
+        subscriptions,
+        actions: conversationCommands(bus),
+        feed: conversationFeed(new DeltaFanout(subscriber, config.kafka.topicPrefix, logger), history, logger),
+      };
       const verifier = await createJwtVerifier(config.auth);
       const rateLimiter = createRedisActionRateLimiter(redis, config.rateLimits);
       gateway = {
         socket: {
           families: [
-            conversationFamily(CHAT_DIALECT, { membership: readModel, subscriptions }),
-            conversationFamily(CONVERSATION_DIALECT, { membership: readModel, subscriptions }),
+            conversationFamily(CHAT_DIALECT, conversations),
+            conversationFamily(CONVERSATION_DIALECT, conversations),
             userFamily,
             presenceFamily,
             webrtcLobbyFamily,
@@ -121,7 +135,7 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
           registry: connections,
           rateLimiter,
         },
-        rest: { bus, membership: readModel, authenticate: bearerAuthentication(verifier), rateLimiter },
+        rest: { bus, membership: readModel, history, authenticate: bearerAuthentication(verifier), rateLimiter },
       };
     }
 

@@ -92,7 +92,7 @@ describe("conversations and membership, end to end", () => {
     conversationId = String(created.body!.id);
 
     const bob = await connect("bob");
-    expect(await join(bob.channel(`chat:${conversationId}`, {}))).toEqual({ status: "ok", response: {} });
+    expect(await join(bob.channel(`chat:${conversationId}`, {}))).toEqual({ status: "ok", response: { last_seq: 0 } });
     expect((await join(bob.channel(`conversation:${conversationId}`, {}))).status).toBe("ok");
   });
 

@@ -108,9 +108,9 @@ async function recover(
   }
   const missed = await history.messages(conversationId, { afterSeq: cursor, limit: maxRecovery + 1 });
   if (missed.length > maxRecovery) return { last_seq: await history.lastSeq(conversationId), recovered: false };
-  // A cursor beyond what history holds cannot come from a delivery (deltas follow the history write): clamp it.
-  const last = missed.at(-1)?.seq ?? Math.min(cursor, await history.lastSeq(conversationId));
-  return { last_seq: last, recovered: true, messages: missed.map(messagePayload) };
+  // The cursor is trusted even beyond what history holds yet: a sender knows its seq from the
+  // reply before the projection has written it, and must not get that message again.
+  return { last_seq: missed.at(-1)?.seq ?? cursor, recovered: true, messages: missed.map(messagePayload) };
 }
 
 /** The client payload of a delta other than a new message: its fields without the kind. */
