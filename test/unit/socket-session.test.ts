@@ -242,7 +242,7 @@ describe("a socket session", () => {
       expect(h.take()).toEqual([reply(null, "6", "echo:a", "error", { reason: "unmatched topic" }), reply("5", "7", "echo:a", "ok", {})]);
     });
 
-    it("are handled in order per channel while other channels proceed", async () => {
+    it("start in order per channel, and a slow reply holds back neither its channel nor the others", async () => {
       const h = harness();
       await h.send(["1", "1", "echo:a", "phx_join", {}]);
       await h.send(["2", "2", "echo:b", "phx_join", {}]);
@@ -251,7 +251,9 @@ describe("a socket session", () => {
       h.session.receive(JSON.stringify(["1", "4", "echo:a", "ping", {}]), false);
       h.session.receive(JSON.stringify(["2", "5", "echo:b", "ping", {}]), false);
       await h.session.drained();
-      expect(h.take().map((frame) => frame[1])).toEqual(["5", "3", "4"]);
+      const order = h.take().map((frame) => frame[1]);
+      expect(order.at(-1)).toBe("3");
+      expect(order.slice(0, 2).sort()).toEqual(["4", "5"]);
     });
 
     it("from a failing handler cost the channel (phx_error) but not the socket", async () => {

@@ -65,8 +65,8 @@ interface ChannelEntry {
   readonly joinRef: string | null;
   state: "joining" | "joined" | "ended";
   channel?: JoinedChannel;
-  /** A join or a client push is being handled: a server close waits until its reply is out. */
-  busy: boolean;
+  /** Joins and client pushes being handled: a server close waits until their replies are out. */
+  busy: number;
   closeRequested?: string;
   leaveCalled: boolean;
   readonly heldPushes: PhoenixFrame[];
@@ -74,14 +74,17 @@ interface ChannelEntry {
 
 /**
  * The Phoenix protocol state of one socket: which topics are joined under which join ref, and
- * what each client frame does to them. Frames of one topic are handled one after the other, in
- * order; topics proceed independently, and heartbeats are answered at once. A failing handler
+ * what each client frame does to them. Frames of one topic are started one after the other, in
+ * order (a push's reply may come later than the next frame's start); topics proceed
+ * independently, and heartbeats are answered at once. A failing handler
  * costs its channel (`phx_error`), never the socket; undecodable frames cost nothing until
  * `maxBadFrames` arrive in a row.
  */
 export class SocketSession {
   private readonly joined = new Map<string, ChannelEntry>();
   private readonly queues = new Map<string, Promise<void>>();
+  /** Pushes started whose replies are not out yet. */
+  private readonly answering = new Set<Promise<void>>();
   private joining = 0;
   private pending = 0;
   private badFramesInARow = 0;
@@ -122,7 +125,9 @@ export class SocketSession {
 
   /** Resolves once every frame received so far has been handled. */
   async drained(): Promise<void> {
-    while (this.queues.size > 0) await Promise.all(this.queues.values());
+    while (this.queues.size > 0 || this.answering.size > 0) {
+      await Promise.all([...this.queues.values(), ...this.answering]);
+    }
   }
 
   /**
@@ -181,7 +186,7 @@ export class SocketSession {
       return;
     }
 
-    const entry: ChannelEntry = { topic, joinRef, state: "joining", busy: true, leaveCalled: false, heldPushes: [] };
+    const entry: ChannelEntry = { topic, joinRef, state: "joining", busy: 1, leaveCalled: false, heldPushes: [] };
     this.joining += 1;
     let result: JoinResult;
     try {
@@ -238,7 +243,20 @@ export class SocketSession {
       this.replyError(frame, null, { reason: REPLY_REASONS.unmatchedTopic });
       return;
     }
-    entry.busy = true;
+    // The push is started here, in order, but its reply is not awaited before the next frame of
+    // the topic: a handler that waits for a command's outcome must not serialize a busy channel.
+    // What a handler does before its first await (validating, queueing its command) keeps the
+    // order of the frames.
+    entry.busy += 1;
+    this.pending += 1;
+    const answered = this.answer(frame, entry, channel).finally(() => {
+      this.pending -= 1;
+      this.answering.delete(answered);
+    });
+    this.answering.add(answered);
+  }
+
+  private async answer(frame: PhoenixFrame, entry: ChannelEntry, channel: JoinedChannel): Promise<void> {
     let reply: ChannelReply;
     try {
       reply = checkedReply(await channel.handleIn(frame.event, frame.payload));
@@ -246,7 +264,7 @@ export class SocketSession {
       // Phoenix errors a channel whose process crashed; the client rejoins it. The push gets an answer first.
       this.options.logger.error({ err: error, topic: frame.topic, event: frame.event }, "channel handler failed");
       this.replyError(frame, entry.joinRef, { reason: REPLY_REASONS.internal });
-      entry.busy = false;
+      entry.busy -= 1;
       if (entry.state === "joined") await this.end(entry, PHOENIX.error, {});
       return;
     }
@@ -264,7 +282,8 @@ export class SocketSession {
 
   /** A join or push finished: carry out a server close that arrived meanwhile. */
   private settle(entry: ChannelEntry): void {
-    entry.busy = false;
+    entry.busy -= 1;
+    if (entry.busy > 0) return;
     if (entry.closeRequested !== undefined && entry.state === "joined") {
       void this.end(entry, PHOENIX.close, { reason: entry.closeRequested });
     }
@@ -285,7 +304,7 @@ export class SocketSession {
       },
       close: (reason) => {
         if (entry.state === "ended" || this.terminated) return;
-        if (entry.busy) {
+        if (entry.busy > 0) {
           entry.closeRequested = reason;
           return;
         }

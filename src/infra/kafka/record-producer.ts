@@ -11,6 +11,12 @@ export interface OutgoingRecord {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+interface Queued {
+  readonly messages: { topic: string; message: { key: string; value: Buffer; headers?: Record<string, string> } }[];
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 /**
  * Appends Avro records to Kafka with an idempotent kafkajs producer (`acks=all`, one request
  * in flight, so retries neither duplicate nor reorder records of a partition).
@@ -21,6 +27,8 @@ export interface OutgoingRecord {
 export class RecordProducer {
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
+  private readonly queue: Queued[] = [];
+  private flushing = false;
 
   constructor(
     kafka: Kafka,
@@ -39,22 +47,52 @@ export class RecordProducer {
     });
   }
 
-  async send(records: readonly OutgoingRecord[]): Promise<void> {
-    const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
-    for (const record of records) {
-      const message = {
-        key: record.key,
-        value: this.codec.encode(record.fullName, record.value),
-        ...(record.headers ? { headers: { ...record.headers } } : {}),
-      };
-      byTopic.set(record.topic, [...(byTopic.get(record.topic) ?? []), message]);
+  /**
+   * Appends `records` after everything sent before; resolves once they are acknowledged. While
+   * one request is in flight, the records of later calls are gathered and go out together in
+   * the next request: one request at a time keeps the order, batching keeps the throughput.
+   */
+  send(records: readonly OutgoingRecord[]): Promise<void> {
+    let messages: Queued["messages"];
+    try {
+      messages = records.map((record) => ({
+        topic: record.topic,
+        message: {
+          key: record.key,
+          value: this.codec.encode(record.fullName, record.value),
+          ...(record.headers ? { headers: { ...record.headers } } : {}),
+        },
+      }));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    await this.connect();
-    await this.producer.sendBatch({
-      acks: -1,
-      compression: CompressionTypes.None,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    return new Promise((resolve, reject) => {
+      this.queue.push({ messages, resolve, reject });
+      if (!this.flushing) void this.flush();
     });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      const byTopic = new Map<string, Queued["messages"][number]["message"][]>();
+      for (const { topic, message } of batch.flatMap((queued) => queued.messages)) {
+        byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+      }
+      try {
+        await this.connect();
+        await this.producer.sendBatch({
+          acks: -1,
+          compression: CompressionTypes.None,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+        for (const queued of batch) queued.resolve();
+      } catch (error) {
+        for (const queued of batch) queued.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    this.flushing = false;
   }
 
   connect(): Promise<void> {
