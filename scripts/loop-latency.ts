@@ -7,6 +7,7 @@
  *
  *   npx tsx scripts/loop-latency.ts            # RATE=500 MEMBERS=10 SECONDS=20
  *   RATE=2000 SECONDS=10 npx tsx scripts/loop-latency.ts
+ *   PROFILE_DIR=prof npx tsx scripts/loop-latency.ts   # --cpu-prof of the service process
  */
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -44,7 +45,8 @@ const summary = (values: number[]) => {
 async function main(): Promise<void> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const service = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "start"], {
+  const profile = process.env.PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
+  const service = spawn(process.execPath, [...profile, "--import", "tsx", "src/cli/main.ts", "start"], {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: SECRET, LOG_LEVEL: "warn", KAFKA_TOPIC_PREFIX: `bench.${Date.now()}.`, RATE_LIMIT_MESSAGES_PER_MIN: "10000000", RATE_LIMIT_TOTAL_PER_MIN: "10000000" },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result, null, 2));
     await mkdir("bench-results", { recursive: true });
     await writeFile("bench-results/loop-latency.json", `${JSON.stringify(result, null, 2)}\n`);
+    await writeFile("bench-results/loop-latency.metrics.txt", await (await fetch(`${base}/metrics`)).text());
   } finally {
     service.kill("SIGTERM");
   }
