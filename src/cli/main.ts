@@ -1,8 +1,18 @@
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
+import { SingleBar } from "cli-progress";
 import { ConfigError, loadConfig, type Config } from "../config/config.js";
 import { createLogger } from "../infra/log/logger.js";
 import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } from "../infra/stack/stack.js";
 import { bootstrapContract } from "./bootstrap.js";
+import {
+  formatRebuildResult,
+  formatStatus,
+  openProjectionTools,
+  PROJECTIONS,
+  ProjectionToolError,
+  type ProjectionName,
+  type ProjectionTools,
+} from "./projection-tools.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
 import { ROLES, start, type Role } from "./start.js";
 
@@ -53,11 +63,48 @@ program
     console.log(`topics created: ${result.createdTopics.length}, subjects registered: ${result.subjects}`);
   });
 
+/** Runs `work` with the projection tools, after making sure the topics and schemas exist. */
+async function withProjectionTools<T>(work: (tools: ProjectionTools) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const logger = createLogger({ level: cfg.service.logLevel, name: "quikchat-projections" });
+  const { codec } = await bootstrapContract(cfg, logger);
+  const tools = await openProjectionTools(cfg, logger, codec);
+  try {
+    return await work(tools);
+  } finally {
+    await tools.close();
+  }
+}
+
+const projections = program.command("projections").description("projection status and rebuild");
+projections
+  .command("status")
+  .description("each projection's checkpoint, the topic's high watermark and the lag, per partition")
+  .action(async () => {
+    console.log(formatStatus(await withProjectionTools((tools) => tools.status())));
+  });
+projections
+  .command("rebuild")
+  .description("clear a read model and its checkpoints, then replay its topic without pushing anything (stop the projector roles first)")
+  .addArgument(new Argument("<projection>", "the projection to rebuild").choices(PROJECTIONS))
+  .action(async (name: ProjectionName) => {
+    const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} offsets | {applied} events applied`, clearOnComplete: false });
+    let started = false;
+    const result = await withProjectionTools((tools) =>
+      tools.rebuild(name, ({ read, total, applied }) => {
+        if (!started) bar.start(total, 0, { applied: 0 });
+        started = true;
+        bar.update(read, { applied });
+      }),
+    ).finally(() => bar.stop());
+    console.log(formatRebuildResult(name, result));
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   // Expected failures are one line; anything else keeps its stack for a bug report.
-  if (error instanceof ConfigError || error instanceof StackError) {
+  if (error instanceof ConfigError || error instanceof StackError || error instanceof ProjectionToolError) {
     console.error(`quikchat: ${error.message}`);
   } else {
     console.error(error);

@@ -27,7 +27,7 @@ import { kafkaProbe } from "../infra/kafka/kafka-probe.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../infra/kafka/record-producer.js";
 import type { Logger } from "../infra/log/logger.js";
-import { createServiceMetrics } from "../infra/metrics/service-metrics.js";
+import { createServiceMetrics, gatewayMetrics, projectionMetrics } from "../infra/metrics/service-metrics.js";
 import { createMongoClient, mongoProbe } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
@@ -91,9 +91,10 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
     const history = createHistoryStore(config, { pool, mongo });
     await history.ensureSchema();
     if (runs("projector")) {
-      const membership = await startMembershipProjection({ config, codec, pool, redis, logger });
+      const projections = projectionMetrics(metrics.registry);
+      const membership = await startMembershipProjection({ config, codec, pool, redis, logger, metrics: projections });
       closers.push(() => membership.close());
-      const messages = await startHistoryProjection({ config, codec, store: history, redis, logger });
+      const messages = await startHistoryProjection({ config, codec, store: history, redis, logger, metrics: projections });
       closers.push(() => messages.close());
     }
 
@@ -105,7 +106,8 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
       const producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
       await producer.connect();
       closers.push(() => producer.close());
-      const bus = new CommandBus(producer, subscriber, config.service.nodeId, config.kafka.topicPrefix, logger);
+      const gatewayTimings = gatewayMetrics(metrics.registry);
+      const bus = new CommandBus(producer, subscriber, config.service.nodeId, config.kafka.topicPrefix, logger, { metrics: gatewayTimings });
       await bus.start();
       const { readModel } = membershipReadModel(pool, redis, config);
       const subscriptions = new ConversationSubscriptions();
@@ -114,7 +116,7 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
         membership: readModel,
         subscriptions,
         actions: conversationCommands(bus),
-        feed: conversationFeed(new DeltaFanout(subscriber, config.kafka.topicPrefix, logger), history, logger),
+        feed: conversationFeed(new DeltaFanout(subscriber, config.kafka.topicPrefix, logger), history, logger, { metrics: gatewayTimings }),
       };
       const verifier = await createJwtVerifier(config.auth);
       const rateLimiter = createRedisActionRateLimiter(redis, config.rateLimits);

@@ -3,6 +3,7 @@ import { OFFSET_BEGINNING } from "../commands/rdkafka-calls.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../infra/kafka/record-consumer.js";
 import type { Logger } from "../infra/log/logger.js";
+import type { ProjectionMetrics } from "../infra/metrics/service-metrics.js";
 
 /**
  * Where a projection keeps its read model and its checkpoint, together.
@@ -30,6 +31,11 @@ export interface ProjectionOptions {
   readonly groupPrefix: string;
   readonly topics: readonly string[];
   readonly batchSize?: number;
+  /**
+   * Reports `quikchat_projection_lag` (after each batch: the partition's high watermark as last
+   * fetched, minus the next offset; 0 at the partition's end) and `quikchat_projection_events_total`.
+   */
+  readonly metrics?: ProjectionMetrics;
 }
 
 interface PartitionKey {
@@ -81,6 +87,8 @@ export class ProjectionRuntime {
       { "auto.offset.reset": "earliest" },
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "projection consumer error"));
+    // At a partition's end there is nothing left to apply, whatever transaction markers follow the last record.
+    this.consumer.on("partition.eof", (eof) => this.options.metrics?.lag.set(this.labels(eof), 0));
   }
 
   /** Records that could not be decoded so far. */
@@ -115,7 +123,10 @@ export class ProjectionRuntime {
     } else {
       // An assignment still being prepared must not be made after its revocation.
       this.generation += 1;
-      for (const partition of assignment) this.liveFrom.delete(key(partition));
+      for (const partition of assignment) {
+        this.liveFrom.delete(key(partition));
+        this.options.metrics?.lag.remove(this.labels(partition));
+      }
       this.consumer.unassign();
     }
   }
@@ -131,6 +142,10 @@ export class ProjectionRuntime {
       positions.push({ ...partition, offset: byTopic.get(partition.topic)?.get(partition.partition) ?? OFFSET_BEGINNING });
     }
     this.consumer.assign(positions);
+  }
+
+  private labels({ topic, partition }: PartitionKey): { projection: string; topic: string; partition: string } {
+    return { projection: this.options.name, topic, partition: String(partition) };
   }
 
   private highWatermark({ topic, partition }: PartitionKey): Promise<number> {
@@ -176,6 +191,7 @@ export class ProjectionRuntime {
       const applied = records.length > 0 ? await this.sink.apply(first.topic, first.partition, records) : [];
       const last = batch[batch.length - 1]!;
       commits.push({ topic: last.topic, partition: last.partition, offset: last.offset + 1 });
+      this.observe(last, applied.length);
       if (applied.length > 0) {
         const catchingUp = last.offset + 1 < (this.liveFrom.get(key(first)) ?? 0);
         await this.afterApply(applied, { catchingUp }).catch((error: unknown) =>
@@ -184,6 +200,20 @@ export class ProjectionRuntime {
       }
     }
     this.consumer.commit(commits);
+  }
+
+  private observe(last: Kafka.Message, applied: number): void {
+    const { metrics } = this.options;
+    if (metrics === undefined) return;
+    if (applied > 0) metrics.events.inc({ projection: this.options.name }, applied);
+    try {
+      // The watermark librdkafka cached from its last fetch: no round trip per batch.
+      const { highOffset } = this.consumer.getWatermarkOffsets(last.topic, last.partition);
+      metrics.lag.set(this.labels(last), Math.max(0, highOffset - (last.offset + 1)));
+    } catch (error) {
+      // A metric must never fail a batch that committed.
+      this.logger.debug({ err: error, projection: this.options.name }, "no cached watermark for the lag gauge");
+    }
   }
 
   private async decode(message: Kafka.Message): Promise<ConsumedRecord | undefined> {

@@ -4,6 +4,7 @@ import type { CommandMeta } from "../../contract/generated/avro-types.js";
 import { TOPICS, type CommandContext } from "../../contract/topics.js";
 import { AvroEncodeError } from "../../infra/avro/avro-codec.js";
 import type { Logger } from "../../infra/log/logger.js";
+import type { GatewayMetrics } from "../../infra/metrics/service-metrics.js";
 import type { RecordProducer } from "../../infra/kafka/record-producer.js";
 import { replyChannel, type CommandOutcome } from "../../commands/command-outcome.js";
 import { ServiceError } from "../errors/error-codes.js";
@@ -29,7 +30,7 @@ export class CommandBus {
     private readonly nodeId: string,
     private readonly topicPrefix: string,
     private readonly logger: Logger,
-    private readonly timeoutMs = 10_000,
+    private readonly options: { readonly timeoutMs?: number; readonly metrics?: Pick<GatewayMetrics, "commandReplySeconds"> } = {},
   ) {}
 
   /** Subscribes to this node's reply channel; `subscriber` must be a connection of its own. */
@@ -65,21 +66,41 @@ export class CommandBus {
     let timer: NodeJS.Timeout | undefined;
     const outcome = new Promise<CommandOutcome>((resolve, reject) => {
       this.pending.set(commandId, resolve);
-      timer = setTimeout(() => reject(new ServiceError("timeout", "the command was not answered in time")), this.timeoutMs);
+      timer = setTimeout(() => reject(new ServiceError("timeout", "the command was not answered in time")), this.options.timeoutMs ?? 10_000);
     });
+    const observe = this.options.metrics?.commandReplySeconds.startTimer({ context, type });
     try {
       await this.producer.send([
         { topic: this.topicPrefix + TOPICS[context].commands, key, fullName: `quikchat.${context}.${type}`, value: command },
       ]);
-      return await outcome;
+      const answer = await outcome;
+      observe?.({ outcome: outcomeLabel(answer) });
+      return answer;
     } catch (error) {
-      if (error instanceof ServiceError) throw error;
-      // A command that does not match its schema is a gateway bug, not a client's or Kafka's fault.
-      if (error instanceof AvroEncodeError) throw new ServiceError("internal", "the command could not be encoded", { cause: error });
-      throw new ServiceError("unavailable", "the command could not be sent", { cause: error });
+      const failure = sendFailure(error);
+      observe?.({ outcome: failure.code });
+      throw failure;
     } finally {
       clearTimeout(timer);
       this.pending.delete(commandId);
     }
   }
+}
+
+/** What a failed send becomes for the caller. */
+function sendFailure(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  // A command that does not match its schema is a gateway bug, not a client's or Kafka's fault.
+  if (error instanceof AvroEncodeError) return new ServiceError("internal", "the command could not be encoded", { cause: error });
+  return new ServiceError("unavailable", "the command could not be sent", { cause: error });
+}
+
+/**
+ * The `outcome` label of `quikchat_command_reply_seconds` for an answered command: `accepted`,
+ * `internal` (it went to the dead-letter topic) or `rejected` (a domain error). Failures to get
+ * an answer are labelled with their error code (`timeout`, `unavailable`, `internal`).
+ */
+export function outcomeLabel(outcome: CommandOutcome): "accepted" | "rejected" | "internal" {
+  if (outcome.ok) return "accepted";
+  return outcome.error.code === "internal" ? "internal" : "rejected";
 }

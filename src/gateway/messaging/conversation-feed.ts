@@ -1,4 +1,5 @@
 import type { Logger } from "../../infra/log/logger.js";
+import type { GatewayMetrics } from "../../infra/metrics/service-metrics.js";
 import type { ConversationDelta, HistoryMessage, HistoryStore } from "../../projections/history/history-port.js";
 import type { ConversationDelivery } from "../channels/dialects.js";
 import type { DeltaListener } from "./delta-fanout.js";
@@ -30,6 +31,32 @@ export function messagePayload(message: HistoryMessage): Record<string, unknown>
 }
 
 /**
+ * The epoch milliseconds at which a delta's event happened: a new message's `sentAt`, an edit's
+ * `editedAt`, a deletion's `deletedAt`; undefined for kinds that carry no time (reactions, receipts).
+ */
+export function deltaTime(delta: ConversationDelta): number | undefined {
+  switch (delta.kind) {
+    case "message_new":
+      return delta.message.sentAt;
+    case "message_edited":
+      return delta.editedAt;
+    case "message_deleted":
+      return delta.deletedAt;
+    default:
+      return undefined;
+  }
+}
+
+export interface ConversationFeedOptions {
+  /** Missed messages a join recovers at most; default 500. */
+  readonly maxRecovery?: number;
+  /** Observes `quikchat_event_delivery_seconds` for each live push (not for join recovery). */
+  readonly metrics?: Pick<GatewayMetrics, "eventDeliverySeconds">;
+  /** Epoch milliseconds; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
  * The feed of a conversation for one channel:
  *
  * - **Recovery on join.** With `{last_seq: n}` in the join payload, the join reply carries
@@ -46,9 +73,13 @@ export function conversationFeed(
   fanout: DeltaSource,
   history: HistoryReader,
   logger: Logger,
-  options: { maxRecovery?: number } = {},
+  options: ConversationFeedOptions = {},
 ): ConversationFeed {
   const maxRecovery = options.maxRecovery ?? 500;
+  const now = options.now ?? Date.now;
+  const observeDelivery = (at: number | undefined) => {
+    if (at !== undefined) options.metrics?.eventDeliverySeconds.observe(Math.max(0, now() - at) / 1000);
+  };
   return {
     async open(conversationId, params, deliver) {
       let last = 0;
@@ -60,6 +91,7 @@ export function conversationFeed(
         for (const message of messages) {
           if (message.seq <= last) continue;
           deliver("message_new", messagePayload(message));
+          observeDelivery(message.sentAt);
           last = message.seq;
         }
       };
@@ -72,7 +104,10 @@ export function conversationFeed(
       };
       const handle = async (item: ConversationDelta | "resync") => {
         if (item === "resync") return repairUpTo(undefined);
-        if (item.kind !== "message_new") return void deliver(item.kind, deltaPayload(item));
+        if (item.kind !== "message_new") {
+          deliver(item.kind, deltaPayload(item));
+          return observeDelivery(deltaTime(item));
+        }
         if (item.seq <= last) return;
         if (item.seq > last + 1) await repairUpTo(item.seq);
         deliverMessages([item.message]);

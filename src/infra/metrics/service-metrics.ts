@@ -81,3 +81,85 @@ export function createServiceMetrics(labels: { node: string }): ServiceMetrics {
     },
   };
 }
+
+/** Gets a metric already registered on `registry` (by another role of the process), or makes it. */
+function shared<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+/** The gateway's end-to-end latencies. */
+export interface GatewayMetrics {
+  /**
+   * From producing a command to its outcome (or its failure), by command context, type
+   * (`quikchat.<context>.<type>`'s last part) and outcome (`accepted`, `rejected`, `timeout`,
+   * `unavailable`, `internal`).
+   */
+  readonly commandReplySeconds: Histogram<"context" | "type" | "outcome">;
+  /** From an event's own time (a message's `sentAt`, an edit's `editedAt`, …) to its push to a socket. */
+  readonly eventDeliverySeconds: Histogram;
+}
+
+/** The gateway metrics on `registry`, created on first use. */
+export function gatewayMetrics(registry: Registry): GatewayMetrics {
+  return {
+    commandReplySeconds: shared(
+      registry,
+      "quikchat_command_reply_seconds",
+      () =>
+        new Histogram({
+          name: "quikchat_command_reply_seconds",
+          help: "Time from producing a command to its outcome, by context, type and outcome",
+          labelNames: ["context", "type", "outcome"],
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: [registry],
+        }),
+    ),
+    eventDeliverySeconds: shared(
+      registry,
+      "quikchat_event_delivery_seconds",
+      () =>
+        new Histogram({
+          name: "quikchat_event_delivery_seconds",
+          help: "Time from an event's timestamp (a message's sentAt) to its push to a socket",
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+          registers: [registry],
+        }),
+    ),
+  };
+}
+
+/** What every projection of the process reports. */
+export interface ProjectionMetrics {
+  /** Offsets between a partition's high watermark and the projection's next offset. */
+  readonly lag: Gauge<"projection" | "topic" | "partition">;
+  /** Events applied to the read model (skipped repeats not counted). */
+  readonly events: Counter<"projection">;
+}
+
+/** The projection metrics on `registry`, created on first use and shared by every projection of the process. */
+export function projectionMetrics(registry: Registry): ProjectionMetrics {
+  return {
+    lag: shared(
+      registry,
+      "quikchat_projection_lag",
+      () =>
+        new Gauge({
+          name: "quikchat_projection_lag",
+          help: "Offsets of a partition not yet applied by the projection (high watermark minus next offset)",
+          labelNames: ["projection", "topic", "partition"],
+          registers: [registry],
+        }),
+    ),
+    events: shared(
+      registry,
+      "quikchat_projection_events_total",
+      () =>
+        new Counter({
+          name: "quikchat_projection_events_total",
+          help: "Events applied to a projection's read model",
+          labelNames: ["projection"],
+          registers: [registry],
+        }),
+    ),
+  };
+}

@@ -5,6 +5,7 @@ import type { Config } from "../../config/config.js";
 import { TOPICS } from "../../contract/topics.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import type { Logger } from "../../infra/log/logger.js";
+import type { ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
 import { ProjectionRuntime } from "../projection-runtime.js";
 import { HISTORY_PROJECTION, historyDeltas } from "./history-changes.js";
 import { conversationDeltaChannel, type HistoryStore } from "./history-port.js";
@@ -47,6 +48,7 @@ export async function startHistoryProjection(deps: {
   store: HistoryStore;
   redis: Redis;
   logger: Logger;
+  metrics?: ProjectionMetrics;
 }): Promise<ProjectionRuntime> {
   const { config, codec, store, redis } = deps;
   const prefix = config.kafka.topicPrefix;
@@ -58,6 +60,7 @@ export async function startHistoryProjection(deps: {
       clientId: `${config.kafka.clientId}-${HISTORY_PROJECTION}`,
       groupPrefix: prefix,
       topics: [prefix + TOPICS.messages.events],
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     },
     store,
     codec,

@@ -4,6 +4,7 @@ import type { Config } from "../../config/config.js";
 import { TOPICS } from "../../contract/topics.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import type { Logger } from "../../infra/log/logger.js";
+import type { ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
 import { ProjectionRuntime } from "../projection-runtime.js";
 import { membershipChanges } from "./membership-changes.js";
 import { MembershipReadModel } from "./membership-read-model.js";
@@ -43,6 +44,7 @@ export async function startMembershipProjection(deps: {
   pool: Pool;
   redis: Redis;
   logger: Logger;
+  metrics?: ProjectionMetrics;
 }): Promise<ProjectionRuntime> {
   const { config, codec, redis } = deps;
   const { store, readModel } = membershipReadModel(deps.pool, redis, config);
@@ -55,6 +57,7 @@ export async function startMembershipProjection(deps: {
       clientId: `${config.kafka.clientId}-membership`,
       groupPrefix: config.kafka.topicPrefix,
       topics: [config.kafka.topicPrefix + TOPICS.conversations.events],
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     },
     store,
     codec,
