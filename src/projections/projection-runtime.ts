@@ -79,6 +79,9 @@ export class ProjectionRuntime {
         "group.id": `${options.groupPrefix}quikchat.projection.${options.name}`,
         "enable.auto.commit": false,
         "isolation.level": "read_committed",
+        // A dead projector's partitions move within seconds, not the library's default 45 s.
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 3_000,
         "fetch.wait.max.ms": 10,
         // A consume call returns when it reaches a partition's end instead of waiting out its timeout.
         "enable.partition.eof": true,

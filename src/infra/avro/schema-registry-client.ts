@@ -48,7 +48,7 @@ export class SchemaRegistryClient {
   /** Registers `schema` under `subject` (idempotent: an identical schema returns its existing id). */
   async register(subject: string, schema: object): Promise<number> {
     const body = JSON.stringify({ schemaType: "AVRO", schema: JSON.stringify(schema) });
-    const response = await this.request("POST", `/subjects/${encodeURIComponent(subject)}/versions`, body);
+    const response = await this.retryingConflicts(() => this.request("POST", `/subjects/${encodeURIComponent(subject)}/versions`, body));
     const answer = (await response.json().catch(() => ({}))) as { id?: number; message?: string };
     if (!response.ok || typeof answer.id !== "number") {
       throw new SchemaRegistrationError(subject, response.status, answer.message ?? response.statusText);
@@ -59,7 +59,7 @@ export class SchemaRegistryClient {
   /** Sets the compatibility rule new versions of `subject` must satisfy. */
   async setCompatibility(subject: string, compatibility: Compatibility): Promise<void> {
     const body = JSON.stringify({ compatibility });
-    const response = await this.request("PUT", `/config/${encodeURIComponent(subject)}`, body);
+    const response = await this.retryingConflicts(() => this.request("PUT", `/config/${encodeURIComponent(subject)}`, body));
     if (!response.ok) {
       throw new SchemaRegistrationError(subject, response.status, await response.text());
     }
@@ -74,6 +74,20 @@ export class SchemaRegistryClient {
   async ping(timeoutMs: number): Promise<void> {
     const response = await this.request("GET", "/subjects", undefined, timeoutMs);
     if (!response.ok) throw new Error(`schema registry answered HTTP ${response.status}`);
+  }
+
+  /**
+   * Several processes bootstrapping at once race to create the same subject or rule, and the
+   * registry answers the loser 409; the same request succeeds once the winner's write is there.
+   * (An incompatible schema is 409 too, and stays 409: it is returned after the last try.)
+   */
+  private async retryingConflicts(send: () => Promise<Response>): Promise<Response> {
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await send();
+      if (response.status !== 409 || attempt === 3) return response;
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
   }
 
   private async request(method: string, path: string, body?: string, timeoutMs = 10_000): Promise<Response> {

@@ -8,7 +8,7 @@ import type { Logger } from "../../infra/log/logger.js";
 import type { ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
 import { ProjectionRuntime } from "../projection-runtime.js";
 import { HISTORY_PROJECTION, historyDeltas } from "./history-changes.js";
-import { conversationDeltaChannel, type HistoryStore } from "./history-port.js";
+import { conversationDeltaChannel, type ConversationDelta, type HistoryStore } from "./history-port.js";
 import { MongoHistoryStore } from "./mongo-history-store.js";
 import { MysqlHistoryStore } from "./mysql-history-store.js";
 
@@ -66,8 +66,8 @@ export async function startHistoryProjection(deps: {
     codec,
     deps.logger.child({ projection: HISTORY_PROJECTION }),
     async (records, { catchingUp }) => {
-      if (catchingUp) return;
-      const deltas = records.flatMap((record) => historyDeltas(record));
+      const all = records.flatMap((record) => historyDeltas(record));
+      const deltas = catchingUp ? newestMessagePerConversation(all) : all;
       if (deltas.length === 0) return;
       // One pipeline keeps the order and costs one round trip.
       const pipeline = redis.pipeline();
@@ -79,4 +79,20 @@ export async function startHistoryProjection(deps: {
   );
   await runtime.start();
   return runtime;
+}
+
+/**
+ * While a partition catches up (after a restart or a long stall), sockets must not be flooded
+ * with every old delta, yet a live client must learn that history moved on: only the newest
+ * new message of each conversation goes out, and gateways fill what lies before it from history
+ * (gap repair). Edits, reactions and receipts of that stretch reach clients through history.
+ */
+function newestMessagePerConversation(deltas: readonly ConversationDelta[]): ConversationDelta[] {
+  const newest = new Map<string, ConversationDelta>();
+  for (const delta of deltas) {
+    if (delta.kind !== "message_new") continue;
+    const current = newest.get(delta.conversationId);
+    if (current === undefined || current.seq < delta.seq) newest.set(delta.conversationId, delta);
+  }
+  return [...newest.values()];
 }
