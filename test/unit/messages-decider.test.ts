@@ -6,7 +6,7 @@ import { DomainError } from "../../src/domain/domain-error.js";
 import type { ConversationAggregateCommand } from "../../src/domain/messages/commands.js";
 import { MESSAGE_LIMITS, messagesDecider } from "../../src/domain/messages/decide.js";
 import type { ConversationAggregateEvent, DecidedConversationAggregateEvent, DecidedMessageEvent } from "../../src/domain/messages/events.js";
-import { evolve, initialState, type MessagesState } from "../../src/domain/messages/state.js";
+import { evolve, initialState, RECENT_MESSAGES, type MessagesState } from "../../src/domain/messages/state.js";
 import { commandMeta, deciderSpec } from "../support/processor-decider-spec.js";
 
 const spec = deciderSpec(messagesDecider);
@@ -591,5 +591,42 @@ describe("messages decider", () => {
       expect(seqs.length).toBe(new Set(ids).size);
       expect(state.status === "active" && state.lastSeq).toBe(seqs.length);
     });
+  });
+});
+
+describe("when the conversation holds more messages than the decider remembers", () => {
+  it("forgets the oldest, keeps the state small, and still numbers every message", () => {
+    let state = messagesDecider.initialState();
+    const meta = (i: number) => ({ commandId: `k${i}`, correlationId: "c", actorId: "u1", workspaceId: "w1", issuedAt: 1_700_000_000_000 + i, replyTo: null });
+    const apply = (command: Parameters<typeof messagesDecider.decide>[0], i: number) => {
+      for (const event of withEventMeta<ConversationAggregateEvent>(meta(i), messagesDecider.decide(command, state))) state = messagesDecider.evolve(state, event);
+    };
+    apply({ type: "CreateConversation", data: { meta: meta(0), conversationId: "c1", type: "group", title: "t", description: null, memberIds: ["u2"] } }, 0);
+    const total = RECENT_MESSAGES + 50;
+    for (let i = 1; i <= total; i += 1) {
+      apply(
+        {
+          type: "SendMessage",
+          data: { meta: meta(i), conversationId: "c1", messageId: `m${i}`, clientMsgId: null, type: "text", content: `hello ${i}`, attachments: [], replyToMessageId: null, mentionedUserIds: [], metadata: {} },
+        },
+        i,
+      );
+    }
+    if (state.status !== "active") throw new Error("not active");
+    expect(state.lastSeq).toBe(total);
+    expect(Object.keys(state.messages)).toHaveLength(RECENT_MESSAGES);
+    expect(Object.hasOwn(state.messages, "m1")).toBe(false);
+    expect(Object.hasOwn(state.messages, `m${total}`)).toBe(true);
+    expect(JSON.stringify(state).length).toBeLessThan(300_000);
+    // A reply to a forgotten message is accepted; an edit of one is refused as unknown.
+    expect(() =>
+      messagesDecider.decide(
+        { type: "SendMessage", data: { meta: meta(total + 1), conversationId: "c1", messageId: "reply", clientMsgId: null, type: "text", content: "re", attachments: [], replyToMessageId: "m1", mentionedUserIds: [], metadata: {} } },
+        state,
+      ),
+    ).not.toThrow();
+    expect(() =>
+      messagesDecider.decide({ type: "EditMessage", data: { meta: meta(total + 2), conversationId: "c1", messageId: "m1", content: "late", mentionedUserIds: [] } }, state),
+    ).toThrow(/most recent/);
   });
 });

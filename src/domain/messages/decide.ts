@@ -21,6 +21,7 @@ import {
   evolve,
   initialState,
   reactionKey,
+  RECENT_MESSAGES,
   type ActiveConversationWithMessages,
   type MessageEntry,
   type MessagesState,
@@ -99,7 +100,9 @@ function send(command: SendMessage, state: MessagesState): DecidedMessageEvent[]
   if (command.type === "system") throw new DomainError("forbidden", "system messages are written by the server");
   validateContent(command.type, command.content);
   validateAttachments(command.type, command.attachments);
-  if (command.replyToMessageId !== null && own(conversation.messages, command.replyToMessageId) === undefined) {
+  // Older messages are forgotten, so only an unknown id in a conversation that forgot none is proven foreign.
+  const forgotten = conversation.lastSeq > Object.keys(conversation.messages).length;
+  if (command.replyToMessageId !== null && own(conversation.messages, command.replyToMessageId) === undefined && !forgotten) {
     throw new DomainError("invalid", "a reply quotes a message of the same conversation");
   }
   return [
@@ -233,7 +236,9 @@ function membersOnly(meta: CommandMeta, state: MessagesState): ActiveConversatio
 
 function messageOf(conversation: ActiveConversationWithMessages, messageId: string): MessageEntry {
   const message = own(conversation.messages, messageId);
-  if (message === undefined) throw new DomainError("not_found", "no such message");
+  if (message === undefined) {
+    throw new DomainError("not_found", `no such message among the ${RECENT_MESSAGES} most recent of this conversation`);
+  }
   return message;
 }
 

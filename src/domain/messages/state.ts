@@ -36,16 +36,21 @@ export interface MessageEntry {
 /**
  * The messages part of a created conversation.
  *
- * Growth: `messages` grows by one entry per message ever sent (roughly 60–120 bytes of JSON with
- * uuid ids, more while it has reactions; deletion shrinks it to a tombstone) and is never
- * pruned; `readSeq` and `deliveredSeq` grow by one entry per user who ever reported a cursor
- * (kept after they leave, so a returning member's cursor stays monotonic). A conversation with a
- * million messages therefore carries ~100 MB of state through the changelog.
- * TODO: cap or compact `messages` (e.g. keep the last N entries and answer older ids from a
- * bounded summary) once the processor runtime can handle large states; not done now because
- * every rule (edit, delete, react, reply-to) needs the entry of any message the client can still
- * see, and choosing what to forget is a product decision.
+ * Size: `messages` holds the {@link RECENT_MESSAGES} most recent messages only (roughly 60–120
+ * bytes of JSON each); an older message is forgotten when a new one is sent. The whole state
+ * travels through the changelog as one record per batch, which must stay well under Kafka's
+ * record size limit (1 MB), and `evolve` copies it, so it must stay small. `readSeq` and
+ * `deliveredSeq` grow by one entry per user who ever reported a cursor (kept after they leave,
+ * so a returning member's cursor stays monotonic).
+ * Product rule that follows: edits, deletions, reactions and replies apply to the
+ * {@link RECENT_MESSAGES} most recent messages of a conversation; older ones are history only.
+ * TODO: keep every message's entry in a per-message state store (one changelog record per
+ * message) so that any message can be changed; that needs the runtime to hold more than one
+ * record per aggregate.
  */
+/** How many of a conversation's latest messages the decider remembers (and lets clients change). */
+export const RECENT_MESSAGES = 2_000;
+
 export interface MessageHistory {
   /** The seq of the last message sent; 0 before the first. The next message gets `lastSeq + 1`. */
   readonly lastSeq: number;
@@ -156,7 +161,11 @@ function evolveMessages(state: ActiveConversationWithMessages, event: MessageEve
         ...(data.type === "text" ? {} : { type: data.type }),
         contentHash: contentFingerprint(data.content),
       };
-      return { ...state, lastSeq: Math.max(state.lastSeq, data.seq), messages: { ...state.messages, [data.messageId]: entry } };
+      const messages: Record<string, MessageEntry> = { ...state.messages, [data.messageId]: entry };
+      // Keys keep insertion order, which is seq order: the first ones are the oldest.
+      const keys = Object.keys(messages);
+      for (const id of keys.slice(0, Math.max(0, keys.length - RECENT_MESSAGES))) delete messages[id];
+      return { ...state, lastSeq: Math.max(state.lastSeq, data.seq), messages };
     }
     case "MessageEdited": {
       const entry = own(state.messages, event.data.messageId);
