@@ -1,9 +1,8 @@
 import { Socket, type Channel } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { eventually, uniquePrefix } from "../support/test-config.js";
-import { freePort, runCli, type ServiceProcess } from "../support/service-process.js";
-import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
+import { startService, type ServiceProcess } from "../support/service-process.js";
+import { tokenFor } from "../support/tokens.js";
 
 /**
  * Conversations and membership through the whole service: REST → command on Kafka → the
@@ -16,25 +15,7 @@ describe("conversations and membership, end to end", () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    service = runCli(["start"], {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      KAFKA_TOPIC_PREFIX: uniquePrefix("conversations"),
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: "warn",
-      RATE_LIMIT_EVENTS_PER_MIN: "30",
-    });
-    await eventually(
-      async () => {
-        if (service.child.exitCode !== null) throw new Error(`exited early:\n${service.output()}`);
-        const response = await fetch(`${base}/health/ready`).catch(() => undefined);
-        return response?.status === 200 ? true : undefined;
-      },
-      120_000,
-      "the service to be ready",
-    );
+    ({ service, base } = await startService("conversations", { RATE_LIMIT_EVENTS_PER_MIN: "30" }));
   }, 150_000);
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import { Socket, type Channel } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { eventually, uniquePrefix } from "../support/test-config.js";
-import { freePort, runCli, type ServiceProcess } from "../support/service-process.js";
-import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
+import { eventually } from "../support/test-config.js";
+import { startService, type ServiceProcess } from "../support/service-process.js";
+import { tokenFor } from "../support/tokens.js";
 
 type Payload = Record<string, unknown>;
 
@@ -18,24 +18,7 @@ describe("messaging, end to end", () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    service = runCli(["start"], {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      KAFKA_TOPIC_PREFIX: uniquePrefix("messaging"),
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: "warn",
-    });
-    await eventually(
-      async () => {
-        if (service.child.exitCode !== null) throw new Error(`exited early:\n${service.output()}`);
-        const response = await fetch(`${base}/health/ready`).catch(() => undefined);
-        return response?.status === 200 ? true : undefined;
-      },
-      120_000,
-      "the service to be ready",
-    );
+    ({ service, base } = await startService("messaging"));
     const created = await fetch(`${base}/api/conversations`, {
       method: "POST",
       headers: { authorization: `Bearer ${await tokenFor("alice")}`, "content-type": "application/json" },

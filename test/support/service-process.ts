@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { projectRoot } from "../../src/config/project.js";
+import { eventually, uniquePrefix } from "./test-config.js";
+import { TEST_JWT_SECRET } from "./tokens.js";
 
 /** A free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
@@ -34,4 +36,31 @@ export function runCli(args: readonly string[], env: Record<string, string>): Se
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
   return { child, output: () => output, exited };
+}
+
+/**
+ * Starts `quikchat start` (all roles) on a free port with its own topic prefix and the test
+ * JWT secret, and resolves once `/health/ready` answers 200.
+ */
+export async function startService(label: string, env: Record<string, string> = {}): Promise<{ service: ServiceProcess; base: string }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const service = runCli(["start"], {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    KAFKA_TOPIC_PREFIX: uniquePrefix(label),
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: "warn",
+    ...env,
+  });
+  await eventually(
+    async () => {
+      if (service.child.exitCode !== null) throw new Error(`exited early:\n${service.output()}`);
+      const response = await fetch(`${base}/health/ready`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    },
+    120_000,
+    "the service to be ready",
+  );
+  return { service, base };
 }

@@ -78,6 +78,13 @@ export function conversationCommands(bus: CommandBus): ConversationActions {
     return { status: "error", response: { reason: code, message: code === "internal" ? "internal error" : outcome.error.message } };
   };
 
+  const reaction = (conversationId: string, payload: Record<string, unknown>, identity: SocketIdentity): AddReaction & RemoveReaction => ({
+    meta: bus.meta(identity),
+    conversationId,
+    messageId: text(payload, "messageId", 128),
+    emoji: text(payload, "emoji", 64),
+  });
+
   const handlers: Partial<Record<ConversationAction, (id: string, p: Record<string, unknown>, who: SocketIdentity) => Promise<ChannelReply>>> = {
     send: (conversationId, payload, identity) => {
       const clientMsgId = optionalText(payload, "clientMsgId", 128);
@@ -113,24 +120,8 @@ export function conversationCommands(bus: CommandBus): ConversationActions {
       const command: DeleteMessage = { meta: bus.meta(identity), conversationId, messageId: text(payload, "messageId", 128) };
       return send(conversationId, "DeleteMessage", command);
     },
-    react: (conversationId, payload, identity) => {
-      const command: AddReaction = {
-        meta: bus.meta(identity),
-        conversationId,
-        messageId: text(payload, "messageId", 128),
-        emoji: text(payload, "emoji", 64),
-      };
-      return send(conversationId, "AddReaction", command);
-    },
-    unreact: (conversationId, payload, identity) => {
-      const command: RemoveReaction = {
-        meta: bus.meta(identity),
-        conversationId,
-        messageId: text(payload, "messageId", 128),
-        emoji: text(payload, "emoji", 64),
-      };
-      return send(conversationId, "RemoveReaction", command);
-    },
+    react: (conversationId, payload, identity) => send(conversationId, "AddReaction", reaction(conversationId, payload, identity)),
+    unreact: (conversationId, payload, identity) => send(conversationId, "RemoveReaction", reaction(conversationId, payload, identity)),
     read: (conversationId, payload, identity) => {
       const command: MarkRead = {
         meta: bus.meta(identity),
