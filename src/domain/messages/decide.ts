@@ -101,7 +101,7 @@ function send(command: SendMessage, state: MessagesState): DecidedMessageEvent[]
   validateContent(command.type, command.content);
   validateAttachments(command.type, command.attachments);
   // Older messages are forgotten, so only an unknown id in a conversation that forgot none is proven foreign.
-  const forgotten = conversation.lastSeq > Object.keys(conversation.messages).length;
+  const forgotten = conversation.lastSeq > RECENT_MESSAGES;
   if (command.replyToMessageId !== null && own(conversation.messages, command.replyToMessageId) === undefined && !forgotten) {
     throw new DomainError("invalid", "a reply quotes a message of the same conversation");
   }
