@@ -1,4 +1,5 @@
 import Kafka from "node-rdkafka";
+import { consumerSettings } from "../infra/kafka/consumer-settings.js";
 import type { Logger } from "../infra/log/logger.js";
 import { decodeSnapshot, type AggregateSnapshot } from "./aggregate-snapshot.js";
 import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "./rdkafka-calls.js";
@@ -41,16 +42,7 @@ export class ChangelogReader {
     private readonly logger: Logger,
   ) {
     this.consumer = new Kafka.KafkaConsumer(
-      {
-        "metadata.broker.list": options.brokers.join(","),
-        "client.id": options.clientId,
-        "group.id": options.groupId,
-        "enable.auto.commit": false,
-        "isolation.level": "read_committed",
-        "enable.partition.eof": true,
-        "fetch.wait.max.ms": 10,
-        "socket.keepalive.enable": true,
-      },
+      consumerSettings(options),
       { "auto.offset.reset": "earliest" },
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: asKafkaError(error) }, "kafka changelog reader error"));

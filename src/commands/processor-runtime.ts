@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import Kafka from "node-rdkafka";
+import { consumerSettings } from "../infra/kafka/consumer-settings.js";
 import type { Registry } from "prom-client";
 import type { Config } from "../config/config.js";
 import type { CommandMeta } from "../contract/generated/avro-types.js";
@@ -223,17 +224,8 @@ class ProcessorRuntime<S> {
       this.logger,
     );
     this.consumer = new Kafka.KafkaConsumer(
-      {
-        "metadata.broker.list": config.kafka.brokers.join(","),
-        "client.id": clientId,
-        "group.id": groupId,
-        "enable.auto.commit": false,
+      consumerSettings({ brokers: config.kafka.brokers, clientId, groupId }, {
         "enable.auto.offset.store": false,
-        "isolation.level": "read_committed",
-        // Ends a consume call as soon as a partition's end is reached: a lone command is
-        // processed at once instead of after the consume timeout.
-        "enable.partition.eof": true,
-        "fetch.wait.max.ms": 10,
         "session.timeout.ms": options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
         // One topic: partitions that stay put keep flowing (and keep their state) through a
         // rebalance. Several: every assignor but range places each topic's partitions on its own,
@@ -241,10 +233,9 @@ class ProcessorRuntime<S> {
         // each member the same partition numbers of topics with equal partition counts (it is
         // eager: a rebalance revokes and restores every partition).
         "partition.assignment.strategy": contexts.length > 1 ? "range" : "cooperative-sticky",
-        "socket.keepalive.enable": true,
         rebalance_cb: (error: Kafka.LibrdKafkaError | undefined, assignment: Kafka.TopicPartition[]) =>
           this.onRebalance(error, assignment),
-      },
+      }),
       { "auto.offset.reset": "earliest" },
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: asKafkaError(error) }, "kafka consumer error"));

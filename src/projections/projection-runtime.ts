@@ -1,4 +1,5 @@
 import Kafka from "node-rdkafka";
+import { consumerSettings } from "../infra/kafka/consumer-settings.js";
 import { OFFSET_BEGINNING } from "../commands/rdkafka-calls.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../infra/kafka/record-consumer.js";
@@ -73,20 +74,15 @@ export class ProjectionRuntime {
     private readonly afterApply: AfterApply = async () => undefined,
   ) {
     this.consumer = new Kafka.KafkaConsumer(
-      {
-        "metadata.broker.list": options.brokers.join(","),
-        "client.id": options.clientId,
-        "group.id": `${options.groupPrefix}quikchat.projection.${options.name}`,
-        "enable.auto.commit": false,
-        "isolation.level": "read_committed",
-        // A dead projector's partitions move within seconds, not the library's default 45 s.
-        "session.timeout.ms": 10_000,
-        "heartbeat.interval.ms": 3_000,
-        "fetch.wait.max.ms": 10,
-        // A consume call returns when it reaches a partition's end instead of waiting out its timeout.
-        "enable.partition.eof": true,
-        rebalance_cb: (error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.rebalance(error, assignment),
-      },
+      consumerSettings(
+        { ...options, groupId: `${options.groupPrefix}quikchat.projection.${options.name}` },
+        {
+          // A dead projector's partitions move within seconds, not the library's default 45 s.
+          "session.timeout.ms": 10_000,
+          "heartbeat.interval.ms": 3_000,
+          rebalance_cb: (error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.rebalance(error, assignment),
+        },
+      ),
       { "auto.offset.reset": "earliest" },
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "projection consumer error"));

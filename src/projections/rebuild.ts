@@ -1,4 +1,5 @@
 import Kafka from "node-rdkafka";
+import { consumerSettings } from "../infra/kafka/consumer-settings.js";
 import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../commands/rdkafka-calls.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../infra/kafka/record-consumer.js";
@@ -105,15 +106,7 @@ export async function rebuildProjection(sink: RebuildableSink, codec: AvroCodec,
   const remaining = new Set(target.keys());
   if (remaining.size > 0) {
     const consumer = new Kafka.KafkaConsumer(
-      {
-        "metadata.broker.list": options.brokers.join(","),
-        "client.id": options.clientId,
-        "group.id": options.groupId,
-        "enable.auto.commit": false,
-        "isolation.level": "read_committed",
-        "enable.partition.eof": true,
-        "fetch.wait.max.ms": 10,
-      },
+      consumerSettings(options),
       { "auto.offset.reset": "earliest" },
     );
     consumer.on("event.error", (error) => logger.warn({ err: asKafkaError(error) }, "rebuild consumer error"));

@@ -1,4 +1,5 @@
 import Kafka from "node-rdkafka";
+import { consumerSettings } from "./consumer-settings.js";
 import type { AvroCodec } from "../avro/avro-codec.js";
 import type { Logger } from "../log/logger.js";
 
@@ -59,17 +60,7 @@ export class RecordConsumer {
     private readonly logger: Logger,
   ) {
     this.consumer = new Kafka.KafkaConsumer(
-      {
-        "metadata.broker.list": options.brokers.join(","),
-        "client.id": options.clientId,
-        "group.id": options.groupId,
-        "enable.auto.commit": false,
-        "isolation.level": options.isolation ?? "read_committed",
-        "socket.keepalive.enable": true,
-        "fetch.wait.max.ms": 10,
-        // A consume call returns when it reaches a partition's end instead of waiting out its timeout.
-        "enable.partition.eof": true,
-      },
+      consumerSettings(options, { "isolation.level": options.isolation ?? "read_committed" }),
       { "auto.offset.reset": options.fromBeginning === false ? "latest" : "earliest" },
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "kafka consumer error"));
