@@ -2,8 +2,7 @@ import type { ConversationsEvent, MessagesEvent } from "../contract/generated/av
 import { unreachable } from "../domain/decider.js";
 import { conversationIdOf, type ConversationAggregateCommand } from "../domain/messages/commands.js";
 import { messagesDecider } from "../domain/messages/decide.js";
-import type { MessagesState } from "../domain/messages/state.js";
-import { own } from "../domain/own-entry.js";
+import { messageIn, type MessagesState } from "../domain/messages/state.js";
 import type { ProcessorDefinition } from "./processor-definition.js";
 
 /**
@@ -61,7 +60,7 @@ function resultOf(events: readonly (ConversationsEvent | MessagesEvent)[], state
 }
 
 function entryOf(state: MessagesState, messageId: string) {
-  return state.status === "active" ? own(state.messages, messageId) : undefined;
+  return state.status === "active" ? messageIn(state, messageId) : undefined;
 }
 
 function seqOf(state: MessagesState, messageId: string): { seq?: number } {

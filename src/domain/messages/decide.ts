@@ -20,6 +20,8 @@ import {
   contentFingerprint,
   evolve,
   initialState,
+  forgotOlderMessages,
+  messageIn,
   reactionKey,
   RECENT_MESSAGES,
   type ActiveConversationWithMessages,
@@ -96,13 +98,12 @@ export function decide(command: ConversationAggregateCommand, state: MessagesSta
 function send(command: SendMessage, state: MessagesState): DecidedMessageEvent[] {
   const conversation = membersOnly(command.meta, state);
   if (command.messageId === "") throw new DomainError("invalid", "a message needs an id");
-  if (own(conversation.messages, command.messageId) !== undefined) return [];
+  if (messageIn(conversation, command.messageId) !== undefined) return [];
   if (command.type === "system") throw new DomainError("forbidden", "system messages are written by the server");
   validateContent(command.type, command.content);
   validateAttachments(command.type, command.attachments);
   // Older messages are forgotten, so only an unknown id in a conversation that forgot none is proven foreign.
-  const forgotten = conversation.lastSeq > RECENT_MESSAGES;
-  if (command.replyToMessageId !== null && own(conversation.messages, command.replyToMessageId) === undefined && !forgotten) {
+  if (command.replyToMessageId !== null && messageIn(conversation, command.replyToMessageId) === undefined && !forgotOlderMessages(conversation)) {
     throw new DomainError("invalid", "a reply quotes a message of the same conversation");
   }
   return [
@@ -235,7 +236,7 @@ function membersOnly(meta: CommandMeta, state: MessagesState): ActiveConversatio
 }
 
 function messageOf(conversation: ActiveConversationWithMessages, messageId: string): MessageEntry {
-  const message = own(conversation.messages, messageId);
+  const message = messageIn(conversation, messageId);
   if (message === undefined) {
     throw new DomainError("not_found", `no such message among the ${RECENT_MESSAGES} most recent of this conversation`);
   }

@@ -36,10 +36,12 @@ export interface MessageEntry {
 /**
  * The messages part of a created conversation.
  *
- * Size: `messages` holds the {@link RECENT_MESSAGES} most recent messages only (roughly 60–120
- * bytes of JSON each); an older message is forgotten when a new one is sent. The whole state
- * travels through the changelog as one record per batch, which must stay well under Kafka's
- * record size limit (1 MB), and `evolve` copies it, so it must stay small. `readSeq` and
+ * Size: `messages` holds about the {@link RECENT_MESSAGES} most recent messages only (roughly
+ * 60–120 bytes of JSON each), in generations of {@link GENERATION} messages, oldest first: a
+ * change copies one generation and the list of them, never the whole history, and the oldest
+ * generation is forgotten as a whole once there are more than RECENT_MESSAGES / GENERATION.
+ * The whole state travels through the changelog as one record per batch, which must stay well
+ * under Kafka's record size limit (1 MB). `readSeq` and
  * `deliveredSeq` grow by one entry per user who ever reported a cursor (kept after they leave,
  * so a returning member's cursor stays monotonic).
  * Product rule that follows: edits, deletions, reactions and replies apply to the
@@ -48,14 +50,16 @@ export interface MessageEntry {
  * message) so that any message can be changed; that needs the runtime to hold more than one
  * record per aggregate.
  */
-/** How many of a conversation's latest messages the decider remembers (and lets clients change). */
+/** How many of a conversation's latest messages the decider remembers (and lets clients change), at most. */
 export const RECENT_MESSAGES = 2_000;
+/** Messages per generation of {@link MessageHistory.messages}; the newest RECENT_MESSAGES − GENERATION are always remembered. */
+export const GENERATION = 100;
 
 export interface MessageHistory {
   /** The seq of the last message sent; 0 before the first. The next message gets `lastSeq + 1`. */
   readonly lastSeq: number;
-  /** Per message id. */
-  readonly messages: Readonly<Record<string, MessageEntry>>;
+  /** Remembered messages by id, in generations of at most {@link GENERATION}, oldest first. */
+  readonly messages: readonly Readonly<Record<string, MessageEntry>>[];
   /** Read cursor per user id: every message up to and including it is read. Only moves forward. */
   readonly readSeq: Readonly<Record<string, number>>;
   /** Delivery cursor per user id: every message up to and including it reached a device. Only moves forward. */
@@ -77,7 +81,7 @@ export function initialState(): MessagesState {
 
 /** A history with no message and no cursor. */
 export function emptyHistory(): MessageHistory {
-  return { lastSeq: 0, messages: {}, readSeq: {}, deliveredSeq: {} };
+  return { lastSeq: 0, messages: [], readSeq: {}, deliveredSeq: {} };
 }
 
 /** The key of one user's reaction with one emoji in {@link MessageEntry.reactions}. */
@@ -154,21 +158,26 @@ function evolveMessages(state: ActiveConversationWithMessages, event: MessageEve
   switch (event.type) {
     case "MessageSent": {
       const { data } = event;
-      if (own(state.messages, data.messageId) !== undefined) return state;
+      if (messageIn(state, data.messageId) !== undefined) return state;
       const entry: MessageEntry = {
         seq: data.seq,
         senderId: data.senderId,
         ...(data.type === "text" ? {} : { type: data.type }),
         contentHash: contentFingerprint(data.content),
       };
-      const messages: Record<string, MessageEntry> = { ...state.messages, [data.messageId]: entry };
-      // Keys keep insertion order, which is seq order: the first ones are the oldest.
-      const keys = Object.keys(messages);
-      for (const id of keys.slice(0, Math.max(0, keys.length - RECENT_MESSAGES))) delete messages[id];
-      return { ...state, lastSeq: Math.max(state.lastSeq, data.seq), messages };
+      const newest = state.messages.at(-1);
+      const messages =
+        newest !== undefined && Object.keys(newest).length < GENERATION
+          ? [...state.messages.slice(0, -1), { ...newest, [data.messageId]: entry }]
+          : [...state.messages, { [data.messageId]: entry }];
+      return {
+        ...state,
+        lastSeq: Math.max(state.lastSeq, data.seq),
+        messages: messages.length > RECENT_MESSAGES / GENERATION ? messages.slice(1) : messages,
+      };
     }
     case "MessageEdited": {
-      const entry = own(state.messages, event.data.messageId);
+      const entry = messageIn(state, event.data.messageId);
       if (entry === undefined || entry.deleted === true) return state;
       return withMessage(state, event.data.messageId, {
         ...entry,
@@ -177,7 +186,7 @@ function evolveMessages(state: ActiveConversationWithMessages, event: MessageEve
       });
     }
     case "MessageDeleted": {
-      const entry = own(state.messages, event.data.messageId);
+      const entry = messageIn(state, event.data.messageId);
       if (entry === undefined || entry.deleted === true) return state;
       const tombstone: MessageEntry = {
         seq: entry.seq,
@@ -188,13 +197,13 @@ function evolveMessages(state: ActiveConversationWithMessages, event: MessageEve
       return withMessage(state, event.data.messageId, tombstone);
     }
     case "ReactionAdded": {
-      const entry = own(state.messages, event.data.messageId);
+      const entry = messageIn(state, event.data.messageId);
       const key = reactionKey(event.data.userId, event.data.emoji);
       if (entry === undefined || entry.deleted === true || entry.reactions?.includes(key) === true) return state;
       return withMessage(state, event.data.messageId, { ...entry, reactions: [...(entry.reactions ?? []), key] });
     }
     case "ReactionRemoved": {
-      const entry = own(state.messages, event.data.messageId);
+      const entry = messageIn(state, event.data.messageId);
       const key = reactionKey(event.data.userId, event.data.emoji);
       if (entry?.reactions?.includes(key) !== true) return state;
       const { reactions: _reactions, ...rest } = entry;
@@ -218,6 +227,26 @@ function evolveMessages(state: ActiveConversationWithMessages, event: MessageEve
   }
 }
 
+/** The remembered entry of `messageId`, newest generations first (that is where most changes land). */
+export function messageIn(history: MessageHistory, messageId: string): MessageEntry | undefined {
+  for (let index = history.messages.length - 1; index >= 0; index -= 1) {
+    const entry = own(history.messages[index]!, messageId);
+    if (entry !== undefined) return entry;
+  }
+  return undefined;
+}
+
+/** True when older messages than the remembered ones exist. */
+export function forgotOlderMessages(history: MessageHistory): boolean {
+  const oldest = history.messages[0];
+  const first = oldest === undefined ? undefined : Object.values(oldest)[0];
+  return first !== undefined && first.seq > 1;
+}
+
 function withMessage(state: ActiveConversationWithMessages, messageId: string, entry: MessageEntry): MessagesState {
-  return { ...state, messages: { ...state.messages, [messageId]: entry } };
+  const index = state.messages.findIndex((generation) => Object.hasOwn(generation, messageId));
+  if (index < 0) return state;
+  const messages = [...state.messages];
+  messages[index] = { ...messages[index], [messageId]: entry };
+  return { ...state, messages };
 }
