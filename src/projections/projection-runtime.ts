@@ -157,7 +157,8 @@ export class ProjectionRuntime {
 
 
   private async run(): Promise<void> {
-    const batchSize = this.options.batchSize ?? 500;
+    // consume(n) returns early only when records stop arriving: n bounds how long a steady stream is held.
+    const batchSize = this.options.batchSize ?? 64;
     while (this.running) {
       try {
         await this.pendingSeeks;

@@ -78,7 +78,8 @@ export class RecordConsumer {
   }
 
   private async run(handlers: RecordHandlers): Promise<void> {
-    const batchSize = this.options.batchSize ?? 500;
+    // consume(n) returns early only when records stop arriving: n bounds how long a steady stream is held.
+    const batchSize = this.options.batchSize ?? 64;
     while (this.running) {
       let messages: Kafka.Message[];
       try {
