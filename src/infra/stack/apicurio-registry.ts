@@ -1,6 +1,6 @@
 import { access, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { address, type Answer, type Component, type JavaServerOptions } from "./component.js";
+import { address, javaServerBase, type Answer, type Component, type JavaServerOptions } from "./component.js";
 import { findJava } from "./java.js";
 import { fetchArtifact } from "./maven.js";
 import { spawnDetached } from "./process-control.js";
@@ -106,15 +106,11 @@ export function registryComponent(o: RegistryOptions): Component {
   const logFile = join(o.dir, "apicurio.log");
   const base = `http://${address(o)}`;
   const label = `Apicurio Registry ${o.version}`;
-  const pidFile = join(o.dir, "pid");
+  const { pidFile, ...server } = javaServerBase(o);
   return {
+    ...server,
     name: "registry",
-    host: o.host,
-    port: o.port,
-    version: o.version,
-    dir: o.dir,
     logFile,
-    marker: `-Dquikchat.stack.pidfile=${pidFile}`,
     elsewhere: "set SCHEMA_REGISTRY_URL to a registry",
     label,
     startTimeoutMs: 180_000,
@@ -133,7 +129,7 @@ export function registryComponent(o: RegistryOptions): Component {
         args: [
           "-Xms128m",
           "-Xmx768m",
-          `-Dquikchat.stack.pidfile=${pidFile}`,
+          server.marker,
           `-Dquarkus.http.host=${o.host}`,
           `-Dquarkus.http.port=${o.port}`,
           // The management interface is fixed on at build time; keep it off the shared port 9000.

@@ -50,7 +50,20 @@ export interface Component {
 export const address = (c: { host: string; port: number }): string =>
   c.host.includes(":") ? `[${c.host}]:${c.port}` : `${c.host}:${c.port}`;
 
-const pidFile = (c: Component): string => join(c.dir, "pid");
+/** Where the stack records the pid of the process it started for a component living in `dir`. */
+export const pidFileIn = (dir: string): string => join(dir, "pid");
+
+const pidFile = (c: Component): string => pidFileIn(c.dir);
+
+/**
+ * What the stack's Java servers share: where they live, and the system property that marks
+ * their command line so that a recycled pid is never taken for theirs.
+ */
+export function javaServerBase(o: JavaServerOptions) {
+  const pidFile = pidFileIn(o.dir);
+  const marker = `-Dquikchat.stack.pidfile=${pidFile}`;
+  return { host: o.host, port: o.port, version: o.version, dir: o.dir, pidFile, marker };
+}
 
 function status(c: Component, state: ComponentStatus["state"], extra: Partial<ComponentStatus>): ComponentStatus {
   const result: ComponentStatus = { name: c.name, address: address(c), state };

@@ -1,7 +1,7 @@
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { address, componentDown, componentUp, type Answer, type Component } from "./component.js";
+import { address, componentDown, componentUp, pidFileIn, type Answer, type Component } from "./component.js";
 import { findJava } from "./java.js";
 import { kafkaArtifacts, kafkaMajor, log4j2Properties, log4jProperties, newClusterId, serverProperties } from "./kafka-config.js";
 import { resolveClasspath } from "./maven.js";
@@ -122,7 +122,7 @@ export function kafkaComponent(o: KafkaBrokerOptions): Component {
         args: ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", ...jvm, "kafka.Kafka", config],
         cwd: dir,
         logFile,
-        pidFile: join(dir, "pid"),
+        pidFile: pidFileIn(dir),
       });
     },
   };

@@ -1,7 +1,7 @@
 import { access, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
-import type { Answer, Component } from "./component.js";
+import { pidFileIn, type Answer, type Component } from "./component.js";
 import { spawnDetached } from "./process-control.js";
 import { tcpExchange } from "./readiness.js";
 import { runCommand } from "./run-command.js";
@@ -79,7 +79,7 @@ export function mariadbComponent(o: MariadbOptions): Component {
         args: [`--port=${o.port}`, `--bind-address=${o.host}`],
         cwd: o.dir,
         logFile,
-        pidFile: join(o.dir, "pid"),
+        pidFile: pidFileIn(o.dir),
       });
     },
   };

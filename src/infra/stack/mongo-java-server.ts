@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { projectRoot } from "../../config/project.js";
-import type { Answer, Component, JavaServerOptions } from "./component.js";
+import { javaServerBase, type Answer, type Component, type JavaServerOptions } from "./component.js";
 import { findJava } from "./java.js";
 import { resolveClasspath, type MavenArtifact } from "./maven.js";
 import { isMasterRequest, isMasterSucceeded, messageComplete } from "./mongo-wire.js";
@@ -38,15 +38,11 @@ export async function mongoAnswers(host: string, port: number, timeoutMs = 2_000
 export function mongoComponent(o: MongoOptions): Component {
   const logFile = join(o.dir, "mongo.log");
   const label = `mongo-java-server ${o.version}`;
-  const pidFile = join(o.dir, "pid");
+  const { pidFile, ...server } = javaServerBase(o);
   return {
+    ...server,
     name: "mongo",
-    host: o.host,
-    port: o.port,
-    version: o.version,
-    dir: o.dir,
     logFile,
-    marker: `-Dquikchat.stack.pidfile=${pidFile}`,
     elsewhere: "set MONGO_URL to a MongoDB server",
     label,
     startTimeoutMs: 120_000,
@@ -62,7 +58,7 @@ export function mongoComponent(o: MongoOptions): Component {
         args: [
           "-Xms64m",
           "-Xmx512m",
-          `-Dquikchat.stack.pidfile=${pidFile}`,
+          server.marker,
           "-Dorg.slf4j.simpleLogger.showDateTime=true",
           "-Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire=warn",
           "-cp",

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Answer, Component } from "./component.js";
+import { pidFileIn, type Answer, type Component } from "./component.js";
 import { spawnDetached } from "./process-control.js";
 import { tcpExchange } from "./readiness.js";
 import { runCommand } from "./run-command.js";
@@ -62,7 +62,7 @@ export function redisComponent(o: RedisOptions): Component {
         args: ["--daemonize", "no", "--bind", o.host, "--port", String(o.port), "--save", "", "--appendonly", "no", "--dir", o.dir],
         cwd: o.dir,
         logFile,
-        pidFile: join(o.dir, "pid"),
+        pidFile: pidFileIn(o.dir),
       });
     },
   };
