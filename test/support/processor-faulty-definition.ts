@@ -1,4 +1,4 @@
-import { conversationsProcessor } from "../../src/commands/conversations-processor.js";
+import { conversationsProcessor } from "./processor-membership-definition.js";
 import type { ProcessorDefinition } from "../../src/commands/processor-definition.js";
 import { conversationDecider } from "../../src/domain/conversations/decide.js";
 import type { ConversationState } from "../../src/domain/conversations/state.js";

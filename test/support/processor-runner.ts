@@ -5,7 +5,7 @@
  * `PROCESSOR_TRANSACTION_TIMEOUT_MS`. Closes on SIGTERM; exits with 1 when the processor stops on its own.
  */
 import { Registry } from "prom-client";
-import { conversationsProcessor } from "../../src/commands/conversations-processor.js";
+import { conversationsProcessor } from "./processor-membership-definition.js";
 import { startProcessor } from "../../src/commands/processor-runtime.js";
 import { loadConfig } from "../../src/config/config.js";
 import { loadSchemaCatalog } from "../../src/contract/schema-catalog.js";

@@ -9,7 +9,7 @@ import {
   type RememberedOutcome,
 } from "../../src/commands/aggregate-snapshot.js";
 import { stepCommand, type CommandStep } from "../../src/commands/command-step.js";
-import { conversationsProcessor } from "../../src/commands/conversations-processor.js";
+import { conversationsProcessor } from "../support/processor-membership-definition.js";
 import type { ConversationCommand } from "../../src/domain/conversations/commands.js";
 import type { ConversationEvent } from "../../src/domain/conversations/events.js";
 import type { ConversationState } from "../../src/domain/conversations/state.js";
