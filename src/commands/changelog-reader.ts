@@ -2,7 +2,7 @@ import Kafka from "node-rdkafka";
 import { consumerSettings } from "../infra/kafka/consumer-settings.js";
 import type { Logger } from "../infra/log/logger.js";
 import { decodeSnapshot, type AggregateSnapshot } from "./aggregate-snapshot.js";
-import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "./rdkafka-calls.js";
+import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../infra/kafka/rdkafka-calls.js";
 
 export interface ChangelogReaderOptions {
   readonly brokers: readonly string[];

@@ -28,7 +28,7 @@ import {
   partitionCount,
   seek,
   sleep,
-} from "./rdkafka-calls.js";
+} from "../infra/kafka/rdkafka-calls.js";
 import { TransactionalProducer } from "./transactional-producer.js";
 
 /** What a processor runtime is built from (one composition root per role provides them). */

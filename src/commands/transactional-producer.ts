@@ -1,6 +1,6 @@
 import Kafka from "node-rdkafka";
 import type { Logger } from "../infra/log/logger.js";
-import { asKafkaError, call, classifyTransactionError, connect, disconnect, sleep, type KafkaError } from "./rdkafka-calls.js";
+import { asKafkaError, call, classifyTransactionError, connect, disconnect, sleep, type KafkaError } from "../infra/kafka/rdkafka-calls.js";
 
 export interface TransactionalProducerOptions {
   readonly brokers: readonly string[];

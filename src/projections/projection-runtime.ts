@@ -1,6 +1,6 @@
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "../infra/kafka/consumer-settings.js";
-import { OFFSET_BEGINNING } from "../commands/rdkafka-calls.js";
+import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING, sleep } from "../infra/kafka/rdkafka-calls.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../infra/kafka/record-consumer.js";
 import type { Logger } from "../infra/log/logger.js";
@@ -54,7 +54,7 @@ const key = ({ topic, partition }: PartitionKey): string => `${topic}\u0000${par
  * On assignment each partition is moved to the sink's own checkpoint (Kafka's committed offset
  * is only a hint, committed after the sink, so it is never ahead). While a partition is behind
  * the high watermark it had when assigned, `afterApply` is told it is catching up, so a
- * rebuild does not replay live side effects. Undecodable records are logged, counted and
+ * rebuild does not replay live side effects. Undecodable records are logged and
  * skipped: they stay in the log, and the partition keeps flowing.
  */
 export class ProjectionRuntime {
@@ -63,7 +63,6 @@ export class ProjectionRuntime {
   private pendingSeeks: Promise<void> = Promise.resolve();
   private running = false;
   private loop: Promise<void> | undefined;
-  private undecodable = 0;
   private generation = 0;
 
   constructor(
@@ -90,15 +89,8 @@ export class ProjectionRuntime {
     this.consumer.on("partition.eof", (eof) => this.options.metrics?.lag.set(this.labels(eof), 0));
   }
 
-  /** Records that could not be decoded so far. */
-  get undecodableCount(): number {
-    return this.undecodable;
-  }
-
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(new Error(error.message)) : resolve()));
-    });
+    await connect(this.consumer, 10_000);
     this.consumer.setDefaultConsumeTimeout(50);
     this.consumer.subscribe([...this.options.topics]);
     this.running = true;
@@ -109,7 +101,7 @@ export class ProjectionRuntime {
     if (!this.running) return;
     this.running = false;
     await this.loop?.catch(() => undefined);
-    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+    await disconnect(this.consumer);
   }
 
   private rebalance(error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void {
@@ -150,11 +142,10 @@ export class ProjectionRuntime {
   private highWatermark({ topic, partition }: PartitionKey): Promise<number> {
     return new Promise((resolve, reject) => {
       this.consumer.queryWatermarkOffsets(topic, partition, 5_000, (error, offsets) =>
-        error ? reject(new Error(error.message)) : resolve(offsets.highOffset),
+        error ? reject(asKafkaError(error)) : resolve(offsets.highOffset),
       );
     });
   }
-
 
   private async run(): Promise<void> {
     // consume(n) returns early only when records stop arriving: n bounds how long a steady stream is held.
@@ -162,14 +153,12 @@ export class ProjectionRuntime {
     while (this.running) {
       try {
         await this.pendingSeeks;
-        const messages = await new Promise<Kafka.Message[]>((resolve, reject) => {
-          this.consumer.consume(batchSize, (error, batch) => (error ? reject(new Error(error.message)) : resolve(batch)));
-        });
+        const messages = await consume(this.consumer, batchSize);
         if (messages.length > 0) await this.handle(messages);
       } catch (error) {
         this.logger.warn({ err: error, projection: this.options.name }, "projection batch failed; retrying from the checkpoint");
         this.pendingSeeks = this.moveToCheckpoints(this.consumer.assignments());
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
       }
     }
   }
@@ -220,7 +209,6 @@ export class ProjectionRuntime {
     try {
       return await decodeMessage(this.codec, message);
     } catch (error) {
-      this.undecodable += 1;
       this.logger.error(
         { err: error, projection: this.options.name, topic: message.topic, partition: message.partition, offset: message.offset },
         "skipping an undecodable event",

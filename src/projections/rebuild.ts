@@ -1,6 +1,6 @@
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "../infra/kafka/consumer-settings.js";
-import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../commands/rdkafka-calls.js";
+import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../infra/kafka/rdkafka-calls.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../infra/kafka/record-consumer.js";
 import type { Logger } from "../infra/log/logger.js";

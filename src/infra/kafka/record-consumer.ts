@@ -1,5 +1,6 @@
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "./consumer-settings.js";
+import { asKafkaError, connect, consume, disconnect, sleep } from "./rdkafka-calls.js";
 import type { AvroCodec } from "../avro/avro-codec.js";
 import type { Logger } from "../log/logger.js";
 
@@ -68,9 +69,7 @@ export class RecordConsumer {
 
   /** Connects, subscribes and starts the consume loop; resolves once subscribed. */
   async start(handlers: RecordHandlers): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(asError(error)) : resolve()));
-    });
+    await connect(this.consumer, 10_000);
     this.consumer.setDefaultConsumeTimeout(50);
     this.consumer.subscribe([...this.options.topics]);
     this.running = true;
@@ -83,10 +82,10 @@ export class RecordConsumer {
     while (this.running) {
       let messages: Kafka.Message[];
       try {
-        messages = await this.consumeBatch(batchSize);
+        messages = await consume(this.consumer, batchSize);
       } catch (error) {
         this.logger.warn({ err: error }, "kafka consume failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
         continue;
       }
       if (messages.length === 0) continue;
@@ -101,7 +100,7 @@ export class RecordConsumer {
             offset: message.offset,
             key: toBuffer(message.key),
             value: message.value,
-            error: asError(error),
+            error: asKafkaError(error),
           });
         }
       }
@@ -110,17 +109,10 @@ export class RecordConsumer {
     }
   }
 
-  private consumeBatch(size: number): Promise<Kafka.Message[]> {
-    return new Promise((resolve, reject) => {
-      this.consumer.consume(size, (error, messages) => (error ? reject(asError(error)) : resolve(messages)));
-    });
-  }
-
   async close(): Promise<void> {
     this.running = false;
     await this.loop?.catch(() => undefined);
-    if (!this.consumer.isConnected()) return;
-    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+    await disconnect(this.consumer);
   }
 }
 
@@ -141,13 +133,6 @@ export async function decodeMessage(codec: AvroCodec, message: Kafka.Message): P
     fullName,
     value,
   };
-}
-
-/** librdkafka reports plain objects with a message and a code; callers want Errors. */
-function asError(error: unknown): Error {
-  if (error instanceof Error) return error;
-  const message = typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error);
-  return new Error(message);
 }
 
 function toBuffer(key: Kafka.MessageKey | undefined): Buffer | null {

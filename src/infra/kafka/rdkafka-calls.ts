@@ -1,5 +1,5 @@
 /**
- * Promise forms of the node-rdkafka calls the processor runtime makes, and the error
+ * Promise forms of the node-rdkafka calls the processors and projections make, and the error
  * classification librdkafka's transactional API calls for.
  */
 import Kafka from "node-rdkafka";
