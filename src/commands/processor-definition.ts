@@ -33,4 +33,21 @@ export interface ProcessorDefinition<Ctx extends CommandContext, State> {
   result?(events: readonly ContextEvents[Ctx][], state: State, command: ContextCommands[Ctx]): Record<string, unknown>;
   /** How many outcomes each aggregate remembers for retries; defaults to `DEFAULT_DEDUPE_WINDOW`. */
   readonly dedupe?: DedupeWindow;
+  /**
+   * The aggregate's next deadline, if it has one (typing expiry, connection staleness). Pure.
+   * The partition owner issues `command` at `at` through the commands topic of its context, so
+   * that the expiry is decided like any command and a replay decides it the same way. The
+   * issued command's meta: `commandId` `timer:<aggregateId>:<type>:<at>`, `issuedAt` = `at`,
+   * actor `system:timer`, `workspaceId` from here, no `replyTo`. A late or repeated timer
+   * command must be harmless: the decider checks the deadline is still current.
+   */
+  timer?(state: State, aggregateId: string): ScheduledCommand<ContextCommands[Ctx]> | undefined;
+}
+
+/** A command the runtime issues at a deadline: its type and its fields without `meta`. */
+export interface ScheduledCommand<C extends { readonly type: string; readonly data: { readonly meta: unknown } }> {
+  /** Epoch milliseconds. */
+  readonly at: number;
+  readonly workspaceId: string;
+  readonly command: C extends C ? { readonly type: C["type"]; readonly data: Omit<C["data"], "meta"> } : never;
 }

@@ -67,6 +67,14 @@ const envSchema = z.object({
   RATE_LIMIT_EVENTS_PER_MIN: positiveInt.default(60),
   RATE_LIMIT_TOTAL_PER_MIN: positiveInt.default(600),
 
+  PRESENCE_GATEWAY_HEARTBEAT_MS: positiveInt.default(5_000),
+  PRESENCE_GATEWAY_STALE_MS: positiveInt.default(15_000),
+  PRESENCE_SWEEP_INTERVAL_MS: positiveInt.default(5_000),
+  PRESENCE_CONNECTION_TTL_MS: positiveInt.default(900_000),
+  PRESENCE_DIFF_INTERVAL_MS: positiveInt.default(100),
+  TYPING_TIMEOUT_MS: positiveInt.default(5_000),
+  TYPING_COALESCE_MS: positiveInt.default(2_000),
+
   STUN_SERVERS: list("stun:stun.l.google.com:19302"),
   STUN_SERVER_URL: optional,
   TURN_SERVERS: list(""),
@@ -173,6 +181,24 @@ export interface Config {
     readonly eventsPerMinute: number;
     /** All events of a user together, whatever their names. */
     readonly totalPerMinute: number;
+  };
+  readonly presence: {
+    /** How often each gateway writes its liveness to Redis. */
+    readonly gatewayHeartbeatMs: number;
+    /** A gateway whose liveness is older than this is dead: the sweeper closes its connections. */
+    readonly gatewayStaleMs: number;
+    /** How often gateways look for dead gateways. */
+    readonly sweepIntervalMs: number;
+    /** A connection not refreshed for this long expires (the processor's staleness timer); gateways refresh theirs well before. */
+    readonly connectionTtlMs: number;
+    /** presence_diff pushes are batched per workspace over this window (the first change after a quiet window goes out at once). */
+    readonly diffIntervalMs: number;
+  };
+  readonly typing: {
+    /** A typing indicator disappears this long after its last renewal. */
+    readonly timeoutMs: number;
+    /** A gateway forwards at most one renewal per user and conversation within this window. */
+    readonly coalesceMs: number;
   };
   readonly webrtc: {
     readonly stunServers: readonly string[];
@@ -313,6 +339,14 @@ function toConfig(env: Env): Config {
       eventsPerMinute: env.RATE_LIMIT_EVENTS_PER_MIN,
       totalPerMinute: env.RATE_LIMIT_TOTAL_PER_MIN,
     },
+    presence: {
+      gatewayHeartbeatMs: env.PRESENCE_GATEWAY_HEARTBEAT_MS,
+      gatewayStaleMs: env.PRESENCE_GATEWAY_STALE_MS,
+      sweepIntervalMs: env.PRESENCE_SWEEP_INTERVAL_MS,
+      connectionTtlMs: env.PRESENCE_CONNECTION_TTL_MS,
+      diffIntervalMs: env.PRESENCE_DIFF_INTERVAL_MS,
+    },
+    typing: { timeoutMs: env.TYPING_TIMEOUT_MS, coalesceMs: env.TYPING_COALESCE_MS },
     webrtc: {
       stunServers,
       turnServers,

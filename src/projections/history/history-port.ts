@@ -61,8 +61,9 @@ export interface HistoryStore extends ProjectionSink {
 }
 
 /**
- * What the history projection publishes after a commit, as JSON on the Redis channel
+ * What the projections publish after a commit, as JSON on the Redis channel
  * {@link conversationDeltaChannel}: gateways with sockets on that conversation forward it.
+ * Only `message_new` has a seq of its own; the others are delivered as they come.
  */
 export type ConversationDelta =
   | { readonly kind: "message_new"; readonly conversationId: string; readonly seq: number; readonly message: HistoryMessage }
@@ -78,7 +79,11 @@ export type ConversationDelta =
     }
   | { readonly kind: "message_deleted"; readonly conversationId: string; readonly seq: number; readonly messageId: string; readonly deletedAt: number; readonly deletedBy: string }
   | { readonly kind: "reaction_added" | "reaction_removed"; readonly conversationId: string; readonly seq: number; readonly messageId: string; readonly userId: string; readonly emoji: string }
-  | { readonly kind: "read_receipt" | "delivery_receipt"; readonly conversationId: string; readonly seq: number; readonly userId: string };
+  | { readonly kind: "read_receipt" | "delivery_receipt"; readonly conversationId: string; readonly seq: number; readonly userId: string }
+  /** Published by the typing projection on a start (not on a renewal) and on a stop or expiry. */
+  | { readonly kind: "typing"; readonly conversationId: string; readonly userId: string; readonly typing: boolean }
+  /** Published by the presence projection to each conversation of a user whom the workspace starts or stops seeing online. */
+  | { readonly kind: "user_online" | "user_offline"; readonly conversationId: string; readonly userId: string; readonly at: number };
 
 /** The Redis pub/sub channel of one conversation's deltas. */
 export const conversationDeltaChannel = (prefix: string, conversationId: string): string => `${prefix}conversation:{${conversationId}}:deltas`;

@@ -88,7 +88,7 @@ export async function startHistoryProjection(deps: {
  * (gap repair). Edits, reactions and receipts of that stretch reach clients through history.
  */
 function newestMessagePerConversation(deltas: readonly ConversationDelta[]): ConversationDelta[] {
-  const newest = new Map<string, ConversationDelta>();
+  const newest = new Map<string, Extract<ConversationDelta, { kind: "message_new" }>>();
   for (const delta of deltas) {
     if (delta.kind !== "message_new") continue;
     const current = newest.get(delta.conversationId);
