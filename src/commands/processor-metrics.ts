@@ -11,6 +11,8 @@ export interface ProcessorMetrics {
   readonly deadLetters: Counter<"context">;
   /** Restoring the state of newly assigned partitions from the changelog. */
   readonly restoreSeconds: Histogram<"context">;
+  /** Commands issued by timers (appended to the commands topic), by the command's context. */
+  readonly timerCommands: Counter<"context">;
 }
 
 /** The processor metrics on `registry`, created on first use and shared by every runtime of the process. */
@@ -49,6 +51,14 @@ export function processorMetrics(registry: Registry): ProcessorMetrics {
         help: "Time to restore the state of newly assigned partitions from the changelog",
         labelNames: ["context"],
         buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        registers: [registry],
+      }),
+    timerCommands:
+      existing<Counter<"context">>("quikchat_timer_commands_total") ??
+      new Counter({
+        name: "quikchat_timer_commands_total",
+        help: "Commands issued by processor timers at an aggregate's deadline, by context of the command",
+        labelNames: ["context"],
         registers: [registry],
       }),
   };

@@ -4,9 +4,12 @@ import { consumerSettings } from "../infra/kafka/consumer-settings.js";
 import type { Registry } from "prom-client";
 import type { Config } from "../config/config.js";
 import type { CommandMeta } from "../contract/generated/avro-types.js";
+import { loadSchemaCatalog } from "../contract/schema-catalog.js";
 import { TOPICS, type CommandContext } from "../contract/topics.js";
 import type { CommandEnvelope, EventEnvelope } from "../domain/decider.js";
-import type { AvroCodec } from "../infra/avro/avro-codec.js";
+import { AvroEncodeError, type AvroCodec } from "../infra/avro/avro-codec.js";
+import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
+import { RecordProducer, type OutgoingRecord } from "../infra/kafka/record-producer.js";
 import type { Logger } from "../infra/log/logger.js";
 import { DEFAULT_DEDUPE_WINDOW, encodeSnapshot, SnapshotFormatError, type AggregateSnapshot } from "./aggregate-snapshot.js";
 import { ChangelogReader, RestoreInterrupted } from "./changelog-reader.js";
@@ -17,6 +20,7 @@ import { deadLetterRecord, type DeadLetterReason } from "./dead-letter.js";
 import type { ProcessorDefinition } from "./processor-definition.js";
 import { FatalProcessorError, RetryBatchError } from "./processor-errors.js";
 import { processorMetrics, type CommandCount, type ProcessorMetrics } from "./processor-metrics.js";
+import { TimerSchedule, type ScheduledTimer } from "./timer-schedule.js";
 import {
   asKafkaError,
   classifyTransactionError,
@@ -90,6 +94,16 @@ export interface ProcessorHandle {
  * `commandId` is answered with its first outcome while it is in the aggregate's dedupe window,
  * and produces nothing. Replies are at most once.
  *
+ * Timers (`definition.timer`): the runtime keeps the next deadline of every aggregate it owns,
+ * computed for each restored aggregate when partitions are assigned and for each aggregate a
+ * batch changed once that batch has committed, and forgotten with revoked partitions and on
+ * close. When a deadline passes (by this instance's clock), the scheduled command is appended,
+ * outside any transaction, to the commands topic of the context declaring its type (key: the
+ * aggregate id) and is decided when it comes back through the log. A fired timer is forgotten
+ * until the aggregate's next computation; a failed append is retried about every second. So a
+ * timer command may arrive late or twice (twice with the same commandId): deciders check the
+ * deadline, which is also the command's `issuedAt`.
+ *
  * Resolves once connected and subscribed; partitions are restored and processed as the group
  * assigns them. Rejects when the topics are missing or the commands topics and the changelog
  * differ in partition count.
@@ -111,6 +125,20 @@ interface RuntimeDefinition<S> extends StepDefinition<CommandEnvelope, EventEnve
   readonly contexts: readonly [CommandContext, ...CommandContext[]];
   aggregateId?(command: CommandEnvelope): string;
   readonly dedupe?: ProcessorDefinition<CommandContext, S>["dedupe"];
+  timer?(state: S, aggregateId: string): RuntimeScheduledCommand | undefined;
+}
+
+/** A `ScheduledCommand` with the contexts' unions erased. */
+interface RuntimeScheduledCommand {
+  readonly at: number;
+  readonly workspaceId: string;
+  readonly command: { readonly type: string; readonly data: object };
+}
+
+/** Where a command of a given type is appended: its record name and the context whose commands topic carries it. */
+interface CommandRoute {
+  readonly fullName: string;
+  readonly context: CommandContext;
 }
 
 type RebalanceEvent = { readonly kind: "assign" | "revoke"; readonly assignment: readonly Kafka.TopicPartition[] };
@@ -153,6 +181,11 @@ const MAX_BACKOFF_MS = 5_000;
  * per command: an aggregate's state must stay below the changelog's `max.message.bytes`.)
  */
 const MAX_RECORD_BYTES = 1_000_000 - 1_024;
+/** The actor of the commands timers issue. */
+const TIMER_ACTOR = "system:timer";
+const TIMER_RETRY_MS = 1_000;
+/** setTimeout fires at once for longer delays; a later deadline is armed in steps of this. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
 
 class ProcessorRuntime<S> {
   readonly stopped: Promise<Error | undefined>;
@@ -171,6 +204,9 @@ class ProcessorRuntime<S> {
   private readonly consumer: Kafka.KafkaConsumer;
   private readonly producer: TransactionalProducer;
   private readonly changelog: ChangelogReader;
+  /** Appends timer commands; only when the definition has timers. */
+  private readonly timerProducer: RecordProducer | undefined;
+  private readonly timerRoutes: ReadonlyMap<string, CommandRoute>;
 
   /** State of every aggregate of the partitions this instance owns and has restored. */
   private readonly partitions = new Map<number, Map<string, AggregateSnapshot<S>>>();
@@ -183,6 +219,15 @@ class ProcessorRuntime<S> {
   private closing: Promise<void> | undefined;
   private fatal: Error | undefined;
   private failures = 0;
+  /**
+   * The next deadline of every owned aggregate that has one. `dueAt` is when to issue the
+   * command: its deadline, or a retry time after a failed append.
+   */
+  private readonly timers = new TimerSchedule<RuntimeScheduledCommand>();
+  /** One timeout, armed for the earliest deadline (`armedFor`). */
+  private timeout: NodeJS.Timeout | undefined;
+  private armedFor: number | undefined;
+  private readonly timerSends = new Set<Promise<void>>();
 
   constructor(
     private readonly definition: RuntimeDefinition<S>,
@@ -245,6 +290,11 @@ class ProcessorRuntime<S> {
       { "auto.offset.reset": "earliest" },
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: asKafkaError(error) }, "kafka consumer error"));
+    this.timerRoutes = definition.timer === undefined ? new Map() : commandRoutes(contexts);
+    this.timerProducer =
+      definition.timer === undefined
+        ? undefined
+        : new RecordProducer(createKafkajs({ brokers: config.kafka.brokers, clientId: `${clientId}-timers` }, this.logger), deps.codec);
   }
 
   async start(): Promise<void> {
@@ -262,11 +312,12 @@ class ProcessorRuntime<S> {
         throw new Error(`the commands topics and the changelog must have equal partition counts (co-partitioned); found ${found}`);
       }
       await this.changelog.start();
+      await this.timerProducer?.connect();
       await connect(this.consumer, 10_000);
       this.consumer.setDefaultConsumeTimeout(CONSUME_TIMEOUT_MS);
       this.consumer.subscribe([...this.commandTopics]);
     } catch (error) {
-      await Promise.all([disconnect(this.consumer), this.changelog.close(), this.producer.close()]);
+      await Promise.all([disconnect(this.consumer), this.changelog.close(), this.producer.close(), this.timerProducer?.close()]);
       throw error;
     }
     this.logger.info({ topics: this.commandTopics, partitions: "assigned by the group" }, "processor started");
@@ -291,9 +342,13 @@ class ProcessorRuntime<S> {
     this.loopStopped = true;
     // Rebalances the loop did not get to still expect an answer before librdkafka can close.
     for (const event of this.rebalances.splice(0)) this.answerRebalance(event);
+    this.timers.clear();
+    this.armTimer();
     await disconnect(this.consumer);
     this.partitions.clear();
-    await Promise.all([this.changelog.close(), this.producer.close()]);
+    // Timer commands already handed to the producer go out; none is issued any more.
+    await Promise.allSettled(this.timerSends);
+    await Promise.all([this.changelog.close(), this.producer.close(), this.timerProducer?.close()]);
     if (this.fatal === undefined) this.logger.info("processor stopped");
     this.resolveStopped(this.fatal);
   }
@@ -352,6 +407,7 @@ class ProcessorRuntime<S> {
         const owned = this.wholePartitions(event.assignment);
         const states = await this.restore(owned);
         for (const [partition, aggregates] of states) this.partitions.set(partition, aggregates);
+        this.scheduleRestored(states);
         event = { kind: "assign", assignment: event.assignment.filter(({ partition }) => owned.includes(partition)) };
       }
       this.rebalances.shift();
@@ -388,6 +444,8 @@ class ProcessorRuntime<S> {
         else this.consumer.assign([...event.assignment]);
       } else {
         for (const partition of partitions) this.partitions.delete(partition);
+        this.timers.dropPartitions(partitions);
+        this.armTimer();
         if (cooperative) {
           // Partitions left unconsumed at assignment were never assigned: unassigning them would fail.
           const assigned = new Set(this.consumer.assignments().map(({ topic, partition }) => `${topic}\0${partition}`));
@@ -469,6 +527,7 @@ class ProcessorRuntime<S> {
       await this.abortBatch(messages, journal, error);
       return;
     }
+    this.rescheduleChanged(journal);
 
     for (const [context, counts] of effects.counts) {
       for (const [outcome, count] of Object.entries(counts)) {
@@ -613,6 +672,108 @@ class ProcessorRuntime<S> {
     }
   }
 
+  // ---- timers
+
+  /** Computes the timer of every aggregate of freshly restored partitions. */
+  private scheduleRestored(states: ReadonlyMap<number, ReadonlyMap<string, AggregateSnapshot<S>>>): void {
+    if (this.definition.timer === undefined) return;
+    for (const [partition, aggregates] of states) {
+      for (const [aggregateId, snapshot] of aggregates) this.schedule(partition, aggregateId, snapshot);
+    }
+    this.armTimer();
+  }
+
+  /** Recomputes the timer of every aggregate a committed batch changed. */
+  private rescheduleChanged(journal: Journal<S>): void {
+    if (this.definition.timer === undefined) return;
+    for (const [partition, originals] of journal) {
+      const aggregates = this.partitions.get(partition);
+      for (const aggregateId of originals.keys()) this.schedule(partition, aggregateId, aggregates?.get(aggregateId));
+    }
+    this.armTimer();
+  }
+
+  private schedule(partition: number, aggregateId: string, snapshot: AggregateSnapshot<S> | undefined): void {
+    let scheduled: RuntimeScheduledCommand | undefined;
+    try {
+      scheduled = snapshot === undefined ? undefined : this.definition.timer?.(snapshot.state, aggregateId);
+    } catch (error) {
+      // A bug in a pure function: better one aggregate without a timer than a stopped partition.
+      this.logger.error({ err: error, partition, aggregateId }, "the timer of an aggregate failed; it has none until it changes again");
+    }
+    if (scheduled === undefined) this.timers.delete(partition, aggregateId);
+    else this.timers.set(partition, aggregateId, scheduled.at, scheduled);
+  }
+
+  /** Arms the one timeout for the earliest deadline, unless it already is. */
+  private armTimer(): void {
+    const earliest = this.stopping ? undefined : this.timers.earliest();
+    if (earliest === this.armedFor) return;
+    clearTimeout(this.timeout);
+    this.timeout = undefined;
+    this.armedFor = earliest;
+    if (earliest === undefined) return;
+    const delay = Math.min(MAX_TIMEOUT_MS, Math.max(0, earliest - Date.now()));
+    this.timeout = setTimeout(() => this.fireTimers(), delay);
+    // The consumer loop keeps the process alive while the processor runs; deadlines never do.
+    this.timeout.unref();
+  }
+
+  private fireTimers(): void {
+    this.timeout = undefined;
+    this.armedFor = undefined;
+    if (this.stopping) return;
+    for (const timer of this.timers.takeDue(Date.now())) this.issue(timer);
+    this.armTimer();
+  }
+
+  /** Appends a due timer's command to its commands topic; a failed append is retried in a second. */
+  private issue(timer: ScheduledTimer<RuntimeScheduledCommand>): void {
+    const { partition, aggregateId } = timer;
+    let route: CommandRoute;
+    let record: OutgoingRecord;
+    try {
+      ({ route, record } = this.timerRecord(timer));
+    } catch (error) {
+      this.logger.error({ err: error, partition, aggregateId }, "the timer of an aggregate names no command of this processor; dropped");
+      return;
+    }
+    const sending = this.timerProducer!.send([record])
+      .then(
+        () => this.metrics.timerCommands.inc({ context: route.context }),
+        (error: unknown) => {
+          const commandId = (record.value as { meta: CommandMeta }).meta.commandId;
+          if (error instanceof AvroEncodeError) {
+            this.logger.error({ err: error, partition, aggregateId, commandId }, "a timer command does not match its schema; dropped");
+            return;
+          }
+          this.logger.warn({ err: error, partition, aggregateId, commandId, retryInMs: TIMER_RETRY_MS }, "could not issue a timer command; retrying");
+          this.retryTimer(timer);
+        },
+      )
+      .finally(() => this.timerSends.delete(sending));
+    this.timerSends.add(sending);
+  }
+
+  private retryTimer(timer: ScheduledTimer<RuntimeScheduledCommand>): void {
+    const { partition, aggregateId, value } = timer;
+    // Not once the partition is gone, nor over a newer computation of the aggregate's timer.
+    if (this.stopping || !this.partitions.has(partition) || this.timers.get(partition, aggregateId) !== undefined) return;
+    this.timers.set(partition, aggregateId, Date.now() + TIMER_RETRY_MS, value);
+    this.armTimer();
+  }
+
+  /** The command a timer issues, with the deterministic meta `ProcessorDefinition.timer` promises. */
+  private timerRecord({ aggregateId, value }: ScheduledTimer<RuntimeScheduledCommand>): { route: CommandRoute; record: OutgoingRecord } {
+    const { at, workspaceId, command } = value;
+    const route = this.timerRoutes.get(command.type);
+    if (route === undefined) throw new Error(`${command.type} is not a command of ${[...this.topics.keys()].join(" or ")}`);
+    const commandId = `timer:${aggregateId}:${command.type}:${at}`;
+    const meta: CommandMeta = { commandId, correlationId: commandId, actorId: TIMER_ACTOR, workspaceId, issuedAt: at, replyTo: null };
+    const record = { topic: this.topicsOf(route.context).commands, key: aggregateId, fullName: route.fullName, value: { meta, ...command.data } };
+    return { route, record };
+  }
+
   private async publish(replies: readonly Reply[]): Promise<void> {
     if (replies.length === 0) return;
     const pipeline = this.deps.redis.pipeline();
@@ -626,6 +787,21 @@ class ProcessorRuntime<S> {
       this.logger.warn({ err: error, replies: replies.length }, "could not publish command replies");
     }
   }
+}
+
+/**
+ * The route of every command of `contexts`, by type.
+ * @throws when two of the contexts declare a command of the same name (timer commands are routed by type)
+ */
+function commandRoutes(contexts: readonly CommandContext[]): Map<string, CommandRoute> {
+  const routes = new Map<string, CommandRoute>();
+  const consumed = new Set<string>(contexts);
+  for (const record of loadSchemaCatalog().filter((entry) => entry.kind === "command" && consumed.has(entry.context))) {
+    const taken = routes.get(record.name);
+    if (taken !== undefined) throw new Error(`${record.fullName} and ${taken.fullName} share a type name: timer commands are routed by type`);
+    routes.set(record.name, { fullName: record.fullName, context: record.context as CommandContext });
+  }
+  return routes;
 }
 
 /** The offsets to commit after `messages`: one past the last record of each topic partition. */
