@@ -133,6 +133,15 @@ export class MysqlMembershipStore implements ProjectionSink {
     });
   }
 
+  /** The ids of the conversations `userId` is a member of, in id order (none for an unknown user). */
+  async conversationsOf(userId: string): Promise<string[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT conversation_id FROM \`${this.members}\` WHERE user_id = ? ORDER BY conversation_id`,
+      [userId],
+    );
+    return rows.map((row) => String(row.conversation_id));
+  }
+
   /** Empties the read model and its checkpoints, for a rebuild. */
   async clear(): Promise<void> {
     await inTransaction(this.pool, async (connection) => {

@@ -84,6 +84,8 @@ export interface PresenceDiffDelta {
 /** What a user's own `user:<userId>` channel receives as `presence_update`, and `GET /api/presence/:user_id` answers. */
 export interface UserPresence {
   readonly user_id: string;
+  /** The workspace the user was last seen in (from the `workspace_id` field of its hash); null when never seen. Readers outside it must not be told anything. */
+  readonly workspace_id: string | null;
   /** What others see: online, away, dnd, or offline (no connection, or appearing offline). */
   readonly status: string;
   /** The status the user chose, shown to the user's own devices. */

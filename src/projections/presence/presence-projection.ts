@@ -1,0 +1,137 @@
+import type { Redis } from "ioredis";
+import type { Pool } from "mysql2/promise";
+import type { Registry } from "prom-client";
+import type { Config } from "../../config/config.js";
+import { TOPICS } from "../../contract/topics.js";
+import type { AvroCodec } from "../../infra/avro/avro-codec.js";
+import type { Logger } from "../../infra/log/logger.js";
+import { presenceMetrics, type PresenceMetrics, type ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
+import { createRedis } from "../../infra/redis/redis-connection.js";
+import { conversationDeltaChannel, type ConversationDelta } from "../history/history-port.js";
+import { membershipReadModel } from "../membership/membership-projection.js";
+import type { MysqlMembershipStore } from "../membership/mysql-membership-store.js";
+import { ProjectionRuntime, type AfterApply, type ProjectionOptions, type ProjectionSink } from "../projection-runtime.js";
+import { PRESENCE_PROJECTION, type PresenceOutcome } from "./presence-changes.js";
+import { presenceDiffChannel, presenceKeys, userPresenceChannel, type PresenceDiffDelta } from "./presence-model.js";
+import { RedisPresenceStore } from "./redis-presence-store.js";
+
+/**
+ * Projects `quikapp.presence.events` into Redis ({@link RedisPresenceStore}) and, after each
+ * commit of a partition's batch that is not catching up, publishes:
+ * - on {@link presenceDiffChannel}, per workspace whose view changed, one
+ *   {@link PresenceDiffDelta} (the batch's joins and leaves merged);
+ * - on {@link userPresenceChannel}, the new `UserPresence` of each user whose presence changed;
+ * - on {@link conversationDeltaChannel} of each of their conversations, `user_online` or
+ *   `user_offline` for each user the workspace started or stopped seeing online.
+ * While catching up nothing is published: gateways read the state afresh instead. The
+ * `presence_online_users` gauge of each touched workspace is set either way.
+ *
+ * The store gets a Redis connection of its own (WATCH); `redis` publishes.
+ */
+export async function startPresenceProjection(deps: {
+  config: Config;
+  codec: AvroCodec;
+  redis: Redis;
+  pool: Pool;
+  logger: Logger;
+  metrics?: ProjectionMetrics;
+  registry?: Registry;
+}): Promise<ProjectionRuntime> {
+  const { config, codec, redis } = deps;
+  const prefix = config.kafka.topicPrefix;
+  const logger = deps.logger.child({ projection: PRESENCE_PROJECTION });
+  const { store: membership } = membershipReadModel(deps.pool, redis, config);
+  // Conversations come from the membership projection's tables: make sure they exist whichever starts first.
+  await membership.ensureSchema();
+  const store = new RedisPresenceStore(createRedis(config.redis.url, logger, { name: "presence-projection" }), prefix);
+  const gauges = deps.registry === undefined ? undefined : presenceMetrics(deps.registry);
+  const runtime = new StoreOwningRuntime(
+    {
+      name: PRESENCE_PROJECTION,
+      brokers: config.kafka.brokers,
+      clientId: `${config.kafka.clientId}-${PRESENCE_PROJECTION}`,
+      groupPrefix: prefix,
+      topics: [prefix + TOPICS.presence.events],
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    },
+    store,
+    codec,
+    logger,
+    async (records, { catchingUp }) => {
+      const outcome = store.takeOutcome(records);
+      if (outcome === undefined) return;
+      if (gauges !== undefined) await countOnline(redis, prefix, outcome, gauges);
+      if (catchingUp) return;
+      const last = records[records.length - 1]!;
+      await publish(redis, prefix, outcome, { partition: last.partition, offset: last.offset }, membership);
+    },
+  );
+  try {
+    await runtime.start();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return runtime;
+}
+
+async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcome, gauges: PresenceMetrics): Promise<void> {
+  if (outcome.workspaces.length === 0) return;
+  const keys = presenceKeys(prefix);
+  const counts = redis.pipeline();
+  for (const workspaceId of outcome.workspaces) counts.zcard(keys.online(workspaceId));
+  const results = (await counts.exec()) ?? [];
+  outcome.workspaces.forEach((workspaceId, index) => {
+    const [error, count] = results[index] ?? [new Error("no reply"), 0];
+    if (error === null) gauges.onlineUsers.set({ workspace_id: workspaceId }, Number(count));
+  });
+}
+
+async function publish(
+  redis: Redis,
+  prefix: string,
+  outcome: PresenceOutcome,
+  position: { readonly partition: number; readonly offset: number },
+  membership: MysqlMembershipStore,
+): Promise<void> {
+  const messages: [channel: string, message: string][] = [];
+  for (const [workspaceId, { joins, leaves }] of outcome.diffs) {
+    const delta: PresenceDiffDelta = { workspaceId, ...position, joins, leaves };
+    messages.push([presenceDiffChannel(prefix, workspaceId), JSON.stringify(delta)]);
+  }
+  for (const update of outcome.updates) messages.push([userPresenceChannel(prefix, update.user_id), JSON.stringify(update)]);
+  for (const { userId, online, at } of outcome.visibility) {
+    for (const conversationId of await membership.conversationsOf(userId)) {
+      const delta: ConversationDelta = { kind: online ? "user_online" : "user_offline", conversationId, userId, at };
+      messages.push([conversationDeltaChannel(prefix, conversationId), JSON.stringify(delta)]);
+    }
+  }
+  if (messages.length === 0) return;
+  // One pipeline keeps the order and costs one round trip.
+  const pipeline = redis.pipeline();
+  for (const [channel, message] of messages) pipeline.publish(channel, message);
+  const failed = (await pipeline.exec())?.find(([error]) => error !== null);
+  if (failed) throw new Error("publishing presence deltas failed", { cause: failed[0] });
+}
+
+/**
+ * A projection runtime that closes its sink (and so the sink's own Redis connection) after
+ * itself. TODO: belongs in projection-runtime.ts as an option; kept here while that file has
+ * another owner.
+ */
+export class StoreOwningRuntime extends ProjectionRuntime {
+  constructor(
+    options: ProjectionOptions,
+    private readonly store: ProjectionSink & { close(): Promise<void> },
+    codec: AvroCodec,
+    logger: Logger,
+    afterApply: AfterApply,
+  ) {
+    super(options, store, codec, logger, afterApply);
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.store.close();
+  }
+}
