@@ -9,52 +9,19 @@
  *   RATE=2000 SECONDS=10 npx tsx scripts/loop-latency.ts
  *   PROFILE_DIR=prof npx tsx scripts/loop-latency.ts   # --cpu-prof of the service process
  */
-import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
-import { SignJWT } from "jose";
 import { Socket, type Channel } from "phoenix";
 import { WebSocket } from "ws";
+import { startBenchService, summary, token } from "./bench-support.js";
 
 const RATE = Number(process.env.RATE ?? 500);
 const MEMBERS = Number(process.env.MEMBERS ?? 10);
 const SECONDS = Number(process.env.SECONDS ?? 20);
-const SECRET = "loop-latency-secret-0123456789abcdefghij";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-const token = (user: string) =>
-  new SignJWT({ workspace_id: "bench" })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(user)
-    .setExpirationTime("2h")
-    .sign(new TextEncoder().encode(SECRET));
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const summary = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 10) / 10;
-  return { count: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) };
-};
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const profile = process.env.PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
-  const service = spawn(process.execPath, [...profile, "--import", "tsx", "src/cli/main.ts", "start"], {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: SECRET, LOG_LEVEL: "warn", KAFKA_TOPIC_PREFIX: `bench.${Date.now()}.`, RATE_LIMIT_MESSAGES_PER_MIN: "10000000", RATE_LIMIT_TOTAL_PER_MIN: "10000000" },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const { service, port, base } = await startBenchService({ RATE_LIMIT_MESSAGES_PER_MIN: "10000000", RATE_LIMIT_TOTAL_PER_MIN: "10000000" });
   try {
-    for (let ready = false; !ready; await new Promise((r) => setTimeout(r, 250))) {
-      ready = (await fetch(`${base}/health/ready`).catch(() => undefined))?.status === 200;
-      if (service.exitCode !== null) throw new Error("the service exited");
-    }
     const users = Array.from({ length: MEMBERS }, (_, i) => `member-${i}`);
     const created = await fetch(`${base}/api/conversations`, {
       method: "POST",

@@ -1,4 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { conversationProcessor } from "../commands/conversation-processor.js";
+import { presenceProcessor } from "../commands/presence-processor.js";
+import { typingProcessor } from "../commands/typing-processor.js";
 import { startProcessor } from "../commands/processor-runtime.js";
 import type { Config } from "../config/config.js";
 import { createJwtVerifier } from "../gateway/auth/jwt-verifier.js";
@@ -17,6 +20,11 @@ import { CommandBus } from "../gateway/commands/command-bus.js";
 import { conversationCommands } from "../gateway/messaging/conversation-commands.js";
 import { conversationFeed } from "../gateway/messaging/conversation-feed.js";
 import { DeltaFanout } from "../gateway/messaging/delta-fanout.js";
+import { PubSubHub } from "../gateway/messaging/pubsub-hub.js";
+import { typingSignals } from "../gateway/messaging/typing-signals.js";
+import { ownPresence, statusSetter, workspacePresence } from "../gateway/presence/presence-channels.js";
+import { PresenceRooms } from "../gateway/presence/presence-rooms.js";
+import { PresenceTracker } from "../gateway/presence/presence-tracker.js";
 import { createRedisActionRateLimiter } from "../gateway/phoenix/action-rate-limiter.js";
 import { createConnectionRegistry } from "../gateway/phoenix/connection-registry.js";
 import { socketLimitsFromConfig } from "../gateway/phoenix/socket-route.js";
@@ -34,6 +42,10 @@ import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
 import { stackUp } from "../infra/stack/stack.js";
 import { createHistoryStore, startHistoryProjection } from "../projections/history/history-projection.js";
 import { membershipReadModel, startMembershipProjection } from "../projections/membership/membership-projection.js";
+import { startPresenceProjection } from "../projections/presence/presence-projection.js";
+import { PresenceReadModel } from "../projections/presence/presence-read-model.js";
+import { startTypingProjection } from "../projections/typing/typing-projection.js";
+import { TypingReadModel } from "../projections/typing/typing-read-model.js";
 import { bootstrapContract } from "./bootstrap.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
 
@@ -84,9 +96,14 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
 
     let processorStopped: Promise<Error | undefined> | undefined;
     if (runs("processor")) {
-      const processor = await startProcessor(conversationProcessor, { config, codec, redis, logger, registry: metrics.registry });
-      closers.push(() => processor.close());
-      processorStopped = processor.stopped;
+      const deps = { config, codec, redis, logger, registry: metrics.registry };
+      const processors = [
+        await startProcessor(conversationProcessor, deps),
+        await startProcessor(presenceProcessor({ connectionTtlMs: config.presence.connectionTtlMs }), deps),
+        await startProcessor(typingProcessor({ timeoutMs: config.typing.timeoutMs }), deps),
+      ];
+      for (const processor of processors) closers.push(() => processor.close());
+      processorStopped = Promise.race(processors.map((processor) => processor.stopped));
     }
     const history = createHistoryStore(config, { pool, mongo });
     await history.ensureSchema();
@@ -96,9 +113,14 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
       closers.push(() => membership.close());
       const messages = await startHistoryProjection({ config, codec, store: history, redis, logger, metrics: projections });
       closers.push(() => messages.close());
+      const presence = await startPresenceProjection({ config, codec, redis, pool, logger, metrics: projections, registry: metrics.registry });
+      closers.push(() => presence.close());
+      const typing = await startTypingProjection({ config, codec, redis, logger, metrics: projections, registry: metrics.registry });
+      closers.push(() => typing.close());
     }
 
-    let gateway: Pick<AppDependencies, "socket" | "rest"> = {};
+    let gateway: Pick<AppDependencies, "socket" | "rest" | "presence"> = {};
+    let localUsers = () => 0;
     const connections = createConnectionRegistry(config.websocket);
     if (runs("gateway")) {
       const subscriber = createRedis(config.redis.url, logger, { name: "gateway-subscriber" });
@@ -106,18 +128,39 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
       const producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
       await producer.connect();
       closers.push(() => producer.close());
+      const prefix = config.kafka.topicPrefix;
       const gatewayTimings = gatewayMetrics(metrics.registry);
-      const bus = new CommandBus(producer, subscriber, config.service.nodeId, config.kafka.topicPrefix, logger, { metrics: gatewayTimings });
+      const bus = new CommandBus(producer, subscriber, config.service.nodeId, prefix, logger, { metrics: gatewayTimings });
       await bus.start();
+      const hub = new PubSubHub(subscriber, logger);
       const { readModel } = membershipReadModel(pool, redis, config);
       const subscriptions = new ConversationSubscriptions();
-      await watchMembership(subscriber, config.kafka.topicPrefix, subscriptions, logger);
+      await watchMembership(subscriber, prefix, subscriptions, logger);
       const conversations = {
         membership: readModel,
         subscriptions,
-        actions: conversationCommands(bus),
-        feed: conversationFeed(new DeltaFanout(subscriber, config.kafka.topicPrefix, logger), history, logger, { metrics: gatewayTimings }),
+        actions: conversationCommands(bus, typingSignals(bus, config.typing, gatewayTimings)),
+        feed: conversationFeed(new DeltaFanout(hub, prefix, logger), history, logger, { metrics: gatewayTimings }),
       };
+      const presence = new PresenceReadModel(redis, prefix);
+      // A restarted gateway is a new one: the sweeper expires what its predecessor held.
+      const gatewayId = `${config.service.nodeId}.${randomUUID().slice(0, 8)}`;
+      const tracker = new PresenceTracker({
+        commands: bus,
+        redis,
+        directory: presence,
+        gatewayId,
+        topicPrefix: prefix,
+        settings: config.presence,
+        logger,
+        metrics: gatewayTimings,
+      });
+      await tracker.start();
+      // Closed before the producer: the DisconnectClient commands of the sockets closed on shutdown go out first.
+      closers.push(() => tracker.close());
+      localUsers = () => tracker.localUsers;
+      const setStatus = statusSetter(bus);
+      const rooms = new PresenceRooms(hub, presence, prefix, config.presence.diffIntervalMs, logger);
       const verifier = await createJwtVerifier(config.auth);
       const rateLimiter = createRedisActionRateLimiter(redis, config.rateLimits);
       gateway = {
@@ -125,8 +168,8 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
           families: [
             conversationFamily(CHAT_DIALECT, conversations),
             conversationFamily(CONVERSATION_DIALECT, conversations),
-            userFamily,
-            presenceFamily,
+            userFamily(ownPresence(hub, presence, prefix, logger, setStatus)),
+            presenceFamily(workspacePresence(rooms, setStatus)),
             webrtcLobbyFamily,
             participantFamily("call", noParticipantsYet),
             participantFamily("huddle", noParticipantsYet),
@@ -136,8 +179,17 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
           redis,
           registry: connections,
           rateLimiter,
+          lifecycle: tracker,
         },
         rest: { bus, membership: readModel, history, authenticate: bearerAuthentication(verifier), rateLimiter },
+        presence: {
+          presence,
+          typing: new TypingReadModel(redis, prefix),
+          membership: readModel,
+          setStatus,
+          authenticate: bearerAuthentication(verifier),
+          rateLimiter,
+        },
       };
     }
 
@@ -153,7 +205,7 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
         mysqlProbe(pool),
         mongoProbe(mongo),
       ],
-      stats: () => ({ websocket_connections: connections.size, online_users: 0, active_calls: 0, active_huddles: 0 }),
+      stats: () => ({ websocket_connections: connections.size, online_users: localUsers(), active_calls: 0, active_huddles: 0 }),
       ...gateway,
     });
     logger.info({ role }, "roles started");

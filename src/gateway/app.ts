@@ -7,6 +7,7 @@ import { phoenixSocketRoute, type PhoenixSocketOptions } from "./phoenix/socket-
 import { conversationRoutes, type ConversationRoutesOptions } from "./routes/conversation-routes.js";
 import { healthRoutes, type ServiceStats } from "./routes/health-routes.js";
 import { metricsRoutes } from "./routes/metrics-routes.js";
+import { presenceRoutes, type PresenceRoutesOptions } from "./routes/presence-routes.js";
 
 export interface AppDependencies {
   readonly logger: Logger;
@@ -20,6 +21,8 @@ export interface AppDependencies {
   readonly socket?: Omit<PhoenixSocketOptions, "metrics" | "logger">;
   /** The REST API of conversations and membership; absent, only health and metrics are served. */
   readonly rest?: ConversationRoutesOptions;
+  /** The presence REST API (`/api/presence/…`); absent, not served. */
+  readonly presence?: PresenceRoutesOptions;
 }
 
 /**
@@ -58,5 +61,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(metricsRoutes, { registry: metrics.registry });
   if (deps.socket) await app.register(phoenixSocketRoute, { ...deps.socket, metrics: metrics.websocket, logger: deps.logger });
   if (deps.rest) await app.register(conversationRoutes, deps.rest);
+  if (deps.presence) await app.register(presenceRoutes, deps.presence);
   return app;
 }

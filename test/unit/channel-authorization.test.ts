@@ -28,8 +28,8 @@ const subscriptions = new ConversationSubscriptions();
 const families: ChannelFamily[] = [
   conversationFamily(CHAT_DIALECT, { membership, subscriptions }),
   conversationFamily(CONVERSATION_DIALECT, { membership, subscriptions }),
-  userFamily,
-  presenceFamily,
+  userFamily(),
+  presenceFamily(),
   webrtcLobbyFamily,
   participantFamily("call", participants),
   participantFamily("huddle", participants),

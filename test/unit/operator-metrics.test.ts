@@ -77,10 +77,12 @@ describe("the metrics registry", () => {
     expect(gatewayMetrics(registry).commandReplySeconds).toBe(gatewayMetrics(registry).commandReplySeconds);
     expect(projectionMetrics(registry).lag).toBe(projectionMetrics(registry).lag);
     expect(registry.getMetricsAsArray().map((m) => m.name).sort()).toEqual([
+      "presence_tracking_operations_total",
       "quikchat_command_reply_seconds",
       "quikchat_event_delivery_seconds",
       "quikchat_projection_events_total",
       "quikchat_projection_lag",
+      "typing_operations_total",
     ]);
   });
 });

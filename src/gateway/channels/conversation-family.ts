@@ -36,9 +36,11 @@ export function conversationFamily(
       if (!(await deps.membership.isMember(conversationId, identity.userId, identity.workspaceId))) {
         return refuse("unauthorized");
       }
-      const opened = await deps.feed?.open(conversationId, params, (delivery, payload) =>
-        outlet.push(dialect.deliveries[delivery], payload),
-      );
+      const opened = await deps.feed?.open(conversationId, params, (delivery, payload) => {
+        // Members see each other type; their own indicator is not echoed back to them.
+        if (delivery === "typing" && payload.userId === identity.userId) return;
+        outlet.push(dialect.deliveries[delivery], payload);
+      });
       const unsubscribe = deps.subscriptions.add(conversationId, identity.userId, outlet);
       const unregister = () => {
         unsubscribe();

@@ -13,7 +13,9 @@ export type ConversationAction =
   | "unreact"
   | "read"
   | "typing_start"
-  | "typing_stop";
+  | "typing_stop"
+  /** Seed 000's `typing {typing: true|false}`. */
+  | "typing";
 
 /** What the server delivers on a conversation topic. */
 export type ConversationDelivery =
@@ -47,6 +49,7 @@ export const CHAT_DIALECT: Dialect = {
     "message:read": "read",
     "typing:start": "typing_start",
     "typing:stop": "typing_stop",
+    typing: "typing",
   },
   deliveries: {
     message_new: "message:new",
@@ -77,6 +80,7 @@ export const CONVERSATION_DIALECT: Dialect = {
     read_receipt: "read",
     typing_start: "typing_start",
     typing_stop: "typing_stop",
+    typing: "typing",
   },
   deliveries: {
     message_new: "new_message",

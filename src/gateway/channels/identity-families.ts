@@ -1,22 +1,25 @@
-import type { ChannelFamily, SocketIdentity } from "./channel.js";
+import type { ChannelFamily, ChannelOutlet, JoinedChannel, SocketIdentity } from "./channel.js";
 import { listenOnly, refuse } from "./replies.js";
 
+/** What a joined channel does once its join is authorized; absent, the channel only listens. */
+export type OpenChannel = (identity: SocketIdentity, outlet: ChannelOutlet) => Promise<JoinedChannel>;
+
 /** A family whose only joinable topic is `prefix` followed by the caller's own id of some kind. */
-function ownTopicFamily(prefix: string, ownId: (identity: SocketIdentity) => string): ChannelFamily {
+function ownTopicFamily(prefix: string, ownId: (identity: SocketIdentity) => string, open?: OpenChannel): ChannelFamily {
   return {
     prefix,
-    join: (topic, _params, identity) =>
-      Promise.resolve(
-        topic.slice(prefix.length) === ownId(identity) ? { status: "ok", response: {}, channel: listenOnly() } : refuse("unauthorized"),
-      ),
+    async join(topic, _params, identity, outlet) {
+      if (topic.slice(prefix.length) !== ownId(identity)) return refuse("unauthorized");
+      return { status: "ok", response: {}, channel: open === undefined ? listenOnly() : await open(identity, outlet) };
+    },
   };
 }
 
 /** `user:{userId}`: the user's own channel (calls, notifications, presence of their devices). */
-export const userFamily = ownTopicFamily("user:", (identity) => identity.userId);
+export const userFamily = (open?: OpenChannel): ChannelFamily => ownTopicFamily("user:", (identity) => identity.userId, open);
 
 /** `presence:{workspaceId}`: the online users of the caller's own workspace. */
-export const presenceFamily = ownTopicFamily("presence:", (identity) => identity.workspaceId);
+export const presenceFamily = (open?: OpenChannel): ChannelFamily => ownTopicFamily("presence:", (identity) => identity.workspaceId, open);
 
 /** `webrtc:lobby`: every authenticated user, for call signaling addressed to them. */
 export const webrtcLobbyFamily: ChannelFamily = {

@@ -48,16 +48,35 @@ export class CommandBus {
     await this.subscriber.subscribe(channel);
   }
 
-  /** The metadata of a new command issued by `by`; `commandId` defaults to a fresh id. */
-  meta(by: IssuedBy, commandId: string = randomUUID()): CommandMeta {
+  /**
+   * The metadata of a new command issued by `by`; `commandId` defaults to a fresh id. With
+   * `expectReply: false` (commands sent with {@link dispatch}) nobody is named to answer.
+   */
+  meta(by: IssuedBy, commandId: string = randomUUID(), options: { readonly expectReply?: boolean } = {}): CommandMeta {
     return {
       commandId,
       correlationId: by.correlationId ?? commandId,
       actorId: by.userId,
       workspaceId: by.workspaceId,
       issuedAt: Date.now(),
-      replyTo: this.nodeId,
+      replyTo: options.expectReply === false ? null : this.nodeId,
     };
+  }
+
+  /**
+   * Produces `command` without waiting for its outcome (signals: presence, typing); resolves
+   * once Kafka has acknowledged it, rejects as {@link send} does when it could not be sent.
+   */
+  async dispatch(context: CommandContext, type: string, key: string, command: { meta: CommandMeta }): Promise<void> {
+    try {
+      await this.producer.send([this.record(context, type, key, command)]);
+    } catch (error) {
+      throw sendFailure(error);
+    }
+  }
+
+  private record(context: CommandContext, type: string, key: string, command: { meta: CommandMeta }) {
+    return { topic: this.topicPrefix + TOPICS[context].commands, key, fullName: `quikchat.${context}.${type}`, value: command };
   }
 
   /** Produces `command` (a `quikchat.<context>.<type>` record) keyed by `key` and awaits its outcome. */
@@ -70,9 +89,7 @@ export class CommandBus {
     });
     const observe = this.options.metrics?.commandReplySeconds.startTimer({ context, type });
     try {
-      await this.producer.send([
-        { topic: this.topicPrefix + TOPICS[context].commands, key, fullName: `quikchat.${context}.${type}`, value: command },
-      ]);
+      await this.producer.send([this.record(context, type, key, command)]);
       const answer = await outcome;
       observe?.({ outcome: outcomeLabel(answer) });
       return answer;

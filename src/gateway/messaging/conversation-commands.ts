@@ -16,6 +16,7 @@ import type { ConversationActions } from "../channels/conversation-family.js";
 import type { ConversationAction } from "../channels/dialects.js";
 import { isErrorCode, ServiceError } from "../errors/error-codes.js";
 import { refuse } from "../channels/replies.js";
+import type { TypingSignals } from "./typing-signals.js";
 
 const MESSAGE_TYPES: readonly MessageType[] = ["text", "image", "file", "audio", "video"];
 
@@ -69,8 +70,9 @@ const derivedId = (...parts: string[]): string => {
  * `{reason, message}` where reason is a stable error code. A send that carries a `clientMsgId`
  * derives its commandId and messageId from the sender, the conversation and that id, so a
  * client retry is answered with the first outcome and never creates a second message.
+ * Typing pushes go to `typing` (absent: answered `not_available`).
  */
-export function conversationCommands(bus: CommandBus): ConversationActions {
+export function conversationCommands(bus: CommandBus, typing?: TypingSignals): ConversationActions {
   const send = async (conversationId: string, type: string, command: { meta: CommandMeta }): Promise<ChannelReply> => {
     const outcome = await bus.send("messages", type, conversationId, command);
     if (outcome.ok) return { status: "ok", response: { ...outcome.result } };
@@ -131,6 +133,16 @@ export function conversationCommands(bus: CommandBus): ConversationActions {
       };
       return send(conversationId, "MarkRead", command);
     },
+    ...(typing === undefined
+      ? {}
+      : {
+          typing_start: (conversationId, _payload, identity) => typing.start(conversationId, identity),
+          typing_stop: (conversationId, _payload, identity) => typing.stop(conversationId, identity),
+          typing: (conversationId, payload, identity) => {
+            if (typeof payload.typing !== "boolean") throw new PayloadError("typing must be true or false");
+            return payload.typing ? typing.start(conversationId, identity) : typing.stop(conversationId, identity);
+          },
+        }),
   };
 
   return {

@@ -31,6 +31,8 @@ const CLASS_OF_EVENT: Readonly<Record<string, Exclude<RateLimitName, "total">>> 
   typing: "typing",
   "typing:start": "typing",
   "typing:stop": "typing",
+  typing_start: "typing",
+  typing_stop: "typing",
   phx_join: "join",
 };
 

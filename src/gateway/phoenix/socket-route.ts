@@ -14,6 +14,7 @@ import { DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reasons.
 import { negotiateVersion, type ProtocolVersion } from "./phoenix-serializer.js";
 import { SocketSession, type SessionObserver } from "./socket-session.js";
 import { createTopicRouter } from "./topic-router.js";
+import { clientInfo, type ClientInfo, type ConnectionLifecycle } from "../presence/presence-tracker.js";
 
 /** The socket limits of the configuration (documented on `Config["websocket"]`) with the rate limits. */
 export type SocketLimits = Config["websocket"] & { readonly rateLimits: RateLimits };
@@ -31,6 +32,8 @@ export interface PhoenixSocketOptions {
   readonly registry?: ConnectionRegistry;
   /** Replaces the Redis limiter (tests). */
   readonly rateLimiter?: ActionRateLimiter;
+  /** Told of every socket that opens (with the client's `device_id` and `platform` params) and closes: presence. */
+  readonly lifecycle?: ConnectionLifecycle;
 }
 
 /** The limits of `config` in the shape the plugin takes. */
@@ -53,6 +56,7 @@ const AUTH_TOKEN_PROTOCOL_PREFIX = "base64url.bearer.phx.";
 
 interface Admission {
   readonly identity: Omit<SocketIdentity, "connectionId">;
+  readonly client: ClientInfo;
   readonly version: ProtocolVersion;
   upgraded: boolean;
 }
@@ -108,7 +112,12 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       return refuse(reply, 429, "too_many_connections", `at most ${limits.maxConnectionsPerUser} sockets per user`);
     }
     if (reservation === "closing") return refuse(reply, 503, "shutting_down", "this gateway is shutting down");
-    const admission: Admission = { identity: { userId, workspaceId, tokenExpiresAt: expiresAt }, version, upgraded: false };
+    const admission: Admission = {
+      identity: { userId, workspaceId, tokenExpiresAt: expiresAt },
+      client: clientInfo(request.query),
+      version,
+      upgraded: false,
+    };
     admissions.set(request, admission);
     // The slot returns here if the upgrade never completes (handshake refused by ws, client gone).
     request.raw.socket?.once("close", () => {
@@ -189,6 +198,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       },
     });
     metrics.connections.inc();
+    options.lifecycle?.opened(identity, admission.client);
 
     socket.on("message", (data: RawData, isBinary: boolean) => {
       idle.refresh();
@@ -199,6 +209,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       clearTimeout(expiry);
       unregister();
       metrics.connections.dec();
+      options.lifecycle?.closed(identity, code);
       connectionLog.debug({ code }, "socket closed");
       void session.terminate();
     });
@@ -206,14 +217,16 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
   }
 };
 
-interface SocketQuery {
+type SocketQuery = {
   vsn?: string;
   token?: string;
-}
+  device_id?: string;
+  platform?: string;
+};
 
 const socketQuery = {
   type: "object",
-  properties: { vsn: { type: "string" }, token: { type: "string" } },
+  properties: { vsn: { type: "string" }, token: { type: "string" }, device_id: { type: "string" }, platform: { type: "string" } },
   additionalProperties: true,
 } as const;
 

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { TokenVerifier } from "../auth/jwt-verifier.js";
 import { ServiceError } from "../errors/error-codes.js";
-import type { Authenticate } from "./conversation-routes.js";
+import type { Authenticate } from "./rest-support.js";
 
 /** REST authentication: `Authorization: Bearer <jwt>`, verified like a socket's token. */
 export function bearerAuthentication(verifier: TokenVerifier): Authenticate {

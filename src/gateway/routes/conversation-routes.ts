@@ -1,16 +1,13 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import type { AddMember, CreateConversation, RemoveMember } from "../../contract/generated/avro-types.js";
 import type { MembershipReadModel } from "../../projections/membership/membership-read-model.js";
 import type { ConversationView } from "../../projections/membership/mysql-membership-store.js";
-import type { CommandOutcome } from "../../commands/command-outcome.js";
 import type { CommandBus } from "../commands/command-bus.js";
 import { messagePayload, type HistoryReader } from "../messaging/conversation-feed.js";
-import { ERROR_CODES, isErrorCode, ServiceError } from "../errors/error-codes.js";
+import { ServiceError } from "../errors/error-codes.js";
 import type { ActionRateLimiter } from "../phoenix/action-rate-limiter.js";
-
-/** The caller of a REST request, from `Authorization: Bearer <jwt>`; throws `ServiceError("unauthorized")`. */
-export type Authenticate = (request: FastifyRequest) => Promise<{ userId: string; workspaceId: string }>;
+import { errorResponses, expectOk, guard, idSchema, useRestErrors, type Authenticate } from "./rest-support.js";
 
 export interface ConversationRoutesOptions {
   readonly bus: CommandBus;
@@ -24,7 +21,7 @@ export interface ConversationRoutesOptions {
   readonly readYourWritesMs?: number;
 }
 
-const id = { type: "string", minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9._:@-]+$" } as const;
+const id = idSchema;
 const member = {
   type: "object",
   required: ["userId", "role"],
@@ -42,12 +39,7 @@ const conversation = {
     members: { type: "array", items: member },
   },
 } as const;
-const errorBody = {
-  type: "object",
-  required: ["statusCode", "error", "message"],
-  properties: { statusCode: { type: "integer" }, error: { type: "string" }, message: { type: "string" } },
-} as const;
-const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody, 503: errorBody };
+const errors = errorResponses;
 
 interface CreateBody {
   type: CreateConversation["type"];
@@ -65,27 +57,10 @@ interface CreateBody {
 export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, options) => {
   const { bus, membership, rateLimiter } = options;
 
-  /** The caller, once authenticated and within their budget for this route. */
-  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
-    const caller = await options.authenticate(request);
-    const decision = await rateLimiter?.consume(caller.userId, `${request.method} ${request.routeOptions.url ?? ""}`);
-    if (decision?.allowed === false) {
-      void reply.header("retry-after", String(Math.ceil(decision.retryAfterMs / 1000)));
-      throw new ServiceError("rate_limited", `too many requests; retry in ${decision.retryAfterMs} ms`);
-    }
-    return caller;
-  };
+  const authenticate = guard(options.authenticate, rateLimiter);
   const waitMs = options.readYourWritesMs ?? 5_000;
 
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    if (error instanceof ServiceError) return sendError(reply, error.code, error.message);
-    if (error.validation !== undefined || error.statusCode === 400) return sendError(reply, "invalid", error.message);
-    if (error.statusCode !== undefined && error.statusCode < 500) {
-      return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: error.name, message: error.message });
-    }
-    request.log.error({ err: error }, "request failed");
-    return sendError(reply, "internal", "internal error");
-  });
+  useRestErrors(app);
 
   app.post<{ Body: CreateBody }>(
     "/api/conversations",
@@ -236,17 +211,6 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
     },
   );
 };
-
-function sendError(reply: FastifyReply, code: keyof typeof ERROR_CODES, message: string): FastifyReply {
-  const { status, error } = ERROR_CODES[code];
-  return reply.code(status).send({ statusCode: status, error, message });
-}
-
-function expectOk(outcome: CommandOutcome): void {
-  if (outcome.ok) return;
-  const code = isErrorCode(outcome.error.code) ? outcome.error.code : "internal";
-  throw new ServiceError(code, code === "internal" ? "internal error" : outcome.error.message);
-}
 
 function present(view: ConversationView): Record<string, unknown> {
   return {

@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import { Presence, Socket, type Channel } from "phoenix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { startService, type ServiceProcess } from "../support/service-process.js";
+import { eventually } from "../support/test-config.js";
+import { tokenFor } from "../support/tokens.js";
+
+type Payload = Record<string, unknown>;
+interface Meta {
+  phx_ref: string;
+  device: string | null;
+  platform: string;
+  status: string;
+  online_at: number;
+}
+
+/**
+ * Presence and typing through the whole loop with the stock phoenix client and its Presence
+ * class: socket open → ConnectClient → presence processor → events → presence projection
+ * (Redis) → presence_diff on `presence:<workspace>`; typing → typing processor (with its
+ * expiry timer) → typing projection → `typing` on the conversation's channels.
+ */
+describe("presence and typing, end to end", () => {
+  const run = randomBytes(3).toString("hex");
+  const workspace = `w-${run}`;
+  const [alice, bob, carol] = ["alice", "bob", "carol"].map((name) => `${name}-${run}`) as [string, string, string];
+  let service: ServiceProcess;
+  let base: string;
+  let conversationId: string;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    ({ service, base } = await startService("presence", { PRESENCE_DIFF_INTERVAL_MS: "50", TYPING_TIMEOUT_MS: "1500" }));
+    const created = await fetch(`${base}/api/conversations`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await tokenFor(alice, workspace)}`, "content-type": "application/json" },
+      body: JSON.stringify({ type: "group", members: [bob], name: "Pair" }),
+    });
+    conversationId = ((await created.json()) as { id: string }).id;
+  }, 150_000);
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.disconnect();
+    service.child.kill("SIGTERM");
+    await service.exited;
+  });
+
+  async function connect(user: string, params: Payload = {}): Promise<Socket> {
+    const token = await tokenFor(user, workspace);
+    const socket = new Socket(`${base.replace("http", "ws")}/socket`, { transport: WebSocket, params: { token, ...params } });
+    socket.connect();
+    sockets.push(socket);
+    return socket;
+  }
+
+  function join(channel: Channel): Promise<Payload> {
+    return new Promise((resolve, reject) =>
+      channel.join().receive("ok", resolve).receive("error", (response: Payload) => reject(new Error(JSON.stringify(response)))),
+    );
+  }
+
+  const push = (channel: Channel, event: string, payload: Payload) =>
+    new Promise<{ status: string; response: Payload }>((resolve) =>
+      channel
+        .push(event, payload, 15_000)
+        .receive("ok", (response: Payload) => resolve({ status: "ok", response }))
+        .receive("error", (response: Payload) => resolve({ status: "error", response }))
+        .receive("timeout", () => resolve({ status: "timeout", response: {} })),
+    );
+
+  const get = async (path: string, as: string) => {
+    const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${await tokenFor(as, workspace)}` } });
+    return { status: response.status, body: (await response.json()) as Payload };
+  };
+
+  /** A `presence:<workspace>` watcher: the stock Presence class, and the users/metas it lists after each sync. */
+  async function watch(user: string) {
+    const channel = (await connect(user)).channel(`presence:${workspace}`);
+    const presence = new Presence(channel);
+    const listed = () => new Map(presence.list((id: string, { metas }: { metas: Meta[] }) => [id, metas] as const));
+    await join(channel);
+    return { channel, presence, listed };
+  }
+
+  const metasOf = async (watcher: Awaited<ReturnType<typeof watch>>, user: string, count: number, what: string) =>
+    eventually(async () => {
+      const metas = watcher.listed().get(user) ?? [];
+      return metas.length === count ? metas : undefined;
+    }, 15_000, what);
+
+  it("shows each device as a meta, keeps a user online while one device remains, and drops them after the last", async () => {
+    const watcher = await watch(carol);
+    await metasOf(watcher, carol, 1, "the watcher itself in the presence list");
+
+    const phone = await connect(alice, { device_id: "phone-1", platform: "ios" });
+    const [first] = await metasOf(watcher, alice, 1, "alice's first device");
+    expect(first).toMatchObject({ device: "phone-1", platform: "ios", status: "online", online_at: expect.any(Number), phx_ref: expect.any(String) });
+
+    const laptop = await connect(alice, { platform: "desktop" });
+    const both = await metasOf(watcher, alice, 2, "alice's second device");
+    expect(both.map((meta) => meta.platform).sort()).toEqual(["desktop", "ios"]);
+
+    phone.disconnect();
+    const [remaining] = await metasOf(watcher, alice, 1, "alice with one device left");
+    expect(remaining?.platform).toBe("desktop");
+    expect((await get(`/api/presence/${alice}`, carol)).body).toMatchObject({ user_id: alice, status: "online", device_count: 1 });
+
+    laptop.disconnect();
+    await eventually(async () => (watcher.listed().has(alice) ? undefined : true), 15_000, "alice gone from the list");
+    const offline = await get(`/api/presence/${alice}`, carol);
+    expect(offline.body).toMatchObject({ status: "offline", device_count: 0, last_seen: expect.any(Number) });
+  });
+
+  it("replaces a meta on a status change, and tells the user's own channel", async () => {
+    const watcher = await watch(`${carol}-2`);
+    const socket = await connect(bob);
+    const own = socket.channel(`user:${bob}`);
+    const updates: Payload[] = [];
+    own.on("presence_update", (payload: Payload) => void updates.push(payload));
+    await join(own);
+    await metasOf(watcher, bob, 1, "bob online");
+    const presenceChannel = socket.channel(`presence:${workspace}`);
+    await join(presenceChannel);
+
+    expect(await push(presenceChannel, "set_status", { status: "dnd", status_text: "focus" })).toMatchObject({ status: "ok" });
+    await eventually(async () => ((watcher.listed().get(bob) ?? [])[0]?.status === "dnd" ? true : undefined), 15_000, "bob's meta in dnd");
+    expect(watcher.listed().get(bob)).toHaveLength(1);
+    await eventually(async () => (updates.some((u) => u.status === "dnd" && u.status_text === "focus") ? true : undefined), 15_000, "presence_update dnd");
+
+    expect(await push(own, "set_status", { status: "offline" })).toMatchObject({ status: "ok" });
+    await eventually(async () => (watcher.listed().has(bob) ? undefined : true), 15_000, "bob appearing offline");
+    const online = await get("/api/presence/online", carol);
+    expect((online.body.users as { user_id: string }[]).map((u) => u.user_id)).not.toContain(bob);
+    expect(await push(own, "set_status", { status: "bogus" })).toMatchObject({ status: "error", response: { reason: "invalid" } });
+    await push(own, "set_status", { status: "online" });
+    await metasOf(watcher, bob, 1, "bob visible again");
+  });
+
+  it("tells conversation members when a member comes online and goes offline", async () => {
+    const bobChat = (await connect(bob)).channel(`chat:${conversationId}`);
+    const seen: { event: string; payload: Payload }[] = [];
+    for (const event of ["user:online", "user:offline"]) bobChat.on(event, (payload: Payload) => void seen.push({ event, payload }));
+    await join(bobChat);
+    const socket = await connect(alice);
+    await eventually(async () => seen.find((s) => s.event === "user:online" && s.payload.userId === alice), 15_000, "user:online");
+    socket.disconnect();
+    await eventually(async () => seen.find((s) => s.event === "user:offline" && s.payload.userId === alice), 15_000, "user:offline");
+  });
+
+  it("shows typing to the other members, and expires it without a stop", async () => {
+    const aliceChat = (await connect(alice)).channel(`chat:${conversationId}`);
+    const bobChat = (await connect(bob)).channel(`conversation:${conversationId}`);
+    const toAlice: Payload[] = [];
+    const toBob: { at: number; payload: Payload }[] = [];
+    aliceChat.on("typing", (payload: Payload) => void toAlice.push(payload));
+    bobChat.on("typing", (payload: Payload) => void toBob.push({ at: Date.now(), payload }));
+    await join(aliceChat);
+    await join(bobChat);
+
+    const started = Date.now();
+    expect(await push(aliceChat, "typing:start", {})).toMatchObject({ status: "ok" });
+    expect(await push(aliceChat, "typing:start", {})).toMatchObject({ status: "ok", response: { coalesced: true } });
+    await eventually(async () => toBob.find((t) => t.payload.typing === true && t.payload.userId === alice), 15_000, "typing true at bob");
+    const typing = await get(`/api/presence/typing/${conversationId}`, bob);
+    expect(typing.body.users).toEqual([{ user_id: alice, expires_at: expect.any(Number) }]);
+    expect((await get(`/api/presence/typing/${conversationId}`, carol)).status).toBe(404);
+
+    const stopped = await eventually(async () => toBob.find((t) => t.payload.typing === false), 15_000, "typing expired at bob");
+    // The 1.5 s timeout, not a stop: nobody sent one.
+    expect(stopped.at - started).toBeGreaterThanOrEqual(1_400);
+    expect(toBob.filter((t) => t.payload.typing === true)).toHaveLength(1);
+    expect(toAlice).toEqual([]);
+
+    // seed 000's form on conversation: topics, with an explicit stop.
+    expect(await push(bobChat, "typing", { typing: true })).toMatchObject({ status: "ok" });
+    expect(await push(bobChat, "typing", { typing: false })).toMatchObject({ status: "ok" });
+    expect(await push(bobChat, "typing", { typing: "yes" })).toMatchObject({ status: "error", response: { reason: "invalid" } });
+  });
+
+  it("keeps presence to the caller's workspace", async () => {
+    const outsider = await fetch(`${base}/api/presence/${alice}`, { headers: { authorization: `Bearer ${await tokenFor("mallory", "other")}` } });
+    expect(outsider.status).toBe(404);
+    const socket = new Socket(`${base.replace("http", "ws")}/socket`, { transport: WebSocket, params: { token: await tokenFor("mallory", "other") } });
+    socket.connect();
+    sockets.push(socket);
+    await expect(join(socket.channel(`presence:${workspace}`))).rejects.toThrow(/unauthorized/);
+  });
+});
