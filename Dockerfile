@@ -13,7 +13,8 @@ ENV NODE_ENV=production QUIKCHAT_STACK=off
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/schemas ./schemas
+COPY --from=build /app/bin ./bin
 COPY package.json ./
 EXPOSE 4000
 USER node
-CMD ["node", "dist/src/cli/main.js", "start"]
+CMD ["node", "bin/quikchat.cjs", "start"]

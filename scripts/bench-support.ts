@@ -1,5 +1,5 @@
 /** What the measurement scripts share: a service process of their own, tokens, percentiles. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { SignJWT } from "jose";
 
@@ -33,14 +33,16 @@ export const summary = (values: number[]) => {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A fresh `quikchat start` (all roles, on the local stack, a topic prefix of its own), ready to
- * serve; `PROFILE_DIR` adds `--cpu-prof` to it.
+ * A fresh `quikchat start` (all roles, on the local stack, a topic prefix of its own) from a
+ * fresh build, run as the installed command runs (`bin/quikchat.cjs`), ready to serve;
+ * `PROFILE_DIR` adds `--cpu-prof` to it.
  */
 export async function startBenchService(env: Record<string, string> = {}): Promise<{ service: ChildProcess; port: number; base: string }> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const profile = process.env.PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
-  const service = spawn(process.execPath, [...profile, "--import", "tsx", "src/cli/main.ts", "start"], {
+  execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
+  const service = spawn(process.execPath, [...profile, "bin/quikchat.cjs", "start"], {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: BENCH_SECRET, LOG_LEVEL: "warn", KAFKA_TOPIC_PREFIX: `bench.${Date.now()}.`, ...env },
     stdio: ["ignore", "inherit", "inherit"],
   });

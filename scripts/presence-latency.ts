@@ -4,6 +4,7 @@
  * SAMPLES users each open a socket (connect → ConnectClient → presence processor → events →
  * presence projection → presence_diff) and close it again. Reports connect → join diff and
  * close → leave diff at the watcher (p50/p99/max), and writes bench-results/presence-latency.json.
+ * Changes are 150 ms apart, so each one opens a batching window instead of waiting in one.
  *
  *   npx tsx scripts/presence-latency.ts        # SAMPLES=200
  */
@@ -13,6 +14,8 @@ import { WebSocket } from "ws";
 import { sleep, startBenchService, summary, token } from "./bench-support.js";
 
 const SAMPLES = Number(process.env.SAMPLES ?? 200);
+/** More than the gateway's diff batching window (PRESENCE_DIFF_INTERVAL_MS, 100 ms by default). */
+const PAUSE_MS = 150;
 
 type Frame = [string | null, string | null, string, string, Record<string, unknown>];
 
@@ -41,11 +44,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < SAMPLES + warmUp; i++) {
       const user = `user-${i}`;
       const jwt = await token(user);
+      // Changes far enough apart that each is a leading edge of the diff batching window.
+      await sleep(PAUSE_MS);
       const joined = seen(`joins:${user}`);
       const opened = performance.now();
       const socket = new WebSocket(url(user, jwt));
       await new Promise((resolve) => socket.once("open", resolve));
       const joinAt = await Promise.race([joined, sleep(10_000).then(() => NaN)]);
+      await sleep(PAUSE_MS);
       const left = seen(`leaves:${user}`);
       const closed = performance.now();
       socket.close();
