@@ -7,5 +7,6 @@
 // running every role has seven of them: with the default four threads they queue behind each
 // other (a lone presence change took ~280 ms to reach a watcher instead of ~40 ms). An
 // operator's own UV_THREADPOOL_SIZE wins.
+/* global process */
 process.env.UV_THREADPOOL_SIZE ??= "32";
-import("../dist/src/cli/main.js");
+void import("../dist/src/cli/main.js");
