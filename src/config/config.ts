@@ -287,6 +287,12 @@ function crossFieldProblems(env: Env): string[] {
   if (env.MONGO_URL && env.MONGODB_URL && env.MONGO_URL !== env.MONGODB_URL) {
     problems.push("MONGO_URL, MONGODB_URL: both set to different values; set one");
   }
+  if (env.PRESENCE_GATEWAY_STALE_MS <= env.PRESENCE_GATEWAY_HEARTBEAT_MS) {
+    problems.push("PRESENCE_GATEWAY_STALE_MS: must exceed PRESENCE_GATEWAY_HEARTBEAT_MS, or live gateways are swept");
+  }
+  if (env.TYPING_COALESCE_MS >= env.TYPING_TIMEOUT_MS) {
+    problems.push("TYPING_COALESCE_MS: must be below TYPING_TIMEOUT_MS, or indicators expire while users type");
+  }
   return problems;
 }
 

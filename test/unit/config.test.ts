@@ -61,6 +61,9 @@ describe("loadConfig", () => {
   it("checks variables that only make sense together", () => {
     expect(() => loadConfig({ EMAIL_PROVIDER: "smtp" })).toThrow(/SMTP_URL/);
     expect(() => loadConfig({ APNS_KEY_ID: "k" })).toThrow(/set all four or none/);
+    expect(() => loadConfig({ PRESENCE_GATEWAY_STALE_MS: "5000" })).toThrow(/PRESENCE_GATEWAY_STALE_MS: must exceed/);
+    expect(() => loadConfig({ TYPING_COALESCE_MS: "5000" })).toThrow(/TYPING_COALESCE_MS: must be below/);
+    expect(loadConfig({ TYPING_TIMEOUT_MS: "8000", TYPING_COALESCE_MS: "3000" }).typing).toEqual({ timeoutMs: 8000, coalesceMs: 3000 });
   });
 
   it("treats empty strings as unset and returns a frozen object", () => {
