@@ -12,6 +12,8 @@ import { createHistoryStore } from "../projections/history/history-projection.js
 import { membershipChanges } from "../projections/membership/membership-changes.js";
 import { membershipReadModel } from "../projections/membership/membership-projection.js";
 import { MEMBERSHIP_PROJECTION } from "../projections/membership/mysql-membership-store.js";
+import { PRESENCE_PROJECTION } from "../projections/presence/presence-changes.js";
+import { RedisPresenceStore } from "../projections/presence/redis-presence-store.js";
 import {
   partitionStatus,
   rebuildProjection,
@@ -21,9 +23,10 @@ import {
   type RebuildProgress,
   type RebuildResult,
 } from "../projections/rebuild.js";
+import { RedisTypingStore, TYPING_PROJECTION } from "../projections/typing/redis-typing-store.js";
 import type { ConsumedRecord } from "../infra/kafka/record-consumer.js";
 
-export const PROJECTIONS = [MEMBERSHIP_PROJECTION, HISTORY_PROJECTION] as const;
+export const PROJECTIONS = [MEMBERSHIP_PROJECTION, HISTORY_PROJECTION, PRESENCE_PROJECTION, TYPING_PROJECTION] as const;
 export type ProjectionName = (typeof PROJECTIONS)[number];
 
 /** An operator mistake the tool explains in one line (a running projector, an unknown name). */
@@ -44,13 +47,15 @@ export const projectionGroup = (config: Config, name: ProjectionName): string =>
 
 interface Projection {
   readonly topic: string;
-  readonly sink: RebuildableSink & { ensureSchema(): Promise<void> };
+  /** `ensureSchema` where the read model has tables or collections to create first. */
+  readonly sink: RebuildableSink & { ensureSchema?(): Promise<void> };
   /** Keeps caches in step with a rebuilt read model; never publishes anything. */
   readonly afterApply?: (records: readonly ConsumedRecord[]) => Promise<void>;
 }
 
 /**
- * The projection tools over their own connections (MySQL, MongoDB, Redis, a Kafka admin):
+ * The projection tools over their own connections (MySQL, MongoDB, Redis, a Kafka admin, and a
+ * Redis connection for each Redis store, which WATCHes on it):
  * `status` reads each projection's checkpoints and the topics' watermarks; `rebuild` replays a
  * projection's topic into its emptied read model (see {@link rebuildProjection}).
  *
@@ -64,8 +69,11 @@ export async function openProjectionTools(config: Config, logger: Logger, codec:
   const mongo = createMongoClient(config.mongo.url);
   const redis = createRedis(config.redis.url, logger, { name: "projection-tools" });
   const admin: Admin = createKafkajs(config.kafka, logger).admin();
+  const prefix = config.kafka.topicPrefix;
+  const presence = new RedisPresenceStore(createRedis(config.redis.url, logger, { name: "projection-tools-presence" }), prefix);
+  const typing = new RedisTypingStore(createRedis(config.redis.url, logger, { name: "projection-tools-typing" }), prefix);
   const close = async () => {
-    await Promise.allSettled([admin.disconnect(), pool.end(), mongo.close(), redis.quit()]);
+    await Promise.allSettled([admin.disconnect(), pool.end(), mongo.close(), redis.quit(), presence.close(), typing.close()]);
   };
   try {
     await admin.connect();
@@ -73,7 +81,6 @@ export async function openProjectionTools(config: Config, logger: Logger, codec:
     await close();
     throw error;
   }
-  const prefix = config.kafka.topicPrefix;
   const membership = membershipReadModel(pool, redis, config);
   const projections: Record<ProjectionName, Projection> = {
     membership: {
@@ -86,6 +93,9 @@ export async function openProjectionTools(config: Config, logger: Logger, codec:
       },
     },
     history: { topic: prefix + TOPICS.messages.events, sink: createHistoryStore(config, { pool, mongo }) },
+    // Their read models are all in Redis: nothing to keep in step, and no deltas while rebuilding.
+    presence: { topic: prefix + TOPICS.presence.events, sink: presence },
+    typing: { topic: prefix + TOPICS.typing.events, sink: typing },
   };
 
   const offsets = async (topic: string): Promise<PartitionOffsets[]> =>
@@ -97,7 +107,7 @@ export async function openProjectionTools(config: Config, logger: Logger, codec:
       const result: ProjectionStatus[] = [];
       for (const name of PROJECTIONS) {
         const { topic, sink } = projections[name];
-        await sink.ensureSchema();
+        await sink.ensureSchema?.();
         result.push({ projection: name, partitions: partitionStatus(topic, await offsets(topic), await sink.checkpoints(topic)) });
       }
       return result;
@@ -113,7 +123,7 @@ export async function openProjectionTools(config: Config, logger: Logger, codec:
         );
       }
       const { topic, sink, afterApply } = projections[name];
-      await sink.ensureSchema();
+      await sink.ensureSchema?.();
       return rebuildProjection(sink, codec, logger.child({ projection: name, rebuild: true }), {
         brokers: config.kafka.brokers,
         clientId: `${config.kafka.clientId}-rebuild-${name}`,

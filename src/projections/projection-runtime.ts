@@ -37,6 +37,11 @@ export interface ProjectionOptions {
    * fetched, minus the next offset; 0 at the partition's end) and `quikchat_projection_events_total`.
    */
   readonly metrics?: ProjectionMetrics;
+  /**
+   * Runs in `close`, once the consumer has disconnected (no batch is under way any more): closes
+   * what only this projection uses, such as its sink's own connection.
+   */
+  readonly onClose?: () => Promise<void>;
 }
 
 interface PartitionKey {
@@ -101,7 +106,11 @@ export class ProjectionRuntime {
     if (!this.running) return;
     this.running = false;
     await this.loop?.catch(() => undefined);
-    await disconnect(this.consumer);
+    try {
+      await disconnect(this.consumer);
+    } finally {
+      await this.options.onClose?.();
+    }
   }
 
   private rebalance(error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void {

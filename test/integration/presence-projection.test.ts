@@ -29,9 +29,10 @@ import {
 } from "../../src/projections/presence/presence-model.js";
 import { startPresenceProjection } from "../../src/projections/presence/presence-projection.js";
 import { PresenceReadModel } from "../../src/projections/presence/presence-read-model.js";
-import { applyUnderCheckpoint, RedisPresenceStore } from "../../src/projections/presence/redis-presence-store.js";
+import { RedisPresenceStore } from "../../src/projections/presence/redis-presence-store.js";
 import type { ProjectionRuntime } from "../../src/projections/projection-runtime.js";
 import { rebuildProjection } from "../../src/projections/rebuild.js";
+import { applyUnderCheckpoint } from "../../src/projections/redis-checkpointed-store.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../support/test-config.js";
 
 const logger = testLogger();

@@ -2,7 +2,15 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapContract } from "../../src/cli/bootstrap.js";
 import { openProjectionTools, ProjectionToolError, type ProjectionTools } from "../../src/cli/projection-tools.js";
-import type { EventMeta, MessageSent } from "../../src/contract/generated/avro-types.js";
+import type {
+  ConnectionClosed,
+  ConnectionOpened,
+  EventMeta,
+  MessageSent,
+  StatusChanged,
+  UserOffline,
+  UserOnline,
+} from "../../src/contract/generated/avro-types.js";
 import { TOPICS } from "../../src/contract/topics.js";
 import type { AvroCodec } from "../../src/infra/avro/avro-codec.js";
 import { createKafkajs } from "../../src/infra/kafka/kafkajs-client.js";
@@ -13,6 +21,7 @@ import { createMysqlPool } from "../../src/infra/mysql/mysql-pool.js";
 import { createRedis } from "../../src/infra/redis/redis-connection.js";
 import { createHistoryStore, historyTablePrefix, startHistoryProjection } from "../../src/projections/history/history-projection.js";
 import { conversationDeltaChannel, type HistoryMessage } from "../../src/projections/history/history-port.js";
+import { startPresenceProjection } from "../../src/projections/presence/presence-projection.js";
 import type { RebuildProgress } from "../../src/projections/rebuild.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../support/test-config.js";
 
@@ -41,6 +50,35 @@ const sent = (conversationId: string, seq: number): MessageSent => ({
   metadata: {},
 });
 
+/** A day of presence for users u0…u5 of w1: connects, a second device, a status change, a sign-off. */
+function presenceDay(): { fullName: string; value: { userId: string } }[] {
+  const at = (n: number) => ({ ...meta(n), actorId: "gateway" });
+  const opened = (userId: string, connectionId: string, n: number): ConnectionOpened => ({
+    meta: at(n),
+    userId,
+    connectionId,
+    deviceId: `device-${connectionId}`,
+    gatewayId: "g1",
+    platform: "web",
+    expiresAt: 1_700_000_060_000 + n,
+  });
+  const online = (userId: string, n: number): UserOnline => ({ meta: at(n), userId, status: "online", statusText: null });
+  const away: StatusChanged = { meta: at(200), userId: "u1", status: "away", previousStatus: "online", statusText: "lunch" };
+  const closed: ConnectionClosed = { meta: at(300), userId: "u2", connectionId: "u2-a", gatewayId: "g1", reason: "disconnected" };
+  const offline: UserOffline = { meta: at(301), userId: "u2", lastSeenAt: 1_700_000_000_301 };
+  const users = ["u0", "u1", "u2", "u3", "u4", "u5"];
+  return [
+    ...users.flatMap((userId, n) => [
+      { fullName: "ConnectionOpened", value: opened(userId, `${userId}-a`, 100 + n) },
+      { fullName: "UserOnline", value: online(userId, 100 + n) },
+    ]),
+    { fullName: "ConnectionOpened", value: opened("u1", "u1-b", 150) },
+    { fullName: "StatusChanged", value: away },
+    { fullName: "ConnectionClosed", value: closed },
+    { fullName: "UserOffline", value: offline },
+  ].map(({ fullName, value }) => ({ fullName: `quikchat.presence.${fullName}`, value }));
+}
+
 describe("the projection tools", () => {
   const prefix = uniquePrefix("ptools");
   const config = testConfig({ KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: "3", HISTORY_STORE: "mysql" });
@@ -57,6 +95,14 @@ describe("the projection tools", () => {
   let producer: RecordProducer;
   let tools: ProjectionTools;
 
+  /** Every key under `pattern` with its content: hashes as objects, sorted sets as member/score lists. */
+  const contents = async (pattern: string): Promise<Record<string, unknown>> => {
+    const keys = (await redis.keys(pattern)).sort();
+    const values = await Promise.all(
+      keys.map(async (key) => ((await redis.type(key)) === "hash" ? redis.hgetall(key) : redis.zrange(key, 0, -1, "WITHSCORES"))),
+    );
+    return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
+  };
   const history = async (): Promise<Record<string, HistoryMessage[]>> =>
     Object.fromEntries(await Promise.all(conversations.map(async (id) => [id, await store.messages(id, { limit: 1000 })] as const)));
   const send = (records: MessageSent[]) =>
@@ -78,6 +124,8 @@ describe("the projection tools", () => {
     for (const table of ["message_reactions", "messages", "conversation_members", "conversations", "projection_checkpoints"]) {
       await pool.query(`DROP TABLE IF EXISTS \`${tables}${table}\``);
     }
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
     await Promise.all([pool.end(), mongo.close(), redis.quit(), subscriber.quit()]);
   });
 
@@ -119,6 +167,45 @@ describe("the projection tools", () => {
     // Pub/sub is delivered within milliseconds: a delta published during the rebuilds would be here.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(published).toEqual([]);
+  });
+
+  it("rebuilds presence into the same Redis keys the live projection wrote, without a delta, and lists its partitions", async () => {
+    const presenceTopic = prefix + TOPICS.presence.events;
+    const day = presenceDay();
+    await producer.send(day.map(({ fullName, value }) => ({ topic: presenceTopic, key: value.userId, fullName, value })));
+    const live = await startPresenceProjection({ config, codec, redis, pool, logger });
+    try {
+      await eventually(
+        async () => {
+          const presence = (await tools.status()).find((status) => status.projection === "presence");
+          return presence?.partitions.every((p) => p.lag === 0) ? true : undefined;
+        },
+        30_000,
+        "the live presence projection to apply the day",
+      );
+    } finally {
+      await live.close();
+    }
+    const before = await contents(`${prefix}presence:*`);
+    expect(before[`${prefix}presence:online:w1`]).toEqual(["u0", "1700000000100", "u1", "1700000000101", "u3", "1700000000103", "u4", "1700000000104", "u5", "1700000000105"]);
+    expect(before[`${prefix}presence:user:u1`]).toMatchObject({ status: "away", status_text: "lunch", device_count: "2" });
+    const heard = published.length;
+
+    const result = await tools.rebuild("presence");
+
+    expect(result).toMatchObject({ topic: presenceTopic, applied: day.length, read: day.length, undecodable: 0 });
+    expect(await contents(`${prefix}presence:*`)).toEqual(before);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(published.slice(heard)).toEqual([]);
+    const presence = (await tools.status()).find((status) => status.projection === "presence");
+    expect(presence?.partitions.map((p) => [p.topic, p.partition, p.lag])).toEqual([0, 1, 2].map((partition) => [presenceTopic, partition, 0]));
+    expect(presence?.partitions.reduce((sum, p) => sum + (p.checkpoint ?? 0), 0)).toBe(day.length);
+  });
+
+  it("rebuilds typing (an empty topic) and lists its partitions", async () => {
+    expect(await tools.rebuild("typing")).toMatchObject({ topic: prefix + TOPICS.typing.events, applied: 0, read: 0 });
+    const typing = (await tools.status()).find((status) => status.projection === "typing");
+    expect(typing?.partitions.map((p) => [p.partition, p.checkpoint, p.lag])).toEqual([0, 1, 2].map((partition) => [partition, undefined, 0]));
   });
 
   it("refuses to rebuild while the projection runs, which resumes from the rebuilt checkpoints", async () => {

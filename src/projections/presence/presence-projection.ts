@@ -1,16 +1,12 @@
 import type { Redis } from "ioredis";
 import type { Pool } from "mysql2/promise";
-import type { Registry } from "prom-client";
-import type { Config } from "../../config/config.js";
 import { TOPICS } from "../../contract/topics.js";
-import type { AvroCodec } from "../../infra/avro/avro-codec.js";
-import type { Logger } from "../../infra/log/logger.js";
-import { presenceMetrics, type PresenceMetrics, type ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
-import { createRedis } from "../../infra/redis/redis-connection.js";
+import { presenceMetrics, type PresenceMetrics } from "../../infra/metrics/service-metrics.js";
 import { conversationDeltaChannel, type ConversationDelta } from "../history/history-port.js";
 import { membershipReadModel } from "../membership/membership-projection.js";
 import type { MysqlMembershipStore } from "../membership/mysql-membership-store.js";
-import { ProjectionRuntime, type AfterApply, type ProjectionOptions, type ProjectionSink } from "../projection-runtime.js";
+import type { ProjectionRuntime } from "../projection-runtime.js";
+import { startRedisProjection, type RedisProjectionDeps } from "../redis-projection.js";
 import { PRESENCE_PROJECTION, type PresenceOutcome } from "./presence-changes.js";
 import { presenceDiffChannel, presenceKeys, userPresenceChannel, type PresenceDiffDelta } from "./presence-model.js";
 import { RedisPresenceStore } from "./redis-presence-store.js";
@@ -28,51 +24,24 @@ import { RedisPresenceStore } from "./redis-presence-store.js";
  *
  * The store gets a Redis connection of its own (WATCH); `redis` publishes.
  */
-export async function startPresenceProjection(deps: {
-  config: Config;
-  codec: AvroCodec;
-  redis: Redis;
-  pool: Pool;
-  logger: Logger;
-  metrics?: ProjectionMetrics;
-  registry?: Registry;
-}): Promise<ProjectionRuntime> {
-  const { config, codec, redis } = deps;
+export async function startPresenceProjection(deps: RedisProjectionDeps & { readonly pool: Pool }): Promise<ProjectionRuntime> {
+  const { config, redis } = deps;
   const prefix = config.kafka.topicPrefix;
-  const logger = deps.logger.child({ projection: PRESENCE_PROJECTION });
   const { store: membership } = membershipReadModel(deps.pool, redis, config);
   // Conversations come from the membership projection's tables: make sure they exist whichever starts first.
   await membership.ensureSchema();
-  const store = new RedisPresenceStore(createRedis(config.redis.url, logger, { name: "presence-projection" }), prefix);
   const gauges = deps.registry === undefined ? undefined : presenceMetrics(deps.registry);
-  const runtime = new StoreOwningRuntime(
-    {
-      name: PRESENCE_PROJECTION,
-      brokers: config.kafka.brokers,
-      clientId: `${config.kafka.clientId}-${PRESENCE_PROJECTION}`,
-      groupPrefix: prefix,
-      topics: [prefix + TOPICS.presence.events],
-      ...(deps.metrics ? { metrics: deps.metrics } : {}),
-    },
-    store,
-    codec,
-    logger,
-    async (records, { catchingUp }) => {
-      const outcome = store.takeOutcome(records);
-      if (outcome === undefined) return;
+  return startRedisProjection(deps, {
+    name: PRESENCE_PROJECTION,
+    topic: TOPICS.presence.events,
+    store: (own) => new RedisPresenceStore(own, prefix),
+    afterCommit: async (outcome, records, { catchingUp }) => {
       if (gauges !== undefined) await countOnline(redis, prefix, outcome, gauges);
       if (catchingUp) return;
       const last = records[records.length - 1]!;
       await publish(redis, prefix, outcome, { partition: last.partition, offset: last.offset }, membership);
     },
-  );
-  try {
-    await runtime.start();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return runtime;
+  });
 }
 
 async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcome, gauges: PresenceMetrics): Promise<void> {
@@ -112,26 +81,4 @@ async function publish(
   for (const [channel, message] of messages) pipeline.publish(channel, message);
   const failed = (await pipeline.exec())?.find(([error]) => error !== null);
   if (failed) throw new Error("publishing presence deltas failed", { cause: failed[0] });
-}
-
-/**
- * A projection runtime that closes its sink (and so the sink's own Redis connection) after
- * itself. TODO: belongs in projection-runtime.ts as an option; kept here while that file has
- * another owner.
- */
-export class StoreOwningRuntime extends ProjectionRuntime {
-  constructor(
-    options: ProjectionOptions,
-    private readonly store: ProjectionSink & { close(): Promise<void> },
-    codec: AvroCodec,
-    logger: Logger,
-    afterApply: AfterApply,
-  ) {
-    super(options, store, codec, logger, afterApply);
-  }
-
-  override async close(): Promise<void> {
-    await super.close();
-    await this.store.close();
-  }
 }

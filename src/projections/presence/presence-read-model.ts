@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
+import { resultsOf } from "../../infra/redis/redis-replies.js";
 import { DEFAULT_STATUS, groupByUser, userPresenceOf, userStateFromRedis } from "./presence-changes.js";
 import { presenceKeys, type GatewayConnection, type PresenceEntries, type UserPresence, type WorkspaceMeta } from "./presence-model.js";
-import { resultsOf } from "./redis-presence-store.js";
 
 /** A user a workspace sees online, as `GET /api/presence` lists them. */
 export interface OnlineUser {

@@ -1,8 +1,8 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import type { TypingStarted, TypingStopped } from "../../contract/generated/avro-types.js";
 import type { ConsumedRecord } from "../../infra/kafka/record-consumer.js";
-import { applyUnderCheckpoint, checkpointsOf, escapeGlob, resultsOf } from "../presence/redis-presence-store.js";
-import type { RebuildableSink } from "../rebuild.js";
+import { resultsOf } from "../../infra/redis/redis-replies.js";
+import { RedisCheckpointedStore, type CheckpointedPlan } from "../redis-checkpointed-store.js";
 import { typingKeys } from "./typing-model.js";
 
 /** The name of the typing projection: its consumer group and its checkpoints. */
@@ -77,78 +77,29 @@ export function foldTyping(
 }
 
 /**
- * The typing read model in Redis (layout: `typing-model.ts`), with its checkpoint.
+ * The typing read model in Redis (layout: `typing-model.ts`), with its checkpoint
+ * ({@link RedisCheckpointedStore}: one MULTI/EXEC per batch under WATCH, its own connection,
+ * serialized applies).
  *
- * `apply` reads the scores of the indicators the records touch, folds the records
- * ({@link foldTyping}) and writes the final scores (ZADD on a start, ZREM on a stop) and the
- * checkpoint in one MULTI/EXEC guarded by WATCH on the checkpoint hash (retried when another
- * writer moved it). Records below the checkpoint are skipped, so a replay changes nothing.
- * Each write to a conversation also drops its indicators stale for a minute, and keeps the key
- * expiring a minute after its latest deadline, so abandoned keys disappear.
- *
- * The store owns `redis` (WATCH holds per connection); applies are serialized.
+ * A batch reads the scores of the indicators the records touch, folds the records
+ * ({@link foldTyping}) and writes the final scores (ZADD on a start, ZREM on a stop). Each write
+ * to a conversation also drops its indicators stale for a minute, and keeps the key expiring a
+ * minute after its latest deadline, so abandoned keys disappear.
  */
-export class RedisTypingStore implements RebuildableSink {
+export class RedisTypingStore extends RedisCheckpointedStore<TypingOutcome> {
   private readonly keys: ReturnType<typeof typingKeys>;
-  private readonly outcomes = new Map<string, { readonly lastOffset: number; readonly outcome: TypingOutcome }>();
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    redis: Redis,
+    prefix: string,
     private readonly clock: () => number = Date.now,
   ) {
-    this.keys = typingKeys(prefix);
+    const keys = typingKeys(prefix);
+    super(redis, { checkpoint: keys.checkpoint, keyPrefix: `${prefix}typing:` });
+    this.keys = keys;
   }
 
-  async checkpoints(topic: string): Promise<Map<number, number>> {
-    return checkpointsOf(await this.redis.hgetall(this.keys.checkpoint), topic);
-  }
-
-  apply(topic: string, partition: number, records: readonly ConsumedRecord[]): Promise<readonly ConsumedRecord[]> {
-    const run = this.queue.then(async () => {
-      const applied = await applyUnderCheckpoint(this.redis, this.keys.checkpoint, topic, partition, records, (fresh) => this.plan(fresh));
-      if (applied === undefined) return [];
-      this.outcomes.set(`${topic}:${partition}`, { lastOffset: applied.fresh[applied.fresh.length - 1]!.offset, outcome: applied.outcome });
-      return applied.fresh;
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** What the latest apply of these records committed; taken once (see `RedisPresenceStore.takeOutcome`). */
-  takeOutcome(records: readonly ConsumedRecord[]): TypingOutcome | undefined {
-    const last = records[records.length - 1];
-    if (last === undefined) return undefined;
-    const id = `${last.topic}:${last.partition}`;
-    const stored = this.outcomes.get(id);
-    if (stored?.lastOffset !== last.offset) return undefined;
-    this.outcomes.delete(id);
-    return stored.outcome;
-  }
-
-  /** Removes every indicator and the checkpoints. */
-  async clear(): Promise<void> {
-    await this.queue;
-    let cursor = "0";
-    do {
-      const [next, found] = await this.redis.scan(cursor, "MATCH", `${escapeGlob(this.prefix)}typing:*`, "COUNT", 500);
-      cursor = next;
-      if (found.length > 0) await this.redis.unlink(...found);
-    } while (cursor !== "0");
-    this.outcomes.clear();
-  }
-
-  /** Waits for the apply under way, then quits the store's connection; idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue;
-    await this.redis.quit();
-  }
-
-  private async plan(fresh: readonly ConsumedRecord[]): Promise<{ outcome: TypingOutcome; write: (transaction: ChainableCommander) => void }> {
+  protected override async plan(fresh: readonly ConsumedRecord[]): Promise<CheckpointedPlan<TypingOutcome>> {
     const touched = new Map<string, Set<string>>();
     for (const record of fresh) {
       if (record.fullName !== STARTED && record.fullName !== STOPPED) continue;

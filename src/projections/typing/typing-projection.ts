@@ -1,14 +1,8 @@
-import type { Redis } from "ioredis";
-import type { Registry } from "prom-client";
-import type { Config } from "../../config/config.js";
 import { TOPICS } from "../../contract/topics.js";
-import type { AvroCodec } from "../../infra/avro/avro-codec.js";
-import type { Logger } from "../../infra/log/logger.js";
-import { presenceMetrics, type ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
-import { createRedis } from "../../infra/redis/redis-connection.js";
+import { presenceMetrics } from "../../infra/metrics/service-metrics.js";
 import { conversationDeltaChannel, type ConversationDelta } from "../history/history-port.js";
-import { StoreOwningRuntime } from "../presence/presence-projection.js";
 import type { ProjectionRuntime } from "../projection-runtime.js";
+import { startRedisProjection, type RedisProjectionDeps } from "../redis-projection.js";
 import { indicatorKey, RedisTypingStore, TYPING_PROJECTION, type TypingIndicator } from "./redis-typing-store.js";
 
 /**
@@ -44,35 +38,16 @@ export class LiveTypingIndicators {
  *
  * The store gets a Redis connection of its own (WATCH); `redis` publishes.
  */
-export async function startTypingProjection(deps: {
-  config: Config;
-  codec: AvroCodec;
-  redis: Redis;
-  logger: Logger;
-  metrics?: ProjectionMetrics;
-  registry?: Registry;
-}): Promise<ProjectionRuntime> {
-  const { config, codec, redis } = deps;
+export async function startTypingProjection(deps: RedisProjectionDeps): Promise<ProjectionRuntime> {
+  const { config, redis } = deps;
   const prefix = config.kafka.topicPrefix;
-  const logger = deps.logger.child({ projection: TYPING_PROJECTION });
-  const store = new RedisTypingStore(createRedis(config.redis.url, logger, { name: "typing-projection" }), prefix);
   const live = new LiveTypingIndicators();
   if (deps.registry !== undefined) presenceMetrics(deps.registry, { typingActiveUsers: () => live.count(Date.now()) });
-  const runtime = new StoreOwningRuntime(
-    {
-      name: TYPING_PROJECTION,
-      brokers: config.kafka.brokers,
-      clientId: `${config.kafka.clientId}-${TYPING_PROJECTION}`,
-      groupPrefix: prefix,
-      topics: [prefix + TOPICS.typing.events],
-      ...(deps.metrics ? { metrics: deps.metrics } : {}),
-    },
-    store,
-    codec,
-    logger,
-    async (records, { catchingUp }) => {
-      const outcome = store.takeOutcome(records);
-      if (outcome === undefined) return;
+  return startRedisProjection(deps, {
+    name: TYPING_PROJECTION,
+    topic: TOPICS.typing.events,
+    store: (own) => new RedisTypingStore(own, prefix),
+    afterCommit: async (outcome, _records, { catchingUp }) => {
       live.note(outcome.indicators);
       if (catchingUp || outcome.transitions.length === 0) return;
       const pipeline = redis.pipeline();
@@ -83,12 +58,5 @@ export async function startTypingProjection(deps: {
       const failed = (await pipeline.exec())?.find(([error]) => error !== null);
       if (failed) throw new Error("publishing typing deltas failed", { cause: failed[0] });
     },
-  );
-  try {
-    await runtime.start();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return runtime;
+  });
 }
