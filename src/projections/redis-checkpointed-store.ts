@@ -33,10 +33,17 @@ export interface CheckpointedLayout {
  * changed it meanwhile, the batch is planned again from the new checkpoint. Records below the
  * checkpoint are skipped, so replaying any record changes nothing.
  *
+ * Redis may lose everything (a restart without persistence). A partition whose checkpoint this
+ * store wrote and that has vanished fails its apply with {@link ReadModelLostError}: the
+ * projection runtime then moves the partition to the checkpoint, now none, i.e. the beginning,
+ * and the read model is rebuilt from the log instead of being continued from the middle.
+ *
  * The store owns `redis`: WATCH holds per connection, and any MULTI/EXEC of another user of the
  * connection would drop it. Applies are serialized for the same reason.
  */
 export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink {
+  /** `<topic>:<partition>` this store has written a checkpoint for since it started (or was cleared). */
+  private readonly written = new Set<string>();
   private readonly outcomes = new Map<string, { readonly lastOffset: number; readonly outcome: Outcome }>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -51,8 +58,13 @@ export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink
   }
 
   apply(topic: string, partition: number, records: readonly ConsumedRecord[]): Promise<readonly ConsumedRecord[]> {
+    const field = `${topic}:${partition}`;
     const run = this.queue.then(async () => {
-      const applied = await applyUnderCheckpoint(this.redis, this.layout.checkpoint, topic, partition, records, (fresh) => this.plan(fresh));
+      const expected = this.written.delete(field);
+      const applied = await applyUnderCheckpoint(this.redis, this.layout.checkpoint, topic, partition, records, (fresh) => this.plan(fresh), {
+        expectCheckpoint: expected,
+      });
+      this.written.add(field);
       if (applied === undefined) return [];
       this.outcomes.set(`${topic}:${partition}`, { lastOffset: applied.fresh[applied.fresh.length - 1]!.offset, outcome: applied.outcome });
       return applied.fresh;
@@ -88,6 +100,7 @@ export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink
       if (doomed.length > 0) await this.redis.unlink(...doomed);
     } while (cursor !== "0");
     this.outcomes.clear();
+    this.written.clear();
   }
 
   /** Waits for the apply under way, then quits the store's connection; idempotent. */
@@ -114,6 +127,7 @@ export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink
  * hash meanwhile, EXEC does nothing and the whole is tried again from the new checkpoint.
  * Resolves with the records applied and the plan's outcome, or undefined when every record was
  * below the checkpoint. `redis` must not be shared with other users of MULTI/EXEC or WATCH.
+ * With `expectCheckpoint`, a missing checkpoint throws {@link ReadModelLostError}.
  */
 export async function applyUnderCheckpoint<T>(
   redis: Redis,
@@ -122,12 +136,15 @@ export async function applyUnderCheckpoint<T>(
   partition: number,
   records: readonly ConsumedRecord[],
   plan: (fresh: readonly ConsumedRecord[]) => Promise<CheckpointedPlan<T>>,
+  options: { readonly expectCheckpoint?: boolean } = {},
 ): Promise<{ readonly fresh: readonly ConsumedRecord[]; readonly outcome: T } | undefined> {
   const field = `${topic}:${partition}`;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     await redis.watch(checkpointKey);
     try {
-      const from = Number((await redis.hget(checkpointKey, field)) ?? 0);
+      const stored = await redis.hget(checkpointKey, field);
+      if (stored === null && options.expectCheckpoint === true) throw new ReadModelLostError(checkpointKey, field);
+      const from = Number(stored ?? 0);
       const fresh = records.filter((record) => record.offset >= from);
       if (fresh.length === 0) {
         await redis.unwatch();
@@ -148,6 +165,14 @@ export async function applyUnderCheckpoint<T>(
     }
   }
   throw new Error(`the checkpoint of ${field} in ${checkpointKey} kept changing over ${MAX_ATTEMPTS} attempts`);
+}
+
+/** A checkpoint written earlier is gone: Redis lost the read model, which must be rebuilt from the log. */
+export class ReadModelLostError extends Error {
+  constructor(checkpointKey: string, field: string) {
+    super(`the checkpoint of ${field} vanished from ${checkpointKey} (Redis lost its data?): replaying the partition from the beginning`);
+    this.name = "ReadModelLostError";
+  }
 }
 
 /** `<topic>:<partition>` → next offset, for the partitions of `topic`. */

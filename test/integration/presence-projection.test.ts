@@ -353,4 +353,29 @@ describe("the presence projection", () => {
       await own.quit();
     }
   });
+
+  it("rebuilds from the log when Redis loses the read model under a running projection", async () => {
+    projection ??= await startPresenceProjection({ config, codec, redis, pool, logger, registry });
+    const watcher = createRedis(config.redis.url, logger, { name: "presence-test-lost" });
+    const resyncs: PresenceDiffDelta[] = [];
+    watcher.on("message", (_channel: string, message: string) => void resyncs.push(JSON.parse(message) as PresenceDiffDelta));
+    await watcher.subscribe(presenceDiffChannel(prefix, "w-lost"));
+    await send([{ fullName: "ConnectionOpened", value: opened("lost-1", "l1", T0 + 9_000, "w-lost") }]);
+    await eventually(async () => ((await redis.hget(keys.user("lost-1"), "device_count")) === "1" ? true : undefined), 30_000, "lost-1 projected");
+
+    // What a Redis restart without persistence does to this projection's keys.
+    const beforeLoss = resyncs.length;
+    const doomed = await redis.keys(`${prefix}presence:*`);
+    await redis.del(...doomed);
+    await send([{ fullName: "ConnectionOpened", value: opened("lost-2", "l2", T0 + 9_001, "w-lost") }]);
+
+    // Continuing from the middle would know lost-2 only; the replay from the beginning knows both.
+    await eventually(async () => ((await redis.hget(keys.user("lost-2"), "device_count")) === "1" ? true : undefined), 30_000, "lost-2 projected");
+    expect(await redis.hget(keys.user("lost-1"), "device_count")).toBe("1");
+    expect((await readModel.onlineUsers("w-lost")).map((user) => user.user_id).sort()).toEqual(["lost-1", "lost-2"]);
+    // Watchers learn the rebuilt state: a resync for what was replayed while catching up, a diff for the rest.
+    const told = (delta: PresenceDiffDelta) => delta.resync === true || "lost-1" in delta.joins;
+    await eventually(async () => (resyncs.slice(beforeLoss).some(told) ? true : undefined), 10_000, "w-lost watchers told");
+    await watcher.quit();
+  });
 });

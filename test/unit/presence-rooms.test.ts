@@ -93,6 +93,16 @@ describe("presence rooms", () => {
     expect(a.pushes.map((p) => p.event)).toEqual(["presence_state", "presence_diff"]);
   });
 
+  it("sends every member a fresh presence_state when the projection says it caught up silently", async () => {
+    const a = recorder();
+    await rooms.enter("w1", a.outlet);
+    state = { u9: { metas: [] } };
+    source.publish(channel, { workspaceId: "w1", partition: -1, offset: -1, joins: {}, leaves: {}, resync: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.pushes.map((p) => p.event)).toEqual(["presence_state", "presence_state"]);
+    expect(a.pushes[1]!.payload).toEqual({ u9: { metas: [] } });
+  });
+
   it("unsubscribes when the last member leaves", async () => {
     const leave = await rooms.enter("w1", recorder().outlet);
     expect(rooms.size).toBe(1);

@@ -34,8 +34,9 @@ interface Room {
  *
  * Each join gets one `presence_state`, then every diff flushed after it registered. Diffs that
  * the state already includes are harmless to re-apply (joins are keyed by `phx_ref`, and a
- * meta's leave always follows its join). After Redis pub/sub reconnects, every member gets a
- * fresh `presence_state`, which the Phoenix client reconciles into joins and leaves.
+ * meta's leave always follows its join). After Redis pub/sub reconnects, and when the projection
+ * says it caught up without publishing diffs (`resync`), every member gets a fresh
+ * `presence_state`, which the Phoenix client reconciles into joins and leaves.
  */
 export class PresenceRooms {
   private readonly rooms = new Map<string, Room>();
@@ -96,6 +97,7 @@ export class PresenceRooms {
   }
 
   private receive(room: Room, delta: PresenceDiffDelta): void {
+    if (delta.resync === true) return void this.resync(room);
     room.pending.add(delta);
     if (room.timer !== undefined) return;
     const wait = room.lastFlush + this.intervalMs - this.now();

@@ -79,6 +79,8 @@ export interface PresenceDiffDelta {
   readonly offset: number;
   readonly joins: PresenceEntries;
   readonly leaves: PresenceEntries;
+  /** The projection caught up without publishing diffs (restart, rebuild): read the workspace's state afresh. */
+  readonly resync?: boolean;
 }
 
 /** What a user's own `user:<userId>` channel receives as `presence_update`, and `GET /api/presence/:user_id` answers. */

@@ -5,6 +5,7 @@ import { presenceMetrics, type PresenceMetrics } from "../../infra/metrics/servi
 import { conversationDeltaChannel, type ConversationDelta } from "../history/history-port.js";
 import { membershipReadModel } from "../membership/membership-projection.js";
 import type { MysqlMembershipStore } from "../membership/mysql-membership-store.js";
+import type { Logger } from "../../infra/log/logger.js";
 import type { ProjectionRuntime } from "../projection-runtime.js";
 import { startRedisProjection, type RedisProjectionDeps } from "../redis-projection.js";
 import { PRESENCE_PROJECTION, type PresenceOutcome } from "./presence-changes.js";
@@ -19,8 +20,11 @@ import { RedisPresenceStore } from "./redis-presence-store.js";
  * - on {@link userPresenceChannel}, the new `UserPresence` of each user whose presence changed;
  * - on {@link conversationDeltaChannel} of each of their conversations, `user_online` or
  *   `user_offline` for each user the workspace started or stopped seeing online.
- * While catching up nothing is published: gateways read the state afresh instead. The
- * `presence_online_users` gauge of each touched workspace is set either way.
+ * While catching up (a restart, or a rebuild after Redis lost the read model) no diff is
+ * published; instead each touched workspace gets a `resync` delta at most once per
+ * {@link RESYNC_INTERVAL_MS}, the last one after the catch-up, on which gateways send their
+ * watchers a fresh `presence_state`. The `presence_online_users` gauge of each touched
+ * workspace is set either way.
  *
  * The store gets a Redis connection of its own (WATCH); `redis` publishes.
  */
@@ -31,17 +35,51 @@ export async function startPresenceProjection(deps: RedisProjectionDeps & { read
   // Conversations come from the membership projection's tables: make sure they exist whichever starts first.
   await membership.ensureSchema();
   const gauges = deps.registry === undefined ? undefined : presenceMetrics(deps.registry);
+  const resyncs = new ResyncSchedule(redis, prefix, deps.logger);
   return startRedisProjection(deps, {
     name: PRESENCE_PROJECTION,
     topic: TOPICS.presence.events,
     store: (own) => new RedisPresenceStore(own, prefix),
     afterCommit: async (outcome, records, { catchingUp }) => {
       if (gauges !== undefined) await countOnline(redis, prefix, outcome, gauges);
-      if (catchingUp) return;
+      if (catchingUp) return resyncs.add(outcome.workspaces);
       const last = records[records.length - 1]!;
       await publish(redis, prefix, outcome, { partition: last.partition, offset: last.offset }, membership);
     },
   });
+}
+
+/** How often, at most, a workspace touched while catching up is told to resync. */
+const RESYNC_INTERVAL_MS = 1_000;
+
+/** Workspaces whose watchers must read the presence state afresh, announced together once per interval. */
+class ResyncSchedule {
+  private readonly pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  add(workspaces: readonly string[]): void {
+    for (const workspaceId of workspaces) this.pending.add(workspaceId);
+    if (this.pending.size === 0 || this.timer !== undefined) return;
+    this.timer = setTimeout(() => void this.flush(), RESYNC_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = undefined;
+    const pipeline = this.redis.pipeline();
+    for (const workspaceId of this.pending) {
+      const delta: PresenceDiffDelta = { workspaceId, partition: -1, offset: -1, joins: {}, leaves: {}, resync: true };
+      pipeline.publish(presenceDiffChannel(this.prefix, workspaceId), JSON.stringify(delta));
+    }
+    this.pending.clear();
+    await pipeline.exec().catch((error: unknown) => this.logger.warn({ err: error }, "presence resync not published"));
+  }
 }
 
 async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcome, gauges: PresenceMetrics): Promise<void> {
