@@ -10,7 +10,7 @@ import { createRedis } from "../../src/infra/redis/redis-connection.js";
 import { createHistoryStore, historyTablePrefix, startHistoryProjection } from "../../src/projections/history/history-projection.js";
 import { conversationDeltaChannel, type ConversationDelta } from "../../src/projections/history/history-port.js";
 import type { ProjectionRuntime } from "../../src/projections/projection-runtime.js";
-import { eventually, testConfig, testLogger, uniquePrefix } from "../support/test-config.js";
+import { eventually, testConfig, testLogger, uniquePrefix, untilProjectionLive } from "../support/test-config.js";
 
 const logger = testLogger();
 
@@ -70,17 +70,12 @@ describe.each(["mysql", "mongo"] as const)("the history projection over %s", (hi
     subscriber.on("message", (_channel, message) => deltas.push(JSON.parse(message) as ConversationDelta));
     await subscriber.subscribe(conversationDeltaChannel(prefix, "c1"), conversationDeltaChannel(prefix, "warmup"));
     projection = await startHistoryProjection({ config, codec, store, redis, logger });
-    // Records that arrive before the partition is assigned count as catch-up and publish nothing.
-    let n = 0;
-    await eventually(
-      async () => {
-        const read: MessageRead = { meta: meta(0), conversationId: "warmup", seq: (n += 1), userId: "bob", messageId: null };
-        await send([{ fullName: "MessageRead", value: read }]);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        return deltas.some((delta) => delta.conversationId === "warmup") ? true : undefined;
+    await untilProjectionLive(
+      (seq) => {
+        const read: MessageRead = { meta: meta(0), conversationId: "warmup", seq, userId: "bob", messageId: null };
+        return send([{ fullName: "MessageRead", value: read }]);
       },
-      60_000,
-      "the projection to go live",
+      () => deltas.some((delta) => delta.conversationId === "warmup"),
     );
   });
 

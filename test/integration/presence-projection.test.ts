@@ -33,7 +33,7 @@ import { RedisPresenceStore } from "../../src/projections/presence/redis-presenc
 import type { ProjectionRuntime } from "../../src/projections/projection-runtime.js";
 import { rebuildProjection } from "../../src/projections/rebuild.js";
 import { applyUnderCheckpoint } from "../../src/projections/redis-checkpointed-store.js";
-import { eventually, testConfig, testLogger, uniquePrefix } from "../support/test-config.js";
+import { eventually, testConfig, testLogger, uniquePrefix, untilProjectionLive } from "../support/test-config.js";
 
 const logger = testLogger();
 const prefix = uniquePrefix("presence");
@@ -133,18 +133,12 @@ describe("the presence projection", () => {
       userPresenceChannel(prefix, "warmup"),
     );
     projection = await startPresenceProjection({ config, codec, redis, pool, logger, registry });
-    // Records that arrive before the partition is assigned count as catch-up and publish nothing.
-    let n = 0;
-    await eventually(
-      async () => {
-        n += 1;
-        const warmup = { ...opened("warmup", `warm-${n}`, T0 + n, "w-warmup"), gatewayId: "g-warmup" };
-        await send([{ fullName: "ConnectionOpened", value: warmup }]);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        return updates.some((update) => update.user_id === "warmup") ? true : undefined;
+    await untilProjectionLive(
+      (n) => {
+        const warmup: ConnectionOpened = { ...opened("warmup", `warm-${n}`, T0 + n, "w-warmup"), gatewayId: "g-warmup" };
+        return send([{ fullName: "ConnectionOpened", value: warmup }]);
       },
-      60_000,
-      "the projection to go live",
+      () => updates.some((update) => update.user_id === "warmup"),
     );
   });
 

@@ -12,7 +12,7 @@ import { RedisTypingStore } from "../../src/projections/typing/redis-typing-stor
 import { typingKeys } from "../../src/projections/typing/typing-model.js";
 import { startTypingProjection } from "../../src/projections/typing/typing-projection.js";
 import { TypingReadModel } from "../../src/projections/typing/typing-read-model.js";
-import { eventually, testConfig, testLogger, uniquePrefix } from "../support/test-config.js";
+import { eventually, testConfig, testLogger, uniquePrefix, untilProjectionLive } from "../support/test-config.js";
 
 const logger = testLogger();
 const prefix = uniquePrefix("typing");
@@ -62,18 +62,10 @@ describe("the typing projection", () => {
     subscriber.on("message", (_channel: string, message: string) => deltas.push(JSON.parse(message) as ConversationDelta));
     await subscriber.subscribe(conversationDeltaChannel(prefix, "c1"), conversationDeltaChannel(prefix, "warmup"));
     projection = await startTypingProjection({ config, codec, redis, logger, registry });
-    // Records that arrive before the partition is assigned count as catch-up and publish nothing.
-    let n = 0;
-    await eventually(
-      async () => {
-        n += 1;
-        // Already expired: live enough to announce, never counted as active.
-        await send([{ fullName: "TypingStarted", value: started("warmup", `user-${n}`, Date.now() - 2_000, Date.now() - 1_000) }]);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        return deltas.some((delta) => delta.conversationId === "warmup") ? true : undefined;
-      },
-      60_000,
-      "the projection to go live",
+    await untilProjectionLive(
+      // Already expired: live enough to announce, never counted as active.
+      (n) => send([{ fullName: "TypingStarted", value: started("warmup", `user-${n}`, Date.now() - 2_000, Date.now() - 1_000) }]),
+      () => deltas.some((delta) => delta.conversationId === "warmup"),
     );
   });
 

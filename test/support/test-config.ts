@@ -39,3 +39,21 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
 }
+
+/**
+ * Waits until a freshly started projection announces what it applies: records that arrive
+ * before its partitions are assigned count as catch-up and publish nothing, so `poke` writes a
+ * new warm-up record (attempt 1, 2, …) every half second until `announced()` saw one.
+ */
+export async function untilProjectionLive(poke: (attempt: number) => Promise<unknown>, announced: () => boolean): Promise<void> {
+  let attempt = 0;
+  await eventually(
+    async () => {
+      await poke((attempt += 1));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return announced() ? true : undefined;
+    },
+    60_000,
+    "the projection to go live",
+  );
+}
