@@ -1,11 +1,11 @@
-import { Socket, type Channel } from "phoenix";
+import { Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { eventually } from "../support/test-config.js";
 import { startService, type ServiceProcess } from "../support/service-process.js";
+import { joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
 import { tokenFor } from "../support/tokens.js";
 
-type Payload = Record<string, unknown>;
 
 /**
  * Two members chat through the whole loop with the stock phoenix client: push → command on
@@ -48,20 +48,11 @@ describe("messaging, end to end", () => {
     for (const event of ["message:new", "message:edited", "message:deleted", "message:reaction:added", "message:reaction:removed", "message:read", "new_message"]) {
       channel.on(event, (payload: Payload) => void received.push({ event, payload }));
     }
-    const reply = await new Promise<Payload>((resolve, reject) =>
-      channel.join().receive("ok", (response: Payload) => resolve(response)).receive("error", (response: Payload) => reject(new Error(JSON.stringify(response)))),
-    );
+    const reply = await joinChannel(channel);
     return { channel, received, reply };
   }
 
-  const push = (channel: Channel, event: string, payload: Payload) =>
-    new Promise<{ status: string; response: Payload }>((resolve) =>
-      channel
-        .push(event, payload, 20_000)
-        .receive("ok", (response: Payload) => resolve({ status: "ok", response }))
-        .receive("error", (response: Payload) => resolve({ status: "error", response }))
-        .receive("timeout", () => resolve({ status: "timeout", response: {} })),
-    );
+  const push = pushTo;
 
   const of = (received: { event: string; payload: Payload }[], event: string) => received.filter((r) => r.event === event).map((r) => r.payload);
 

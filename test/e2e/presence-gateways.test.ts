@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { Presence, Socket, type Channel } from "phoenix";
+import { Presence, Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { RoleCluster, type RoleProcess } from "../support/roles.js";
 import { eventually, uniquePrefix } from "../support/test-config.js";
+import { joinChannel } from "../support/phoenix-client.js";
 import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
-
-type Payload = Record<string, unknown>;
 
 /** How long a dead gateway may stay silent before it is swept, and how often gateways beat and sweep, in this test. */
 const STALE_MS = 3_000;
@@ -64,8 +63,7 @@ describe("presence across gateways, end to end (roles as separate processes)", (
     return socket;
   }
 
-  const join = (channel: Channel) =>
-    new Promise<Payload>((resolve, reject) => channel.join().receive("ok", resolve).receive("error", (r: Payload) => reject(new Error(JSON.stringify(r)))));
+  const join = joinChannel;
 
   async function watch(gateway: RoleProcess, user: string) {
     const channel = (await connect(gateway, user)).channel(`presence:${workspace}`);

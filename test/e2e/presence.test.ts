@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { Presence, Socket, type Channel } from "phoenix";
+import { Presence, Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { startService, type ServiceProcess } from "../support/service-process.js";
 import { eventually } from "../support/test-config.js";
+import { joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
 import { tokenFor } from "../support/tokens.js";
 
-type Payload = Record<string, unknown>;
 interface Meta {
   phx_ref: string;
   device: string | null;
@@ -31,7 +31,7 @@ describe("presence and typing, end to end", () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    ({ service, base } = await startService("presence", { PRESENCE_DIFF_INTERVAL_MS: "50", TYPING_TIMEOUT_MS: "1500" }));
+    ({ service, base } = await startService("presence", { PRESENCE_DIFF_INTERVAL_MS: "50", TYPING_TIMEOUT_MS: "1500", TYPING_COALESCE_MS: "500" }));
     const created = await fetch(`${base}/api/conversations`, {
       method: "POST",
       headers: { authorization: `Bearer ${await tokenFor(alice, workspace)}`, "content-type": "application/json" },
@@ -54,20 +54,8 @@ describe("presence and typing, end to end", () => {
     return socket;
   }
 
-  function join(channel: Channel): Promise<Payload> {
-    return new Promise((resolve, reject) =>
-      channel.join().receive("ok", resolve).receive("error", (response: Payload) => reject(new Error(JSON.stringify(response)))),
-    );
-  }
-
-  const push = (channel: Channel, event: string, payload: Payload) =>
-    new Promise<{ status: string; response: Payload }>((resolve) =>
-      channel
-        .push(event, payload, 15_000)
-        .receive("ok", (response: Payload) => resolve({ status: "ok", response }))
-        .receive("error", (response: Payload) => resolve({ status: "error", response }))
-        .receive("timeout", () => resolve({ status: "timeout", response: {} })),
-    );
+  const join = joinChannel;
+  const push = pushTo;
 
   const get = async (path: string, as: string) => {
     const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${await tokenFor(as, workspace)}` } });

@@ -1,0 +1,30 @@
+import type { Channel } from "phoenix";
+
+export type Payload = Record<string, unknown>;
+
+/** A push's answer: the reply's status and response, or `timeout` when none came in time. */
+export interface PushAnswer {
+  readonly status: "ok" | "error" | "timeout";
+  readonly response: Payload;
+}
+
+/** Joins `channel` with the stock client; resolves with the join reply, rejects with the refusal as the message. */
+export function joinChannel(channel: Channel): Promise<Payload> {
+  return new Promise((resolve, reject) =>
+    channel
+      .join()
+      .receive("ok", (response: Payload) => resolve(response))
+      .receive("error", (response: Payload) => reject(new Error(JSON.stringify(response)))),
+  );
+}
+
+/** Pushes `event` and resolves with its answer, whatever it is. */
+export function pushTo(channel: Channel, event: string, payload: Payload, timeoutMs = 20_000): Promise<PushAnswer> {
+  return new Promise((resolve) =>
+    channel
+      .push(event, payload, timeoutMs)
+      .receive("ok", (response: Payload) => resolve({ status: "ok", response }))
+      .receive("error", (response: Payload) => resolve({ status: "error", response }))
+      .receive("timeout", () => resolve({ status: "timeout", response: {} })),
+  );
+}
