@@ -52,6 +52,16 @@ interface PartitionKey {
 const key = ({ topic, partition }: PartitionKey): string => `${topic}\u0000${partition}`;
 
 /**
+ * `promise`, marked as handled: the loop awaits it only after its current batch or back-off, and
+ * a read of the checkpoints that fails meanwhile (the database restarting) must not count as an
+ * unhandled rejection, which ends the process. Awaiting it still throws.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
  * Runs a projection: a read_committed consumer group over event topics that hands each
  * partition's records to a sink in offset order and, once they are committed there, to
  * `afterApply`.
@@ -119,7 +129,7 @@ export class ProjectionRuntime {
       const assigned = assignment.map(({ topic, partition }) => ({ topic, partition }));
       const generation = this.generation;
       const previous = this.pendingSeeks;
-      this.pendingSeeks = previous.then(() => (generation === this.generation ? this.moveToCheckpoints(assigned) : undefined));
+      this.pendingSeeks = handled(previous.then(() => (generation === this.generation ? this.moveToCheckpoints(assigned) : undefined)));
     } else {
       // An assignment still being prepared must not be made after its revocation.
       this.generation += 1;
@@ -166,7 +176,7 @@ export class ProjectionRuntime {
         if (messages.length > 0) await this.handle(messages);
       } catch (error) {
         this.logger.warn({ err: error, projection: this.options.name }, "projection batch failed; retrying from the checkpoint");
-        this.pendingSeeks = this.moveToCheckpoints(this.consumer.assignments());
+        this.pendingSeeks = handled(this.moveToCheckpoints(this.consumer.assignments()));
         await sleep(500);
       }
     }

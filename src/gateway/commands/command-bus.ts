@@ -87,6 +87,8 @@ export class CommandBus {
       this.pending.set(commandId, resolve);
       timer = setTimeout(() => reject(new ServiceError("timeout", "the command was not answered in time")), this.options.timeoutMs ?? 10_000);
     });
+    // The timeout may fire while the produce is still retrying (Kafka down): it is awaited after it, never unhandled.
+    outcome.catch(() => undefined);
     const observe = this.options.metrics?.commandReplySeconds.startTimer({ context, type });
     try {
       await this.producer.send([this.record(context, type, key, command)]);
