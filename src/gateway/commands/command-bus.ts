@@ -9,6 +9,13 @@ import type { RecordProducer } from "../../infra/kafka/record-producer.js";
 import { replyChannel, type CommandOutcome } from "../../commands/command-outcome.js";
 import { ServiceError } from "../errors/error-codes.js";
 
+/** A command sent without waiting for its outcome: its type (`quikchat.<context>.<type>`), Kafka key and value. */
+export interface DispatchedCommand {
+  readonly type: string;
+  readonly key: string;
+  readonly command: { meta: CommandMeta };
+}
+
 export interface IssuedBy {
   readonly userId: string;
   readonly workspaceId: string;
@@ -67,9 +74,14 @@ export class CommandBus {
    * Produces `command` without waiting for its outcome (signals: presence, typing); resolves
    * once Kafka has acknowledged it, rejects as {@link send} does when it could not be sent.
    */
-  async dispatch(context: CommandContext, type: string, key: string, command: { meta: CommandMeta }): Promise<void> {
+  dispatch(context: CommandContext, type: string, key: string, command: { meta: CommandMeta }): Promise<void> {
+    return this.dispatchAll(context, [{ type, key, command }]);
+  }
+
+  /** Several commands at once, in one produce, in order (per key, Kafka keeps it). */
+  async dispatchAll(context: CommandContext, commands: readonly DispatchedCommand[]): Promise<void> {
     try {
-      await this.producer.send([this.record(context, type, key, command)]);
+      await this.producer.send(commands.map(({ type, key, command }) => this.record(context, type, key, command)));
     } catch (error) {
       throw sendFailure(error);
     }

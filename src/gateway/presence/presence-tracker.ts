@@ -5,6 +5,7 @@ import type { Logger } from "../../infra/log/logger.js";
 import type { GatewayMetrics } from "../../infra/metrics/service-metrics.js";
 import { presenceKeys, type GatewayConnection } from "../../projections/presence/presence-model.js";
 import type { SocketIdentity } from "../channels/channel.js";
+import type { DispatchedCommand } from "../commands/command-bus.js";
 
 /** What a client says about itself in the socket params (`device_id`, `platform`). */
 export interface ClientInfo {
@@ -18,9 +19,9 @@ export interface ConnectionLifecycle {
   closed(identity: SocketIdentity, closeCode: number): void;
 }
 
-/** Sends presence commands without waiting for their outcome. */
+/** Sends presence commands without waiting for their outcome: in one produce, in order; rejects when Kafka did not take them. */
 export interface PresenceCommands {
-  dispatch(context: "presence", type: string, key: string, command: { meta: CommandMeta }): Promise<void>;
+  dispatchAll(context: "presence", commands: readonly DispatchedCommand[]): Promise<void>;
 }
 
 /** The open connections the presence read model holds for a gateway (for the sweeper). */
@@ -42,6 +43,13 @@ export interface PresenceTrackerDeps {
   /** Epoch milliseconds; default `Date.now`. */
   readonly now?: () => number;
 }
+
+/** Commands sent in one produce at most. */
+const MAX_BATCH = 500;
+/** Past this many unsent commands (Kafka down for long), connection refreshes are skipped: opens and closes matter more. */
+const MAX_OUTBOX_FOR_REFRESH = 10_000;
+/** How long `close` waits for unsent commands before giving up on them. */
+const CLOSE_DRAIN_MS = 5_000;
 
 interface LocalConnection {
   readonly identity: SocketIdentity;
@@ -70,11 +78,16 @@ export function clientInfo(query: Record<string, unknown>): ClientInfo {
  * expires their connections user by user (`ExpirePresence` gateway_down). A swept gateway leaves
  * the liveness set once the read model holds none of its connections.
  *
- * Commands are fire-and-forget: a failed send is logged; the staleness deadline is the backstop.
+ * Commands are fire-and-forget for the caller but never dropped: they wait in an outbox, in the
+ * order they were issued (a user's connect always before its close), and go out in batches; a
+ * batch Kafka did not take is sent again, with backoff, before anything after it. Only while more
+ * than 10,000 wait are connection refreshes skipped. On `close`, what is still unsent gets a few
+ * seconds; after that the staleness deadline is the backstop.
  */
 export class PresenceTracker implements ConnectionLifecycle {
   private readonly local = new Map<string, LocalConnection>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly outbox: DispatchedCommand[] = [];
+  private draining: Promise<void> | undefined;
   private readonly keys;
   private readonly now: () => number;
   private timers: NodeJS.Timeout[] = [];
@@ -126,7 +139,7 @@ export class PresenceTracker implements ConnectionLifecycle {
     const due = this.now() - this.deps.settings.connectionTtlMs / 3;
     let sent = 0;
     for (const connection of this.local.values()) {
-      if (connection.refreshedAt > due) continue;
+      if (connection.refreshedAt > due || this.outbox.length > MAX_OUTBOX_FOR_REFRESH) continue;
       connection.refreshedAt = this.now();
       const { identity } = connection;
       this.issue("heartbeat", "PresenceHeartbeat", identity, undefined, { userId: identity.userId, connectionId: identity.connectionId });
@@ -173,7 +186,7 @@ export class PresenceTracker implements ConnectionLifecycle {
         };
         this.deps.metrics?.presenceOperations.inc({ operation: "sweep" });
         const command: ExpirePresence = { meta, userId, reason: "gateway_down", gatewayId: gateway, connectionIds: connectionIds.sort() };
-        this.track(this.deps.commands.dispatch("presence", "ExpirePresence", userId, command), "ExpirePresence");
+        this.send({ type: "ExpirePresence", key: userId, command });
         users++;
       }
     }
@@ -185,13 +198,21 @@ export class PresenceTracker implements ConnectionLifecycle {
     return new Set([...this.local.values()].map(({ identity }) => identity.userId)).size;
   }
 
-  /** Stops the upkeep and waits for the commands in flight (the sockets' DisconnectClient on shutdown). */
+  /** Commands issued and not yet taken by Kafka. */
+  get unsent(): number {
+    return this.outbox.length;
+  }
+
+  /** Stops the upkeep and waits (a few seconds at most) for the unsent commands: the sockets' DisconnectClient on shutdown. */
   async close(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await Promise.all([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.draining, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_MS)))]);
+    clearTimeout(timer);
+    if (this.outbox.length > 0) this.deps.logger.warn({ unsent: this.outbox.length }, "presence commands left unsent at shutdown");
   }
 
   private async beat(): Promise<void> {
@@ -216,13 +237,28 @@ export class PresenceTracker implements ConnectionLifecycle {
       replyTo: null,
     };
     this.deps.metrics?.presenceOperations.inc({ operation });
-    this.track(this.deps.commands.dispatch("presence", type, identity.userId, { meta, ...fields }), type);
+    const command = { meta, ...fields };
+    this.send({ type, key: identity.userId, command });
   }
 
-  private track(sent: Promise<void>, type: string): void {
-    const settled = sent
-      .catch((error: unknown) => this.deps.logger.warn({ err: error, type }, "presence command not sent"))
-      .finally(() => this.inFlight.delete(settled));
-    this.inFlight.add(settled);
+  private send(command: DispatchedCommand): void {
+    this.outbox.push(command);
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+  }
+
+  private async drain(): Promise<void> {
+    let backoff = 0;
+    while (this.outbox.length > 0) {
+      const batch = this.outbox.slice(0, MAX_BATCH);
+      try {
+        await this.deps.commands.dispatchAll("presence", batch);
+        this.outbox.splice(0, batch.length);
+        backoff = 0;
+      } catch (error) {
+        backoff = Math.min(5_000, backoff === 0 ? 200 : backoff * 2);
+        this.deps.logger.warn({ err: error, unsent: this.outbox.length, retryInMs: backoff }, "presence commands not sent; retrying");
+        await new Promise((resolve) => setTimeout(resolve, backoff).unref());
+      }
+    }
   }
 }

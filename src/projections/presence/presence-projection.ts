@@ -41,10 +41,21 @@ export async function startPresenceProjection(deps: RedisProjectionDeps & { read
     topic: TOPICS.presence.events,
     store: (own) => new RedisPresenceStore(own, prefix),
     afterCommit: async (outcome, records, { catchingUp }) => {
+      if (catchingUp) resyncs.add(outcome.workspaces);
+      else {
+        const last = records[records.length - 1]!;
+        try {
+          await publish(redis, prefix, outcome, { partition: last.partition, offset: last.offset });
+        } catch (error) {
+          // The read model is right; its watchers missed a diff: they read it afresh instead.
+          resyncs.add(outcome.workspaces);
+          throw error;
+        }
+        await announceVisibility(redis, prefix, outcome, membership).catch((error: unknown) =>
+          deps.logger.warn({ err: error }, "user_online/user_offline not announced (membership unreadable)"),
+        );
+      }
       if (gauges !== undefined) await countOnline(redis, prefix, outcome, gauges);
-      if (catchingUp) return resyncs.add(outcome.workspaces);
-      const last = records[records.length - 1]!;
-      await publish(redis, prefix, outcome, { partition: last.partition, offset: last.offset }, membership);
     },
   });
 }
@@ -94,12 +105,12 @@ async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcom
   });
 }
 
+/** The batch's workspace diffs and user updates: Redis only, so a database outage cannot hold them back. */
 async function publish(
   redis: Redis,
   prefix: string,
   outcome: PresenceOutcome,
   position: { readonly partition: number; readonly offset: number },
-  membership: MysqlMembershipStore,
 ): Promise<void> {
   const messages: [channel: string, message: string][] = [];
   for (const [workspaceId, { joins, leaves }] of outcome.diffs) {
@@ -107,12 +118,22 @@ async function publish(
     messages.push([presenceDiffChannel(prefix, workspaceId), JSON.stringify(delta)]);
   }
   for (const update of outcome.updates) messages.push([userPresenceChannel(prefix, update.user_id), JSON.stringify(update)]);
+  await publishAll(redis, messages);
+}
+
+/** `user_online` / `user_offline` to the conversations of each user whose visibility changed (their membership is in MySQL). */
+async function announceVisibility(redis: Redis, prefix: string, outcome: PresenceOutcome, membership: MysqlMembershipStore): Promise<void> {
+  const messages: [channel: string, message: string][] = [];
   for (const { userId, online, at } of outcome.visibility) {
     for (const conversationId of await membership.conversationsOf(userId)) {
       const delta: ConversationDelta = { kind: online ? "user_online" : "user_offline", conversationId, userId, at };
       messages.push([conversationDeltaChannel(prefix, conversationId), JSON.stringify(delta)]);
     }
   }
+  await publishAll(redis, messages);
+}
+
+async function publishAll(redis: Redis, messages: readonly (readonly [channel: string, message: string])[]): Promise<void> {
   if (messages.length === 0) return;
   // One pipeline keeps the order and costs one round trip.
   const pipeline = redis.pipeline();
