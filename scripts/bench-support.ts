@@ -13,9 +13,9 @@ export const freePort = () =>
     });
   });
 
-/** An HS256 token for `user` in workspace `bench`, as the service started by {@link startBenchService} accepts. */
-export const token = (user: string) =>
-  new SignJWT({ workspace_id: "bench" })
+/** An HS256 token for `user` in `workspace` (`bench` by default), as the service started by {@link startBenchService} accepts. */
+export const token = (user: string, workspace = "bench") =>
+  new SignJWT({ workspace_id: workspace })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(user)
     .setExpirationTime("2h")

@@ -1,0 +1,114 @@
+/** What every section of the benchmark shares: the plan (sizes and durations), the service under test, raw results. */
+import type { Config } from "../../src/config/config.js";
+import type { ServiceProcess } from "./service.js";
+
+/** Sizes and durations of one run; `--quick` shrinks some of them. */
+export interface Plan {
+  readonly quick: boolean;
+  /** Total send rates (msg/s) of the latency rows. */
+  readonly rates: readonly number[];
+  /** How long each rate is held. */
+  readonly seconds: number;
+  /** How long deliveries are waited for at most after the last send of a latency run (see LoadOptions.drainMs). */
+  readonly drainMs: number;
+  /** How long QuikChat may take to work off a run's backlog before the next run starts anyway. */
+  readonly settleMs: { readonly first: number; readonly between: number };
+  /** Conversations of the latency rows, their members, and the members of each that send. */
+  readonly conversations: number;
+  readonly members: number;
+  readonly sendersPerConversation: number;
+  /** Extra rates tried when searching the highest rate with p99 under `p99TargetMs`. */
+  readonly searchSteps: number;
+  readonly p99TargetMs: number;
+  readonly fanoutSockets: number;
+  readonly fanoutMessages: number;
+  readonly fanoutBursts: number;
+  /** Idle connections of the memory row, over several server processes of at most `connectionsPerServerProcess`. */
+  readonly connections: number;
+  readonly connectionsPerServerProcess: number;
+  readonly socketsPerClientProcess: number;
+  /** Idle time after the last connection opened and before memory is read. */
+  readonly idleMs: number;
+  readonly presenceSamples: number;
+  readonly rebuildEvents: number;
+  /** A section still running after this long is abandoned (its processes stopped) and the run goes on. */
+  readonly sectionLimitMs: number;
+}
+
+export function makePlan(quick: boolean, overrides: { connections?: number; fanoutSockets?: number; rebuildEvents?: number; openFiles: number }): Plan {
+  // One process holds at most `openFiles` descriptors: leave room for its other files and connections.
+  const perServer = Math.max(1_000, Math.min(10_000, overrides.openFiles - 2_000));
+  return {
+    quick,
+    rates: [500, 2_000, 5_000],
+    seconds: quick ? 3 : 20,
+    drainMs: quick ? 5_000 : 30_000,
+    settleMs: quick ? { first: 15_000, between: 10_000 } : { first: 60_000, between: 30_000 },
+    conversations: 50,
+    members: 10,
+    sendersPerConversation: 2,
+    searchSteps: quick ? 1 : 4,
+    p99TargetMs: 50,
+    fanoutSockets: overrides.fanoutSockets ?? (quick ? 5_000 : 10_000),
+    fanoutMessages: quick ? 20 : 100,
+    fanoutBursts: quick ? 2 : 3,
+    connections: overrides.connections ?? (quick ? 20_000 : 40_000),
+    connectionsPerServerProcess: perServer,
+    socketsPerClientProcess: Math.min(5_000, perServer),
+    idleMs: quick ? 5_000 : 15_000,
+    presenceSamples: quick ? 15 : 200,
+    rebuildEvents: overrides.rebuildEvents ?? (quick ? 100_000 : 1_000_000),
+    sectionLimitMs: quick ? 480_000 : 2_400_000,
+  };
+}
+
+/** The service under test: one process with every role (processors, projections, REST) and gateway processes. */
+export interface Ours {
+  readonly core: ServiceProcess;
+  readonly gateways: readonly ServiceProcess[];
+}
+
+export interface Context {
+  readonly plan: Plan;
+  /** Topic prefix of this run (every service process, the floor topics, the rebuild prefix under it). */
+  readonly prefix: string;
+  readonly logDir: string;
+  readonly config: Config;
+  /** The running service, or why it could not be started (each row then shows that error). */
+  readonly ours: Ours | Error;
+  /** Raw results by section, written to the JSON file. */
+  readonly raw: Record<string, unknown>;
+  progress(line: string): void;
+}
+
+/** The running service; throws why it is not there (it could not start, or a process of it has exited since). */
+export function requireOurs(context: Context): Ours {
+  if (context.ours instanceof Error) throw context.ours;
+  for (const process of [context.ours.core, ...context.ours.gateways]) {
+    const exited = process.exited();
+    if (exited !== undefined) throw new Error(exited);
+  }
+  return context.ours;
+}
+
+/**
+ * {@link attempt} for work on the service: when it fails because a service process has exited
+ * meanwhile (a refused fetch, a timeout), the error says which one and why.
+ */
+export async function attemptOurs<T>(context: Context, work: () => Promise<T>): Promise<T | Error> {
+  const result = await attempt(work);
+  if (!(result instanceof Error) || context.ours instanceof Error) return result;
+  const exited = [context.ours.core, ...context.ours.gateways].map((p) => p.exited()).find((e) => e !== undefined);
+  return exited === undefined || result.message.includes(exited) ? result : new Error(`${result.message} (${exited})`);
+}
+
+/** Runs `work`, turning a failure into the Error it threw (a row shows it and the run goes on). */
+export async function attempt<T>(work: () => Promise<T>): Promise<T | Error> {
+  try {
+    return await work();
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

@@ -1,0 +1,257 @@
+/**
+ * Rows 1 and 2: send→receive and send→reply latency, loss and duplicates at fixed total rates
+ * over conversations of 10 members (two senders each), for QuikChat, the bare `ws` server,
+ * Socket.IO, and the Kafka produce→consume floor; then the highest rate QuikChat sustains with
+ * p99 under the target (a short step search from the fixed rates).
+ */
+import type { SocketPlan } from "./client-worker.js";
+import { ClientPool, type LoadResult } from "./client-pool.js";
+import { attempt, attemptOurs, range, requireOurs, type Context } from "./context.js";
+import type { FloorResult, KafkaFloorApi, KafkaLib } from "./kafka-floor.js";
+import { forkWorker } from "./processes.js";
+import { failed, int, latency, ms, row, times, verdict, type Row } from "./report.js";
+import { createConversation } from "./service.js";
+import { freePort } from "../bench-support.js";
+import { mapLimit, sleep } from "./stats.js";
+
+type ServerApi = { listen: (args: { port: number }) => Promise<void> };
+
+interface Layout {
+  readonly plans: SocketPlan[];
+  readonly senders: { socket: number; topic: string }[];
+}
+
+/** Conversation c's member m is socket c·members + m; members 0… sendersPerConversation−1 send. */
+function layout(context: Context, topicOf: (c: number) => string, urlOf: (socket: number) => string, userOf: (c: number, m: number) => string): Layout {
+  const { conversations, members, sendersPerConversation } = context.plan;
+  const plans: SocketPlan[] = [];
+  const senders: Layout["senders"] = [];
+  for (const c of range(conversations)) {
+    for (const m of range(members)) {
+      const socket = plans.length;
+      plans.push({ url: urlOf(socket), user: userOf(c, m), topics: [topicOf(c)] });
+      if (m < sendersPerConversation) senders.push({ socket, topic: topicOf(c) });
+    }
+  }
+  return { plans, senders };
+}
+
+/** Meets the latency target with nothing lost, duplicated, refused or behind schedule. */
+const sustains = (result: LoadResult, targetMs: number) =>
+  result.sendToReceiveMs.count > 0 &&
+  result.sendToReceiveMs.p99 < targetMs &&
+  result.lost === 0 &&
+  result.duplicates === 0 &&
+  result.failed === 0 &&
+  result.achievedRate >= 0.95 * result.rate;
+
+interface Measured {
+  readonly byRate: Map<number, LoadResult>;
+  readonly search?: Search | Error;
+}
+
+interface Search {
+  readonly sustained: number;
+  readonly p99Ms: number;
+  readonly tried: readonly { rate: number; p99Ms: number; lost: number; failed: number; achievedRate: number; sustained: boolean }[];
+}
+
+class LatencyRunner {
+  private runs = 0;
+
+  constructor(
+    private readonly context: Context,
+    private readonly pool: ClientPool,
+    private readonly layout: Layout,
+    private readonly label: string,
+  ) {}
+
+  at(rate: number, seconds = this.context.plan.seconds): Promise<LoadResult> {
+    this.runs += 1;
+    this.context.progress(`  ${this.label}: ${int(rate)} msg/s for ${seconds} s`);
+    return this.pool.load({ tag: `${this.label}-${rate}-${this.runs}`, senders: this.layout.senders, rate, count: Math.round(rate * seconds), drainMs: this.context.plan.drainMs });
+  }
+
+  /**
+   * Low-rate probes (100 msg/s for a second) until the service is steady: the roles have settled
+   * after start, or worked off what an overloaded run left queued. Steady: a probe delivers
+   * everything, with p99 under 100 ms or no more than 1.25× the previous complete probe's (the
+   * latency no longer falls as a backlog drains).
+   */
+  async settle(maxMs: number): Promise<void> {
+    let previous = Infinity;
+    for (const deadline = Date.now() + maxMs; Date.now() < deadline; await sleep(500)) {
+      this.runs += 1;
+      const probe = await this.pool.load({ tag: `${this.label}-settle-${this.runs}`, senders: this.layout.senders, rate: 100, count: 100, drainMs: 3_000 });
+      const complete = probe.lost === 0 && probe.failed === 0;
+      const p99 = complete ? probe.sendToReceiveMs.p99 : Infinity;
+      if (complete && (p99 < 100 || (Number.isFinite(previous) && p99 <= 1.25 * previous))) return;
+      previous = p99;
+    }
+  }
+}
+
+async function measure(context: Context, label: string, protocol: "phoenix" | "socketio", layout: Layout, ours: boolean): Promise<Measured> {
+  const pool = await ClientPool.start(label, 2);
+  try {
+    const connected = await pool.connect(protocol, layout.plans, 32);
+    if (connected.failed > 0) throw new Error(`${connected.failed} of ${connected.planned} sockets failed to connect/join: ${JSON.stringify(connected.errors)}`);
+    const runner = new LatencyRunner(context, pool, layout, label);
+    await runner.settle(ours ? context.plan.settleMs.first : 3_000);
+    const byRate = new Map<number, LoadResult>();
+    for (const rate of context.plan.rates) {
+      byRate.set(rate, await runner.at(rate));
+      if (ours) await runner.settle(context.plan.settleMs.between);
+    }
+    if (!ours) return { byRate };
+    return { byRate, search: await attempt(() => search(context, runner, [...byRate.values()])) };
+  } finally {
+    await pool.stop();
+  }
+}
+
+/** From the fixed rates' results, a few more rates between the best that passed and the first that failed (or above). */
+async function search(context: Context, runner: LatencyRunner, results: LoadResult[]): Promise<Search> {
+  const target = context.plan.p99TargetMs;
+  const tried = [...results];
+  for (let step = 0; step < context.plan.searchSteps; step += 1) {
+    const best = Math.max(0, ...tried.filter((r) => sustains(r, target)).map((r) => r.rate));
+    const above = tried.filter((r) => r.rate > best && !sustains(r, target)).map((r) => r.rate);
+    const worst = above.length > 0 ? Math.min(...above) : undefined;
+    let next: number;
+    if (worst === undefined) next = best * 2;
+    else if (best === 0) next = Math.floor(worst / 2);
+    else if (worst / best <= 1.25) break;
+    else next = Math.sqrt(best * worst);
+    next = next >= 1_000 ? Math.round(next / 100) * 100 : Math.max(10, Math.round(next / 10) * 10);
+    if (next <= 10 || tried.some((r) => r.rate === next)) break;
+    tried.push(await runner.at(next));
+    await runner.settle(context.plan.settleMs.between);
+  }
+  const passing = tried.filter((r) => sustains(r, target)).sort((a, b) => b.rate - a.rate);
+  return {
+    sustained: passing[0]?.rate ?? 0,
+    p99Ms: passing[0]?.sendToReceiveMs.p99 ?? NaN,
+    tried: tried.map((r) => ({ rate: r.rate, p99Ms: r.sendToReceiveMs.p99, lost: r.lost, failed: r.failed, achievedRate: r.achievedRate, sustained: sustains(r, target) })),
+  };
+}
+
+async function measureOurs(context: Context): Promise<Measured> {
+  const { core, gateways } = requireOurs(context);
+  const { conversations, members } = context.plan;
+  const user = (c: number, m: number) => `lat-${c}-${m}`;
+  context.progress(`  QuikChat: creating ${conversations} conversations of ${members}`);
+  const ids = await mapLimit(range(conversations), 8, (c) => createConversation(core.base, user(c, 0), range(members).slice(1).map((m) => user(c, m))));
+  // Members alternate between the gateway processes: deliveries cross gateways as they do in production.
+  const plan = layout(context, (c) => `chat:${ids[c]}`, (socket) => gateways[socket % gateways.length]!.socketUrl, user);
+  return measure(context, "quikchat", "phoenix", plan, true);
+}
+
+async function measureBaseline(context: Context, kind: "ws" | "socketio"): Promise<Measured> {
+  const server = await forkWorker<ServerApi>(kind === "ws" ? "./ws-broadcast-server.ts" : "./socketio-server.ts", `${kind}-server`);
+  try {
+    const port = await freePort();
+    await server.call("listen", { port });
+    const url = kind === "ws" ? `ws://127.0.0.1:${port}/socket/websocket` : `http://127.0.0.1:${port}`;
+    const plan = layout(context, (c) => `room:${c}`, () => url, (c, m) => `lat-${c}-${m}`);
+    return await measure(context, kind, kind === "ws" ? "phoenix" : "socketio", plan, false);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function measureFloor(context: Context, lib: KafkaLib): Promise<Map<number, FloorResult>> {
+  context.progress(`  Kafka floor (${lib})`);
+  const worker = await forkWorker<KafkaFloorApi>("./kafka-floor.ts", `floor-${lib}`);
+  try {
+    const results = await worker.call("floor", { lib, brokers: context.config.kafka.brokers, topic: `${context.prefix}bench.floor.${lib}`, rates: context.plan.rates, seconds: context.plan.seconds });
+    return new Map(results.map((result) => [result.rate, result]));
+  } finally {
+    await worker.stop();
+  }
+}
+
+export async function latencySection(context: Context): Promise<Row[]> {
+  context.progress("1-2. latency at fixed rates, sustained rate");
+  const ours = await attemptOurs(context, () => measureOurs(context));
+  context.progress("  bare ws");
+  const ws = await attempt(() => measureBaseline(context, "ws"));
+  context.progress("  Socket.IO");
+  const socketio = await attempt(() => measureBaseline(context, "socketio"));
+  const kafkajs = await attempt(() => measureFloor(context, "kafkajs"));
+  const rdkafka = await attempt(() => measureFloor(context, "rdkafka"));
+  const plain = <T>(value: T | Error) => (value instanceof Error ? { error: value.message } : value);
+  const byRate = (m: Measured | Error) => (m instanceof Error ? { error: m.message } : Object.fromEntries(m.byRate));
+  context.raw.latency = {
+    quikchat: byRate(ours),
+    ws: byRate(ws),
+    socketio: byRate(socketio),
+    kafkajs: kafkajs instanceof Error ? plain(kafkajs) : Object.fromEntries(kafkajs),
+    rdkafka: rdkafka instanceof Error ? plain(rdkafka) : Object.fromEntries(rdkafka),
+  };
+  context.raw.sustained = plain(ours instanceof Error ? ours : ours.search!);
+
+  const cell = <T>(source: Map<number, T> | Error, rate: number, show: (value: T) => string) => {
+    if (source instanceof Error) return failed(source);
+    const value = source.get(rate);
+    return value === undefined ? "not run" : show(value);
+  };
+  const results = (m: Measured | Error) => (m instanceof Error ? m : m.byRate);
+  const p99 = (m: Measured | Error, rate: number, pick: (r: LoadResult) => number) => (m instanceof Error ? NaN : pick(m.byRate.get(rate)!));
+  const ratios = (rate: number, pick: (r: LoadResult) => number) =>
+    `p99 ${times(p99(ours, rate, pick), p99(ws, rate, pick))} ws, ${times(p99(ours, rate, pick), p99(socketio, rate, pick))} Socket.IO`;
+  const floorP99 = (floor: Map<number, FloorResult> | Error, rate: number) => (floor instanceof Error ? NaN : (floor.get(rate)?.latencyMs.p99 ?? NaN));
+  const receiveRatios = (rate: number) => {
+    const q = p99(ours, rate, (r) => r.sendToReceiveMs.p99);
+    return `${ratios(rate, (r) => r.sendToReceiveMs.p99)}, ${times(q, floorP99(kafkajs, rate))} kafkajs floor, ${times(q, floorP99(rdkafka, rate))} rdkafka floor`;
+  };
+  const loss = (r: LoadResult) => {
+    const failures = r.failed > 0 ? `; ${int(r.failed)} sends failed (${Object.entries(r.sendErrors).map(([k, n]) => `${k} ${int(n)}`).join(", ")})` : "";
+    const behind = r.achievedRate < 0.95 * r.rate ? `; sent at ${int(r.achievedRate)}/s` : "";
+    return `${int(r.lost)} / ${int(r.duplicates)} of ${int(r.expected)}${failures}${behind}`;
+  };
+  const rows: Row[] = [];
+  for (const rate of context.plan.rates) {
+    const at = `@ ${int(rate)} msg/s`;
+    const goal =
+      rate === 2_000
+        ? `p99 ≤ 25 ms: ${ours instanceof Error ? "not measured" : verdict(ours.byRate.get(rate)!.sendToReceiveMs.p99 <= 25)}`
+        : "—";
+    rows.push(
+      row("1", `send→receive ${at}, p50 / p99 / max ms`, {
+        ours: cell(results(ours), rate, (r) => latency(r.sendToReceiveMs)),
+        ws: cell(results(ws), rate, (r) => latency(r.sendToReceiveMs)),
+        socketio: cell(results(socketio), rate, (r) => latency(r.sendToReceiveMs)),
+        kafkajs: cell(kafkajs, rate, (r) => latency(r.latencyMs)),
+        rdkafka: cell(rdkafka, rate, (r) => latency(r.latencyMs)),
+        ratio: receiveRatios(rate),
+        goal,
+      }),
+      row("1", `send→reply ${at}, p50 / p99 / max ms`, {
+        ours: cell(results(ours), rate, (r) => latency(r.sendToReplyMs)),
+        ws: cell(results(ws), rate, (r) => latency(r.sendToReplyMs)),
+        socketio: cell(results(socketio), rate, (r) => latency(r.sendToReplyMs)),
+        ratio: ratios(rate, (r) => r.sendToReplyMs.p99),
+      }),
+      row("1", `lost / duplicated deliveries ${at} (lost: not delivered ${context.plan.drainMs / 1000} s after the last send)`, {
+        ours: cell(results(ours), rate, loss),
+        ws: cell(results(ws), rate, loss),
+        socketio: cell(results(socketio), rate, loss),
+        kafkajs: cell(kafkajs, rate, (r) => `${int(r.lost)} lost of ${int(r.produced)}`),
+        rdkafka: cell(rdkafka, rate, (r) => `${int(r.lost)} lost of ${int(r.produced)}`),
+        goal: `each member gets each message once: ${ours instanceof Error ? "not measured" : verdict(ours.byRate.get(rate)!.lost === 0 && ours.byRate.get(rate)!.duplicates === 0)}`,
+      }),
+    );
+  }
+  const found = ours instanceof Error ? ours : ours.search!;
+  rows.push(
+    row("2", `highest sustained rate with send→receive p99 < ${context.plan.p99TargetMs} ms (nothing lost, ${context.plan.seconds} s per step)`, {
+      ours:
+        found instanceof Error
+          ? failed(found)
+          : `${found.sustained > 0 ? `${int(found.sustained)} msg/s (p99 ${ms(found.p99Ms)} ms)` : `below ${int(Math.min(...found.tried.map((t) => t.rate)))} msg/s`}; tried ${found.tried.map((t) => `${int(t.rate)}${t.sustained ? "✓" : "✗"}`).join(" ")}`,
+      goal: `≥ 5,000 msg/s: ${found instanceof Error ? "not measured" : verdict(found.sustained >= 5_000)}`,
+    }),
+  );
+  return rows;
+}
