@@ -33,7 +33,8 @@ export interface LoadOptions {
   readonly replyTimeoutMs?: number;
   /**
    * How long after the last send deliveries are waited for at most; the wait ends earlier once
-   * all arrived, or when none arrived for 3 s (what is missing then counts as lost).
+   * all arrived, or when none arrived for 3 s after some had (what is missing then counts as
+   * lost), or none at all for 15 s.
    */
   readonly drainMs: number;
 }
@@ -56,6 +57,16 @@ export interface LoadResult {
   /** Deliveries per second from the first send to the last delivery. */
   readonly deliveriesPerSecond: number;
   readonly seconds: number;
+  /** Connections open after the run, and those the server closed (or lost) so far, by code or reason. */
+  readonly open: number;
+  readonly closes: Record<string, number>;
+}
+
+/** Adds up counts by key. */
+function sumCounts(parts: readonly Record<string, number>[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const part of parts) for (const [key, n] of Object.entries(part)) sum[key] = (sum[key] ?? 0) + n;
+  return sum;
 }
 
 export class ClientPool {
@@ -89,8 +100,7 @@ export class ClientPool {
     const results: ConnectResult[] = await Promise.all(this.workers.map((worker, w) => worker.call("connect", { protocol, sockets: byWorker[w]!, concurrency, deferJoins })));
     this.placements.push(...placed.map(({ worker, index }) => ({ worker, index: index + results[worker]!.first })));
     this.plans.push(...plans);
-    const errors: Record<string, number> = {};
-    for (const result of results) for (const [reason, n] of Object.entries(result.errors)) errors[reason] = (errors[reason] ?? 0) + n;
+    const errors = sumCounts(results.map((r) => r.errors));
     const joined = results.reduce((sum, r) => sum + r.joined, 0);
     return { planned: plans.length, joined, failed: plans.length - joined, errors, seconds: (epochMs() - started) / 1000 };
   }
@@ -99,8 +109,7 @@ export class ClientPool {
   async joinDeferred(concurrency = 64): Promise<Connected> {
     const started = epochMs();
     const results = await Promise.all(this.workers.map((worker) => worker.call("joinDeferred", { concurrency })));
-    const errors: Record<string, number> = {};
-    for (const result of results) for (const [reason, n] of Object.entries(result.errors)) errors[reason] = (errors[reason] ?? 0) + n;
+    const errors = sumCounts(results.map((r) => r.errors));
     const joined = results.reduce((sum, r) => sum + r.joined, 0);
     const planned = joined + results.reduce((sum, r) => sum + r.failed, 0);
     return { planned, joined, failed: planned - joined, errors, seconds: (epochMs() - started) / 1000 };
@@ -146,15 +155,15 @@ export class ClientPool {
       const now = epochMs();
       const so = stats.reduce((sum, s) => sum + s.received, 0);
       if (so !== last) [last, progressAt] = [so, now];
-      if (so >= expected || now - sentEnd > options.drainMs || now - progressAt > 3_000) break;
+      const stalled = so > 0 ? now - progressAt > 3_000 : now - sentEnd > 15_000;
+      if (so >= expected || now - sentEnd > options.drainMs || stalled) break;
     }
     const collected = await Promise.all(this.workers.map((worker) => worker.call("collect", null)));
     const received = collected.reduce((sum, c) => sum + c.received, 0);
     const sent = sendResults.reduce((sum, r) => sum + r.sent, 0);
     const firstSentAt = Math.min(...sendResults.map((r) => r.firstSentAt));
     const lastAt = Math.max(...collected.map((c) => c.lastAt).filter((at) => !Number.isNaN(at)), firstSentAt);
-    const sendErrors: Record<string, number> = {};
-    for (const result of sendResults) for (const [reason, n] of Object.entries(result.errors)) sendErrors[reason] = (sendErrors[reason] ?? 0) + n;
+    const sendErrors = sumCounts(sendResults.map((r) => r.errors));
     const sendSeconds = Math.max(...sendResults.map((r) => r.seconds));
     return {
       rate: options.rate,
@@ -171,6 +180,8 @@ export class ClientPool {
       sendToReplyMs: summarize(sendResults.map((r) => r.replyMs)),
       deliveriesPerSecond: lastAt > firstSentAt ? Math.round(received / ((lastAt - firstSentAt) / 1000)) : 0,
       seconds: sendSeconds,
+      open: collected.reduce((sum, c) => sum + c.open, 0),
+      closes: sumCounts(collected.map((c) => c.closes)),
     };
   }
 

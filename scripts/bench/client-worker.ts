@@ -116,7 +116,8 @@ function phoenixConnection(url: string, onDelivery: (id: string | undefined) => 
       resolve(connection);
     });
     ws.once("error", (error) => reject(error));
-    ws.once("close", () => {
+    ws.once("close", (code) => {
+      if (connection.open) closedBy(`close ${code}`);
       connection.open = false;
       for (const reply of replies.values()) reply(undefined, "closed");
       replies.clear();
@@ -151,13 +152,22 @@ function socketIoConnection(url: string, jwt: string, onDelivery: (id: string | 
       resolve(connection);
     });
     socket.once("connect_error", (error) => reject(error));
-    socket.on("disconnect", () => (connection.open = false));
+    socket.on("disconnect", (reason) => {
+      if (connection.open) closedBy(reason);
+      connection.open = false;
+    });
   });
 }
 
 // --- this process's connections and the current run ----------------------------------------
 
 const connections: Connection[] = [];
+/** Connections that closed while this process still wanted them, by close code or reason. */
+const closes: Record<string, number> = {};
+let closing = false;
+const closedBy = (reason: string) => {
+  if (!closing) closes[reason] = (closes[reason] ?? 0) + 1;
+};
 /** Tells this process's senders from another's: clientMsgIds are unique across client processes. */
 const self = process.pid.toString(36);
 let heartbeats: NodeJS.Timeout | undefined;
@@ -345,6 +355,8 @@ async function send(args: SendArgs): Promise<SendResult> {
 export interface Deliveries {
   /** Distinct (connection, message) deliveries of the run. */
   readonly received: number;
+  /** Connections closed by the other side (or lost), by close code or reason. */
+  readonly closes: Record<string, number>;
   /** Deliveries of a message a connection had already received. */
   readonly duplicates: number;
   readonly open: number;
@@ -352,7 +364,7 @@ export interface Deliveries {
   readonly lastAt: number;
 }
 
-const deliveries = (): Deliveries => ({ received, duplicates, open: connections.filter((c) => c.open).length, firstAt, lastAt });
+const deliveries = (): Deliveries => ({ received, duplicates, open: connections.filter((c) => c.open).length, closes, firstAt, lastAt });
 
 const api = {
   connect,
@@ -372,6 +384,7 @@ const api = {
   /** The run's deliveries with each one's send→receive latency (ms). */
   collect: (_: null) => ({ ...deliveries(), latencies: latencies.values() }),
   closeAll: async (_: null) => {
+    closing = true;
     clearInterval(heartbeats);
     heartbeats = undefined;
     await Promise.all(connections.splice(0).map((connection) => connection.close()));

@@ -18,7 +18,7 @@ import { sleep } from "./stats.js";
 type ServerApi = { listen: (args: { port: number }) => Promise<void> };
 
 /** The best of the bursts, with each burst's rate; lost and duplicates are the worst burst's. */
-type Burst = LoadResult & { readonly bursts: readonly number[]; readonly openSeconds: number; readonly joinSeconds: number };
+type Burst = LoadResult & { readonly bursts: readonly number[]; readonly perBurst: readonly LoadResult[]; readonly openSeconds: number; readonly joinSeconds: number };
 
 const user = (i: number) => `fan-${i}`;
 /** A workspace of its own, so that the online count says when this row's sockets are all online. */
@@ -56,6 +56,7 @@ async function burst(context: Context, label: string, protocol: "phoenix" | "soc
     return {
       ...best,
       bursts: bursts.map((b) => b.deliveriesPerSecond),
+      perBurst: bursts,
       lost: Math.max(...bursts.map((b) => b.lost)),
       duplicates: Math.max(...bursts.map((b) => b.duplicates)),
       openSeconds: opened.seconds,
@@ -113,6 +114,12 @@ async function baseline(context: Context, kind: "ws" | "socketio"): Promise<Burs
   }
 }
 
+/** The connections the server closed (or that were lost) during the bursts, if any. */
+function closedNote(burst: Burst): string {
+  const closes = Object.entries(burst.perBurst.at(-1)?.closes ?? {});
+  return closes.length === 0 ? "" : `; closed: ${closes.map(([reason, n]) => `${reason} ×${int(n)}`).join(", ")}`;
+}
+
 export async function fanoutSection(context: Context): Promise<Row[]> {
   const { fanoutSockets, fanoutMessages, quick } = context.plan;
   context.progress(`3. fan-out in one room of ${int(fanoutSockets)} sockets`);
@@ -125,7 +132,7 @@ export async function fanoutSection(context: Context): Promise<Row[]> {
   const show = (r: Burst | Error) =>
     r instanceof Error
       ? failed(r)
-      : `${int(r.deliveriesPerSecond)}/s (bursts: ${r.bursts.map((b) => int(b)).join(", ")}; lost ${int(r.lost)}, dup ${int(r.duplicates)})`;
+      : `${int(r.deliveriesPerSecond)}/s (bursts: ${r.bursts.map((b) => int(b)).join(", ")}; lost ${int(r.lost)}, dup ${int(r.duplicates)}${closedNote(r)})`;
   const rate = (r: Burst | Error) => (r instanceof Error ? NaN : r.deliveriesPerSecond);
   const [q, w, s] = [rate(results.quikchat), rate(results.ws), rate(results.socketio)];
   const atLeast = (ratio: number, min: number) => (Number.isNaN(ratio) ? "not measured" : verdict(ratio >= min));

@@ -50,6 +50,7 @@ async function measure(args: PresenceArgs): Promise<PresenceResult> {
 
   const joinMs: number[] = [];
   const leaveMs: number[] = [];
+  let missedInARow = 0;
   try {
     for (let i = 0; i < args.samples + args.warmUp; i += 1) {
       const user = `presence-${i}`;
@@ -65,6 +66,9 @@ async function measure(args: PresenceArgs): Promise<PresenceResult> {
       const closed = epochMs();
       socket.close();
       const leaveAt = await within(leaveDiff);
+      // Diffs that stopped coming are an outage, not latency: say so instead of waiting out every sample.
+      missedInARow = Number.isNaN(joinAt) || Number.isNaN(leaveAt) ? missedInARow + 1 : 0;
+      if (missedInARow === 5) throw new Error(`no presence_diff within 10 s for 5 changes in a row (sample ${i + 1})`);
       // The first few settle the roles (group assignments, restores); they are not counted.
       if (i >= args.warmUp) {
         joinMs.push(joinAt - opened);

@@ -14,7 +14,9 @@ const api = {
   listen: ({ port }: { port: number }) =>
     new Promise<void>((resolve, reject) => {
       const http = createServer();
-      const io = new Server(http, { transports: ["websocket"], perMessageDeflate: false, serveClient: false });
+      // pingTimeout as the QuikChat gateways' idle timeout in the benchmark (see service.ts): client
+      // processes busy with a million deliveries answer pings late, and must not be dropped as dead.
+      const io = new Server(http, { transports: ["websocket"], perMessageDeflate: false, serveClient: false, pingTimeout: 300_000 });
       io.on("connection", (socket) => {
         const user = socket.id;
         socket.on("join", (room: string, ack: (reply: object) => void) => {
