@@ -115,7 +115,7 @@ function phoenixConnection(url: string, onDelivery: (id: string | undefined) => 
       connection.open = true;
       resolve(connection);
     });
-    ws.once("error", (error) => reject(error));
+    ws.on("error", (error) => reject(error)); // on, not once: a second error must not crash the process
     ws.once("close", (code) => {
       if (connection.open) closedBy(`close ${code}`);
       connection.open = false;

@@ -18,7 +18,14 @@ import { sleep } from "./stats.js";
 type ServerApi = { listen: (args: { port: number }) => Promise<void> };
 
 /** The best of the bursts, with each burst's rate; lost and duplicates are the worst burst's. */
-type Burst = LoadResult & { readonly bursts: readonly number[]; readonly perBurst: readonly LoadResult[]; readonly openSeconds: number; readonly joinSeconds: number };
+type Burst = LoadResult & {
+  readonly bursts: readonly number[];
+  readonly perBurst: readonly LoadResult[];
+  readonly openSeconds: number;
+  readonly joinSeconds: number;
+  /** QuikChat: user expirations issued by presence sweepers during the row (see `presenceSweeps`). */
+  readonly presenceSweeps?: number;
+};
 
 const user = (i: number) => `fan-${i}`;
 /** A workspace of its own, so that the online count says when this row's sockets are all online. */
@@ -100,7 +107,24 @@ async function ours(context: Context): Promise<Burst> {
     await until(180_000, `all ${n} sockets to be online`, async () => (await onlineCount(core.base, user(0), WORKSPACE)) >= n);
     await sleep(2_000);
   };
-  return burst(context, "quikchat", "phoenix", gateways[0]!.socketUrl, `chat:${id}`, allOnline);
+  const bases = [core, ...gateways].map((p) => p.base);
+  const sweptBefore = await presenceSweeps(bases);
+  const result = await burst(context, "quikchat", "phoenix", gateways[0]!.socketUrl, `chat:${id}`, allOnline);
+  return { ...result, presenceSweeps: Math.max(0, (await presenceSweeps(bases)) - sweptBefore) };
+}
+
+/**
+ * How many user expirations the presence sweepers issued (`presence_tracking_operations_total`
+ * with operation "sweep"): a gateway too busy to write its liveness for PRESENCE_GATEWAY_STALE_MS
+ * is swept as dead, and its users' presence changes reach every member of their conversations.
+ */
+async function presenceSweeps(bases: readonly string[]): Promise<number> {
+  let sweeps = 0;
+  for (const base of bases) {
+    const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text(), () => "");
+    for (const match of text.matchAll(/^presence_tracking_operations_total\{[^}]*operation="sweep"[^}]*\} (\d+)/gm)) sweeps += Number(match[1]);
+  }
+  return sweeps;
 }
 
 async function baseline(context: Context, kind: "ws" | "socketio"): Promise<Burst> {
@@ -114,10 +138,15 @@ async function baseline(context: Context, kind: "ws" | "socketio"): Promise<Burs
   }
 }
 
-/** The connections the server closed (or that were lost) during the bursts, if any. */
+/** What went wrong during the bursts, if anything: refused sends, connections closed, presence sweeps. */
 function closedNote(burst: Burst): string {
+  const notes: string[] = [];
+  const failedSends = burst.perBurst.reduce((sum, b) => sum + b.failed, 0);
+  if (failedSends > 0) notes.push(`${int(failedSends)} sends failed`);
   const closes = Object.entries(burst.perBurst.at(-1)?.closes ?? {});
-  return closes.length === 0 ? "" : `; closed: ${closes.map(([reason, n]) => `${reason} ×${int(n)}`).join(", ")}`;
+  if (closes.length > 0) notes.push(`closed: ${closes.map(([reason, n]) => `${reason} ×${int(n)}`).join(", ")}`);
+  if ((burst.presenceSweeps ?? 0) > 0) notes.push(`the gateway was swept as dead by presence (${int(burst.presenceSweeps!)} user expirations)`);
+  return notes.map((note) => `; ${note}`).join("");
 }
 
 export async function fanoutSection(context: Context): Promise<Row[]> {
