@@ -1,5 +1,6 @@
 import Kafka from "node-rdkafka";
 import type { Logger } from "../infra/log/logger.js";
+import { RECONNECT_BACKOFF_MAX_MS } from "../infra/kafka/consumer-settings.js";
 import { asKafkaError, call, classifyTransactionError, connect, disconnect, sleep, type KafkaError } from "../infra/kafka/rdkafka-calls.js";
 
 export interface TransactionalProducerOptions {
@@ -22,6 +23,13 @@ export interface TransactionalRecord {
 }
 
 const RETRIES = 5;
+/**
+ * An abort waits for the transaction's records still in flight; after a broker restart some wait
+ * for the abort itself (an epoch bump), and only the call's timeout breaks the wait. The call is
+ * resumable, so a short timeout retried costs a second, not the whole transaction timeout.
+ */
+const ABORT_TIMEOUT_MS = 1_000;
+const ABORT_ATTEMPTS = 30;
 
 /**
  * A node-rdkafka transactional producer (idempotent, `acks=all`). Calls follow librdkafka's
@@ -48,6 +56,7 @@ export class TransactionalProducer {
         "enable.idempotence": true,
         "linger.ms": 1,
         "socket.keepalive.enable": true,
+        "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
       },
       { partitioner: "murmur2_random" },
     );
@@ -97,9 +106,8 @@ export class TransactionalProducer {
   }
 
   abort(): Promise<void> {
-    return this.retrying("abortTransaction", () =>
-      call((done) => this.producer.abortTransaction(this.options.transactionTimeoutMs, done)),
-    );
+    const timeout = Math.min(ABORT_TIMEOUT_MS, this.options.transactionTimeoutMs);
+    return this.retrying("abortTransaction", () => call((done) => this.producer.abortTransaction(timeout, done)), ABORT_ATTEMPTS);
   }
 
   close(): Promise<void> {
@@ -107,15 +115,15 @@ export class TransactionalProducer {
     return disconnect(this.producer);
   }
 
-  private async retrying(operation: string, run: () => Promise<void>): Promise<void> {
+  private async retrying(operation: string, run: () => Promise<void>, attempts = RETRIES): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await run();
       } catch (error) {
         const kafkaError: KafkaError = asKafkaError(error);
-        if (attempt >= RETRIES || classifyTransactionError(kafkaError) !== "retriable") throw kafkaError;
+        if (attempt >= attempts || classifyTransactionError(kafkaError) !== "retriable") throw kafkaError;
         this.logger.warn({ err: kafkaError, attempt }, `${operation} failed; retrying`);
-        await sleep(100 * attempt);
+        await sleep(Math.min(1_000, 100 * attempt));
       }
     }
   }

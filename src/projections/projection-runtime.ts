@@ -76,6 +76,11 @@ export class ProjectionRuntime {
   private readonly consumer: Kafka.KafkaConsumer;
   private readonly liveFrom = new Map<string, number>();
   private pendingSeeks: Promise<void> = Promise.resolve();
+  /**
+   * The partitions the group gave this member. A retry moves these (not the consumer's current
+   * assignment, which is empty when the assignment itself failed, e.g. with the broker away).
+   */
+  private owned: readonly PartitionKey[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
   private generation = 0;
@@ -127,18 +132,30 @@ export class ProjectionRuntime {
     if (error.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       // Assigned once the checkpoints are read (the loop waits for it): fetching starts right there.
       const assigned = assignment.map(({ topic, partition }) => ({ topic, partition }));
-      const generation = this.generation;
-      const previous = this.pendingSeeks;
-      this.pendingSeeks = handled(previous.then(() => (generation === this.generation ? this.moveToCheckpoints(assigned) : undefined)));
+      this.owned = assigned;
+      this.afterPendingSeeks(() => this.moveToCheckpoints(assigned));
     } else {
       // An assignment still being prepared must not be made after its revocation.
       this.generation += 1;
+      const revoked = new Set(assignment.map(key));
+      this.owned = this.owned.filter((partition) => !revoked.has(key(partition)));
       for (const partition of assignment) {
         this.liveFrom.delete(key(partition));
         this.options.metrics?.lag.remove(this.labels(partition));
       }
       this.consumer.unassign();
     }
+  }
+
+  /**
+   * Queues `move` after the moves already pending (whether they succeed or fail), unless a
+   * revocation comes first: an assignment must never be made after its revocation.
+   */
+  private afterPendingSeeks(move: () => Promise<void>): void {
+    const generation = this.generation;
+    this.pendingSeeks = handled(
+      this.pendingSeeks.catch(() => undefined).then(() => (generation === this.generation ? move() : undefined)),
+    );
   }
 
   /** (Re)assigns `assigned` at the sink's checkpoints, and notes where each partition turns live. */
@@ -176,8 +193,8 @@ export class ProjectionRuntime {
         if (messages.length > 0) await this.handle(messages);
       } catch (error) {
         this.logger.warn({ err: error, projection: this.options.name }, "projection batch failed; retrying from the checkpoint");
-        this.pendingSeeks = handled(this.moveToCheckpoints(this.consumer.assignments()));
         await sleep(500);
+        this.afterPendingSeeks(() => this.moveToCheckpoints(this.owned));
       }
     }
   }
