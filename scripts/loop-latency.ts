@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     }
     const total = RATE * SECONDS;
     let failed = 0;
+    const failures = new Map<string, number>();
     const started = performance.now();
     for (let i = 0; i < total; i += 1) {
       const due = started + (i * 1000) / RATE;
@@ -69,7 +70,11 @@ async function main(): Promise<void> {
       sender
         .push("message:send", { content: `message ${i}`, clientMsgId }, 30_000)
         .receive("ok", () => void replyMs.push(performance.now() - sentAt.get(clientMsgId)!))
-        .receive("error", () => void (failed += 1))
+        .receive("error", (response: { reason?: string }) => {
+          failed += 1;
+          const reason = response?.reason ?? "unknown";
+          failures.set(reason, (failures.get(reason) ?? 0) + 1);
+        })
         .receive("timeout", () => void (failed += 1));
     }
     const sendSeconds = (performance.now() - started) / 1000;
@@ -86,6 +91,7 @@ async function main(): Promise<void> {
       sendToReplyMs: summary(replyMs),
       sendToReceiveMs: summary(receiveMs),
       failedSends: failed,
+      failuresByReason: Object.fromEntries(failures),
       lostDeliveries: expected - received.size,
       duplicateDeliveries: duplicates,
     };

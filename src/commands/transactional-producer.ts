@@ -23,6 +23,9 @@ export interface TransactionalRecord {
 }
 
 const RETRIES = 5;
+/** Backoff of the client's own request retries (see the constructor): short first, growing to a tenth of a second. */
+const RETRY_BACKOFF_MS = 5;
+const RETRY_BACKOFF_MAX_MS = 100;
 /**
  * An abort waits for the transaction's records still in flight; after a broker restart some wait
  * for the abort itself (an epoch bump), and only the call's timeout breaks the wait. The call is
@@ -57,6 +60,11 @@ export class TransactionalProducer {
         "linger.ms": 1,
         "socket.keepalive.enable": true,
         "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
+        // The broker answers the first requests of a transaction with CONCURRENT_TRANSACTIONS while
+        // it still writes the previous one's markers; at the default 100 ms backoff every batch paid
+        // that wait (sendOffsets took ~85 ms of a ~90 ms transaction, now ~6 of ~10).
+        "retry.backoff.ms": RETRY_BACKOFF_MS,
+        "retry.backoff.max.ms": RETRY_BACKOFF_MAX_MS,
       },
       { partitioner: "murmur2_random" },
     );

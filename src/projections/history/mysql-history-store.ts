@@ -6,6 +6,10 @@ import { groupReactions, HISTORY_PROJECTION, historyChanges, type HistoryChange 
 import type { HistoryMessage, HistoryRange, HistoryStore } from "./history-port.js";
 import { normalizeRange } from "./history-range.js";
 
+type SentChange = Extract<HistoryChange, { kind: "message_sent" }>;
+/** Rows per multi-row INSERT: bounds the statement well below `max_allowed_packet` for long messages. */
+const MAX_ROWS_PER_INSERT = 100;
+
 const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
 const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 const nullableString = (value: unknown): string | null => (typeof value === "string" ? value : null);
@@ -79,9 +83,22 @@ export class MysqlHistoryStore implements HistoryStore {
     return inTransaction(this.pool, async (connection) => {
       const from = await this.checkpointTable.lock(connection, HISTORY_PROJECTION, topic, partition);
       const fresh = records.filter((record) => record.offset >= from);
+      // New messages go in multi-row INSERTs: one round trip per run of them instead of one per
+      // message (a busy conversation's batch is mostly new messages). Any other change first
+      // writes the run before it, so the order of the records is kept.
+      const sent: SentChange[] = [];
       for (const record of fresh) {
-        for (const change of historyChanges(record)) await this.write(connection, change);
+        for (const change of historyChanges(record)) {
+          if (change.kind === "message_sent") {
+            sent.push(change);
+            if (sent.length >= MAX_ROWS_PER_INSERT) await this.insertMessages(connection, sent.splice(0));
+            continue;
+          }
+          if (sent.length > 0) await this.insertMessages(connection, sent.splice(0));
+          await this.write(connection, change);
+        }
       }
+      if (sent.length > 0) await this.insertMessages(connection, sent);
       if (fresh.length > 0) {
         await this.checkpointTable.save(connection, HISTORY_PROJECTION, topic, partition, fresh[fresh.length - 1]!.offset + 1);
       }
@@ -89,20 +106,33 @@ export class MysqlHistoryStore implements HistoryStore {
     });
   }
 
-  private async write(connection: PoolConnection, change: HistoryChange): Promise<void> {
+  /** Inserts new messages; one already there (a replay) is left as it is. */
+  private async insertMessages(connection: PoolConnection, changes: readonly SentChange[]): Promise<void> {
+    const values = changes.flatMap(({ message: m, version }) => [
+      m.conversationId,
+      m.seq,
+      m.id,
+      m.senderId,
+      m.type,
+      m.content,
+      JSON.stringify(m.attachments),
+      m.clientMsgId,
+      m.replyToMessageId,
+      m.sentAt,
+      version,
+    ]);
+    await connection.query(
+      `INSERT INTO \`${this.messagesTable}\` (conversation_id, seq, message_id, sender_id, type, content, attachments, client_msg_id, reply_to,
+         sent_at, edited_at, revision, deleted_at, version)
+       VALUES ${changes.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, ?)").join(", ")}
+       ON DUPLICATE KEY UPDATE version = version`,
+      values,
+    );
+  }
+
+  private async write(connection: PoolConnection, change: Exclude<HistoryChange, SentChange>): Promise<void> {
     const messages = `\`${this.messagesTable}\``;
     const reactions = `\`${this.reactionsTable}\``;
-    if (change.kind === "message_sent") {
-      const m = change.message;
-      await connection.query(
-        `INSERT INTO ${messages} (conversation_id, seq, message_id, sender_id, type, content, attachments, client_msg_id, reply_to,
-           sent_at, edited_at, revision, deleted_at, version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, ?)
-         ON DUPLICATE KEY UPDATE version = version`,
-        [m.conversationId, m.seq, m.id, m.senderId, m.type, m.content, JSON.stringify(m.attachments), m.clientMsgId, m.replyToMessageId, m.sentAt, change.version],
-      );
-      return;
-    }
     const guard = `conversation_id = ? AND seq = ? AND version < ? AND deleted_at IS NULL`;
     const target = [change.conversationId, change.seq, change.version];
     switch (change.kind) {
