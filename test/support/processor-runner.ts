@@ -28,10 +28,7 @@ const processor = await startProcessor(
   conversationsProcessor,
   { config, codec, redis, logger, registry: new Registry() },
   {
-    // A fixed batch size: a backlog must not grow the batches the test sized.
-    ...(optionalNumber("PROCESSOR_BATCH_SIZE") === undefined
-      ? {}
-      : { batchSize: optionalNumber("PROCESSOR_BATCH_SIZE")!, maxBatchSize: optionalNumber("PROCESSOR_BATCH_SIZE")! }),
+    ...(optionalNumber("PROCESSOR_BATCH_SIZE") === undefined ? {} : { batchSize: optionalNumber("PROCESSOR_BATCH_SIZE")! }),
     ...(optionalNumber("PROCESSOR_SESSION_TIMEOUT_MS") === undefined ? {} : { sessionTimeoutMs: optionalNumber("PROCESSOR_SESSION_TIMEOUT_MS")! }),
     ...(optionalNumber("PROCESSOR_TRANSACTION_TIMEOUT_MS") === undefined
       ? {}
