@@ -1,7 +1,6 @@
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "../infra/kafka/consumer-settings.js";
 import type { Logger } from "../infra/log/logger.js";
-import { decodeSnapshot, type AggregateSnapshot } from "./aggregate-snapshot.js";
 import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../infra/kafka/rdkafka-calls.js";
 
 export interface ChangelogReaderOptions {
@@ -21,8 +20,8 @@ export class RestoreInterrupted extends Error {
   }
 }
 
-/** The aggregates of each restored partition, by aggregate id. */
-export type PartitionStates<S> = Map<number, Map<string, AggregateSnapshot<S>>>;
+/** Per partition, the latest value of every key (tombstoned keys are absent). */
+export type PartitionValues = Map<number, Map<string, Buffer>>;
 
 /**
  * Reads changelog partitions from the beginning into memory, with a consumer of its own
@@ -54,13 +53,12 @@ export class ChangelogReader {
   }
 
   /**
-   * The latest snapshot of every aggregate in `partitions` (tombstones delete). Throws
-   * `SnapshotFormatError` on a value it cannot read, {@link RestoreInterrupted} once
-   * `stopping()` turns true.
+   * The latest value of every key in `partitions` (tombstones delete), for `ChangelogCodec` to
+   * read. Throws {@link RestoreInterrupted} once `stopping()` turns true.
    */
-  async read<S>(partitions: readonly number[], stopping: () => boolean): Promise<PartitionStates<S>> {
+  async read(partitions: readonly number[], stopping: () => boolean): Promise<PartitionValues> {
     const topic = this.options.topic;
-    const states: PartitionStates<S> = new Map(partitions.map((partition) => [partition, new Map<string, AggregateSnapshot<S>>()]));
+    const states: PartitionValues = new Map(partitions.map((partition) => [partition, new Map<string, Buffer>()]));
     const reading = new Set(partitions);
     const waiting = new Set<number>();
     const onEof = (eof: Kafka.EofEvent): void => {
@@ -86,7 +84,7 @@ export class ChangelogReader {
           if (aggregates === undefined || message.key === undefined || message.key === null) continue;
           const id = message.key.toString();
           if (message.value === null) aggregates.delete(id);
-          else aggregates.set(id, decodeSnapshot<S>(message.value));
+          else aggregates.set(id, message.value);
         }
       }
       return states;

@@ -26,6 +26,10 @@ export const conversationProcessor: ProcessorDefinition<"conversations" | "messa
   decider: messagesDecider,
   aggregateId: conversationIdOf,
   result: resultOf,
+  // Full generations of remembered messages are shared unchanged by later states: each is written
+  // to the changelog once (again only when an edit or reaction changes it), not with every batch.
+  // The newest generation, which every message changes, stays in the aggregate's record.
+  snapshotParts: (state) => (state.status === "active" ? state.messages.slice(0, -1) : []),
 };
 
 function resultOf(events: readonly (ConversationsEvent | MessagesEvent)[], state: MessagesState, command: ConversationAggregateCommand): Record<string, unknown> {

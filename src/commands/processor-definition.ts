@@ -42,6 +42,12 @@ export interface ProcessorDefinition<Ctx extends CommandContext, State> {
    * command must be harmless: the decider checks the deadline is still current.
    */
   timer?(state: State, aggregateId: string): ScheduledCommand<ContextCommands[Ctx]> | undefined;
+  /**
+   * Large pieces of a state that later states share unchanged (the same objects), to be stored
+   * in the changelog apart from the aggregate's record, so that a batch rewrites only what
+   * changed (see `ChangelogCodec`). Pure; none by default: the whole state is written each time.
+   */
+  snapshotParts?(state: State): readonly object[];
 }
 
 /** A command the runtime issues at a deadline: its type and its fields without `meta`. */

@@ -11,7 +11,8 @@ import { AvroEncodeError, type AvroCodec } from "../infra/avro/avro-codec.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
 import { RecordProducer, type OutgoingRecord } from "../infra/kafka/record-producer.js";
 import type { Logger } from "../infra/log/logger.js";
-import { DEFAULT_DEDUPE_WINDOW, encodeSnapshot, SnapshotFormatError, type AggregateSnapshot } from "./aggregate-snapshot.js";
+import { DEFAULT_DEDUPE_WINDOW, SnapshotFormatError, type AggregateSnapshot } from "./aggregate-snapshot.js";
+import { ChangelogCodec } from "./changelog-codec.js";
 import { ChangelogReader, RestoreInterrupted } from "./changelog-reader.js";
 import { internalFailure, replyChannel, type CommandOutcome } from "./command-outcome.js";
 import { CommandDecoder, type DecodedRecord } from "./command-decoder.js";
@@ -126,6 +127,7 @@ interface RuntimeDefinition<S> extends StepDefinition<CommandEnvelope, EventEnve
   aggregateId?(command: CommandEnvelope): string;
   readonly dedupe?: ProcessorDefinition<CommandContext, S>["dedupe"];
   timer?(state: S, aggregateId: string): RuntimeScheduledCommand | undefined;
+  snapshotParts?(state: S): readonly object[];
 }
 
 /** A `ScheduledCommand` with the contexts' unions erased. */
@@ -204,6 +206,8 @@ class ProcessorRuntime<S> {
   private readonly consumer: Kafka.KafkaConsumer;
   private readonly producer: TransactionalProducer;
   private readonly changelog: ChangelogReader;
+  /** Writes and reads the changelog records of the owned aggregates (snapshots in parts). */
+  private readonly snapshots: ChangelogCodec<S>;
   /** Appends timer commands; only when the definition has timers. */
   private readonly timerProducer: RecordProducer | undefined;
   private readonly timerRoutes: ReadonlyMap<string, CommandRoute>;
@@ -250,6 +254,7 @@ class ProcessorRuntime<S> {
     this.logger = deps.logger.child({ component: "processor", context: owner, ...(contexts.length > 1 ? { contexts } : {}) });
     this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.window = definition.dedupe ?? DEFAULT_DEDUPE_WINDOW;
+    this.snapshots = new ChangelogCodec<S>(definition.snapshotParts?.bind(definition));
     this.metrics = processorMetrics(deps.registry);
     this.decoder = new CommandDecoder(
       deps.codec,
@@ -444,6 +449,7 @@ class ProcessorRuntime<S> {
         else this.consumer.assign([...event.assignment]);
       } else {
         for (const partition of partitions) this.partitions.delete(partition);
+        this.snapshots.forget(partitions);
         this.timers.dropPartitions(partitions);
         this.armTimer();
         if (cooperative) {
@@ -471,9 +477,10 @@ class ProcessorRuntime<S> {
     if (partitions.length === 0) return new Map();
     const started = performance.now();
     await this.awaitStableOffsets(partitions);
-    let states;
+    const states = new Map<number, Map<string, AggregateSnapshot<S>>>();
     try {
-      states = await this.changelog.read<S>(partitions, () => this.stopping);
+      const values = await this.changelog.read(partitions, () => this.stopping);
+      for (const [partition, latest] of values) states.set(partition, this.snapshots.restore(partition, latest));
     } catch (error) {
       if (error instanceof SnapshotFormatError) {
         throw new FatalProcessorError(`cannot restore ${this.stateTopic}: ${error.message}`, { cause: error });
@@ -516,17 +523,19 @@ class ProcessorRuntime<S> {
     }
 
     const journal: Journal<S> = new Map();
+    let written: (() => void)[] = [];
     const effects: BatchEffects = { replies: [], counts: new Map(), deadLetters: new Map() };
     try {
       await this.producer.begin();
       for (const item of decoded) this.handle(item, journal, effects);
-      this.produceSnapshots(journal);
+      written = this.produceSnapshots(journal);
       await this.producer.sendOffsets(nextOffsets(messages), this.consumer);
       await this.producer.commit();
     } catch (error) {
       await this.abortBatch(messages, journal, error);
       return;
     }
+    for (const commit of written) commit();
     this.rescheduleChanged(journal);
 
     for (const [context, counts] of effects.counts) {
@@ -657,19 +666,19 @@ class ProcessorRuntime<S> {
   }
 
   /** One changelog record per aggregate the batch changed, on the partition number of its commands. */
-  private produceSnapshots(journal: Journal<S>): void {
+  /** Appends the changelog records of every aggregate the batch touched; returns what to remember once it commits. */
+  private produceSnapshots(journal: Journal<S>): (() => void)[] {
+    const commits: (() => void)[] = [];
     for (const [partition, originals] of journal) {
       const aggregates = this.partitions.get(partition)!;
       for (const id of originals.keys()) {
-        const snapshot = aggregates.get(id);
-        this.producer.produce({
-          topic: this.stateTopic,
-          partition,
-          key: id,
-          value: snapshot === undefined ? null : encodeSnapshot(snapshot),
-        });
+        const { records, commit } = this.snapshots.records(partition, id, aggregates.get(id));
+        // Keys as bytes: a part key holds a NUL, which a string key would be cut at.
+        for (const { key, value } of records) this.producer.produce({ topic: this.stateTopic, partition, key: Buffer.from(key), value });
+        commits.push(commit);
       }
     }
+    return commits;
   }
 
   // ---- timers

@@ -194,6 +194,25 @@ describe("the processor runtime", () => {
     expect(await registry.getSingleMetricAsString("quikchat_processor_restore_seconds")).toMatch(/_count\{context="conversations"\} [1-9]/);
   });
 
+  it("restores an aggregate whose older outcomes were stored apart, and answers a retry from them", async () => {
+    // 60 outcomes: the first 50 form a full generation, written as a changelog record of its own.
+    const id = `parts-${randomUUID().slice(0, 8)}`;
+    const created = commands.create(id, "owner", []);
+    const adds = Array.from({ length: 59 }, (_, i) => commands.add(id, "owner", `member-${i}`));
+    await producer.send([created, ...adds]);
+    const [first] = await replies.of(commandIdOf(created));
+    for (const add of adds) await replies.of(commandIdOf(add));
+    await processor!.close();
+    processor = await start();
+
+    await producer.send([created]);
+    expect((await replies.of(commandIdOf(created), 2))[1]).toEqual(first);
+    const next = commands.add(id, "owner", "member-59");
+    await producer.send([next]);
+    expect((await replies.of(commandIdOf(next)))[0]).toMatchObject({ ok: true });
+    expect(await eventsCausedBy(commandIdOf(created))).toHaveLength(1);
+  });
+
   it("decides every command exactly once, in order, when an instance is killed mid-batch", async () => {
     await processor!.close();
     processor = undefined;

@@ -7,6 +7,7 @@ import {
   type AggregateSnapshot,
   type DedupeWindow,
   type RememberedOutcome,
+  type RememberedOutcomes,
 } from "../../src/commands/aggregate-snapshot.js";
 import { stepCommand, type CommandStep } from "../../src/commands/command-step.js";
 import { conversationsProcessor } from "../support/processor-membership-definition.js";
@@ -56,7 +57,7 @@ describe("processing one command", () => {
     it("answers ok with the definition's result and starts a snapshot at the event count", () => {
       const result = accepted(step(undefined, create("k1")));
       expect(result.outcome).toEqual({ commandId: "k1", ok: true, result: { conversationId: "c1" } });
-      expect(result.snapshot).toMatchObject({ version: 1, state: { status: "active" }, outcomes: [{ issuedAt: T0, outcome: result.outcome }] });
+      expect(result.snapshot).toMatchObject({ version: 1, state: { status: "active" }, outcomes: [[{ issuedAt: T0, outcome: result.outcome }]] });
     });
 
     it("leaves no snapshot behind for a rejection", () => {
@@ -83,7 +84,7 @@ describe("processing one command", () => {
     const existing = accepted(step(undefined, create("k1"))).snapshot!;
 
     it("answers a retried command with its first outcome and decides nothing", () => {
-      expect(step(existing, create("k1"))).toEqual({ kind: "duplicate", outcome: existing.outcomes[0]!.outcome });
+      expect(step(existing, create("k1"))).toEqual({ kind: "duplicate", outcome: existing.outcomes[0]![0]!.outcome });
     });
 
     it("remembers a rejection, so that the retry is rejected the same way", () => {
@@ -98,7 +99,7 @@ describe("processing one command", () => {
       const noop = accepted(step(existing, add("k3", "u2")));
       expect(noop.events).toEqual([]);
       expect(noop.snapshot).toMatchObject({ version: 1, state: existing.state });
-      expect(noop.snapshot!.outcomes.map(({ outcome }) => outcome.commandId)).toEqual(["k1", "k3"]);
+      expect(noop.snapshot!.outcomes.flat().map(({ outcome }) => outcome.commandId)).toEqual(["k1", "k3"]);
     });
 
     it("numbers the aggregate's events", () => {
@@ -109,29 +110,51 @@ describe("processing one command", () => {
 
 describe("the dedupe window", () => {
   const entry = (commandId: string, issuedAt: number): RememberedOutcome => ({ issuedAt, outcome: { commandId, ok: true, result: {} } });
-  const ids = (outcomes: readonly { outcome: { commandId: string } }[]) => outcomes.map(({ outcome }) => outcome.commandId);
+  const ids = (outcomes: RememberedOutcomes) => outcomes.flat().map(({ outcome }) => outcome.commandId);
 
   it("keeps the newest entries up to its size", () => {
-    let outcomes = [entry("a", T0)];
+    let outcomes: RememberedOutcomes = [[entry("a", T0)]];
     for (const id of ["b", "c", "d"]) outcomes = remember(outcomes, entry(id, T0), window);
     expect(ids(outcomes)).toEqual(["b", "c", "d"]);
   });
 
   it("forgets outcomes older than its age, measured from the newest command", () => {
-    const outcomes = remember([entry("old", T0), entry("recent", T0 + 30_000)], entry("new", T0 + 61_000), window);
+    const outcomes = remember([[entry("old", T0)], [entry("recent", T0 + 30_000)]], entry("new", T0 + 61_000), window);
     expect(ids(outcomes)).toEqual(["recent", "new"]);
   });
 
   it("measures age from the newest command even when a late one arrives", () => {
-    const outcomes = remember([entry("a", T0 + 100_000)], entry("late", T0), window);
+    const outcomes = remember([[entry("a", T0 + 100_000)]], entry("late", T0), window);
     expect(ids(outcomes)).toEqual(["a"]);
+  });
+
+  it("shares its older generations from one snapshot to the next, and forgets a generation at a time", () => {
+    const large: DedupeWindow = { maxEntries: 500, maxAgeMs: 60_000 };
+    let outcomes: RememberedOutcomes = [];
+    for (let i = 0; i < 549; i++) {
+      const next = remember(outcomes, entry(`c${i}`, T0 + i), large);
+      // Every generation but the newest is the very object the previous snapshot held.
+      const shared = next.slice(0, -1).every((generation) => outcomes.includes(generation));
+      expect(shared || next.length < outcomes.length).toBe(true);
+      outcomes = next;
+    }
+    expect(outcomes.flat().length).toBeGreaterThanOrEqual(500);
+    expect(outcomes.flat().length).toBeLessThan(550);
+    expect(ids(outcomes).at(-1)).toBe("c548");
+    expect(outcomes.every((generation) => generation.length <= 50)).toBe(true);
   });
 });
 
 describe("changelog snapshots", () => {
   it("round-trip through JSON", () => {
     const snapshot = accepted(step(undefined, create("k1"))).snapshot!;
-    expect(decodeSnapshot(encodeSnapshot(snapshot))).toEqual(snapshot);
+    expect(decodeSnapshot(encodeSnapshot(snapshot)).snapshot).toEqual(snapshot);
+  });
+
+  it("still read format 1, whole snapshots written before parts existed", () => {
+    const snapshot = accepted(step(undefined, create("k1"))).snapshot!;
+    const format1 = Buffer.from(JSON.stringify({ format: 1, version: snapshot.version, state: snapshot.state, outcomes: snapshot.outcomes.flat() }));
+    expect(decodeSnapshot(format1).snapshot).toEqual(snapshot);
   });
 
   it("refuse values they did not write", () => {
