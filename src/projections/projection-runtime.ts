@@ -33,6 +33,13 @@ export interface ProjectionOptions {
   readonly topics: readonly string[];
   readonly batchSize?: number;
   /**
+   * Applies the partitions of a consumed batch at the same time instead of one after the other
+   * (each partition's records stay in order). Only for a sink whose applies of different
+   * partitions may overlap, such as one over a connection pool: a batch spread over n partitions
+   * then costs about one database transaction instead of n.
+   */
+  readonly parallelPartitions?: boolean;
+  /**
    * Reports `quikchat_projection_lag` (after each batch: the partition's high watermark as last
    * fetched, minus the next offset; 0 at the partition's end) and `quikchat_projection_events_total`.
    */
@@ -203,28 +210,49 @@ export class ProjectionRuntime {
     const byPartition = new Map<string, Kafka.Message[]>();
     for (const message of messages) {
       const id = key(message);
-      byPartition.set(id, [...(byPartition.get(id) ?? []), message]);
+      let batch = byPartition.get(id);
+      if (batch === undefined) byPartition.set(id, (batch = []));
+      batch.push(message);
     }
     const commits: Kafka.TopicPartitionOffset[] = [];
-    for (const batch of byPartition.values()) {
-      const first = batch[0]!;
-      const records: ConsumedRecord[] = [];
-      for (const message of batch) {
-        const record = await this.decode(message);
-        if (record) records.push(record);
+    let failure: { error: unknown } | undefined;
+    const handlePartition = async (batch: readonly Kafka.Message[]) => {
+      try {
+        commits.push(await this.handlePartition(batch));
+      } catch (error) {
+        failure ??= { error };
       }
-      const applied = records.length > 0 ? await this.sink.apply(first.topic, first.partition, records) : [];
-      const last = batch[batch.length - 1]!;
-      commits.push({ topic: last.topic, partition: last.partition, offset: last.offset + 1 });
-      this.observe(last, applied.length);
-      if (applied.length > 0) {
-        const catchingUp = last.offset + 1 < (this.liveFrom.get(key(first)) ?? 0);
-        await this.afterApply(applied, { catchingUp }).catch((error: unknown) =>
-          this.logger.warn({ err: error, projection: this.options.name }, "after-apply step failed"),
-        );
+    };
+    if (this.options.parallelPartitions) {
+      await Promise.all([...byPartition.values()].map(handlePartition));
+    } else {
+      for (const batch of byPartition.values()) {
+        await handlePartition(batch);
+        if (failure !== undefined) break;
       }
     }
-    this.consumer.commit(commits);
+    if (commits.length > 0) this.consumer.commit(commits);
+    if (failure !== undefined) throw failure.error;
+  }
+
+  /** Applies one partition's records, then runs the after-apply step; returns the offset to commit. */
+  private async handlePartition(batch: readonly Kafka.Message[]): Promise<Kafka.TopicPartitionOffset> {
+    const first = batch[0]!;
+    const records: ConsumedRecord[] = [];
+    for (const message of batch) {
+      const record = await this.decode(message);
+      if (record) records.push(record);
+    }
+    const applied = records.length > 0 ? await this.sink.apply(first.topic, first.partition, records) : [];
+    const last = batch[batch.length - 1]!;
+    this.observe(last, applied.length);
+    if (applied.length > 0) {
+      const catchingUp = last.offset + 1 < (this.liveFrom.get(key(first)) ?? 0);
+      await this.afterApply(applied, { catchingUp }).catch((error: unknown) =>
+        this.logger.warn({ err: error, projection: this.options.name }, "after-apply step failed"),
+      );
+    }
+    return { topic: last.topic, partition: last.partition, offset: last.offset + 1 };
   }
 
   private observe(last: Kafka.Message, applied: number): void {

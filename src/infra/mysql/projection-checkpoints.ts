@@ -34,8 +34,18 @@ export class MysqlCheckpoints {
     return new Map(rows.map((row) => [Number(row.partition_id), Number(row.next_offset)]));
   }
 
-  /** The checkpoint of one partition, locked until the transaction of `connection` ends. */
+  /**
+   * The checkpoint of one partition, locked until the transaction of `connection` ends. A missing
+   * row is created first (next offset 0, which the same transaction overwrites with `save`): a
+   * locking read of a missing row takes a gap lock, and two transactions holding one gap would
+   * deadlock as soon as both insert (partitions applied at the same time, the first time).
+   */
   async lock(connection: PoolConnection, projection: string, topic: string, partition: number): Promise<number> {
+    await connection.query(`INSERT IGNORE INTO \`${this.table}\` (projection, topic, partition_id, next_offset) VALUES (?, ?, ?, 0)`, [
+      projection,
+      topic,
+      partition,
+    ]);
     const [rows] = await connection.query<RowDataPacket[]>(
       `SELECT next_offset FROM \`${this.table}\` WHERE projection = ? AND topic = ? AND partition_id = ? FOR UPDATE`,
       [projection, topic, partition],

@@ -60,6 +60,8 @@ export async function startHistoryProjection(deps: {
       clientId: `${config.kafka.clientId}-${HISTORY_PROJECTION}`,
       groupPrefix: prefix,
       topics: [prefix + TOPICS.messages.events],
+      // Both stores take overlapping applies of different partitions (a MySQL pool, a MongoDB client).
+      parallelPartitions: true,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     },
     store,
