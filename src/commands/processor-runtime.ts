@@ -49,8 +49,14 @@ export interface ProcessorDeps {
 
 /** Tuning; the defaults suit production. */
 export interface ProcessorOptions {
-  /** Most commands per batch, i.e. per transaction (default 32, see DEFAULTS). A batch is whatever has arrived, up to this. */
+  /**
+   * Commands per batch, i.e. per transaction, while the processor keeps up (default 32, see
+   * DEFAULTS). A batch is whatever has arrived, up to this; while batches come back full at once
+   * (a backlog) the bound doubles, up to `maxBatchSize`, and falls back once one does not.
+   */
   readonly batchSize?: number;
+  /** The bound a backlog may grow batches to (default 512). */
+  readonly maxBatchSize?: number;
   /** Consumer group session timeout: how soon the partitions of a dead instance move (default 10 s). */
   readonly sessionTimeoutMs?: number;
   /** How long a transaction may stay open before the coordinator aborts it, e.g. after a crash (default 10 s). */
@@ -172,9 +178,15 @@ type Journal<S> = Map<number, Map<string, AggregateSnapshot<S> | undefined>>;
  * batchSize bounds more than the transaction: node-rdkafka's consume(n) keeps reading while
  * records keep arriving within a millisecond of each other, so under a steady stream a call
  * returns only once it holds n. 32 keeps that wait to tens of milliseconds at hundreds of
- * commands per second (500 at once held commands for up to a second at 500/s).
+ * commands per second (500 at once held commands for up to a second at 500/s). A backlog is
+ * another matter: its records are already fetched, a call returns at once with n of them, and a
+ * transaction's round trips cost the same whatever its size, so the bound grows while batches
+ * come back full at once (a full batch that took longer was a steady stream, which a larger
+ * bound would only hold longer).
  */
-const DEFAULTS = { batchSize: 32, sessionTimeoutMs: 10_000, transactionTimeoutMs: 10_000 };
+const DEFAULTS = { batchSize: 32, maxBatchSize: 512, sessionTimeoutMs: 10_000, transactionTimeoutMs: 10_000 };
+/** A consume call that returns a full batch within this was served from records already fetched. */
+const BACKLOG_CONSUME_MS = 5;
 const CONSUME_TIMEOUT_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 /**
@@ -200,6 +212,9 @@ class ProcessorRuntime<S> {
   private readonly commandTopics: readonly string[];
   private readonly stateTopic: string;
   private readonly batchSize: number;
+  private readonly maxBatchSize: number;
+  /** The bound of the next batch: `batchSize`, doubled after each full batch served at once, up to `maxBatchSize`. */
+  private nextBatchSize: number;
   private readonly window;
   private readonly metrics: ProcessorMetrics;
   private readonly decoder: CommandDecoder;
@@ -253,6 +268,8 @@ class ProcessorRuntime<S> {
     this.stateTopic = prefix + TOPICS[owner].state;
     this.logger = deps.logger.child({ component: "processor", context: owner, ...(contexts.length > 1 ? { contexts } : {}) });
     this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
+    this.maxBatchSize = Math.max(this.batchSize, options.maxBatchSize ?? DEFAULTS.maxBatchSize);
+    this.nextBatchSize = this.batchSize;
     this.window = definition.dedupe ?? DEFAULT_DEDUPE_WINDOW;
     this.snapshots = new ChangelogCodec<S>(definition.snapshotParts?.bind(definition));
     this.metrics = processorMetrics(deps.registry);
@@ -363,7 +380,10 @@ class ProcessorRuntime<S> {
       try {
         await this.applyRebalances();
         if (this.stopping) break;
-        const messages = await consume(this.consumer, this.batchSize);
+        const began = performance.now();
+        const messages = await consume(this.consumer, this.nextBatchSize);
+        const backlog = messages.length >= this.nextBatchSize && performance.now() - began < BACKLOG_CONSUME_MS;
+        this.nextBatchSize = backlog ? Math.min(this.maxBatchSize, 2 * this.nextBatchSize) : this.batchSize;
         await this.applyRebalances();
         const batch = messages.filter((message) => this.partitions.has(message.partition));
         if (batch.length === 0) continue;

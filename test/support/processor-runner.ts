@@ -28,7 +28,10 @@ const processor = await startProcessor(
   conversationsProcessor,
   { config, codec, redis, logger, registry: new Registry() },
   {
-    ...(optionalNumber("PROCESSOR_BATCH_SIZE") === undefined ? {} : { batchSize: optionalNumber("PROCESSOR_BATCH_SIZE")! }),
+    // A fixed batch size: a backlog must not grow the batches the test sized.
+    ...(optionalNumber("PROCESSOR_BATCH_SIZE") === undefined
+      ? {}
+      : { batchSize: optionalNumber("PROCESSOR_BATCH_SIZE")!, maxBatchSize: optionalNumber("PROCESSOR_BATCH_SIZE")! }),
     ...(optionalNumber("PROCESSOR_SESSION_TIMEOUT_MS") === undefined ? {} : { sessionTimeoutMs: optionalNumber("PROCESSOR_SESSION_TIMEOUT_MS")! }),
     ...(optionalNumber("PROCESSOR_TRANSACTION_TIMEOUT_MS") === undefined
       ? {}
