@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { DeltaListener } from "../../src/gateway/messaging/delta-fanout.js";
+import { DeltaFanout, type DeltaListener } from "../../src/gateway/messaging/delta-fanout.js";
+import type { ChannelListener, ChannelSource } from "../../src/gateway/messaging/pubsub-hub.js";
 import { conversationFeed, type DeltaSource, type HistoryReader } from "../../src/gateway/messaging/conversation-feed.js";
 import { createLogger } from "../../src/infra/log/logger.js";
 import type { ConversationDelta, HistoryMessage, HistoryRange } from "../../src/projections/history/history-port.js";
@@ -141,3 +142,35 @@ describe("a conversation feed", () => {
     expect(w.listeners).toHaveLength(0);
   });
 });
+
+describe("a gateway's delta fan-out", () => {
+  it("parses each pub/sub message once and hands every listener the same frozen payload", async () => {
+    const listeners: ChannelListener[] = [];
+    const hub: ChannelSource = {
+      listen: (_channel: string, listener: ChannelListener) => {
+        listeners.push(listener);
+        return Promise.resolve(() => undefined);
+      },
+    };
+    const fanout = new DeltaFanout(hub, "p.", createLogger({ level: "silent", name: "test" }));
+    const delivered: Record<string, unknown>[] = [];
+    const history: HistoryReader = { messages: () => Promise.resolve([]), lastSeq: () => Promise.resolve(0) };
+    const feed = conversationFeed(fanout, history, createLogger({ level: "silent", name: "test" }));
+    for (let i = 0; i < 3; i++) await feed.open("c1", {}, (_kind, payload) => delivered.push(payload));
+    const message: HistoryMessage = {
+      id: "m1", conversationId: "c1", seq: 1, senderId: "u1", type: "text", content: "hi", attachments: [],
+      clientMsgId: null, replyToMessageId: null, sentAt: 1, editedAt: null, revision: 0, deletedAt: null, reactions: {},
+    };
+    const text = JSON.stringify({ kind: "message_new", conversationId: "c1", seq: 1, message } satisfies ConversationDelta);
+    for (const listener of listeners) listener.onMessage(text);
+    await eventuallyLength(delivered, 3);
+    expect(delivered[0]).toMatchObject({ id: "m1", seq: 1 });
+    expect(delivered[1]).toBe(delivered[0]);
+    expect(delivered[2]).toBe(delivered[0]);
+    expect(Object.isFrozen(delivered[0])).toBe(true);
+  });
+});
+
+async function eventuallyLength(items: readonly unknown[], length: number): Promise<void> {
+  for (let i = 0; i < 50 && items.length < length; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}

@@ -235,3 +235,22 @@ describe("fuzzing the decoder", () => {
     assertTotal(text("2.0.0", deepObject, 1_000_000));
   });
 });
+
+describe("broadcast pushes", () => {
+  it("encode a frozen payload once per version, topic and event, and any other payload each time", () => {
+    const shared = Object.freeze({ body: "hi" });
+    const first = encodeFrame("2.0.0", pushFrame("chat:c1", "message:new", shared));
+    expect(encodeFrame("2.0.0", pushFrame("chat:c1", "message:new", shared))).toBe(first);
+    expect(JSON.parse(first)).toEqual([null, null, "chat:c1", "message:new", { body: "hi" }]);
+    // Another dialect's topic and event, and V1, are encoded on their own.
+    expect(JSON.parse(encodeFrame("2.0.0", pushFrame("conversation:c1", "new_message", shared)))).toEqual([null, null, "conversation:c1", "new_message", { body: "hi" }]);
+    expect(JSON.parse(encodeFrame("1.0.0", pushFrame("chat:c1", "message:new", shared)))).toMatchObject({ topic: "chat:c1", payload: { body: "hi" } });
+
+    const changing: Record<string, unknown> = { body: "one" };
+    expect(encodeFrame("2.0.0", pushFrame("chat:c1", "message:new", changing))).toContain('"one"');
+    changing.body = "two";
+    expect(encodeFrame("2.0.0", pushFrame("chat:c1", "message:new", changing))).toContain('"two"');
+    // Replies are never taken from the cache, even with a frozen response.
+    expect(encodeFrame("2.0.0", replyFrame({ joinRef: "1", ref: "5", topic: "chat:c1" }, "ok", shared))).toContain('"5"');
+  });
+});

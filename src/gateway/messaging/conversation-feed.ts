@@ -25,10 +25,17 @@ export interface DeltaSource {
   listen(conversationId: string, listener: DeltaListener): Promise<() => void>;
 }
 
-/** The `message:new` payload of a history message. */
+/**
+ * The `message:new` payload of a history message: one frozen object per message, shared by
+ * every socket it goes to, so that the frame is encoded once (see `encodeFrame`).
+ */
 export function messagePayload(message: HistoryMessage): Record<string, unknown> {
-  return { ...message };
+  let payload = payloads.get(message);
+  if (payload === undefined) payloads.set(message, (payload = Object.freeze({ ...message })));
+  return payload;
 }
+
+const payloads = new WeakMap<object, Readonly<Record<string, unknown>>>();
 
 /**
  * The epoch milliseconds at which a delta's event happened: a new message's `sentAt`, an edit's
@@ -150,6 +157,10 @@ async function recover(
 
 /** The client payload of a delta other than a new message: its fields without the kind. */
 function deltaPayload(delta: Exclude<ConversationDelta, { kind: "message_new" }>): Record<string, unknown> {
-  const { kind: _kind, ...payload } = delta;
+  let payload = payloads.get(delta);
+  if (payload === undefined) {
+    const { kind: _kind, ...fields } = delta;
+    payloads.set(delta, (payload = Object.freeze(fields)));
+  }
   return payload;
 }

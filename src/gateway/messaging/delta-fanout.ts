@@ -11,6 +11,9 @@ export interface DeltaListener {
 
 /** Conversation deltas over the gateway's pub/sub hub: subscribed only while a channel on the conversation is joined here. */
 export class DeltaFanout {
+  private lastMessage: string | undefined;
+  private lastDelta: ConversationDelta | undefined;
+
   constructor(
     private readonly hub: ChannelSource,
     private readonly topicPrefix: string,
@@ -22,8 +25,13 @@ export class DeltaFanout {
     const channel = conversationDeltaChannel(this.topicPrefix, conversationId);
     return this.hub.listen(channel, {
       onMessage: (message) => {
-        const delta = parseMessage<ConversationDelta>(message, channel, this.logger);
-        if (delta !== undefined) listener.onDelta(delta);
+        // Every listener of the channel gets the same message in turn: it is parsed once, and
+        // the one delta object (which nobody changes) goes to all of them.
+        if (this.lastMessage !== message) {
+          this.lastMessage = message;
+          this.lastDelta = parseMessage<ConversationDelta>(message, channel, this.logger);
+        }
+        if (this.lastDelta !== undefined) listener.onDelta(this.lastDelta);
       },
       onResync: () => listener.onResync(),
     });

@@ -112,6 +112,22 @@ export function decodeFrame(data: string | Uint8Array, options: DecodeOptions): 
 
 /** Encodes one server frame as the text of a WebSocket message. Throws only on unserializable payloads (cycles, BigInt). */
 export function encodeFrame(version: ProtocolVersion, frame: PhoenixFrame): string {
+  const { payload } = frame;
+  // A push of a frozen payload (one broadcast to every socket of a room, which nobody may
+  // change) is encoded once per version, topic and event, however many sockets it goes to.
+  if (frame.ref !== null || frame.joinRef !== null || !Object.isFrozen(payload)) return serialize(version, frame);
+  let texts = encodedPushes.get(payload);
+  if (texts === undefined) encodedPushes.set(payload, (texts = new Map<string, string>()));
+  const key = `${version}\u0000${frame.topic}\u0000${frame.event}`;
+  let text = texts.get(key);
+  if (text === undefined) texts.set(key, (text = serialize(version, frame)));
+  return text;
+}
+
+/** Encoded pushes of frozen payloads, by protocol version, topic and event. */
+const encodedPushes = new WeakMap<object, Map<string, string>>();
+
+function serialize(version: ProtocolVersion, frame: PhoenixFrame): string {
   if (version === "2.0.0") return JSON.stringify([frame.joinRef, frame.ref, frame.topic, frame.event, frame.payload]);
   // V1 clients ignore join_ref; sending it lets newer V1 clients drop messages of an earlier join.
   return JSON.stringify({ topic: frame.topic, event: frame.event, payload: frame.payload, ref: frame.ref, join_ref: frame.joinRef });
