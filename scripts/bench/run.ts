@@ -29,7 +29,8 @@ import { presenceSection } from "./presence-section.js";
 import { processMark, runningProcesses, stopAllProcesses, stopProcessesSince } from "./processes.js";
 import { rebuildSection } from "./rebuild-section.js";
 import { failed, machine, machineLine, openFilesLimit, renderTable, row, type Row } from "./report.js";
-import { build, isStale, removeRunData, runPrefix, stackUp, startService } from "./service.js";
+import { removeRunData } from "../../test/support/run-data.js";
+import { build, isStale, runPrefix, stackUp, startService } from "./service.js";
 
 const OUT_DIR = "bench-results";
 const LOG_DIR = `${OUT_DIR}/logs`;
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
   };
   const cleanUp = async () => {
     await stopAllProcesses();
-    progress(`removed this run's data: ${await removeRunData(config, (name) => name.startsWith(prefix)).catch((e: unknown) => failed(e))}`);
+    progress(`removed this run's data: ${await removeRunData(config, "bench", (name) => name.startsWith(prefix)).catch((e: unknown) => failed(e))}`);
   };
   // On Ctrl-C: the table so far, then children stopped and data removed; the sections still
   // running fail fast (their processes are gone) and main waits for this to exit the process.
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
     await build(`${LOG_DIR}/build.log`);
     progress("local stack");
     for (const line of (await stackUp()).split("\n")) progress(`  ${line}`);
-    progress(`removing data of bench runs over an hour old: ${await removeRunData(config, (name) => isStale(name, startedMs)).catch((e: unknown) => failed(e))}`);
+    progress(`removing data of bench runs over an hour old: ${await removeRunData(config, "bench", (name) => isStale(name, startedMs)).catch((e: unknown) => failed(e))}`);
     progress(`starting quikchat (all roles) and 2 gateway processes, prefix ${prefix}`);
     const core = await startService("quikchat-all", "all", prefix, LOG_DIR);
     const gateways = await Promise.all([0, 1].map((i) => startService(`gateway-${i}`, "gateway", prefix, LOG_DIR)));

@@ -429,48 +429,28 @@ function faults(world: World, machine: MachineServices): Fault[] {
       return `${slot.name} restarted (pid ${slot.process?.child.pid}) and ready`;
     },
   });
+  /** A machine service stopped for 3 s and started again; `stopped` and `started` are the timeline's lines. */
+  const restart = (name: string, stop: () => Promise<void>, stopped: string, start: () => Promise<void>, started: string): Fault => ({
+    name,
+    outageMs: 3_000,
+    stop: async () => {
+      await stop();
+      return stopped;
+    },
+    start: async () => {
+      await start();
+      return started;
+    },
+  });
   return [
     killRole("kill -9 gateway (1 of 2)", world.gatewayA, 2_000),
     // Longer than the gateway's 10 s command timeout: pushes in flight are answered `timeout` and
     // retried while their first commands still wait in Kafka, so the new processor sees each twice.
     killRole("kill -9 processor", world.processor, 11_000),
     killRole("kill -9 projector", world.projector, 1_000),
-    {
-      name: "Kafka broker restart",
-      outageMs: 3_000,
-      stop: async () => {
-        await machine.stopKafka();
-        return "Kafka stopped (clean shutdown)";
-      },
-      start: async () => {
-        await machine.startKafka();
-        return "Kafka answering again";
-      },
-    },
-    {
-      name: "Redis restart (nothing kept)",
-      outageMs: 3_000,
-      stop: async () => {
-        await machine.stopRedis();
-        return "Redis shut down (nosave)";
-      },
-      start: async () => {
-        await machine.startRedis();
-        return "Redis answering again (empty)";
-      },
-    },
-    {
-      name: "MariaDB restart",
-      outageMs: 3_000,
-      stop: async () => {
-        await machine.stopMariadb();
-        return "MariaDB shut down cleanly";
-      },
-      start: async () => {
-        await machine.startMariadb();
-        return "MariaDB answering queries again";
-      },
-    },
+    restart("Kafka broker restart", () => machine.stopKafka(), "Kafka stopped (clean shutdown)", () => machine.startKafka(), "Kafka answering again"),
+    restart("Redis restart (nothing kept)", () => machine.stopRedis(), "Redis shut down (nosave)", () => machine.startRedis(), "Redis answering again (empty)"),
+    restart("MariaDB restart", () => machine.stopMariadb(), "MariaDB shut down cleanly", () => machine.startMariadb(), "MariaDB answering queries again"),
   ];
 }
 

@@ -693,8 +693,7 @@ class ProcessorRuntime<S> {
       const aggregates = this.partitions.get(partition)!;
       for (const id of originals.keys()) {
         const { records, commit } = this.snapshots.records(partition, id, aggregates.get(id));
-        // Keys as bytes: a part key holds a NUL, which a string key would be cut at.
-        for (const { key, value } of records) this.producer.produce({ topic: this.stateTopic, partition, key: Buffer.from(key), value });
+        for (const { key, value } of records) this.producer.produce({ topic: this.stateTopic, partition, key, value });
         commits.push(commit);
       }
     }

@@ -93,7 +93,9 @@ export class TransactionalProducer {
   produce(record: TransactionalRecord): void {
     const headers = record.headers === undefined ? undefined : Object.entries(record.headers).map(([name, value]) => ({ [name]: value }));
     try {
-      this.producer.produce(record.topic, record.partition ?? null, record.value, record.key, Date.now(), undefined, headers);
+      // Keys as bytes: node-rdkafka cuts a string key at its first NUL (changelog part keys hold one).
+      const key = typeof record.key === "string" ? Buffer.from(record.key) : record.key;
+      this.producer.produce(record.topic, record.partition ?? null, record.value, key, Date.now(), undefined, headers);
     } catch (error) {
       throw asKafkaError(error);
     }

@@ -6,6 +6,8 @@ import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
  */
 export class MysqlCheckpoints {
   readonly table: string;
+  /** Checkpoint rows known to exist, which need no insert before they are locked (forgotten by `clear`). */
+  private readonly seen = new Set<string>();
 
   constructor(
     private readonly pool: Pool,
@@ -35,22 +37,27 @@ export class MysqlCheckpoints {
   }
 
   /**
-   * The checkpoint of one partition, locked until the transaction of `connection` ends. A missing
-   * row is created first (next offset 0, which the same transaction overwrites with `save`): a
-   * locking read of a missing row takes a gap lock, and two transactions holding one gap would
+   * The checkpoint of one partition, locked until the transaction of `connection` ends. A row not
+   * seen yet is created first (next offset 0, which the same transaction overwrites with `save`):
+   * a locking read of a missing row takes a gap lock, and two transactions holding one gap would
    * deadlock as soon as both insert (partitions applied at the same time, the first time).
    */
   async lock(connection: PoolConnection, projection: string, topic: string, partition: number): Promise<number> {
-    await connection.query(`INSERT IGNORE INTO \`${this.table}\` (projection, topic, partition_id, next_offset) VALUES (?, ?, ?, 0)`, [
-      projection,
-      topic,
-      partition,
-    ]);
+    const id = `${projection}\u0000${topic}\u0000${partition}`;
+    if (!this.seen.has(id)) {
+      await connection.query(`INSERT IGNORE INTO \`${this.table}\` (projection, topic, partition_id, next_offset) VALUES (?, ?, ?, 0)`, [
+        projection,
+        topic,
+        partition,
+      ]);
+    }
     const [rows] = await connection.query<RowDataPacket[]>(
       `SELECT next_offset FROM \`${this.table}\` WHERE projection = ? AND topic = ? AND partition_id = ? FOR UPDATE`,
       [projection, topic, partition],
     );
-    return rows.length > 0 ? Number(rows[0]!.next_offset) : 0;
+    if (rows.length === 0) return 0;
+    this.seen.add(id);
+    return Number(rows[0]!.next_offset);
   }
 
   async save(connection: PoolConnection, projection: string, topic: string, partition: number, nextOffset: number): Promise<void> {
@@ -62,6 +69,7 @@ export class MysqlCheckpoints {
   }
 
   async clear(connection: PoolConnection | Pool, projection: string): Promise<void> {
+    this.seen.clear();
     await connection.query(`DELETE FROM \`${this.table}\` WHERE projection = ?`, [projection]);
   }
 }
