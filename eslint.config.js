@@ -1,5 +1,5 @@
 // Typed lint rules for the whole project, and the rule that keeps the domain pure:
-// deciders in src/domain/** may not import I/O, clocks or frameworks.
+// deciders in src/contexts/*/domain/** and src/platform/domain/** may not import I/O, clocks or frameworks.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -30,16 +30,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/config/**", "src/cli/main.ts", "test/**", "scripts/**", "bin/**", "vitest.config.ts"],
+    files: ["src/platform/config/**", "src/cli/main.ts", "test/**", "scripts/**", "bin/**", "vitest.config.ts"],
     rules: { "no-restricted-syntax": "off" },
   },
   {
-    files: ["src/domain/**"],
+    files: ["src/contexts/*/domain/**", "src/platform/domain/**"],
     rules: {
       "no-restricted-imports": ["error", {
         patterns: [
           { group: ["node:*", ...ioModules], message: "The domain is pure: no I/O, framework or runtime imports." },
-          { group: ["**/infra/**", "**/gateway/**", "**/commands/**", "**/projections/**", "**/cli/**"], message: "The domain depends on nothing outside itself." },
+          { group: ["**/infra/**", "**/gateway/**", "**/phoenix/**", "**/processor/**", "**/projection/**", "**/projections/**", "**/channels/**", "**/config/**", "**/cli/**", "**/processor.js", "**/routes.js", "**/module.js"], message: "The domain depends on nothing outside itself and the platform's decider contract." },
         ],
       }],
       "no-restricted-globals": ["error",

@@ -1,14 +1,14 @@
 /**
- * Writes src/contract/generated/avro-types.ts from the .avsc files in schemas/.
+ * Writes src/platform/contract/generated/avro-types.ts from the .avsc files in schemas/.
  *
  *   tsx scripts/gen-avro-types.ts          regenerate (the file is left untouched when unchanged)
  *   tsx scripts/gen-avro-types.ts --check  exit 1 when the file on disk is stale
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { GENERATED_TYPES_FILE, renderAvroTypes } from "../src/contract/avro-typegen.js";
-import { loadSchemaCatalog } from "../src/contract/schema-catalog.js";
-import { projectRoot } from "../src/config/project.js";
+import { GENERATED_TYPES_FILE, renderAvroTypes } from "../src/platform/contract/avro-typegen.js";
+import { loadSchemaCatalog } from "../src/platform/contract/schema-catalog.js";
+import { projectRoot } from "../src/platform/config/project.js";
 
 function main(args: readonly string[]): number {
   const unknown = args.filter((arg) => arg !== "--check");

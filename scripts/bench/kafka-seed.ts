@@ -9,9 +9,9 @@
 import { randomUUID } from "node:crypto";
 import Kafka from "node-rdkafka";
 import { bootstrapContract } from "../../src/cli/bootstrap.js";
-import { loadConfig } from "../../src/config/config.js";
-import type { AddMember, CommandMeta, CreateConversation, MessageSent } from "../../src/contract/generated/avro-types.js";
-import { TOPICS } from "../../src/contract/topics.js";
+import { loadConfig } from "../../src/platform/config/config.js";
+import type { AddMember, CommandMeta, CreateConversation, MessageSent } from "../../src/platform/contract/generated/avro-types.js";
+import { TOPICS } from "../../src/platform/contract/topics.js";
 import { createKafkajs } from "../../src/infra/kafka/kafkajs-client.js";
 import { connect, disconnect } from "../../src/infra/kafka/rdkafka-calls.js";
 import { RecordProducer } from "../../src/infra/kafka/record-producer.js";

@@ -1,7 +1,7 @@
-import type { Config } from "../config/config.js";
-import { COMPATIBILITY_RULE } from "../contract/compatibility.js";
-import { loadSchemaCatalog } from "../contract/schema-catalog.js";
-import { ALL_TOPICS } from "../contract/topics.js";
+import type { Config } from "../platform/config/config.js";
+import { COMPATIBILITY_RULE } from "../platform/contract/compatibility.js";
+import { loadSchemaCatalog } from "../platform/contract/schema-catalog.js";
+import { ALL_TOPICS } from "../platform/contract/topics.js";
 import { AvroCodec } from "../infra/avro/avro-codec.js";
 import { SchemaRegistryClient } from "../infra/avro/schema-registry-client.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";

@@ -1,6 +1,6 @@
 import { Argument, Command, Option } from "commander";
 import { SingleBar } from "cli-progress";
-import { ConfigError, loadConfig, type Config } from "../config/config.js";
+import { ConfigError, loadConfig, type Config } from "../platform/config/config.js";
 import { createLogger } from "../infra/log/logger.js";
 import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } from "../infra/stack/stack.js";
 import { bootstrapContract } from "./bootstrap.js";

@@ -1,19 +1,19 @@
 import type { Admin } from "kafkajs";
-import type { Config } from "../config/config.js";
-import { TOPICS } from "../contract/topics.js";
+import type { Config } from "../platform/config/config.js";
+import { TOPICS } from "../platform/contract/topics.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
 import type { Logger } from "../infra/log/logger.js";
 import { createMongoClient } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool } from "../infra/mysql/mysql-pool.js";
 import { createRedis } from "../infra/redis/redis-connection.js";
-import { HISTORY_PROJECTION } from "../projections/history/history-changes.js";
-import { createHistoryStore } from "../projections/history/history-projection.js";
-import { membershipChanges } from "../projections/membership/membership-changes.js";
-import { membershipReadModel } from "../projections/membership/membership-projection.js";
-import { MEMBERSHIP_PROJECTION } from "../projections/membership/mysql-membership-store.js";
-import { PRESENCE_PROJECTION } from "../projections/presence/presence-changes.js";
-import { RedisPresenceStore } from "../projections/presence/redis-presence-store.js";
+import { HISTORY_PROJECTION } from "../contexts/conversations/projections/history/history-changes.js";
+import { createHistoryStore } from "../contexts/conversations/projections/history/history-projection.js";
+import { membershipChanges } from "../contexts/conversations/projections/membership/membership-changes.js";
+import { membershipReadModel } from "../contexts/conversations/projections/membership/membership-projection.js";
+import { MEMBERSHIP_PROJECTION } from "../contexts/conversations/projections/membership/mysql-membership-store.js";
+import { PRESENCE_PROJECTION } from "../contexts/presence/projections/presence/presence-changes.js";
+import { RedisPresenceStore } from "../contexts/presence/projections/presence/redis-presence-store.js";
 import {
   partitionStatus,
   rebuildProjection,
@@ -22,8 +22,8 @@ import {
   type RebuildableSink,
   type RebuildProgress,
   type RebuildResult,
-} from "../projections/rebuild.js";
-import { RedisTypingStore, TYPING_PROJECTION } from "../projections/typing/redis-typing-store.js";
+} from "../platform/projection/rebuild.js";
+import { RedisTypingStore, TYPING_PROJECTION } from "../contexts/typing/projections/typing/redis-typing-store.js";
 import type { ConsumedRecord } from "../infra/kafka/record-consumer.js";
 
 export const PROJECTIONS = [MEMBERSHIP_PROJECTION, HISTORY_PROJECTION, PRESENCE_PROJECTION, TYPING_PROJECTION] as const;

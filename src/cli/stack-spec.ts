@@ -1,4 +1,4 @@
-import type { Config } from "../config/config.js";
+import type { Config } from "../platform/config/config.js";
 import type { StackSpec } from "../infra/stack/stack.js";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);

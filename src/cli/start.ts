@@ -1,35 +1,35 @@
 import { randomUUID } from "node:crypto";
-import { conversationProcessor } from "../commands/conversation-processor.js";
-import { presenceProcessor } from "../commands/presence-processor.js";
-import { typingProcessor } from "../commands/typing-processor.js";
-import { startProcessor } from "../commands/processor-runtime.js";
-import type { Config } from "../config/config.js";
-import { createJwtVerifier } from "../gateway/auth/jwt-verifier.js";
-import { buildApp, type AppDependencies } from "../gateway/app.js";
-import { conversationFamily } from "../gateway/channels/conversation-family.js";
-import { ConversationSubscriptions, watchMembership } from "../gateway/channels/conversation-subscriptions.js";
-import { CHAT_DIALECT, CONVERSATION_DIALECT } from "../gateway/channels/dialects.js";
+import { conversationProcessor } from "../contexts/conversations/processor.js";
+import { presenceProcessor } from "../contexts/presence/processor.js";
+import { typingProcessor } from "../contexts/typing/processor.js";
+import { startProcessor } from "../platform/processor/processor-runtime.js";
+import type { Config } from "../platform/config/config.js";
+import { createJwtVerifier } from "../platform/gateway/jwt-verifier.js";
+import { buildApp, type AppDependencies } from "../platform/gateway/app.js";
+import { conversationFamily } from "../contexts/conversations/channels/conversation-family.js";
+import { ConversationSubscriptions, watchMembership } from "../contexts/conversations/channels/conversation-subscriptions.js";
+import { CHAT_DIALECT, CONVERSATION_DIALECT } from "../contexts/conversations/channels/dialects.js";
 import {
   participantFamily,
   presenceFamily,
   userFamily,
   webrtcLobbyFamily,
   type ParticipantDirectory,
-} from "../gateway/channels/identity-families.js";
-import { CommandBus } from "../gateway/commands/command-bus.js";
-import { conversationCommands } from "../gateway/messaging/conversation-commands.js";
-import { conversationFeed } from "../gateway/messaging/conversation-feed.js";
-import { DeltaFanout } from "../gateway/messaging/delta-fanout.js";
-import { PubSubHub } from "../gateway/messaging/pubsub-hub.js";
-import { typingSignals } from "../gateway/messaging/typing-signals.js";
-import { ownPresence, statusSetter, workspacePresence } from "../gateway/presence/presence-channels.js";
-import { PresenceRooms } from "../gateway/presence/presence-rooms.js";
-import { PresenceTracker } from "../gateway/presence/presence-tracker.js";
-import { createRedisActionRateLimiter } from "../gateway/phoenix/action-rate-limiter.js";
-import { createConnectionRegistry } from "../gateway/phoenix/connection-registry.js";
-import { socketLimitsFromConfig } from "../gateway/phoenix/socket-route.js";
-import { bearerAuthentication } from "../gateway/routes/bearer-auth.js";
-import { serve } from "../gateway/server.js";
+} from "../platform/phoenix/identity-families.js";
+import { CommandBus } from "../platform/gateway/command-bus.js";
+import { conversationCommands } from "../contexts/conversations/channels/conversation-actions.js";
+import { conversationFeed } from "../contexts/conversations/channels/conversation-feed.js";
+import { DeltaFanout } from "../contexts/conversations/channels/delta-fanout.js";
+import { PubSubHub } from "../platform/gateway/pubsub-hub.js";
+import { typingSignals } from "../contexts/typing/channels/typing-signals.js";
+import { ownPresence, statusSetter, workspacePresence } from "../contexts/presence/channels/presence-channels.js";
+import { PresenceRooms } from "../contexts/presence/channels/presence-rooms.js";
+import { PresenceTracker } from "../contexts/presence/presence-tracker.js";
+import { createRedisActionRateLimiter } from "../platform/phoenix/action-rate-limiter.js";
+import { createConnectionRegistry } from "../platform/phoenix/connection-registry.js";
+import { socketLimitsFromConfig } from "../platform/phoenix/socket-route.js";
+import { bearerAuthentication } from "../platform/gateway/bearer-auth.js";
+import { serve } from "../platform/gateway/server.js";
 import { schemaRegistryProbe } from "../infra/avro/schema-registry-client.js";
 import { kafkaProbe } from "../infra/kafka/kafka-probe.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
@@ -40,12 +40,12 @@ import { createMongoClient, mongoProbe } from "../infra/mongo/mongo-connection.j
 import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
 import { stackUp } from "../infra/stack/stack.js";
-import { createHistoryStore, startHistoryProjection } from "../projections/history/history-projection.js";
-import { membershipReadModel, startMembershipProjection } from "../projections/membership/membership-projection.js";
-import { startPresenceProjection } from "../projections/presence/presence-projection.js";
-import { PresenceReadModel } from "../projections/presence/presence-read-model.js";
-import { startTypingProjection } from "../projections/typing/typing-projection.js";
-import { TypingReadModel } from "../projections/typing/typing-read-model.js";
+import { createHistoryStore, startHistoryProjection } from "../contexts/conversations/projections/history/history-projection.js";
+import { membershipReadModel, startMembershipProjection } from "../contexts/conversations/projections/membership/membership-projection.js";
+import { startPresenceProjection } from "../contexts/presence/projections/presence/presence-projection.js";
+import { PresenceReadModel } from "../contexts/presence/projections/presence/presence-read-model.js";
+import { startTypingProjection } from "../contexts/typing/projections/typing/typing-projection.js";
+import { TypingReadModel } from "../contexts/typing/projections/typing/typing-read-model.js";
 import { bootstrapContract } from "./bootstrap.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
 

@@ -1,4 +1,4 @@
-import type { ChannelFamily, ChannelOutlet, JoinedChannel, SocketIdentity } from "../../src/gateway/channels/channel.js";
+import type { ChannelFamily, ChannelOutlet, JoinedChannel, SocketIdentity } from "../../src/platform/phoenix/channel.js";
 
 /** What the echo family saw, for assertions. */
 export interface EchoRecord {

@@ -1,8 +1,8 @@
 import { expect } from "vitest";
-import type { CommandMeta } from "../../src/contract/generated/avro-types.js";
-import { withEventMeta } from "../../src/commands/event-meta.js";
-import type { CommandEnvelope, DecidedEvent, Decider, EventEnvelope } from "../../src/domain/decider.js";
-import { DomainError, type DomainErrorCode } from "../../src/domain/domain-error.js";
+import type { CommandMeta } from "../../src/platform/contract/generated/avro-types.js";
+import { withEventMeta } from "../../src/platform/processor/event-meta.js";
+import type { CommandEnvelope, DecidedEvent, Decider, EventEnvelope } from "../../src/platform/domain/decider.js";
+import { DomainError, type DomainErrorCode } from "../../src/platform/domain/domain-error.js";
 
 /** Command metadata for tests: actor `u1` in workspace `w1`, unless overridden. */
 export function commandMeta(overrides: Partial<CommandMeta> = {}): CommandMeta {

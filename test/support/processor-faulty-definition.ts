@@ -1,7 +1,7 @@
 import { conversationsProcessor } from "./processor-membership-definition.js";
-import type { ProcessorDefinition } from "../../src/commands/processor-definition.js";
-import { conversationDecider } from "../../src/domain/conversations/decide.js";
-import type { ConversationState } from "../../src/domain/conversations/state.js";
+import type { ProcessorDefinition } from "../../src/platform/processor/processor-definition.js";
+import { conversationDecider } from "../../src/contexts/conversations/domain/membership/decide.js";
+import type { ConversationState } from "../../src/contexts/conversations/domain/membership/state.js";
 
 /** Creating a conversation with this title makes the decider throw a `TypeError` (a bug). */
 export const THROWING_TITLE = "test: decider throws";

@@ -1,7 +1,7 @@
-import { conversationIdOf } from "../../src/domain/conversations/commands.js";
-import { conversationDecider } from "../../src/domain/conversations/decide.js";
-import type { ConversationState } from "../../src/domain/conversations/state.js";
-import type { ProcessorDefinition } from "../../src/commands/processor-definition.js";
+import { conversationIdOf } from "../../src/contexts/conversations/domain/membership/commands.js";
+import { conversationDecider } from "../../src/contexts/conversations/domain/membership/decide.js";
+import type { ConversationState } from "../../src/contexts/conversations/domain/membership/state.js";
+import type { ProcessorDefinition } from "../../src/platform/processor/processor-definition.js";
 
 /**
  * Membership alone, over the conversations commands only: a single-context definition for

@@ -6,9 +6,9 @@
  */
 import { Registry } from "prom-client";
 import { conversationsProcessor } from "./processor-membership-definition.js";
-import { startProcessor } from "../../src/commands/processor-runtime.js";
-import { loadConfig } from "../../src/config/config.js";
-import { loadSchemaCatalog } from "../../src/contract/schema-catalog.js";
+import { startProcessor } from "../../src/platform/processor/processor-runtime.js";
+import { loadConfig } from "../../src/platform/config/config.js";
+import { loadSchemaCatalog } from "../../src/platform/contract/schema-catalog.js";
 import { AvroCodec } from "../../src/infra/avro/avro-codec.js";
 import { SchemaRegistryClient } from "../../src/infra/avro/schema-registry-client.js";
 import { createLogger } from "../../src/infra/log/logger.js";

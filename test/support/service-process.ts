@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { projectRoot } from "../../src/config/project.js";
+import { projectRoot } from "../../src/platform/config/project.js";
 import { eventually, uniquePrefix } from "./test-config.js";
 import { TEST_JWT_SECRET } from "./tokens.js";
 

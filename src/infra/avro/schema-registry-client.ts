@@ -1,6 +1,6 @@
 import { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type avro from "avsc";
-import type { DependencyProbe } from "../../gateway/health/dependency-health.js";
+import type { DependencyProbe } from "../../platform/gateway/dependency-health.js";
 
 /** The registry connection settings (Confluent-compatible API, e.g. Apicurio's `/apis/ccompat/v7`). */
 export interface RegistrySettings {

@@ -1,5 +1,5 @@
 import type { Kafka } from "kafkajs";
-import type { DependencyProbe } from "../../gateway/health/dependency-health.js";
+import type { DependencyProbe } from "../../platform/gateway/dependency-health.js";
 
 /**
  * Asks the cluster for its brokers through a short-lived admin connection, so a broker that

@@ -1,5 +1,5 @@
 import { MongoClient } from "mongodb";
-import type { DependencyProbe } from "../../gateway/health/dependency-health.js";
+import type { DependencyProbe } from "../../platform/gateway/dependency-health.js";
 
 /** A MongoDB client; the database is the one named in the URL. */
 export function createMongoClient(url: string): MongoClient {

@@ -1,5 +1,5 @@
 import { createPool, type Pool } from "mysql2/promise";
-import type { DependencyProbe } from "../../gateway/health/dependency-health.js";
+import type { DependencyProbe } from "../../platform/gateway/dependency-health.js";
 
 /** A MySQL/MariaDB connection pool from a `mysql://user:pass@host:port/db` URL. */
 export function createMysqlPool(url: string, poolSize: number): Pool {

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import type { DependencyProbe } from "../../gateway/health/dependency-health.js";
+import type { DependencyProbe } from "../../platform/gateway/dependency-health.js";
 import type { Logger } from "../log/logger.js";
 
 /**

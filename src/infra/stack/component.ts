@@ -71,6 +71,10 @@ function status(c: Component, state: ComponentStatus["state"], extra: Partial<Co
   return Object.assign(result, extra);
 }
 
+/** How often, and how far apart, a port that accepts connections but gave a wrong answer is probed again. */
+const PROBE_RETRIES = 5;
+const PROBE_RETRY_MS = 1_000;
+
 /** The one-line error for a port that answers but not as this kind of server. */
 export function portTaken(port: number, elsewhere: string): StackError {
   return new StackError(`port ${port} is taken by another program; ${elsewhere} or free the port`);
@@ -86,7 +90,13 @@ export async function componentUp(c: Component, log: StackLog): Promise<Componen
   const t0 = Date.now();
   const elapsed = (): number => Date.now() - t0;
   let pid = await ownedPid(pidFile(c), c.marker);
-  const first = await c.answers();
+  let first = await c.answers();
+  // A busy server (a JVM under load) may miss one probe: a port that accepts connections is asked
+  // again for a while before it counts as another program's.
+  for (let retry = 0; !first.ok && pid === undefined && retry < PROBE_RETRIES && (await tcpOpen(c.host, c.port)); retry++) {
+    await new Promise((resolve) => setTimeout(resolve, PROBE_RETRY_MS));
+    first = await c.answers();
+  }
   if (first.ok) {
     await c.prepare?.();
     const extra: Partial<ComponentStatus> = { ms: elapsed(), ...(first.version ? { version: first.version } : {}) };

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { projectRoot } from "../../config/project.js";
+import { projectRoot } from "../../platform/config/project.js";
 import { javaServerBase, type Answer, type Component, type JavaServerOptions } from "./component.js";
 import { findJava } from "./java.js";
 import { resolveClasspath, type MavenArtifact } from "./maven.js";

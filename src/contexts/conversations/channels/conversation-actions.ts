@@ -1,0 +1,161 @@
+import { createHash } from "node:crypto";
+import type {
+  AddReaction,
+  CommandMeta,
+  Attachment,
+  DeleteMessage,
+  EditMessage,
+  MarkRead,
+  MessageType,
+  RemoveReaction,
+  SendMessage,
+} from "../../../platform/contract/generated/avro-types.js";
+import type { CommandBus } from "../../../platform/gateway/command-bus.js";
+import type { ChannelReply, SocketIdentity } from "../../../platform/phoenix/channel.js";
+import type { ConversationActions } from "./conversation-family.js";
+import type { ConversationAction } from "./dialects.js";
+import { isErrorCode, ServiceError } from "../../../platform/errors/error-codes.js";
+import { refuse } from "../../../platform/phoenix/channel-replies.js";
+import type { TypingSignals } from "../../typing/channels/typing-signals.js";
+
+const MESSAGE_TYPES: readonly MessageType[] = ["text", "image", "file", "audio", "video"];
+
+/** A client payload that does not have the shape of the action: answered `invalid` with why. */
+class PayloadError extends Error {}
+
+const text = (payload: Record<string, unknown>, field: string, max: number): string => {
+  const value = payload[field];
+  if (typeof value !== "string" || value.length > max) throw new PayloadError(`${field} must be a string of at most ${max} characters`);
+  return value;
+};
+const optionalText = (payload: Record<string, unknown>, field: string, max: number): string | null =>
+  payload[field] === undefined || payload[field] === null ? null : text(payload, field, max);
+const count = (payload: Record<string, unknown>, field: string): number => {
+  const value = payload[field];
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new PayloadError(`${field} must be a non-negative integer`);
+  return value;
+};
+const optionalCount = (payload: Record<string, unknown>, field: string): number | null =>
+  payload[field] === undefined || payload[field] === null ? null : count(payload, field);
+
+function attachments(payload: Record<string, unknown>): Attachment[] {
+  const value = payload.attachments ?? [];
+  if (!Array.isArray(value) || value.length > 10) throw new PayloadError("attachments must be a list of at most 10");
+  return value.map((item: unknown) => {
+    if (typeof item !== "object" || item === null) throw new PayloadError("each attachment must be an object");
+    const entry = item as Record<string, unknown>;
+    return {
+      attachmentId: text(entry, "attachmentId", 128),
+      url: text(entry, "url", 2048),
+      mimeType: text(entry, "mimeType", 255),
+      sizeBytes: count(entry, "sizeBytes"),
+      fileName: optionalText(entry, "fileName", 255),
+      width: optionalCount(entry, "width"),
+      height: optionalCount(entry, "height"),
+      durationMs: optionalCount(entry, "durationMs"),
+      thumbnailUrl: optionalText(entry, "thumbnailUrl", 2048),
+    };
+  });
+}
+
+/** A stable id from its parts: a retried push with the same clientMsgId is the same command for the same message. */
+const derivedId = (...parts: string[]): string => {
+  const hex = createHash("sha256").update(parts.join("\u0000")).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
+
+/**
+ * Turns conversation pushes into commands of the messages context and answers with their
+ * outcome: `ok` with the processor's result (`{id, seq, sentAt}` for a send), or `error` with
+ * `{reason, message}` where reason is a stable error code. A send that carries a `clientMsgId`
+ * derives its commandId and messageId from the sender, the conversation and that id, so a
+ * client retry is answered with the first outcome and never creates a second message.
+ * Typing pushes go to `typing` (absent: answered `not_available`).
+ */
+export function conversationCommands(bus: CommandBus, typing?: TypingSignals): ConversationActions {
+  const send = async (conversationId: string, type: string, command: { meta: CommandMeta }): Promise<ChannelReply> => {
+    const outcome = await bus.send("messages", type, conversationId, command);
+    if (outcome.ok) return { status: "ok", response: { ...outcome.result } };
+    const code = isErrorCode(outcome.error.code) ? outcome.error.code : "internal";
+    return { status: "error", response: { reason: code, message: code === "internal" ? "internal error" : outcome.error.message } };
+  };
+
+  const reaction = (conversationId: string, payload: Record<string, unknown>, identity: SocketIdentity): AddReaction & RemoveReaction => ({
+    meta: bus.meta(identity),
+    conversationId,
+    messageId: text(payload, "messageId", 128),
+    emoji: text(payload, "emoji", 64),
+  });
+
+  const handlers: Partial<Record<ConversationAction, (id: string, p: Record<string, unknown>, who: SocketIdentity) => Promise<ChannelReply>>> = {
+    send: (conversationId, payload, identity) => {
+      const clientMsgId = optionalText(payload, "clientMsgId", 128);
+      const type = (payload.type ?? "text") as MessageType;
+      if (!MESSAGE_TYPES.includes(type)) throw new PayloadError(`type must be one of ${MESSAGE_TYPES.join(", ")}`);
+      const commandId = clientMsgId === null ? undefined : derivedId("send", identity.userId, conversationId, clientMsgId);
+      const meta = bus.meta(identity, commandId);
+      const command: SendMessage = {
+        meta,
+        conversationId,
+        messageId: commandId ?? meta.commandId,
+        clientMsgId,
+        type,
+        content: text(payload, "content", 40_000),
+        attachments: attachments(payload),
+        replyToMessageId: optionalText(payload, "replyToMessageId", 128),
+        mentionedUserIds: [],
+        metadata: {},
+      };
+      return send(conversationId, "SendMessage", command);
+    },
+    edit: (conversationId, payload, identity) => {
+      const command: EditMessage = {
+        meta: bus.meta(identity),
+        conversationId,
+        messageId: text(payload, "messageId", 128),
+        content: text(payload, "content", 40_000),
+        mentionedUserIds: [],
+      };
+      return send(conversationId, "EditMessage", command);
+    },
+    delete: (conversationId, payload, identity) => {
+      const command: DeleteMessage = { meta: bus.meta(identity), conversationId, messageId: text(payload, "messageId", 128) };
+      return send(conversationId, "DeleteMessage", command);
+    },
+    react: (conversationId, payload, identity) => send(conversationId, "AddReaction", reaction(conversationId, payload, identity)),
+    unreact: (conversationId, payload, identity) => send(conversationId, "RemoveReaction", reaction(conversationId, payload, identity)),
+    read: (conversationId, payload, identity) => {
+      const command: MarkRead = {
+        meta: bus.meta(identity),
+        conversationId,
+        seq: count(payload, "seq"),
+        messageId: optionalText(payload, "messageId", 128),
+      };
+      return send(conversationId, "MarkRead", command);
+    },
+    ...(typing === undefined
+      ? {}
+      : {
+          typing_start: (conversationId, _payload, identity) => typing.start(conversationId, identity),
+          typing_stop: (conversationId, _payload, identity) => typing.stop(conversationId, identity),
+          typing: (conversationId, payload, identity) => {
+            if (typeof payload.typing !== "boolean") throw new PayloadError("typing must be true or false");
+            return payload.typing ? typing.start(conversationId, identity) : typing.stop(conversationId, identity);
+          },
+        }),
+  };
+
+  return {
+    async handle(action, conversationId, payload, identity) {
+      const handler = handlers[action];
+      if (handler === undefined) return refuse("not_available");
+      try {
+        return await handler(conversationId, payload, identity);
+      } catch (error) {
+        if (error instanceof PayloadError) return { status: "error", response: { reason: "invalid", message: error.message } };
+        if (error instanceof ServiceError) return { status: "error", response: { reason: error.code, message: error.message } };
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import type { AddMember, CreateConversation, RemoveMember } from "../../../../platform/contract/generated/avro-types.js";
+import { unreachable, type Decider } from "../../../../platform/domain/decider.js";
+import { DomainError } from "../../../../platform/domain/domain-error.js";
+import { own } from "../../../../platform/domain/own-entry.js";
+import type { ConversationCommand } from "./commands.js";
+import type { ConversationEvent, DecidedConversationEvent } from "./events.js";
+import { evolve, initialState, type ActiveConversation, type ConversationState } from "./state.js";
+
+/**
+ * Decides conversation commands:
+ *
+ * - create: the creator is always a member (owner); a direct conversation has exactly two
+ *   members; creating an existing conversation is a `conflict`.
+ * - add member: only members may add; only owners and admins may add an admin; nobody is added
+ *   as owner; direct conversations never change members; adding a member again is a no-op.
+ * - remove member: a member may remove themselves (leave); only the owner and admins may remove
+ *   others, admins only plain members; direct conversations never change members; removing
+ *   someone who is not a member is a no-op.
+ *
+ * A conversation of another workspace is `not_found`, so its existence does not leak.
+ */
+export function decide(command: ConversationCommand, state: ConversationState): DecidedConversationEvent[] {
+  switch (command.type) {
+    case "CreateConversation":
+      return create(command.data, state);
+    case "AddMember":
+      return addMember(command.data, state);
+    case "RemoveMember":
+      return removeMember(command.data, state);
+    default:
+      return unreachable(command);
+  }
+}
+
+function create(command: CreateConversation, state: ConversationState): DecidedConversationEvent[] {
+  if (state.status === "active") throw new DomainError("conflict", "the conversation already exists");
+  const creator = command.meta.actorId;
+  if (command.conversationId === "") throw new DomainError("invalid", "a conversation needs an id");
+  if (command.memberIds.some((userId) => userId === "")) throw new DomainError("invalid", "member ids may not be empty");
+  const others = [...new Set(command.memberIds)].filter((userId) => userId !== creator);
+  if (command.type === "direct" && others.length !== 1) {
+    throw new DomainError("invalid", "a direct conversation has exactly two members");
+  }
+  return [
+    {
+      type: "ConversationCreated",
+      data: {
+        conversationId: command.conversationId,
+        type: command.type,
+        title: command.title,
+        description: command.description,
+        createdBy: creator,
+        members: [{ userId: creator, role: "owner" }, ...others.map((userId) => ({ userId, role: "member" as const }))],
+      },
+    },
+  ];
+}
+
+function addMember(command: AddMember, state: ConversationState): DecidedConversationEvent[] {
+  const conversation = membersOnly(command.meta, state);
+  if (conversation.type === "direct") throw new DomainError("forbidden", "direct conversations never change members");
+  if (command.role === "owner") throw new DomainError("invalid", "a conversation has one owner: its creator");
+  if (command.role === "admin" && own(conversation.members, command.meta.actorId) === "member") {
+    throw new DomainError("forbidden", "only the owner and admins may add an admin");
+  }
+  if (own(conversation.members, command.userId) !== undefined) return [];
+  return [{ type: "MemberAdded", data: { conversationId: command.conversationId, userId: command.userId, role: command.role } }];
+}
+
+function removeMember(command: RemoveMember, state: ConversationState): DecidedConversationEvent[] {
+  const conversation = membersOnly(command.meta, state);
+  if (conversation.type === "direct") throw new DomainError("forbidden", "direct conversations never change members");
+  const target = own(conversation.members, command.userId);
+  if (target === undefined) return [];
+  const actor = command.meta.actorId;
+  if (command.userId !== actor) {
+    const actorRole = own(conversation.members, actor);
+    const allowed = actorRole === "owner" || (actorRole === "admin" && target === "member");
+    if (!allowed) throw new DomainError("forbidden", "only the owner and admins may remove others, admins only members");
+  }
+  return [
+    {
+      type: "MemberRemoved",
+      data: { conversationId: command.conversationId, userId: command.userId, reason: command.userId === actor ? "left" : "removed" },
+    },
+  ];
+}
+
+/** The conversation, when it exists in the actor's workspace and the actor is a member. */
+function membersOnly(meta: { actorId: string; workspaceId: string }, state: ConversationState): ActiveConversation {
+  if (state.status !== "active" || state.workspaceId !== meta.workspaceId) {
+    throw new DomainError("not_found", "no such conversation");
+  }
+  if (own(state.members, meta.actorId) === undefined) throw new DomainError("not_a_member", "only members may change a conversation");
+  return state;
+}
+
+/** The conversation aggregate. */
+export const conversationDecider: Decider<ConversationCommand, ConversationEvent, ConversationState> = {
+  initialState,
+  evolve,
+  decide,
+};

@@ -1,0 +1,243 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { FastifyPluginAsync } from "fastify";
+import type { AddMember, CreateConversation, RemoveMember } from "../../platform/contract/generated/avro-types.js";
+import type { MembershipReadModel } from "./projections/membership/membership-read-model.js";
+import type { ConversationView } from "./projections/membership/mysql-membership-store.js";
+import type { CommandBus } from "../../platform/gateway/command-bus.js";
+import { messagePayload, type HistoryReader } from "./channels/conversation-feed.js";
+import { ServiceError } from "../../platform/errors/error-codes.js";
+import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
+import { errorResponses, expectOk, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
+
+export interface ConversationRoutesOptions {
+  readonly bus: CommandBus;
+  readonly membership: MembershipReadModel;
+  readonly authenticate: Authenticate;
+  /** Per-user budgets, shared with the socket: each route counts as one event name. */
+  readonly rateLimiter?: ActionRateLimiter;
+  /** Message history, for `GET /api/conversations/:id/messages`; absent, that route is not served. */
+  readonly history?: HistoryReader;
+  /** How long a write waits for the membership read model to show it before answering. */
+  readonly readYourWritesMs?: number;
+}
+
+const id = idSchema;
+const member = {
+  type: "object",
+  required: ["userId", "role"],
+  properties: { userId: { type: "string" }, role: { type: "string" } },
+} as const;
+const conversation = {
+  type: "object",
+  required: ["id", "type", "members"],
+  properties: {
+    id: { type: "string" },
+    type: { type: "string" },
+    title: { type: ["string", "null"] },
+    createdBy: { type: "string" },
+    createdAt: { type: "integer" },
+    members: { type: "array", items: member },
+  },
+} as const;
+const errors = errorResponses;
+
+interface CreateBody {
+  type: CreateConversation["type"];
+  members: string[];
+  name?: string;
+  description?: string;
+}
+
+/**
+ * Conversations and membership over REST. Each write is a command; the answer comes from the
+ * processor's outcome, and a successful write returns only once the membership read model shows
+ * it, so the members can join the conversation's channels right away (read-your-writes).
+ * Non-members get 404 for a conversation, as if it did not exist.
+ */
+export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, options) => {
+  const { bus, membership, rateLimiter } = options;
+
+  const authenticate = guard(options.authenticate, rateLimiter);
+  const waitMs = options.readYourWritesMs ?? 5_000;
+
+  useRestErrors(app);
+
+  app.post<{ Body: CreateBody }>(
+    "/api/conversations",
+    {
+      schema: {
+        tags: ["conversations"],
+        body: {
+          type: "object",
+          required: ["type", "members"],
+          additionalProperties: false,
+          properties: {
+            type: { type: "string", enum: ["direct", "group", "channel"] },
+            members: { type: "array", items: id, maxItems: 1000, uniqueItems: true },
+            name: { type: "string", minLength: 1, maxLength: 255 },
+            description: { type: "string", maxLength: 2000 },
+          },
+        },
+        response: { 201: conversation, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const caller = await authenticate(request, reply);
+      const key = request.headers["idempotency-key"];
+      // A retried create with the same Idempotency-Key is the same command for the same id.
+      const derived = typeof key === "string" && key !== "" ? digest(caller.userId, key) : undefined;
+      const conversationId = derived ?? randomUUID();
+      const command: CreateConversation = {
+        meta: bus.meta(caller, derived),
+        conversationId,
+        type: request.body.type,
+        title: request.body.name ?? null,
+        description: request.body.description ?? null,
+        memberIds: request.body.members.filter((userId) => userId !== caller.userId),
+      };
+      expectOk(await bus.send("conversations", "CreateConversation", conversationId, command));
+      const view = await until(waitMs, () => visibleTo(membership, conversationId, caller.userId));
+      return reply.code(201).send(view ?? { id: conversationId, type: command.type, title: command.title, members: [] });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/conversations/:id",
+    { schema: { tags: ["conversations"], params: { type: "object", properties: { id } }, response: { 200: conversation, ...errors } } },
+    async (request, reply) => {
+      const caller = await authenticate(request, reply);
+      const view = await membership.conversation(request.params.id);
+      if (!view || view.workspaceId !== caller.workspaceId || !view.members.some((m) => m.userId === caller.userId)) {
+        throw new ServiceError("not_found", "no such conversation");
+      }
+      return present(view);
+    },
+  );
+
+  const { history } = options;
+  if (history) {
+    app.get<{ Params: { id: string }; Querystring: { after_seq?: number; before_seq?: number; limit: number } }>(
+      "/api/conversations/:id/messages",
+      {
+        schema: {
+          tags: ["conversations"],
+          params: { type: "object", properties: { id } },
+          querystring: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              after_seq: { type: "integer", minimum: 0 },
+              before_seq: { type: "integer", minimum: 1 },
+              limit: { type: "integer", minimum: 1, maximum: 200, default: 50 },
+            },
+          },
+          response: {
+            200: {
+              type: "object",
+              required: ["messages"],
+              properties: { messages: { type: "array", items: { type: "object", additionalProperties: true } } },
+            },
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const caller = await authenticate(request, reply);
+        const { id: conversationId } = request.params;
+        if (!(await membership.isMember(conversationId, caller.userId, caller.workspaceId))) {
+          throw new ServiceError("not_found", "no such conversation");
+        }
+        const { after_seq: afterSeq, before_seq: beforeSeq, limit } = request.query;
+        // Without after_seq the page is the newest messages (before before_seq, if given): paging
+        // backwards from the present; with after_seq it is the oldest after it: paging forwards.
+        const messages = await history.messages(conversationId, {
+          limit,
+          ...(afterSeq === undefined ? {} : { afterSeq }),
+          ...(beforeSeq === undefined ? {} : { beforeSeq }),
+          from: afterSeq === undefined ? "newest" : "oldest",
+        });
+        return { messages: messages.map(messagePayload) };
+      },
+    );
+  }
+
+  app.post<{ Params: { id: string }; Body: { userId: string; role?: AddMember["role"] } }>(
+    "/api/conversations/:id/members",
+    {
+      schema: {
+        tags: ["conversations"],
+        params: { type: "object", properties: { id } },
+        body: {
+          type: "object",
+          required: ["userId"],
+          additionalProperties: false,
+          properties: { userId: id, role: { type: "string", enum: ["admin", "member"] } },
+        },
+        response: { 201: conversation, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const caller = await authenticate(request, reply);
+      const { id: conversationId } = request.params;
+      const command: AddMember = {
+        meta: bus.meta(caller),
+        conversationId,
+        userId: request.body.userId,
+        role: request.body.role ?? "member",
+      };
+      expectOk(await bus.send("conversations", "AddMember", conversationId, command));
+      await until(waitMs, async () => ((await membership.membership(conversationId, command.userId)).member ? true : undefined));
+      const view = await membership.conversation(conversationId);
+      return reply.code(201).send(view ? present(view) : { id: conversationId, type: "group", members: [] });
+    },
+  );
+
+  app.delete<{ Params: { id: string; userId: string } }>(
+    "/api/conversations/:id/members/:userId",
+    {
+      schema: {
+        tags: ["conversations"],
+        params: { type: "object", properties: { id, userId: id } },
+        response: { 204: { type: "null" }, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const caller = await authenticate(request, reply);
+      const { id: conversationId, userId } = request.params;
+      const command: RemoveMember = { meta: bus.meta(caller), conversationId, userId };
+      expectOk(await bus.send("conversations", "RemoveMember", conversationId, command));
+      await until(waitMs, async () => ((await membership.membership(conversationId, userId)).member ? undefined : true));
+      return reply.code(204).send();
+    },
+  );
+};
+
+function present(view: ConversationView): Record<string, unknown> {
+  return {
+    id: view.id,
+    type: view.type,
+    title: view.title,
+    createdBy: view.createdBy,
+    createdAt: view.createdAt,
+    members: view.members,
+  };
+}
+
+async function visibleTo(membership: MembershipReadModel, conversationId: string, userId: string) {
+  if (!(await membership.membership(conversationId, userId)).member) return undefined;
+  const view = await membership.conversation(conversationId);
+  return view ? present(view) : undefined;
+}
+
+/** Polls `probe` until it yields a value or `ms` pass (then undefined). */
+async function until<T>(ms: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+  const deadline = Date.now() + ms;
+  for (let delay = 5; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  return undefined;
+}
+
+const digest = (userId: string, key: string): string => createHash("sha256").update(`${userId}\u0000${key}`).digest("hex").slice(0, 32);

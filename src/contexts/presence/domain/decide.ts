@@ -1,0 +1,183 @@
+import type {
+  ConnectClient,
+  ConnectionCloseReason,
+  DisconnectClient,
+  ExpirePresence,
+  PresenceHeartbeat,
+  SetStatus,
+} from "../../../platform/contract/generated/avro-types.js";
+import { unreachable, type Decider } from "../../../platform/domain/decider.js";
+import { DomainError } from "../../../platform/domain/domain-error.js";
+import { own } from "../../../platform/domain/own-entry.js";
+import type { PresenceCommand } from "./commands.js";
+import type { DecidedPresenceEvent, PresenceEvent } from "./events.js";
+import {
+  byCodeUnits,
+  chosenStatusOf,
+  connectionsOf,
+  evolve,
+  initialState,
+  type PresenceConnection,
+  type PresenceState,
+} from "./state.js";
+
+/** Configuration of the presence rules. */
+export interface PresenceOptions {
+  /** A connection without a heartbeat for this long is stale: its deadline is `issuedAt + connectionTtlMs` of its last open or heartbeat. */
+  readonly connectionTtlMs: number;
+}
+
+/** Limits of what a user may set; lengths count Unicode code points. */
+export const PRESENCE_LIMITS = {
+  maxStatusTextLength: 100,
+} as const;
+
+/**
+ * The presence aggregate of one user (key: userId).
+ *
+ * - connect: opens the connection with the deadline `issuedAt + connectionTtlMs`. The user's
+ *   first open connection also makes the user online: `ConnectionOpened` then `UserOnline` (with
+ *   the chosen status and text), in that order, so a reader applying them sees a connection when
+ *   the user comes online. A connection already open is a no-op.
+ * - disconnect: closes the connection (`disconnected`); closing the last one also makes the user
+ *   offline, `lastSeenAt` = `issuedAt`: `ConnectionClosed` then `UserOffline`. A connection not
+ *   open is a no-op.
+ * - heartbeat: moves an open connection's deadline to `issuedAt + connectionTtlMs`; a connection
+ *   not open, or a deadline that would not move forward (a retried or late heartbeat), is a no-op.
+ * - set status: changes the chosen status and text (`offline` = appear offline; the default is
+ *   `online` without text), whether connected or not. The same status and text again is a no-op;
+ *   a text over {@link PRESENCE_LIMITS} is `invalid`.
+ * - expire, `stale`: closes (`stale`) each of `connectionIds` (every connection when empty) that
+ *   is open and whose deadline is at or before `issuedAt`, so a late timer or one for a
+ *   connection refreshed since closes nothing. `gateway_down`: closes every open connection on
+ *   `gatewayId` (a `gateway_down` without one is `invalid`), only those of `connectionIds` when
+ *   given. When no connection is left, `UserOffline` follows, `lastSeenAt` = the latest heartbeat
+ *   (or open) of the stale connections, or `issuedAt` for a dead gateway. Connections close in
+ *   id order. Nothing to close is a no-op.
+ *
+ * Connection ids are unique across gateways; the actor is not checked (gateways and sweepers
+ * issue these commands for the user).
+ */
+export function presenceDecider(options: PresenceOptions): Decider<PresenceCommand, PresenceEvent, PresenceState> {
+  return {
+    initialState,
+    evolve,
+    decide: (command, state) => decide(command, state, options),
+  };
+}
+
+function decide(command: PresenceCommand, state: PresenceState, options: PresenceOptions): DecidedPresenceEvent[] {
+  switch (command.type) {
+    case "ConnectClient":
+      return connect(command.data, state, options);
+    case "DisconnectClient":
+      return disconnect(command.data, state);
+    case "PresenceHeartbeat":
+      return heartbeat(command.data, state, options);
+    case "SetStatus":
+      return setStatus(command.data, state);
+    case "ExpirePresence":
+      return expire(command.data, state);
+    default:
+      return unreachable(command);
+  }
+}
+
+function connect(command: ConnectClient, state: PresenceState, { connectionTtlMs }: PresenceOptions): DecidedPresenceEvent[] {
+  const connections = connectionsOf(state);
+  if (own(connections, command.connectionId) !== undefined) return [];
+  const { userId, connectionId, deviceId, gatewayId, platform } = command;
+  const opened: DecidedPresenceEvent = {
+    type: "ConnectionOpened",
+    data: { userId, connectionId, deviceId, gatewayId, platform, expiresAt: command.meta.issuedAt + connectionTtlMs },
+  };
+  if (Object.keys(connections).length > 0) return [opened];
+  const { status, statusText } = chosenStatusOf(state);
+  return [opened, { type: "UserOnline", data: { userId, status, statusText } }];
+}
+
+function disconnect(command: DisconnectClient, state: PresenceState): DecidedPresenceEvent[] {
+  const connection = own(connectionsOf(state), command.connectionId);
+  if (connection === undefined) return [];
+  return close(command.userId, state, [[command.connectionId, connection]], "disconnected", command.meta.issuedAt);
+}
+
+function heartbeat(command: PresenceHeartbeat, state: PresenceState, { connectionTtlMs }: PresenceOptions): DecidedPresenceEvent[] {
+  const connection = own(connectionsOf(state), command.connectionId);
+  const expiresAt = command.meta.issuedAt + connectionTtlMs;
+  if (connection === undefined || expiresAt <= connection.expiresAt) return [];
+  return [{ type: "ConnectionRefreshed", data: { userId: command.userId, connectionId: command.connectionId, expiresAt } }];
+}
+
+function setStatus(command: SetStatus, state: PresenceState): DecidedPresenceEvent[] {
+  if (command.statusText !== null && codePoints(command.statusText) > PRESENCE_LIMITS.maxStatusTextLength) {
+    throw new DomainError("invalid", `a status text has at most ${PRESENCE_LIMITS.maxStatusTextLength} characters`);
+  }
+  const current = chosenStatusOf(state);
+  if (command.status === current.status && command.statusText === current.statusText) return [];
+  return [
+    {
+      type: "StatusChanged",
+      data: { userId: command.userId, status: command.status, previousStatus: current.status, statusText: command.statusText },
+    },
+  ];
+}
+
+function expire(command: ExpirePresence, state: PresenceState): DecidedPresenceEvent[] {
+  const listed = command.connectionIds.length > 0 ? new Set(command.connectionIds) : undefined;
+  const candidates = Object.entries(connectionsOf(state)).filter(([connectionId]) => listed?.has(connectionId) ?? true);
+  const { issuedAt } = command.meta;
+  switch (command.reason) {
+    case "stale":
+      return close(
+        command.userId,
+        state,
+        candidates.filter(([, connection]) => connection.expiresAt <= issuedAt),
+        "stale",
+        issuedAt,
+      );
+    case "gateway_down": {
+      const { gatewayId } = command;
+      if (gatewayId === null) throw new DomainError("invalid", "a gateway_down expiry names the gateway");
+      return close(
+        command.userId,
+        state,
+        candidates.filter(([, connection]) => connection.gatewayId === gatewayId),
+        "gateway_down",
+        issuedAt,
+      );
+    }
+    default:
+      return unreachable(command.reason);
+  }
+}
+
+/**
+ * Closes `closing` (open connections of the user) in id order, and makes the user offline when
+ * none is left: a stale user was last seen at the latest sign of life of those connections, any
+ * other at `issuedAt`.
+ */
+function close(
+  userId: string,
+  state: PresenceState,
+  closing: readonly (readonly [string, PresenceConnection])[],
+  reason: ConnectionCloseReason,
+  issuedAt: number,
+): DecidedPresenceEvent[] {
+  if (closing.length === 0) return [];
+  const events: DecidedPresenceEvent[] = [...closing]
+    .sort(([a], [b]) => byCodeUnits(a, b))
+    .map(([connectionId, connection]) => ({
+      type: "ConnectionClosed",
+      data: { userId, connectionId, gatewayId: connection.gatewayId, reason },
+    }));
+  if (closing.length < Object.keys(connectionsOf(state)).length) return events;
+  const lastSeenAt = reason === "stale" ? Math.max(...closing.map(([, connection]) => connection.refreshedAt)) : issuedAt;
+  return [...events, { type: "UserOffline", data: { userId, lastSeenAt } }];
+}
+
+function codePoints(text: string): number {
+  let count = 0;
+  for (const _codePoint of text) count++;
+  return count;
+}

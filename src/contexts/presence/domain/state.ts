@@ -1,0 +1,123 @@
+import type { DevicePlatform, EventMeta, PresenceStatus } from "../../../platform/contract/generated/avro-types.js";
+import { unreachable } from "../../../platform/domain/decider.js";
+import { own } from "../../../platform/domain/own-entry.js";
+import type { PresenceEvent } from "./events.js";
+
+/** One open connection of the user. Times are epoch milliseconds. */
+export interface PresenceConnection {
+  readonly gatewayId: string;
+  readonly deviceId: string | null;
+  readonly platform: DevicePlatform;
+  readonly openedAt: number;
+  /** The last heartbeat; `openedAt` until the first one. */
+  readonly refreshedAt: number;
+  /** Staleness deadline: without a heartbeat before then, the connection's timer closes it. */
+  readonly expiresAt: number;
+}
+
+/** A user nothing has happened to yet: no connection, the default status. */
+export interface UnknownPresence {
+  readonly status: "unknown";
+}
+
+/** A user who has connected or chosen a status at least once. */
+export interface KnownPresence {
+  readonly status: "known";
+  /** The workspace of the first command about the user; the timer's commands carry it. */
+  readonly workspaceId: string;
+  /** The status the user chose; `offline` means "appear offline" while connected. */
+  readonly chosenStatus: PresenceStatus;
+  readonly statusText: string | null;
+  /** Open connections by connection id; the user is online while there is one. */
+  readonly connections: Readonly<Record<string, PresenceConnection>>;
+  /** When the user last went offline (epoch milliseconds); null until then. */
+  readonly lastSeenAt: number | null;
+}
+
+/** The presence of one user. Plain objects and numbers only: it survives the changelog's JSON round trip. */
+export type PresenceState = UnknownPresence | KnownPresence;
+
+/** The status a user shows before choosing one. */
+export const DEFAULT_STATUS: PresenceStatus = "online";
+
+export function initialState(): PresenceState {
+  return { status: "unknown" };
+}
+
+/** The user's open connections by id (none while unknown). */
+export function connectionsOf(state: PresenceState): Readonly<Record<string, PresenceConnection>> {
+  return state.status === "known" ? state.connections : {};
+}
+
+/** The status the user chose and its text (the defaults while unknown). */
+export function chosenStatusOf(state: PresenceState): { readonly status: PresenceStatus; readonly statusText: string | null } {
+  return state.status === "known" ? { status: state.chosenStatus, statusText: state.statusText } : { status: DEFAULT_STATUS, statusText: null };
+}
+
+/**
+ * The next staleness deadline of the user's connections: the earliest `expiresAt` and every
+ * connection due at that very instant (sorted by id), or undefined without open connections.
+ */
+export function nextExpiry(state: PresenceState): { readonly at: number; readonly connectionIds: string[] } | undefined {
+  let at: number | undefined;
+  let connectionIds: string[] = [];
+  for (const [connectionId, { expiresAt }] of Object.entries(connectionsOf(state))) {
+    if (at === undefined || expiresAt < at) {
+      at = expiresAt;
+      connectionIds = [connectionId];
+    } else if (expiresAt === at) {
+      connectionIds.push(connectionId);
+    }
+  }
+  return at === undefined ? undefined : { at, connectionIds: connectionIds.sort(byCodeUnits) };
+}
+
+/** Folds one event into the state; total: an event that does not apply changes nothing. */
+export function evolve(state: PresenceState, event: PresenceEvent): PresenceState {
+  switch (event.type) {
+    case "ConnectionOpened": {
+      const { data } = event;
+      const known = knownFrom(state, data.meta);
+      const connection: PresenceConnection = {
+        gatewayId: data.gatewayId,
+        deviceId: data.deviceId,
+        platform: data.platform,
+        openedAt: data.meta.occurredAt,
+        refreshedAt: data.meta.occurredAt,
+        expiresAt: data.expiresAt,
+      };
+      return { ...known, connections: { ...known.connections, [data.connectionId]: connection } };
+    }
+    case "ConnectionRefreshed": {
+      if (state.status !== "known") return state;
+      const { data } = event;
+      const connection = own(state.connections, data.connectionId);
+      if (connection === undefined) return state;
+      const refreshed = { ...connection, refreshedAt: data.meta.occurredAt, expiresAt: data.expiresAt };
+      return { ...state, connections: { ...state.connections, [data.connectionId]: refreshed } };
+    }
+    case "ConnectionClosed": {
+      if (state.status !== "known" || own(state.connections, event.data.connectionId) === undefined) return state;
+      const { [event.data.connectionId]: _closed, ...connections } = state.connections;
+      return { ...state, connections };
+    }
+    case "UserOnline":
+      return { ...knownFrom(state, event.data.meta), chosenStatus: event.data.status, statusText: event.data.statusText };
+    case "UserOffline":
+      return { ...knownFrom(state, event.data.meta), lastSeenAt: event.data.lastSeenAt };
+    case "StatusChanged":
+      return { ...knownFrom(state, event.data.meta), chosenStatus: event.data.status, statusText: event.data.statusText };
+    default:
+      return unreachable(event);
+  }
+}
+
+function knownFrom(state: PresenceState, meta: EventMeta): KnownPresence {
+  if (state.status === "known") return state;
+  return { status: "known", workspaceId: meta.workspaceId, chosenStatus: DEFAULT_STATUS, statusText: null, connections: {}, lastSeenAt: null };
+}
+
+/** Orders ids by UTF-16 code units: the same order on every machine (unlike `localeCompare`). */
+export function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

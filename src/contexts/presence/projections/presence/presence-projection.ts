@@ -1,0 +1,143 @@
+import type { Redis } from "ioredis";
+import type { Pool } from "mysql2/promise";
+import { TOPICS } from "../../../../platform/contract/topics.js";
+import { presenceMetrics, type PresenceMetrics } from "../../../../infra/metrics/service-metrics.js";
+import { conversationDeltaChannel, type ConversationDelta } from "../../../conversations/projections/history/history-port.js";
+import { membershipReadModel } from "../../../conversations/projections/membership/membership-projection.js";
+import type { MysqlMembershipStore } from "../../../conversations/projections/membership/mysql-membership-store.js";
+import type { Logger } from "../../../../infra/log/logger.js";
+import type { ProjectionRuntime } from "../../../../platform/projection/projection-runtime.js";
+import { startRedisProjection, type RedisProjectionDeps } from "../../../../platform/projection/redis-projection.js";
+import { PRESENCE_PROJECTION, type PresenceOutcome } from "./presence-changes.js";
+import { presenceDiffChannel, presenceKeys, userPresenceChannel, type PresenceDiffDelta } from "./presence-model.js";
+import { RedisPresenceStore } from "./redis-presence-store.js";
+
+/**
+ * Projects `quikapp.presence.events` into Redis ({@link RedisPresenceStore}) and, after each
+ * commit of a partition's batch that is not catching up, publishes:
+ * - on {@link presenceDiffChannel}, per workspace whose view changed, one
+ *   {@link PresenceDiffDelta} (the batch's joins and leaves merged);
+ * - on {@link userPresenceChannel}, the new `UserPresence` of each user whose presence changed;
+ * - on {@link conversationDeltaChannel} of each of their conversations, `user_online` or
+ *   `user_offline` for each user the workspace started or stopped seeing online.
+ * While catching up (a restart, or a rebuild after Redis lost the read model) no diff is
+ * published; instead each touched workspace gets a `resync` delta at most once per
+ * {@link RESYNC_INTERVAL_MS}, the last one after the catch-up, on which gateways send their
+ * watchers a fresh `presence_state`. The `presence_online_users` gauge of each touched
+ * workspace is set either way.
+ *
+ * The store gets a Redis connection of its own (WATCH); `redis` publishes.
+ */
+export async function startPresenceProjection(deps: RedisProjectionDeps & { readonly pool: Pool }): Promise<ProjectionRuntime> {
+  const { config, redis } = deps;
+  const prefix = config.kafka.topicPrefix;
+  const { store: membership } = membershipReadModel(deps.pool, redis, config);
+  // Conversations come from the membership projection's tables: make sure they exist whichever starts first.
+  await membership.ensureSchema();
+  const gauges = deps.registry === undefined ? undefined : presenceMetrics(deps.registry);
+  const resyncs = new ResyncSchedule(redis, prefix, deps.logger);
+  return startRedisProjection(deps, {
+    name: PRESENCE_PROJECTION,
+    topic: TOPICS.presence.events,
+    store: (own) => new RedisPresenceStore(own, prefix),
+    afterCommit: async (outcome, records, { catchingUp }) => {
+      if (catchingUp) resyncs.add(outcome.workspaces);
+      else {
+        const last = records[records.length - 1]!;
+        try {
+          await publish(redis, prefix, outcome, { partition: last.partition, offset: last.offset });
+        } catch (error) {
+          // The read model is right; its watchers missed a diff: they read it afresh instead.
+          resyncs.add(outcome.workspaces);
+          throw error;
+        }
+        await announceVisibility(redis, prefix, outcome, membership).catch((error: unknown) =>
+          deps.logger.warn({ err: error }, "user_online/user_offline not announced (membership unreadable)"),
+        );
+      }
+      if (gauges !== undefined) await countOnline(redis, prefix, outcome, gauges);
+    },
+  });
+}
+
+/** How often, at most, a workspace touched while catching up is told to resync. */
+const RESYNC_INTERVAL_MS = 1_000;
+
+/** Workspaces whose watchers must read the presence state afresh, announced together once per interval. */
+class ResyncSchedule {
+  private readonly pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  add(workspaces: readonly string[]): void {
+    for (const workspaceId of workspaces) this.pending.add(workspaceId);
+    if (this.pending.size === 0 || this.timer !== undefined) return;
+    this.timer = setTimeout(() => void this.flush(), RESYNC_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = undefined;
+    const pipeline = this.redis.pipeline();
+    for (const workspaceId of this.pending) {
+      const delta: PresenceDiffDelta = { workspaceId, partition: -1, offset: -1, joins: {}, leaves: {}, resync: true };
+      pipeline.publish(presenceDiffChannel(this.prefix, workspaceId), JSON.stringify(delta));
+    }
+    this.pending.clear();
+    await pipeline.exec().catch((error: unknown) => this.logger.warn({ err: error }, "presence resync not published"));
+  }
+}
+
+async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcome, gauges: PresenceMetrics): Promise<void> {
+  if (outcome.workspaces.length === 0) return;
+  const keys = presenceKeys(prefix);
+  const counts = redis.pipeline();
+  for (const workspaceId of outcome.workspaces) counts.zcard(keys.online(workspaceId));
+  const results = (await counts.exec()) ?? [];
+  outcome.workspaces.forEach((workspaceId, index) => {
+    const [error, count] = results[index] ?? [new Error("no reply"), 0];
+    if (error === null) gauges.onlineUsers.set({ workspace_id: workspaceId }, Number(count));
+  });
+}
+
+/** The batch's workspace diffs and user updates: Redis only, so a database outage cannot hold them back. */
+async function publish(
+  redis: Redis,
+  prefix: string,
+  outcome: PresenceOutcome,
+  position: { readonly partition: number; readonly offset: number },
+): Promise<void> {
+  const messages: [channel: string, message: string][] = [];
+  for (const [workspaceId, { joins, leaves }] of outcome.diffs) {
+    const delta: PresenceDiffDelta = { workspaceId, ...position, joins, leaves };
+    messages.push([presenceDiffChannel(prefix, workspaceId), JSON.stringify(delta)]);
+  }
+  for (const update of outcome.updates) messages.push([userPresenceChannel(prefix, update.user_id), JSON.stringify(update)]);
+  await publishAll(redis, messages);
+}
+
+/** `user_online` / `user_offline` to the conversations of each user whose visibility changed (their membership is in MySQL). */
+async function announceVisibility(redis: Redis, prefix: string, outcome: PresenceOutcome, membership: MysqlMembershipStore): Promise<void> {
+  const messages: [channel: string, message: string][] = [];
+  for (const { userId, online, at } of outcome.visibility) {
+    for (const conversationId of await membership.conversationsOf(userId)) {
+      const delta: ConversationDelta = { kind: online ? "user_online" : "user_offline", conversationId, userId, at };
+      messages.push([conversationDeltaChannel(prefix, conversationId), JSON.stringify(delta)]);
+    }
+  }
+  await publishAll(redis, messages);
+}
+
+async function publishAll(redis: Redis, messages: readonly (readonly [channel: string, message: string])[]): Promise<void> {
+  if (messages.length === 0) return;
+  // One pipeline keeps the order and costs one round trip.
+  const pipeline = redis.pipeline();
+  for (const [channel, message] of messages) pipeline.publish(channel, message);
+  const failed = (await pipeline.exec())?.find(([error]) => error !== null);
+  if (failed) throw new Error("publishing presence deltas failed", { cause: failed[0] });
+}

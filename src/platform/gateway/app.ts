@@ -1,0 +1,66 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "../../infra/log/logger.js";
+import type { ServiceMetrics } from "../../infra/metrics/service-metrics.js";
+import type { DependencyProbe } from "./dependency-health.js";
+import { registerOpenApi } from "./openapi.js";
+import { phoenixSocketRoute, type PhoenixSocketOptions } from "../phoenix/socket-route.js";
+import { conversationRoutes, type ConversationRoutesOptions } from "../../contexts/conversations/routes.js";
+import { healthRoutes, type ServiceStats } from "./health-routes.js";
+import { metricsRoutes } from "./metrics-routes.js";
+import { presenceRoutes, type PresenceRoutesOptions } from "../../contexts/presence/routes.js";
+
+export interface AppDependencies {
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  readonly version: string;
+  readonly nodeId: string;
+  readonly probes: readonly DependencyProbe[];
+  readonly stats: () => ServiceStats;
+  readonly probeTimeoutMs?: number;
+  /** The Phoenix socket at `/socket/websocket`; absent, the app serves HTTP only. */
+  readonly socket?: Omit<PhoenixSocketOptions, "metrics" | "logger">;
+  /** The REST API of conversations and membership; absent, only health and metrics are served. */
+  readonly rest?: ConversationRoutesOptions;
+  /** The presence REST API (`/api/presence/…`); absent, not served. */
+  readonly presence?: PresenceRoutesOptions;
+}
+
+/**
+ * Builds the HTTP application without listening (tests use `inject` or listen on port 0);
+ * `server.ts` owns listen, signals and graceful close.
+ */
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const httpLogger: FastifyBaseLogger = deps.logger.child({ component: "http" });
+  const app = Fastify({
+    loggerInstance: httpLogger,
+    // Requests are counted in metrics; logging each one would drown the logs of a busy gateway.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1_048_576,
+  });
+  const { metrics } = deps;
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await registerOpenApi(app, deps.version);
+  await app.register(healthRoutes, {
+    version: deps.version,
+    nodeId: deps.nodeId,
+    probes: deps.probes,
+    probeTimeoutMs: deps.probeTimeoutMs ?? 2_000,
+    stats: deps.stats,
+    onReport: (dependencies) => {
+      for (const [dependency, state] of Object.entries(dependencies)) {
+        metrics.dependencyUp.set({ dependency }, state === "healthy" ? 1 : 0);
+      }
+    },
+  });
+  await app.register(metricsRoutes, { registry: metrics.registry });
+  if (deps.socket) await app.register(phoenixSocketRoute, { ...deps.socket, metrics: metrics.websocket, logger: deps.logger });
+  if (deps.rest) await app.register(conversationRoutes, deps.rest);
+  if (deps.presence) await app.register(presenceRoutes, deps.presence);
+  return app;
+}

@@ -1,0 +1,283 @@
+import Kafka from "node-rdkafka";
+import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
+import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING, sleep } from "../../infra/kafka/rdkafka-calls.js";
+import type { AvroCodec } from "../../infra/avro/avro-codec.js";
+import { decodeMessage, type ConsumedRecord } from "../../infra/kafka/record-consumer.js";
+import type { Logger } from "../../infra/log/logger.js";
+import type { ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
+
+/**
+ * Where a projection keeps its read model and its checkpoint, together.
+ *
+ * `apply` is atomic: the read-model changes of `records` and the new checkpoint (offset of the
+ * last record + 1) commit together or not at all, so a crash never leaves one without the
+ * other. Records below the stored checkpoint are skipped, which makes replaying any record
+ * (redelivery, a rebalance, a restart) change nothing.
+ */
+export interface ProjectionSink {
+  /** The next offset to read for each partition of `topic` that has a checkpoint. */
+  checkpoints(topic: string): Promise<Map<number, number>>;
+  /** Applies the records of one topic-partition, in offset order; resolves with those actually applied. */
+  apply(topic: string, partition: number, records: readonly ConsumedRecord[]): Promise<readonly ConsumedRecord[]>;
+}
+
+/** What happens after a write committed: deltas, cache updates. Never called for skipped records. */
+export type AfterApply = (records: readonly ConsumedRecord[], context: { readonly catchingUp: boolean }) => Promise<void>;
+
+export interface ProjectionOptions {
+  /** Names the consumer group (`<prefix>quikchat.projection.<name>`) and the checkpoints. */
+  readonly name: string;
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupPrefix: string;
+  readonly topics: readonly string[];
+  readonly batchSize?: number;
+  /**
+   * Applies the partitions of a consumed batch at the same time instead of one after the other
+   * (each partition's records stay in order). Only for a sink whose applies of different
+   * partitions may overlap, such as one over a connection pool: a batch spread over n partitions
+   * then costs about one database transaction instead of n.
+   */
+  readonly parallelPartitions?: boolean;
+  /**
+   * Reports `quikchat_projection_lag` (after each batch: the partition's high watermark as last
+   * fetched, minus the next offset; 0 at the partition's end) and `quikchat_projection_events_total`.
+   */
+  readonly metrics?: ProjectionMetrics;
+  /**
+   * Runs in `close`, once the consumer has disconnected (no batch is under way any more): closes
+   * what only this projection uses, such as its sink's own connection.
+   */
+  readonly onClose?: () => Promise<void>;
+}
+
+interface PartitionKey {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+const key = ({ topic, partition }: PartitionKey): string => `${topic}\u0000${partition}`;
+
+/**
+ * `promise`, marked as handled: the loop awaits it only after its current batch or back-off, and
+ * a read of the checkpoints that fails meanwhile (the database restarting) must not count as an
+ * unhandled rejection, which ends the process. Awaiting it still throws.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
+ * Runs a projection: a read_committed consumer group over event topics that hands each
+ * partition's records to a sink in offset order and, once they are committed there, to
+ * `afterApply`.
+ *
+ * On assignment each partition is moved to the sink's own checkpoint (Kafka's committed offset
+ * is only a hint, committed after the sink, so it is never ahead). While a partition is behind
+ * the high watermark it had when assigned, `afterApply` is told it is catching up, so a
+ * rebuild does not replay live side effects. Undecodable records are logged and
+ * skipped: they stay in the log, and the partition keeps flowing.
+ */
+export class ProjectionRuntime {
+  private readonly consumer: Kafka.KafkaConsumer;
+  private readonly liveFrom = new Map<string, number>();
+  private pendingSeeks: Promise<void> = Promise.resolve();
+  /**
+   * The partitions the group gave this member. A retry moves these (not the consumer's current
+   * assignment, which is empty when the assignment itself failed, e.g. with the broker away).
+   */
+  private owned: readonly PartitionKey[] = [];
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly options: ProjectionOptions,
+    private readonly sink: ProjectionSink,
+    private readonly codec: AvroCodec,
+    private readonly logger: Logger,
+    private readonly afterApply: AfterApply = async () => undefined,
+  ) {
+    this.consumer = new Kafka.KafkaConsumer(
+      consumerSettings(
+        { ...options, groupId: `${options.groupPrefix}quikchat.projection.${options.name}` },
+        {
+          // A dead projector's partitions move within seconds, not the library's default 45 s.
+          "session.timeout.ms": 10_000,
+          "heartbeat.interval.ms": 3_000,
+          rebalance_cb: (error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.rebalance(error, assignment),
+        },
+      ),
+      { "auto.offset.reset": "earliest" },
+    );
+    this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "projection consumer error"));
+    // At a partition's end there is nothing left to apply, whatever transaction markers follow the last record.
+    this.consumer.on("partition.eof", (eof) => this.options.metrics?.lag.set(this.labels(eof), 0));
+  }
+
+  async start(): Promise<void> {
+    await connect(this.consumer, 10_000);
+    this.consumer.setDefaultConsumeTimeout(50);
+    this.consumer.subscribe([...this.options.topics]);
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async close(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.loop?.catch(() => undefined);
+    try {
+      await disconnect(this.consumer);
+    } finally {
+      await this.options.onClose?.();
+    }
+  }
+
+  private rebalance(error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void {
+    if (error.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      // Assigned once the checkpoints are read (the loop waits for it): fetching starts right there.
+      const assigned = assignment.map(({ topic, partition }) => ({ topic, partition }));
+      this.owned = assigned;
+      this.afterPendingSeeks(() => this.moveToCheckpoints(assigned));
+    } else {
+      // An assignment still being prepared must not be made after its revocation.
+      this.generation += 1;
+      const revoked = new Set(assignment.map(key));
+      this.owned = this.owned.filter((partition) => !revoked.has(key(partition)));
+      for (const partition of assignment) {
+        this.liveFrom.delete(key(partition));
+        this.options.metrics?.lag.remove(this.labels(partition));
+      }
+      this.consumer.unassign();
+    }
+  }
+
+  /**
+   * Queues `move` after the moves already pending (whether they succeed or fail), unless a
+   * revocation comes first: an assignment must never be made after its revocation.
+   */
+  private afterPendingSeeks(move: () => Promise<void>): void {
+    const generation = this.generation;
+    this.pendingSeeks = handled(
+      this.pendingSeeks.catch(() => undefined).then(() => (generation === this.generation ? move() : undefined)),
+    );
+  }
+
+  /** (Re)assigns `assigned` at the sink's checkpoints, and notes where each partition turns live. */
+  private async moveToCheckpoints(assigned: readonly PartitionKey[]): Promise<void> {
+    const byTopic = new Map<string, Map<number, number>>();
+    for (const topic of new Set(assigned.map((p) => p.topic))) byTopic.set(topic, await this.sink.checkpoints(topic));
+    const positions: Kafka.Assignment[] = [];
+    for (const partition of assigned) {
+      this.liveFrom.set(key(partition), await this.highWatermark(partition));
+      // No checkpoint means an empty read model (new, or cleared for a rebuild): start from the beginning.
+      positions.push({ ...partition, offset: byTopic.get(partition.topic)?.get(partition.partition) ?? OFFSET_BEGINNING });
+    }
+    this.consumer.assign(positions);
+  }
+
+  private labels({ topic, partition }: PartitionKey): { projection: string; topic: string; partition: string } {
+    return { projection: this.options.name, topic, partition: String(partition) };
+  }
+
+  private highWatermark({ topic, partition }: PartitionKey): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.consumer.queryWatermarkOffsets(topic, partition, 5_000, (error, offsets) =>
+        error ? reject(asKafkaError(error)) : resolve(offsets.highOffset),
+      );
+    });
+  }
+
+  private async run(): Promise<void> {
+    // consume(n) returns early only when records stop arriving: n bounds how long a steady stream is held.
+    const batchSize = this.options.batchSize ?? 64;
+    while (this.running) {
+      try {
+        await this.pendingSeeks;
+        const messages = await consume(this.consumer, batchSize);
+        if (messages.length > 0) await this.handle(messages);
+      } catch (error) {
+        this.logger.warn({ err: error, projection: this.options.name }, "projection batch failed; retrying from the checkpoint");
+        await sleep(500);
+        this.afterPendingSeeks(() => this.moveToCheckpoints(this.owned));
+      }
+    }
+  }
+
+  private async handle(messages: readonly Kafka.Message[]): Promise<void> {
+    const byPartition = new Map<string, Kafka.Message[]>();
+    for (const message of messages) {
+      const id = key(message);
+      let batch = byPartition.get(id);
+      if (batch === undefined) byPartition.set(id, (batch = []));
+      batch.push(message);
+    }
+    const commits: Kafka.TopicPartitionOffset[] = [];
+    let failure: { error: unknown } | undefined;
+    const handlePartition = async (batch: readonly Kafka.Message[]) => {
+      try {
+        commits.push(await this.handlePartition(batch));
+      } catch (error) {
+        failure ??= { error };
+      }
+    };
+    if (this.options.parallelPartitions) {
+      await Promise.all([...byPartition.values()].map(handlePartition));
+    } else {
+      for (const batch of byPartition.values()) {
+        await handlePartition(batch);
+        if (failure !== undefined) break;
+      }
+    }
+    if (commits.length > 0) this.consumer.commit(commits);
+    if (failure !== undefined) throw failure.error;
+  }
+
+  /** Applies one partition's records, then runs the after-apply step; returns the offset to commit. */
+  private async handlePartition(batch: readonly Kafka.Message[]): Promise<Kafka.TopicPartitionOffset> {
+    const first = batch[0]!;
+    const records: ConsumedRecord[] = [];
+    for (const message of batch) {
+      const record = await this.decode(message);
+      if (record) records.push(record);
+    }
+    const applied = records.length > 0 ? await this.sink.apply(first.topic, first.partition, records) : [];
+    const last = batch[batch.length - 1]!;
+    this.observe(last, applied.length);
+    if (applied.length > 0) {
+      const catchingUp = last.offset + 1 < (this.liveFrom.get(key(first)) ?? 0);
+      await this.afterApply(applied, { catchingUp }).catch((error: unknown) =>
+        this.logger.warn({ err: error, projection: this.options.name }, "after-apply step failed"),
+      );
+    }
+    return { topic: last.topic, partition: last.partition, offset: last.offset + 1 };
+  }
+
+  private observe(last: Kafka.Message, applied: number): void {
+    const { metrics } = this.options;
+    if (metrics === undefined) return;
+    if (applied > 0) metrics.events.inc({ projection: this.options.name }, applied);
+    try {
+      // The watermark librdkafka cached from its last fetch: no round trip per batch.
+      const { highOffset } = this.consumer.getWatermarkOffsets(last.topic, last.partition);
+      metrics.lag.set(this.labels(last), Math.max(0, highOffset - (last.offset + 1)));
+    } catch (error) {
+      // A metric must never fail a batch that committed.
+      this.logger.debug({ err: error, projection: this.options.name }, "no cached watermark for the lag gauge");
+    }
+  }
+
+  private async decode(message: Kafka.Message): Promise<ConsumedRecord | undefined> {
+    try {
+      return await decodeMessage(this.codec, message);
+    } catch (error) {
+      this.logger.error(
+        { err: error, projection: this.options.name, topic: message.topic, partition: message.partition, offset: message.offset },
+        "skipping an undecodable event",
+      );
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { fileURLToPath } from "node:url";
+import { Kafka, logLevel } from "kafkajs";
+import { MongoClient } from "mongodb";
+import { createConnection } from "mysql2/promise";
+import { afterAll, describe, expect, it } from "vitest";
+import { tcpOpen } from "../../../src/infra/stack/readiness.js";
+import { StackError, stackDown, stackStatus, stackUp, startKafka, type StackSpec } from "../../../src/infra/stack/stack.js";
+
+// Non-default ports and a directory of its own, so the developer's default stack is never touched.
+const root = fileURLToPath(new URL("../../../.stack/", import.meta.url));
+const dir = `${root}test-${randomBytes(4).toString("hex")}`;
+const host = "127.0.0.1";
+const database = `quikchat_stack_test_${randomBytes(3).toString("hex")}`;
+const spec: StackSpec = {
+  dir,
+  cacheDir: `${root}cache`, // shared with the default stack: resolved classpaths and the unpacked registry
+  kafka: { host, port: 19092, controllerPort: 19093, version: "3.9.1" },
+  registry: { host, port: 18081, version: "3.3.3" },
+  mongo: { host, port: 27117, version: "1.47.0" },
+  redis: { host, port: 16379 },
+  mysql: { host, port: 3306, user: "root", password: "", databases: [database] },
+};
+
+const kafkaClient = (broker: string): Kafka =>
+  new Kafka({ clientId: "stack-test", brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+
+async function topicsOf(broker: string, create?: string): Promise<string[]> {
+  const admin = kafkaClient(broker).admin();
+  await admin.connect();
+  try {
+    if (create !== undefined) await admin.createTopics({ topics: [{ topic: create, numPartitions: 1, replicationFactor: 1 }] });
+    return await admin.listTopics();
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe("local stack", { timeout: 300_000 }, () => {
+  afterAll(async () => {
+    await stackDown(spec).catch(() => undefined);
+    const conn = await createConnection({ host, port: 3306, user: "root", password: "" });
+    await conn.query(`DROP DATABASE IF EXISTS \`${database}\``).finally(() => conn.end());
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("starts every component and each answers its own protocol", async () => {
+    const up = await stackUp(spec);
+    expect(up.map((c) => c.name)).toEqual(["kafka", "registry", "mongo", "redis", "mysql"]);
+    for (const c of up.filter((s) => s.name !== "mysql")) {
+      expect(c.state, c.name).toBe("started");
+      expect(c.pid, c.name).toBeGreaterThan(0);
+    }
+
+    expect(await topicsOf("127.0.0.1:19092", "stack-test-topic")).toContain("stack-test-topic");
+
+    const subjects = await fetch("http://127.0.0.1:18081/apis/ccompat/v7/subjects");
+    expect(subjects.status).toBe(200);
+    expect(await subjects.json()).toEqual([]);
+
+    const mongo = new MongoClient("mongodb://127.0.0.1:27117", { serverSelectionTimeoutMS: 5_000 });
+    try {
+      const docs = mongo.db("stack_test").collection<{ n: number }>("docs");
+      await docs.insertOne({ n: 1 });
+      expect(await docs.countDocuments({ n: 1 })).toBe(1);
+    } finally {
+      await mongo.close();
+    }
+
+    const conn = await createConnection({ host, port: 3306, user: "root", password: "" });
+    try {
+      const [rows] = await conn.query("SHOW DATABASES LIKE ?", [database]);
+      expect(rows).toHaveLength(1);
+    } finally {
+      await conn.end();
+    }
+  });
+
+  it("reuses everything on a second up, quickly", async () => {
+    const started = Date.now();
+    const again = await stackUp(spec);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(again.map((c) => c.state)).toEqual(["reused", "reused", "reused", "reused", "reused"]);
+  });
+
+  it("reports status without changing anything", async () => {
+    const status = await stackStatus(spec);
+    const byName = Object.fromEntries(status.map((s) => [s.name, s]));
+    for (const name of ["kafka", "registry", "mongo", "redis"] as const) {
+      expect(byName[name]?.state, name).toBe("started");
+      expect(byName[name]?.pid, name).toBeGreaterThan(0);
+    }
+    expect(byName.kafka?.version).toBe("3.9.1");
+    expect(byName.registry?.version).toBe("3.3.3");
+    expect(byName.mysql?.state).toBe("reused");
+  });
+
+  it("stops and restarts a second broker on its own data dir, keeping its topics", async () => {
+    const options = { host, port: 19192, controllerPort: 19193, dataDir: `${dir}/kafka-second`, version: "3.9.1", cacheDir: `${root}cache` };
+    const first = await startKafka(options);
+    expect(first.state).toBe("started");
+    await topicsOf(first.address, "survives-restart");
+    await first.stop();
+    expect(await tcpOpen(host, 19192)).toBe(false);
+
+    const second = await startKafka(options);
+    try {
+      expect(second.state).toBe("started");
+      expect(await topicsOf(second.address)).toContain("survives-restart");
+    } finally {
+      await second.stop();
+    }
+    expect(await tcpOpen(host, 19192)).toBe(false);
+  });
+
+  it("stops what it started and leaves the machine's MariaDB running", async () => {
+    const down = await stackDown(spec);
+    expect(down.map((c) => c.state)).toEqual(["stopped", "stopped", "stopped", "stopped", "reused"]);
+    for (const port of [19092, 19093, 18081, 27117, 16379]) expect(await tcpOpen(host, port), String(port)).toBe(false);
+    expect(await tcpOpen(host, 3306)).toBe(true);
+  });
+
+  it("refuses a port held by another program with one clear line", { timeout: 30_000 }, async () => {
+    const squatter: Server = createServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.resume(); // read the client's FIN too, so close() below does not wait for ever
+      socket.end("not a registry\n");
+    });
+    await new Promise<void>((resolve) => squatter.listen(18082, host, resolve));
+    try {
+      const attempt = stackUp({ dir, registry: { host, port: 18082, version: "3.3.3" } });
+      await expect(attempt).rejects.toBeInstanceOf(StackError);
+      await expect(attempt).rejects.toThrow(/^port 18082 is taken by another program; set SCHEMA_REGISTRY_URL to a registry or free the port$/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+});

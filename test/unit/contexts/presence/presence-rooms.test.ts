@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ChannelOutlet } from "../../../../src/platform/phoenix/channel.js";
+import type { ChannelListener, ChannelSource } from "../../../../src/platform/gateway/pubsub-hub.js";
+import { PresenceRooms } from "../../../../src/contexts/presence/channels/presence-rooms.js";
+import { presenceDiffChannel, type PresenceDiffDelta, type PresenceEntries } from "../../../../src/contexts/presence/projections/presence/presence-model.js";
+import { testLogger } from "../../../support/test-config.js";
+
+class FakeSource implements ChannelSource {
+  readonly listeners = new Map<string, Set<ChannelListener>>();
+  subscriptions = 0;
+  listen(channel: string, listener: ChannelListener) {
+    this.subscriptions++;
+    const set = this.listeners.get(channel) ?? new Set();
+    set.add(listener);
+    this.listeners.set(channel, set);
+    return Promise.resolve(() => void set.delete(listener));
+  }
+  publish(channel: string, delta: PresenceDiffDelta) {
+    for (const listener of this.listeners.get(channel) ?? []) listener.onMessage(JSON.stringify(delta));
+  }
+}
+
+const joinOf = (userId: string, ref: string, offset: number): PresenceDiffDelta => ({
+  workspaceId: "w1",
+  partition: 0,
+  offset,
+  joins: {
+    [userId]: {
+      metas: [{ phx_ref: ref, connection_id: ref, device: null, platform: "web", status: "online", status_text: null, online_at: 1 }],
+    },
+  },
+  leaves: {},
+});
+
+function recorder() {
+  const pushes: { event: string; payload: Record<string, unknown> }[] = [];
+  const outlet: ChannelOutlet = { push: (event, payload) => pushes.push({ event, payload }), close: () => undefined };
+  return { pushes, outlet };
+}
+
+describe("presence rooms", () => {
+  const channel = presenceDiffChannel("p.", "w1");
+  let source: FakeSource;
+  let state: PresenceEntries;
+  let rooms: PresenceRooms;
+  let clock = 1_000;
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    source = new FakeSource();
+    state = {};
+    clock = 1_000;
+    rooms = new PresenceRooms(source, { workspaceState: () => Promise.resolve(state) }, "p.", 100, testLogger(), () => clock);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it("sends each join one presence_state, then the diffs", async () => {
+    const a = recorder();
+    await rooms.enter("w1", a.outlet);
+    source.publish(channel, joinOf("u1", "r1", 1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.pushes.map((p) => p.event)).toEqual(["presence_state", "presence_diff"]);
+  });
+
+  it("sends the first change at once and merges the changes of the next window into one diff", async () => {
+    const watchers = [recorder(), recorder(), recorder()];
+    for (const watcher of watchers) await rooms.enter("w1", watcher.outlet);
+    source.publish(channel, joinOf("u1", "r1", 1));
+    await vi.advanceTimersByTimeAsync(0);
+    for (let user = 2; user <= 500; user++) source.publish(channel, joinOf(`u${user}`, `r${user}`, user));
+    clock += 100;
+    await vi.advanceTimersByTimeAsync(100);
+    for (const watcher of watchers) {
+      const diffs = watcher.pushes.filter((p) => p.event === "presence_diff");
+      expect(diffs).toHaveLength(2);
+      expect(Object.keys(diffs[1]!.payload.joins as object)).toHaveLength(499);
+    }
+    // One subscription per workspace, however many sockets joined.
+    expect(source.subscriptions).toBe(1);
+  });
+
+  it("holds the diffs flushed while a join reads its state until the state is out", async () => {
+    let release!: (entries: PresenceEntries) => void;
+    rooms = new PresenceRooms(source, { workspaceState: () => new Promise((resolve) => (release = resolve)) }, "p.", 100, testLogger(), () => clock);
+    const a = recorder();
+    const entering = rooms.enter("w1", a.outlet);
+    await vi.advanceTimersByTimeAsync(0);
+    source.publish(channel, joinOf("u1", "r1", 1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.pushes).toEqual([]);
+    release({});
+    await entering;
+    expect(a.pushes.map((p) => p.event)).toEqual(["presence_state", "presence_diff"]);
+  });
+
+  it("sends every member a fresh presence_state when the projection says it caught up silently", async () => {
+    const a = recorder();
+    await rooms.enter("w1", a.outlet);
+    state = { u9: { metas: [] } };
+    source.publish(channel, { workspaceId: "w1", partition: -1, offset: -1, joins: {}, leaves: {}, resync: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.pushes.map((p) => p.event)).toEqual(["presence_state", "presence_state"]);
+    expect(a.pushes[1]!.payload).toEqual({ u9: { metas: [] } });
+  });
+
+  it("unsubscribes when the last member leaves", async () => {
+    const leave = await rooms.enter("w1", recorder().outlet);
+    expect(rooms.size).toBe(1);
+    leave();
+    expect(rooms.size).toBe(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(source.listeners.get(channel)?.size).toBe(0);
+  });
+});

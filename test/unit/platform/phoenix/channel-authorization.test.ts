@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import type { ChannelFamily, ChannelOutlet, SocketIdentity } from "../../../../src/platform/phoenix/channel.js";
+import { conversationFamily, type MembershipCheck } from "../../../../src/contexts/conversations/channels/conversation-family.js";
+import { ConversationSubscriptions } from "../../../../src/contexts/conversations/channels/conversation-subscriptions.js";
+import { CHAT_DIALECT, CONVERSATION_DIALECT } from "../../../../src/contexts/conversations/channels/dialects.js";
+import {
+  participantFamily,
+  presenceFamily,
+  userFamily,
+  webrtcLobbyFamily,
+  type ParticipantDirectory,
+} from "../../../../src/platform/phoenix/identity-families.js";
+
+const alice: SocketIdentity = { userId: "alice", workspaceId: "w1", connectionId: "k1", tokenExpiresAt: 0 };
+const mallory: SocketIdentity = { userId: "mallory", workspaceId: "w2", connectionId: "k2", tokenExpiresAt: 0 };
+
+/** alice is in c1 (workspace w1) and in call k1 and huddle h1; nobody else is anywhere. */
+const members = new Set(["c1/alice"]);
+const membership: MembershipCheck = {
+  isMember: (conversationId, userId, workspaceId) => Promise.resolve(members.has(`${conversationId}/${userId}`) && workspaceId === "w1"),
+};
+const participants: ParticipantDirectory = {
+  isParticipant: (kind, id, userId, workspaceId) =>
+    Promise.resolve(userId === "alice" && workspaceId === "w1" && ((kind === "call" && id === "k1") || (kind === "huddle" && id === "h1"))),
+};
+
+const subscriptions = new ConversationSubscriptions();
+const families: ChannelFamily[] = [
+  conversationFamily(CHAT_DIALECT, { membership, subscriptions }),
+  conversationFamily(CONVERSATION_DIALECT, { membership, subscriptions }),
+  userFamily(),
+  presenceFamily(),
+  webrtcLobbyFamily,
+  participantFamily("call", participants),
+  participantFamily("huddle", participants),
+];
+
+const closed: string[] = [];
+const outlet = (topic: string): ChannelOutlet => ({ push: () => undefined, close: (reason) => void closed.push(`${topic}: ${reason}`) });
+
+async function join(topic: string, who: SocketIdentity) {
+  const family = families.find((f) => topic === f.prefix || topic.startsWith(f.prefix))!;
+  return family.join(topic, {}, who, outlet(topic));
+}
+
+describe("who may join which topic", () => {
+  it.each([
+    ["chat:c1", "ok", "error"],
+    ["conversation:c1", "ok", "error"],
+    ["chat:c2", "error", "error"],
+    ["chat:", "error", "error"],
+    ["user:alice", "ok", "error"],
+    ["user:mallory", "error", "ok"],
+    ["presence:w1", "ok", "error"],
+    ["presence:w2", "error", "ok"],
+    ["webrtc:lobby", "ok", "ok"],
+    ["call:k1", "ok", "error"],
+    ["call:k2", "error", "error"],
+    ["huddle:h1", "ok", "error"],
+    ["huddle:h9", "error", "error"],
+  ])("%s: alice %s, mallory (another workspace) %s", async (topic, forAlice, forMallory) => {
+    for (const [who, expected] of [[alice, forAlice], [mallory, forMallory]] as const) {
+      const result = await join(topic, who);
+      expect(result.status).toBe(expected);
+      if (result.status === "ok") await result.channel.leave();
+    }
+  });
+
+  it("refuses without telling whether the conversation exists", async () => {
+    expect(await join("chat:c1", mallory)).toEqual({ status: "error", response: { reason: "unauthorized" } });
+    expect(await join("chat:does-not-exist", mallory)).toEqual({ status: "error", response: { reason: "unauthorized" } });
+  });
+
+  it("closes a removed member's conversation channels, and only theirs", async () => {
+    const chat = await join("chat:c1", alice);
+    const conversation = await join("conversation:c1", alice);
+    expect(subscriptions.eject("c1", "bob", "removed")).toBe(0);
+    expect(subscriptions.eject("c1", "alice", "removed")).toBe(2);
+    expect(closed).toEqual(["chat:c1: removed", "conversation:c1: removed"]);
+    if (chat.status === "ok") await chat.channel.leave();
+    if (conversation.status === "ok") await conversation.channel.leave();
+    expect(subscriptions.conversations()).toEqual([]);
+  });
+
+  it("checks membership again on every push, closing the channel of a removed member", async () => {
+    const chat = await join("chat:c1", alice);
+    if (chat.status !== "ok") throw new Error("join failed");
+    members.delete("c1/alice");
+    try {
+      expect(await chat.channel.handleIn("message:send", { content: "hi" })).toEqual({ status: "error", response: { reason: "unauthorized" } });
+      expect(closed).toContain("chat:c1: removed from the conversation");
+    } finally {
+      members.add("c1/alice");
+      await chat.channel.leave();
+    }
+  });
+
+  it("maps each dialect's client events and answers unknown ones", async () => {
+    const chat = await join("chat:c1", alice);
+    if (chat.status !== "ok") throw new Error("join failed");
+    expect(await chat.channel.handleIn("message:send", { content: "hi" })).toEqual({ status: "error", response: { reason: "not_available" } });
+    expect(await chat.channel.handleIn("new_message", { content: "hi" })).toEqual({ status: "error", response: { reason: "unknown_event" } });
+    expect(Object.values(CHAT_DIALECT.actions).sort()).toEqual(Object.values(CONVERSATION_DIALECT.actions).sort());
+  });
+});
