@@ -1,4 +1,5 @@
-// Typed lint rules for the whole project, and the rule that keeps the domain pure:
+// Typed lint rules for the whole project, the rules that keep the layers apart (the platform knows
+// no context; roles and tools reach contexts through their list), and the rule that keeps the domain pure:
 // deciders in src/contexts/*/domain/** and src/platform/domain/** may not import I/O, clocks or frameworks.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
@@ -34,12 +35,28 @@ export default tseslint.config(
     rules: { "no-restricted-syntax": "off" },
   },
   {
+    files: ["src/platform/**", "src/infra/**"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["**/contexts/**"], message: "The platform knows no context: contexts plug in through the list in src/contexts/index.ts." }],
+      }],
+    },
+  },
+  {
+    files: ["src/cli/**"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["**/contexts/*/**"], message: "Roles and tools reach the contexts through the list in src/contexts/index.ts only." }],
+      }],
+    },
+  },
+  {
     files: ["src/contexts/*/domain/**", "src/platform/domain/**"],
     rules: {
       "no-restricted-imports": ["error", {
         patterns: [
           { group: ["node:*", ...ioModules], message: "The domain is pure: no I/O, framework or runtime imports." },
-          { group: ["**/infra/**", "**/gateway/**", "**/phoenix/**", "**/processor/**", "**/projection/**", "**/projections/**", "**/channels/**", "**/config/**", "**/cli/**", "**/processor.js", "**/routes.js", "**/module.js"], message: "The domain depends on nothing outside itself and the platform's decider contract." },
+          { group: ["**/infra/**", "**/contexts/**", "**/gateway/**", "**/phoenix/**", "**/processor/**", "**/projection/**", "**/projections/**", "**/channels/**", "**/config/**", "**/cli/**", "**/processor.js", "**/routes.js", "**/module.js"], message: "The domain depends on nothing outside itself and the platform's decider contract." },
         ],
       }],
       "no-restricted-globals": ["error",

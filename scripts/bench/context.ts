@@ -1,5 +1,5 @@
 /** What every section of the benchmark shares: the plan (sizes and durations), the service under test, raw results. */
-import type { Config } from "../../src/platform/config/config.js";
+import type { Config } from "../../src/contexts/index.js";
 import type { ServiceProcess } from "./service.js";
 
 /** Sizes and durations of one run; `--quick` shrinks some of them. */

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import Kafka from "node-rdkafka";
 import { bootstrapContract } from "../../src/cli/bootstrap.js";
-import { loadConfig } from "../../src/platform/config/config.js";
+import { loadConfig } from "../../src/contexts/index.js";
 import type { AddMember, CommandMeta, CreateConversation, MessageSent } from "../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../src/platform/contract/topics.js";
 import { createKafkajs } from "../../src/infra/kafka/kafkajs-client.js";

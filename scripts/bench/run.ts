@@ -20,7 +20,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../../src/platform/config/config.js";
+import { loadConfig } from "../../src/contexts/index.js";
 import { attempt, makePlan, type Context, type Ours } from "./context.js";
 import { fanoutSection } from "./fanout-section.js";
 import { latencySection } from "./latency-section.js";

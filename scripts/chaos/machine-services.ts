@@ -8,7 +8,7 @@
  * {@link restoreAll} puts back whatever is down: the run calls it on every way out.
  */
 import { createConnection } from "mysql2/promise";
-import { loadConfig } from "../../src/platform/config/config.js";
+import { loadConfig } from "../../src/contexts/index.js";
 import { stackSpecFromConfig } from "../../src/cli/stack-spec.js";
 import { mysqlAnswers } from "../../src/infra/stack/mariadb-server.js";
 import { redisAnswers } from "../../src/infra/stack/redis-server.js";

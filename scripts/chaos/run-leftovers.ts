@@ -3,7 +3,7 @@
  * (tables with `_` for `.`). A run deletes its own at the end when every fault was survived (a failed run
  * keeps them as evidence), and at its start those of runs that began over an hour ago.
  */
-import { loadConfig } from "../../src/platform/config/config.js";
+import { loadConfig } from "../../src/contexts/index.js";
 import { removeRunData } from "../../test/support/run-data.js";
 
 export const chaosPrefix = (startSeconds: number) => `chaos.r${startSeconds}.`;

@@ -1,4 +1,4 @@
-import type { Config } from "../platform/config/config.js";
+import type { CoreConfig } from "../platform/config/core-config.js";
 import { COMPATIBILITY_RULE } from "../platform/contract/compatibility.js";
 import { loadSchemaCatalog } from "../platform/contract/schema-catalog.js";
 import { ALL_TOPICS } from "../platform/contract/topics.js";
@@ -21,7 +21,7 @@ export interface BootstrapResult {
  * readers both read every version: data teams consume these topics directly).
  * Idempotent; run by every role on start and by `quikchat bootstrap`.
  */
-export async function bootstrapContract(config: Config, logger: Logger): Promise<BootstrapResult> {
+export async function bootstrapContract(config: CoreConfig, logger: Logger): Promise<BootstrapResult> {
   const prefix = config.kafka.topicPrefix;
   const kafka = createKafkajs(config.kafka, logger);
   const admin = kafka.admin();

@@ -1,6 +1,7 @@
 import { Argument, Command, Option } from "commander";
 import { SingleBar } from "cli-progress";
-import { ConfigError, loadConfig, type Config } from "../platform/config/config.js";
+import { loadConfig, type Config } from "../contexts/index.js";
+import { ConfigError } from "../platform/config/config-slice.js";
 import { createLogger } from "../infra/log/logger.js";
 import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } from "../infra/stack/stack.js";
 import { bootstrapContract } from "./bootstrap.js";
@@ -8,9 +9,7 @@ import {
   formatRebuildResult,
   formatStatus,
   openProjectionTools,
-  PROJECTIONS,
   ProjectionToolError,
-  type ProjectionName,
   type ProjectionTools,
 } from "./projection-tools.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
@@ -86,8 +85,8 @@ projections
 projections
   .command("rebuild")
   .description("clear a read model and its checkpoints, then replay its topic without pushing anything (stop the projector roles first)")
-  .addArgument(new Argument("<projection>", "the projection to rebuild").choices(PROJECTIONS))
-  .action(async (name: ProjectionName) => {
+  .addArgument(new Argument("<projection>", "the projection to rebuild (see `projections status`)"))
+  .action(async (name: string) => {
     const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} offsets | {applied} events applied`, clearOnComplete: false });
     let started = false;
     const result = await withProjectionTools((tools) =>

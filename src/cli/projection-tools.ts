@@ -1,33 +1,24 @@
 import type { Admin } from "kafkajs";
-import type { Config } from "../platform/config/config.js";
-import { TOPICS } from "../platform/contract/topics.js";
+import type { Redis } from "ioredis";
+import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
+import type { ContextModule, ContextProjection, ProjectionKit } from "../platform/context-module.js";
+import { Ports } from "../platform/ports.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
 import type { Logger } from "../infra/log/logger.js";
+import { projectionMetrics } from "../infra/metrics/service-metrics.js";
 import { createMongoClient } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool } from "../infra/mysql/mysql-pool.js";
 import { createRedis } from "../infra/redis/redis-connection.js";
-import { HISTORY_PROJECTION } from "../contexts/conversations/projections/history/history-changes.js";
-import { createHistoryStore } from "../contexts/conversations/projections/history/history-projection.js";
-import { membershipChanges } from "../contexts/conversations/projections/membership/membership-changes.js";
-import { membershipReadModel } from "../contexts/conversations/projections/membership/membership-projection.js";
-import { MEMBERSHIP_PROJECTION } from "../contexts/conversations/projections/membership/mysql-membership-store.js";
-import { PRESENCE_PROJECTION } from "../contexts/presence/projections/presence/presence-changes.js";
-import { RedisPresenceStore } from "../contexts/presence/projections/presence/redis-presence-store.js";
+import { Registry } from "prom-client";
 import {
   partitionStatus,
   rebuildProjection,
   type PartitionOffsets,
   type PartitionStatus,
-  type RebuildableSink,
   type RebuildProgress,
   type RebuildResult,
 } from "../platform/projection/rebuild.js";
-import { RedisTypingStore, TYPING_PROJECTION } from "../contexts/typing/projections/typing/redis-typing-store.js";
-import type { ConsumedRecord } from "../infra/kafka/record-consumer.js";
-
-export const PROJECTIONS = [MEMBERSHIP_PROJECTION, HISTORY_PROJECTION, PRESENCE_PROJECTION, TYPING_PROJECTION] as const;
-export type ProjectionName = (typeof PROJECTIONS)[number];
 
 /** An operator mistake the tool explains in one line (a running projector, an unknown name). */
 export class ProjectionToolError extends Error {
@@ -38,20 +29,12 @@ export class ProjectionToolError extends Error {
 }
 
 export interface ProjectionStatus {
-  readonly projection: ProjectionName;
+  readonly projection: string;
   readonly partitions: readonly PartitionStatus[];
 }
 
 /** The consumer group of a running projection (see `ProjectionRuntime`). */
-export const projectionGroup = (config: Config, name: ProjectionName): string => `${config.kafka.topicPrefix}quikchat.projection.${name}`;
-
-interface Projection {
-  readonly topic: string;
-  /** `ensureSchema` where the read model has tables or collections to create first. */
-  readonly sink: RebuildableSink & { ensureSchema?(): Promise<void> };
-  /** Keeps caches in step with a rebuilt read model; never publishes anything. */
-  readonly afterApply?: (records: readonly ConsumedRecord[]) => Promise<void>;
-}
+export const projectionGroup = (config: Config, name: string): string => `${config.kafka.topicPrefix}quikchat.projection.${name}`;
 
 /**
  * The projection tools over their own connections (MySQL, MongoDB, Redis, a Kafka admin, and a
@@ -64,16 +47,25 @@ interface Projection {
  * prefix: stop the projectors, rebuild, start them again. They resume from the rebuilt
  * checkpoints, and nothing the rebuild replayed is pushed to sockets.
  */
-export async function openProjectionTools(config: Config, logger: Logger, codec: AvroCodec) {
+export async function openProjectionTools(
+  config: Config,
+  logger: Logger,
+  codec: AvroCodec,
+  modules: readonly ContextModule<string, unknown>[] = CONTEXT_MODULES,
+) {
   const pool = createMysqlPool(config.mysql.url, 2);
   const mongo = createMongoClient(config.mongo.url);
-  const redis = createRedis(config.redis.url, logger, { name: "projection-tools" });
+  const redisConnections: Redis[] = [];
+  const redisConnection = (name: string): Redis => {
+    const connection = createRedis(config.redis.url, logger, { name: `projection-tools-${name}` });
+    redisConnections.push(connection);
+    return connection;
+  };
+  const redis = redisConnection("main");
   const admin: Admin = createKafkajs(config.kafka, logger).admin();
   const prefix = config.kafka.topicPrefix;
-  const presence = new RedisPresenceStore(createRedis(config.redis.url, logger, { name: "projection-tools-presence" }), prefix);
-  const typing = new RedisTypingStore(createRedis(config.redis.url, logger, { name: "projection-tools-typing" }), prefix);
   const close = async () => {
-    await Promise.allSettled([admin.disconnect(), pool.end(), mongo.close(), redis.quit(), presence.close(), typing.close()]);
+    await Promise.allSettled([admin.disconnect(), pool.end(), mongo.close(), ...redisConnections.map((connection) => connection.quit())]);
   };
   try {
     await admin.connect();
@@ -81,21 +73,16 @@ export async function openProjectionTools(config: Config, logger: Logger, codec:
     await close();
     throw error;
   }
-  const membership = membershipReadModel(pool, redis, config);
-  const projections: Record<ProjectionName, Projection> = {
-    membership: {
-      topic: prefix + TOPICS.conversations.events,
-      sink: membership.store,
-      afterApply: async (records) => {
-        for (const id of new Set(records.flatMap((record) => membershipChanges(record)).map((change) => change.conversationId))) {
-          await membership.readModel.refresh(id);
-        }
-      },
-    },
-    history: { topic: prefix + TOPICS.messages.events, sink: createHistoryStore(config, { pool, mongo }) },
-    // Their read models are all in Redis: nothing to keep in step, and no deltas while rebuilding.
-    presence: { topic: prefix + TOPICS.presence.events, sink: presence },
-    typing: { topic: prefix + TOPICS.typing.events, sink: typing },
+  const registry = new Registry();
+  const kit: ProjectionKit = { config, codec, logger, pool, mongo, redis, redisConnection, metrics: projectionMetrics(registry), registry, ports: new Ports() };
+  const projections = new Map<string, ContextProjection>();
+  for (const module of modules) {
+    for (const projection of module.projections?.(kit, settingsOf(config, module)) ?? []) projections.set(projection.name, projection);
+  }
+  const projectionOf = (name: string): ContextProjection => {
+    const projection = projections.get(name);
+    if (projection === undefined) throw new ProjectionToolError(`no projection is named ${name}; the projections are ${[...projections.keys()].join(", ")}`);
+    return projection;
   };
 
   const offsets = async (topic: string): Promise<PartitionOffsets[]> =>
@@ -103,18 +90,23 @@ export async function openProjectionTools(config: Config, logger: Logger, codec:
 
   return {
     /** Checkpoint, high watermark and lag of every partition of every projection. */
+    /** The names of every projection of every context. */
+    names: (): string[] => [...projections.keys()],
+
     async status(): Promise<ProjectionStatus[]> {
       const result: ProjectionStatus[] = [];
-      for (const name of PROJECTIONS) {
-        const { topic, sink } = projections[name];
-        await sink.ensureSchema?.();
-        result.push({ projection: name, partitions: partitionStatus(topic, await offsets(topic), await sink.checkpoints(topic)) });
+      for (const [name, projection] of projections) {
+        const topic = prefix + projection.topic;
+        const store = projection.store();
+        await store.ensureSchema?.();
+        result.push({ projection: name, partitions: partitionStatus(topic, await offsets(topic), await store.checkpoints(topic)) });
       }
       return result;
     },
 
     /** Clears `name`'s read model and checkpoints and replays its topic up to the watermarks of now. */
-    async rebuild(name: ProjectionName, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildResult> {
+    async rebuild(name: string, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildResult> {
+      const projection = projectionOf(name);
       const group = projectionGroup(config, name);
       const [described] = (await admin.describeGroups([group])).groups;
       if (described !== undefined && described.members.length > 0) {
@@ -122,9 +114,11 @@ export async function openProjectionTools(config: Config, logger: Logger, codec:
           `the ${name} projection is running (${described.members.length} member(s) in consumer group ${group}): stop every projector role first`,
         );
       }
-      const { topic, sink, afterApply } = projections[name];
-      await sink.ensureSchema?.();
-      return rebuildProjection(sink, codec, logger.child({ projection: name, rebuild: true }), {
+      const topic = prefix + projection.topic;
+      const store = projection.store();
+      await store.ensureSchema?.();
+      const afterApply = projection.afterRebuild?.bind(projection);
+      return rebuildProjection(store, codec, logger.child({ projection: name, rebuild: true }), {
         brokers: config.kafka.brokers,
         clientId: `${config.kafka.clientId}-rebuild-${name}`,
         groupId: `${prefix}quikchat.rebuild.${name}`,

@@ -1,4 +1,4 @@
-import type { Config } from "../platform/config/config.js";
+import type { CoreConfig } from "../platform/config/core-config.js";
 import type { StackSpec } from "../infra/stack/stack.js";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
@@ -13,7 +13,7 @@ function local(url: URL): { host: string; port: number } | undefined {
  * on this machine. A variable pointing elsewhere means the user runs that server, so the stack
  * leaves it alone.
  */
-export function stackSpecFromConfig(config: Config): StackSpec {
+export function stackSpecFromConfig(config: CoreConfig): StackSpec {
   const spec: { -readonly [K in keyof StackSpec]: StackSpec[K] } = { dir: config.stack.dir };
   if (config.stack.javaHome !== undefined) spec.javaHome = config.stack.javaHome;
   const [broker, ...others] = config.kafka.brokers;

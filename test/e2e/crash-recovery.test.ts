@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { Socket, type Channel, type Push } from "phoenix";
+import type { Channel, Push, Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
+import { connectSocket } from "../support/phoenix-client.js";
 import { RoleCluster, type RoleName, type RoleProcess } from "../support/roles.js";
 import { eventually, uniquePrefix } from "../support/test-config.js";
 import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
@@ -89,8 +89,7 @@ describe("crash recovery, end to end (roles as separate processes, kill -9)", ()
   }
 
   async function connect(user: string): Promise<Socket> {
-    const socket = new Socket(`${base.replace("http", "ws")}/socket`, { transport: WebSocket, params: { token: await tokenFor(user) } });
-    socket.connect();
+    const socket = connectSocket(base, { token: await tokenFor(user) });
     sockets.push(socket);
     return socket;
   }

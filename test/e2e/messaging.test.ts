@@ -1,9 +1,8 @@
-import { Socket } from "phoenix";
+import type { Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { eventually } from "../support/test-config.js";
 import { startService, type ServiceProcess } from "../support/service-process.js";
-import { joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
+import { connectSocket, joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
 import { tokenFor } from "../support/tokens.js";
 
 
@@ -35,8 +34,7 @@ describe("messaging, end to end", () => {
 
   async function connect(user: string): Promise<Socket> {
     const token = await tokenFor(user);
-    const socket = new Socket(`${base.replace("http", "ws")}/socket`, { transport: WebSocket, params: { token } });
-    socket.connect();
+    const socket = connectSocket(base, { token });
     sockets.push(socket);
     return socket;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { SignJWT, type JWTPayload } from "jose";
-import { Socket, type Channel, type Push } from "phoenix";
+import type { Channel, Push, Socket } from "phoenix";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { buildApp } from "../../src/platform/gateway/app.js";
@@ -13,6 +13,7 @@ import { socketLimitsFromConfig, type SocketLimits } from "../../src/platform/ph
 import { createServiceMetrics, type ServiceMetrics } from "../../src/infra/metrics/service-metrics.js";
 import { createRedis } from "../../src/infra/redis/redis-connection.js";
 import { createEchoFamily, type EchoFamily } from "../support/echo-channel.js";
+import { connectSocket } from "../support/phoenix-client.js";
 import { eventually, testConfig, testLogger } from "../support/test-config.js";
 
 const config = testConfig();
@@ -127,10 +128,9 @@ function upgradeStatus(port: number, query: string, headers: Record<string, stri
   });
 }
 
+/** A stock client with short heartbeats and backoffs, so reconnects happen within a test. */
 function phoenixSocket(port: number, params: () => Record<string, unknown>): Socket {
-  return new Socket(`ws://127.0.0.1:${port}/socket`, {
-    transport: WebSocket,
-    params,
+  return connectSocket(`ws://127.0.0.1:${port}`, params, {
     heartbeatIntervalMs: 300,
     reconnectAfterMs: () => 100,
     rejoinAfterMs: () => 200,
@@ -515,7 +515,15 @@ describe("the Phoenix socket with raw frames", () => {
 });
 
 describe("the Redis rate limiter", () => {
-  const small = { messagesPerMinute: 3, typingPerMinute: 2, joinsPerMinute: 5, eventsPerMinute: 4, totalPerMinute: 6 };
+  const small = {
+    joinsPerMinute: 5,
+    eventsPerMinute: 4,
+    totalPerMinute: 6,
+    budgets: [
+      { name: "message", perMinute: 3, events: ["message:send"] },
+      { name: "typing", perMinute: 2, events: ["typing"] },
+    ],
+  };
 
   it("counts each event of a user separately and all of them together", async () => {
     const limiter = createRedisActionRateLimiter(redis, small, `test:ratelimit:${randomUUID()}`);

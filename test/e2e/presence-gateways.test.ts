@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { Presence, Socket } from "phoenix";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Presence, type Socket } from "phoenix";
 import { WebSocket } from "ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RoleCluster, type RoleProcess } from "../support/roles.js";
 import { eventually, uniquePrefix } from "../support/test-config.js";
-import { joinChannel } from "../support/phoenix-client.js";
+import { connectSocket, joinChannel } from "../support/phoenix-client.js";
 import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
 
 /** How long a dead gateway may stay silent before it is swept, and how often gateways beat and sweep, in this test. */
@@ -52,13 +52,10 @@ describe("presence across gateways, end to end (roles as separate processes)", (
   });
 
   async function connect(gateway: RoleProcess, user: string): Promise<Socket> {
-    const socket = new Socket(`ws://127.0.0.1:${gateway.port}/socket`, {
-      transport: WebSocket,
-      params: { token: await tokenFor(user, workspace) },
+    const socket = connectSocket(gateway.base, { token: await tokenFor(user, workspace) }, {
       // The killed gateway's clients must not find their way back during the test.
       reconnectAfterMs: () => 60_000,
     });
-    socket.connect();
     sockets.push(socket);
     return socket;
   }

@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { Presence, Socket } from "phoenix";
+import { Presence, type Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { startService, type ServiceProcess } from "../support/service-process.js";
 import { eventually } from "../support/test-config.js";
-import { joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
+import { connectSocket, joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
 import { tokenFor } from "../support/tokens.js";
 
 interface Meta {
@@ -48,8 +47,7 @@ describe("presence and typing, end to end", () => {
 
   async function connect(user: string, params: Payload = {}): Promise<Socket> {
     const token = await tokenFor(user, workspace);
-    const socket = new Socket(`${base.replace("http", "ws")}/socket`, { transport: WebSocket, params: { token, ...params } });
-    socket.connect();
+    const socket = connectSocket(base, { token, ...params });
     sockets.push(socket);
     return socket;
   }
@@ -169,8 +167,7 @@ describe("presence and typing, end to end", () => {
   it("keeps presence to the caller's workspace", async () => {
     const outsider = await fetch(`${base}/api/presence/${alice}`, { headers: { authorization: `Bearer ${await tokenFor("mallory", "other")}` } });
     expect(outsider.status).toBe(404);
-    const socket = new Socket(`${base.replace("http", "ws")}/socket`, { transport: WebSocket, params: { token: await tokenFor("mallory", "other") } });
-    socket.connect();
+    const socket = connectSocket(base, { token: await tokenFor("mallory", "other") });
     sockets.push(socket);
     await expect(join(socket.channel(`presence:${workspace}`))).rejects.toThrow(/unauthorized/);
   });

@@ -1,4 +1,4 @@
-import { loadConfig } from "../../src/platform/config/config.js";
+import { loadConfig } from "../../src/contexts/index.js";
 import { stackUp } from "../../src/infra/stack/stack.js";
 import { stackSpecFromConfig } from "../../src/cli/stack-spec.js";
 import { removeRunData } from "./run-data.js";

@@ -1,6 +1,17 @@
-import type { Channel } from "phoenix";
+import { Socket, type Channel, type SocketConnectOption } from "phoenix";
+import { WebSocket } from "ws";
 
 export type Payload = Record<string, unknown>;
+
+/**
+ * A stock phoenix client socket to the service at `base` (its `http://` or `ws://` address),
+ * already connecting. Node 20 has no global WebSocket: the client gets the `ws` package's.
+ */
+export function connectSocket(base: string, params: Payload | (() => Payload), options: Partial<SocketConnectOption> = {}): Socket {
+  const socket = new Socket(`${base.replace(/^http/, "ws")}/socket`, { transport: WebSocket, params, ...options });
+  socket.connect();
+  return socket;
+}
 
 /** A push's answer: the reply's status and response, or `timeout` when none came in time. */
 export interface PushAnswer {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import Kafka from "node-rdkafka";
 import type { CommandOutcome } from "../../src/platform/processor/command-outcome.js";
 import { replyChannel } from "../../src/platform/processor/command-outcome.js";
-import type { Config } from "../../src/platform/config/config.js";
+import type { Config } from "../../src/contexts/index.js";
 import type { AddMember, CommandMeta, CreateConversation, EditMessage, SendMessage } from "../../src/platform/contract/generated/avro-types.js";
 import type { AvroCodec } from "../../src/infra/avro/avro-codec.js";
 import type { OutgoingRecord } from "../../src/infra/kafka/record-producer.js";

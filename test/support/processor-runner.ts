@@ -7,7 +7,7 @@
 import { Registry } from "prom-client";
 import { conversationsProcessor } from "./processor-membership-definition.js";
 import { startProcessor } from "../../src/platform/processor/processor-runtime.js";
-import { loadConfig } from "../../src/platform/config/config.js";
+import { loadConfig } from "../../src/contexts/index.js";
 import { loadSchemaCatalog } from "../../src/platform/contract/schema-catalog.js";
 import { AvroCodec } from "../../src/infra/avro/avro-codec.js";
 import { SchemaRegistryClient } from "../../src/infra/avro/schema-registry-client.js";

@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2/promise";
-import type { Config } from "../../src/platform/config/config.js";
+import type { Config } from "../../src/contexts/index.js";
 import { createKafkajs } from "../../src/infra/kafka/kafkajs-client.js";
 import { createLogger } from "../../src/infra/log/logger.js";
 import { createMysqlPool } from "../../src/infra/mysql/mysql-pool.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { loadConfig, type Config } from "../../src/platform/config/config.js";
+import { loadConfig, type Config } from "../../src/contexts/index.js";
 import { createLogger, type Logger } from "../../src/infra/log/logger.js";
 
 /**

@@ -1,23 +1,12 @@
 import type { Redis } from "ioredis";
-import type { Config } from "../../platform/config/config.js";
-import type { CommandMeta, DevicePlatform, ExpirePresence } from "../../platform/contract/generated/avro-types.js";
+import type { PresenceSettings } from "./config.js";
+import type { CommandMeta, ExpirePresence } from "../../platform/contract/generated/avro-types.js";
 import type { Logger } from "../../infra/log/logger.js";
-import type { GatewayMetrics } from "../../infra/metrics/service-metrics.js";
+import type { Counter } from "prom-client";
 import { presenceKeys, type GatewayConnection } from "./projections/presence/presence-model.js";
 import type { SocketIdentity } from "../../platform/phoenix/channel.js";
+import type { ClientInfo, ConnectionLifecycle } from "../../platform/phoenix/connection-lifecycle.js";
 import type { DispatchedCommand } from "../../platform/gateway/command-bus.js";
-
-/** What a client says about itself in the socket params (`device_id`, `platform`). */
-export interface ClientInfo {
-  readonly deviceId: string | null;
-  readonly platform: DevicePlatform;
-}
-
-/** Told when a socket opens and when it closes; must not throw and must not block. */
-export interface ConnectionLifecycle {
-  opened(identity: SocketIdentity, client: ClientInfo): void;
-  closed(identity: SocketIdentity, closeCode: number): void;
-}
 
 /** Sends presence commands without waiting for their outcome: in one produce, in order; rejects when Kafka did not take them. */
 export interface PresenceCommands {
@@ -37,9 +26,9 @@ export interface PresenceTrackerDeps {
   /** Unique per gateway process: a restarted gateway is a new one, and its predecessor is swept. */
   readonly gatewayId: string;
   readonly topicPrefix: string;
-  readonly settings: Config["presence"];
+  readonly settings: PresenceSettings;
   readonly logger: Logger;
-  readonly metrics?: Pick<GatewayMetrics, "presenceOperations">;
+  readonly metrics?: { readonly presenceOperations: Pick<Counter<"operation">, "inc"> };
   /** Epoch milliseconds; default `Date.now`. */
   readonly now?: () => number;
 }
@@ -54,18 +43,6 @@ const CLOSE_DRAIN_MS = 5_000;
 interface LocalConnection {
   readonly identity: SocketIdentity;
   refreshedAt: number;
-}
-
-const PLATFORMS: readonly DevicePlatform[] = ["ios", "android", "web", "desktop"];
-
-/** The client info of socket query params; an unknown platform counts as web, an oversized device id as none. */
-export function clientInfo(query: Record<string, unknown>): ClientInfo {
-  const device = query.device_id;
-  const platform = query.platform;
-  return {
-    deviceId: typeof device === "string" && device !== "" && device.length <= 128 ? device : null,
-    platform: PLATFORMS.includes(platform as DevicePlatform) ? (platform as DevicePlatform) : "web",
-  };
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from "fastify";
-import type { MembershipCheck } from "../conversations/channels/conversation-family.js";
 import { isErrorCode, ServiceError } from "../../platform/errors/error-codes.js";
 import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
 import type { StatusSetter, UserPresenceReader } from "./channels/presence-channels.js";
@@ -10,8 +9,6 @@ export interface PresenceRoutesOptions {
   readonly presence: UserPresenceReader & {
     onlineUsers(workspaceId: string): Promise<{ user_id: string; status: string; online_at: number }[]>;
   };
-  readonly typing: { typingUsers(conversationId: string, now: number): Promise<{ user_id: string; expires_at: number }[]> };
-  readonly membership: MembershipCheck;
   readonly setStatus: StatusSetter;
   readonly authenticate: Authenticate;
   readonly rateLimiter?: ActionRateLimiter;
@@ -40,8 +37,8 @@ const presence = {
 
 /**
  * Presence over REST, for the caller's workspace only: one user's presence (a user of another
- * workspace is 404, as if unknown), the workspace's online users, who is typing in a
- * conversation (members only, 404 otherwise), and `PUT /api/presence/status` to set the caller's status.
+ * workspace is 404, as if unknown), the workspace's online users, and `PUT /api/presence/status`
+ * to set the caller's status.
  */
 export const presenceRoutes: FastifyPluginAsync<PresenceRoutesOptions> = async (app, options) => {
   const authenticate = guard(options.authenticate, options.rateLimiter);
@@ -72,34 +69,6 @@ export const presenceRoutes: FastifyPluginAsync<PresenceRoutesOptions> = async (
       const caller = await authenticate(request, reply);
       const users = await options.presence.onlineUsers(caller.workspaceId);
       return { workspace_id: caller.workspaceId, count: users.length, users };
-    },
-  );
-
-  app.get<{ Params: { conversation_id: string } }>(
-    "/api/presence/typing/:conversation_id",
-    {
-      schema: {
-        tags: ["presence"],
-        params: { type: "object", required: ["conversation_id"], properties: { conversation_id: idSchema } },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              conversation_id: { type: "string" },
-              users: { type: "array", items: { type: "object", properties: { user_id: { type: "string" }, expires_at: { type: "integer" } } } },
-            },
-          },
-          ...errorResponses,
-        },
-      },
-    },
-    async (request, reply) => {
-      const caller = await authenticate(request, reply);
-      const conversationId = request.params.conversation_id;
-      if (!(await options.membership.isMember(conversationId, caller.userId, caller.workspaceId))) {
-        throw new ServiceError("not_found", "no such conversation");
-      }
-      return { conversation_id: conversationId, users: await options.typing.typingUsers(conversationId, Date.now()) };
     },
   );
 

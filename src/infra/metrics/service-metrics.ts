@@ -83,7 +83,7 @@ export function createServiceMetrics(labels: { node: string }): ServiceMetrics {
 }
 
 /** Gets a metric already registered on `registry` (by another role of the process), or makes it. */
-function shared<T>(registry: Registry, name: string, make: () => T): T {
+export function shared<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 
@@ -97,10 +97,6 @@ export interface GatewayMetrics {
   readonly commandReplySeconds: Histogram<"context" | "type" | "outcome">;
   /** From an event's own time (a message's `sentAt`, an edit's `editedAt`, …) to its push to a socket. */
   readonly eventDeliverySeconds: Histogram;
-  /** Presence commands this gateway issued: connect, disconnect, heartbeat, status, sweep (a dead gateway's user expired). */
-  readonly presenceOperations: Counter<"operation">;
-  /** Typing pushes handled: start and stop forwarded, renew forwarded, coalesced (a repeat not forwarded). */
-  readonly typingOperations: Counter<"operation">;
 }
 
 /** The gateway metrics on `registry`, created on first use. */
@@ -126,28 +122,6 @@ export function gatewayMetrics(registry: Registry): GatewayMetrics {
           name: "quikchat_event_delivery_seconds",
           help: "Time from an event's timestamp (a message's sentAt) to its push to a socket",
           buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-          registers: [registry],
-        }),
-    ),
-    presenceOperations: shared(
-      registry,
-      "presence_tracking_operations_total",
-      () =>
-        new Counter({
-          name: "presence_tracking_operations_total",
-          help: "Presence commands issued by the gateway, by operation (connect, disconnect, heartbeat, status, sweep)",
-          labelNames: ["operation"],
-          registers: [registry],
-        }),
-    ),
-    typingOperations: shared(
-      registry,
-      "typing_operations_total",
-      () =>
-        new Counter({
-          name: "typing_operations_total",
-          help: "Typing pushes handled by the gateway, by operation (start, renew, stop, coalesced)",
-          labelNames: ["operation"],
           registers: [registry],
         }),
     ),
@@ -185,52 +159,6 @@ export function projectionMetrics(registry: Registry): ProjectionMetrics {
           help: "Events applied to a projection's read model",
           labelNames: ["projection"],
           registers: [registry],
-        }),
-    ),
-  };
-}
-
-/** The presence and typing projections' gauges. */
-export interface PresenceMetrics {
-  /** Users each workspace sees online: ZCARD of `presence:online:<workspaceId>`, set after every batch that touched the workspace. */
-  readonly onlineUsers: Gauge<"workspace_id">;
-  /** Live typing indicators, as the source the typing projection registered counts them at each scrape. */
-  readonly typingActiveUsers: Gauge;
-}
-
-const typingSources = new WeakMap<Registry, () => number>();
-
-/**
- * The presence and typing gauges on `registry`, created on first use. `typingActiveUsers`, when
- * given, becomes what `typing_active_users` reports at each scrape (the latest one given wins:
- * one typing projection runs per process).
- */
-export function presenceMetrics(registry: Registry, sources: { readonly typingActiveUsers?: () => number } = {}): PresenceMetrics {
-  if (sources.typingActiveUsers !== undefined) typingSources.set(registry, sources.typingActiveUsers);
-  return {
-    onlineUsers: shared(
-      registry,
-      "presence_online_users",
-      () =>
-        new Gauge({
-          name: "presence_online_users",
-          help: "Users a workspace sees online (at least one connection, status not offline), per workspace",
-          labelNames: ["workspace_id"],
-          registers: [registry],
-        }),
-    ),
-    typingActiveUsers: shared(
-      registry,
-      "typing_active_users",
-      () =>
-        new Gauge({
-          name: "typing_active_users",
-          help: "Typing indicators (conversation, user) live now, among those of the partitions this process projects",
-          registers: [registry],
-          collect() {
-            const count = typingSources.get(registry);
-            if (count !== undefined) this.set(count());
-          },
         }),
     ),
   };

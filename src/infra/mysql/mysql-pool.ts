@@ -14,6 +14,9 @@ export function createMysqlPool(url: string, poolSize: number): Pool {
   });
 }
 
+/** The prefix of a deployment's tables and collections: its topic prefix, made safe as an identifier. */
+export const tablePrefixOf = (topicPrefix: string): string => topicPrefix.replace(/[^A-Za-z0-9_]/g, "_");
+
 export function mysqlProbe(pool: Pool): DependencyProbe {
   return {
     name: "mysql",

@@ -1,13 +1,11 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { Logger } from "../../infra/log/logger.js";
 import type { ServiceMetrics } from "../../infra/metrics/service-metrics.js";
 import type { DependencyProbe } from "./dependency-health.js";
 import { registerOpenApi } from "./openapi.js";
 import { phoenixSocketRoute, type PhoenixSocketOptions } from "../phoenix/socket-route.js";
-import { conversationRoutes, type ConversationRoutesOptions } from "../../contexts/conversations/routes.js";
 import { healthRoutes, type ServiceStats } from "./health-routes.js";
 import { metricsRoutes } from "./metrics-routes.js";
-import { presenceRoutes, type PresenceRoutesOptions } from "../../contexts/presence/routes.js";
 
 export interface AppDependencies {
   readonly logger: Logger;
@@ -19,10 +17,8 @@ export interface AppDependencies {
   readonly probeTimeoutMs?: number;
   /** The Phoenix socket at `/socket/websocket`; absent, the app serves HTTP only. */
   readonly socket?: Omit<PhoenixSocketOptions, "metrics" | "logger">;
-  /** The REST API of conversations and membership; absent, only health and metrics are served. */
-  readonly rest?: ConversationRoutesOptions;
-  /** The presence REST API (`/api/presence/…`); absent, not served. */
-  readonly presence?: PresenceRoutesOptions;
+  /** The contexts' REST routes; none: only health, metrics and the OpenAPI document are served. */
+  readonly routes?: readonly FastifyPluginAsync[];
 }
 
 /**
@@ -60,7 +56,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(metricsRoutes, { registry: metrics.registry });
   if (deps.socket) await app.register(phoenixSocketRoute, { ...deps.socket, metrics: metrics.websocket, logger: deps.logger });
-  if (deps.rest) await app.register(conversationRoutes, deps.rest);
-  if (deps.presence) await app.register(presenceRoutes, deps.presence);
+  for (const routes of deps.routes ?? []) await app.register(routes);
   return app;
 }

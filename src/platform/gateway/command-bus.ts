@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { CommandMeta } from "../contract/generated/avro-types.js";
 import { TOPICS, type CommandContext } from "../contract/topics.js";
 import { AvroEncodeError } from "../../infra/avro/avro-codec.js";
@@ -8,6 +7,7 @@ import type { GatewayMetrics } from "../../infra/metrics/service-metrics.js";
 import type { RecordProducer } from "../../infra/kafka/record-producer.js";
 import { replyChannel, type CommandOutcome } from "../processor/command-outcome.js";
 import { ServiceError } from "../errors/error-codes.js";
+import { parseMessage, type ChannelSource } from "./pubsub-hub.js";
 
 /** A command sent without waiting for its outcome: its type (`quikchat.<context>.<type>`), Kafka key and value. */
 export interface DispatchedCommand {
@@ -33,26 +33,27 @@ export class CommandBus {
 
   constructor(
     private readonly producer: RecordProducer,
-    private readonly subscriber: Redis,
+    private readonly replies: ChannelSource,
     private readonly nodeId: string,
     private readonly topicPrefix: string,
     private readonly logger: Logger,
     private readonly options: { readonly timeoutMs?: number; readonly metrics?: Pick<GatewayMetrics, "commandReplySeconds"> } = {},
   ) {}
 
-  /** Subscribes to this node's reply channel; `subscriber` must be a connection of its own. */
+  /**
+   * Follows this node's reply channel; resolves once subscribed. Outcomes published while the
+   * subscription was down are lost: their commands time out, and a retry is answered from the
+   * processor's dedupe window.
+   */
   async start(): Promise<void> {
     const channel = replyChannel(this.nodeId);
-    this.subscriber.on("message", (from, message) => {
-      if (from !== channel) return;
-      try {
-        const outcome = JSON.parse(message) as CommandOutcome;
-        this.pending.get(outcome.commandId)?.(outcome);
-      } catch (error) {
-        this.logger.warn({ err: error }, "ignoring a malformed command outcome");
-      }
+    await this.replies.listen(channel, {
+      onMessage: (message) => {
+        const outcome = parseMessage<CommandOutcome>(message, channel, this.logger);
+        if (outcome !== undefined) this.pending.get(outcome.commandId)?.(outcome);
+      },
+      onResync: () => undefined,
     });
-    await this.subscriber.subscribe(channel);
   }
 
   /**

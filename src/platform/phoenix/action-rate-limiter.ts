@@ -1,12 +1,22 @@
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 
-/** Which budget an event draws from; also the metric label (a bounded set). */
-export type RateLimitName = "message" | "typing" | "join" | "event" | "total";
+/**
+ * A per-user budget of some client events, per minute: each event name counts apart (a user
+ * sending 120 messages may still type). Contexts declare the budgets of their own events; every
+ * other event draws from the platform's `event` budget, joins from `join`, and all of a user's
+ * events together from `total`. The name is also the metric label (a bounded set).
+ */
+export interface RateLimitBudget {
+  readonly name: string;
+  readonly perMinute: number;
+  /** The client events (push names, `phx_join`) that draw from it. */
+  readonly events: readonly string[];
+}
 
 export type RateDecision =
   | { readonly allowed: true }
-  | { readonly allowed: false; readonly limit: RateLimitName; readonly retryAfterMs: number };
+  | { readonly allowed: false; readonly limit: string; readonly retryAfterMs: number };
 
 /**
  * Per-user budgets for client events. Each event name has its own budget of its class
@@ -17,28 +27,20 @@ export interface ActionRateLimiter {
   consume(userId: string, event: string): Promise<RateDecision>;
 }
 
+/** The platform's budgets, with the contexts' own (`budgets`) in front of them. */
 export interface RateLimits {
-  readonly messagesPerMinute: number;
-  readonly typingPerMinute: number;
   readonly joinsPerMinute: number;
+  /** Any event without a budget of its own, each. */
   readonly eventsPerMinute: number;
+  /** All events of a user together. */
   readonly totalPerMinute: number;
+  readonly budgets?: readonly RateLimitBudget[];
 }
 
-const CLASS_OF_EVENT: Readonly<Record<string, Exclude<RateLimitName, "total">>> = {
-  "message:send": "message",
-  new_message: "message",
-  typing: "typing",
-  "typing:start": "typing",
-  "typing:stop": "typing",
-  typing_start: "typing",
-  typing_stop: "typing",
-  phx_join: "join",
-};
-
-/** The class of budget `event` draws from. */
-export function rateLimitOf(event: string): Exclude<RateLimitName, "total"> {
-  return CLASS_OF_EVENT[event] ?? "event";
+/** The budget `event` draws from (not counting the total): a context's, `join` or `event`. */
+export function rateLimitOf(limits: RateLimits, event: string): string {
+  if (event === "phx_join") return "join";
+  return limits.budgets?.find((budget) => budget.events.includes(event))?.name ?? "event";
 }
 
 /**
@@ -47,7 +49,7 @@ export function rateLimitOf(event: string): Exclude<RateLimitName, "total"> {
  * limiter) rather than letting everything through or refusing everything.
  */
 export function createRedisActionRateLimiter(redis: Redis, limits: RateLimits, keyPrefix = "quikchat:ratelimit"): ActionRateLimiter {
-  const limiter = (name: RateLimitName, points: number) =>
+  const limiter = (name: string, points: number) =>
     new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: `${keyPrefix}:${name}`,
@@ -56,15 +58,17 @@ export function createRedisActionRateLimiter(redis: Redis, limits: RateLimits, k
       rejectIfRedisNotReady: true,
       insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${keyPrefix}:${name}`, points, duration: 60 }),
     });
-  const byClass = {
-    message: limiter("message", limits.messagesPerMinute),
-    typing: limiter("typing", limits.typingPerMinute),
-    join: limiter("join", limits.joinsPerMinute),
-    event: limiter("event", limits.eventsPerMinute),
-  };
+  const byName = new Map<string, RateLimiterRedis>([
+    ["join", limiter("join", limits.joinsPerMinute)],
+    ["event", limiter("event", limits.eventsPerMinute)],
+  ]);
+  for (const budget of limits.budgets ?? []) {
+    if (byName.has(budget.name) || budget.name === "total") throw new Error(`two rate-limit budgets are named ${budget.name}`);
+    byName.set(budget.name, limiter(budget.name, budget.perMinute));
+  }
   const total = limiter("total", limits.totalPerMinute);
 
-  const consume = async (name: RateLimitName, store: RateLimiterRedis, key: string): Promise<RateDecision> => {
+  const consume = async (name: string, store: RateLimiterRedis, key: string): Promise<RateDecision> => {
     try {
       await store.consume(key);
       return { allowed: true };
@@ -77,8 +81,8 @@ export function createRedisActionRateLimiter(redis: Redis, limits: RateLimits, k
 
   return {
     async consume(userId, event) {
-      const name = rateLimitOf(event);
-      const decisions = await Promise.all([consume(name, byClass[name], `${userId}:${event}`), consume("total", total, userId)]);
+      const name = rateLimitOf(limits, event);
+      const decisions = await Promise.all([consume(name, byName.get(name)!, `${userId}:${event}`), consume("total", total, userId)]);
       const refusals = decisions.filter((decision) => !decision.allowed);
       if (refusals.length === 0) return { allowed: true };
       return refusals.reduce((longest, refusal) => (refusal.retryAfterMs > longest.retryAfterMs ? refusal : longest));

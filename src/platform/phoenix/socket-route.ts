@@ -3,21 +3,21 @@ import fastifyWebsocket from "@fastify/websocket";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { RawData, WebSocket } from "ws";
-import type { Config } from "../config/config.js";
+import type { CoreConfig } from "../config/core-config.js";
 import type { Logger } from "../../infra/log/logger.js";
 import type { WebsocketMetrics } from "../../infra/metrics/service-metrics.js";
 import { tokenErrorStatus, type TokenVerifier } from "../gateway/jwt-verifier.js";
 import type { ChannelFamily, SocketIdentity } from "./channel.js";
-import { createRedisActionRateLimiter, type ActionRateLimiter, type RateLimits } from "./action-rate-limiter.js";
+import { createRedisActionRateLimiter, type ActionRateLimiter, type RateLimitBudget, type RateLimits } from "./action-rate-limiter.js";
 import { createConnectionRegistry, type ConnectionRegistry } from "./connection-registry.js";
 import { DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reasons.js";
 import { negotiateVersion, type ProtocolVersion } from "./phoenix-serializer.js";
 import { SocketSession, type SessionObserver } from "./socket-session.js";
 import { createTopicRouter } from "./topic-router.js";
-import { clientInfo, type ClientInfo, type ConnectionLifecycle } from "../../contexts/presence/presence-tracker.js";
+import { clientInfo, type ClientInfo, type ConnectionLifecycle } from "./connection-lifecycle.js";
 
-/** The socket limits of the configuration (documented on `Config["websocket"]`) with the rate limits. */
-export type SocketLimits = Config["websocket"] & { readonly rateLimits: RateLimits };
+/** The socket limits of the configuration (documented on `CoreConfig["websocket"]`) with the rate limits. */
+export type SocketLimits = CoreConfig["websocket"] & { readonly rateLimits: RateLimits };
 
 export interface PhoenixSocketOptions {
   /** The topic families served; a topic no family serves is an "unmatched topic". */
@@ -37,8 +37,8 @@ export interface PhoenixSocketOptions {
 }
 
 /** The limits of `config` in the shape the plugin takes. */
-export function socketLimitsFromConfig(config: Pick<Config, "websocket" | "rateLimits">): SocketLimits {
-  return { ...config.websocket, rateLimits: config.rateLimits };
+export function socketLimitsFromConfig(config: Pick<CoreConfig, "websocket" | "rateLimits">, budgets: readonly RateLimitBudget[] = []): SocketLimits {
+  return { ...config.websocket, rateLimits: { ...config.rateLimits, budgets } };
 }
 
 /** The transport's own cap, as a multiple of `maxFrameBytes`: above it ws closes the socket with 1009 without reading on. */

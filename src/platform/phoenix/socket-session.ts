@@ -1,6 +1,6 @@
 import type { Logger } from "../../infra/log/logger.js";
 import type { ChannelOutlet, ChannelReply, JoinResult, JoinedChannel, SocketIdentity } from "./channel.js";
-import type { ActionRateLimiter, RateLimitName } from "./action-rate-limiter.js";
+import type { ActionRateLimiter } from "./action-rate-limiter.js";
 import type { DisconnectReason } from "./disconnect-reasons.js";
 import {
   channelEndFrame,
@@ -41,7 +41,7 @@ export type OutboundKind = "reply" | "push" | "close" | "error";
 export interface SessionObserver {
   inbound(kind: InboundKind): void;
   outbound(kind: OutboundKind): void;
-  rateLimited(limit: RateLimitName): void;
+  rateLimited(limit: string): void;
 }
 
 export interface SocketSessionOptions {

@@ -57,3 +57,10 @@ export interface ScheduledCommand<C extends { readonly type: string; readonly da
   readonly workspaceId: string;
   readonly command: C extends C ? { readonly type: C["type"]; readonly data: Omit<C["data"], "meta"> } : never;
 }
+
+/**
+ * A processor definition of some contexts and state, as lists of them hold it (each context
+ * module returns its own): the runtime moves commands and events as opaque envelopes.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of definitions of different generic arguments
+export type AnyProcessorDefinition = ProcessorDefinition<any, any>;

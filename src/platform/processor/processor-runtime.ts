@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
 import type { Registry } from "prom-client";
-import type { Config } from "../config/config.js";
+import type { CoreConfig as Config } from "../config/core-config.js";
 import type { CommandMeta } from "../contract/generated/avro-types.js";
 import { loadSchemaCatalog } from "../contract/schema-catalog.js";
 import { TOPICS, type CommandContext } from "../contract/topics.js";

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import type { Config } from "../config/config.js";
+import type { CoreConfig } from "../config/core-config.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import type { ConsumedRecord } from "../../infra/kafka/record-consumer.js";
 import type { Logger } from "../../infra/log/logger.js";
@@ -11,7 +11,7 @@ import type { RedisCheckpointedStore } from "./redis-checkpointed-store.js";
 
 /** What a role gives a projection whose read model is in Redis. */
 export interface RedisProjectionDeps {
-  readonly config: Config;
+  readonly config: CoreConfig;
   readonly codec: AvroCodec;
   /** Publishes the projection's deltas; the store gets a connection of its own. */
   readonly redis: Redis;

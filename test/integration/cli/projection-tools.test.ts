@@ -17,9 +17,9 @@ import { createKafkajs } from "../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../../../src/infra/kafka/record-producer.js";
 import { projectionMetrics } from "../../../src/infra/metrics/service-metrics.js";
 import { createMongoClient } from "../../../src/infra/mongo/mongo-connection.js";
-import { createMysqlPool } from "../../../src/infra/mysql/mysql-pool.js";
 import { createRedis } from "../../../src/infra/redis/redis-connection.js";
-import { createHistoryStore, historyTablePrefix, startHistoryProjection } from "../../../src/contexts/conversations/projections/history/history-projection.js";
+import { createMysqlPool, tablePrefixOf } from "../../../src/infra/mysql/mysql-pool.js";
+import { createHistoryStore, startHistoryProjection } from "../../../src/contexts/conversations/projections/history/history-projection.js";
 import { conversationDeltaChannel, type HistoryMessage } from "../../../src/contexts/conversations/projections/history/history-port.js";
 import { startPresenceProjection } from "../../../src/contexts/presence/projections/presence/presence-projection.js";
 import type { RebuildProgress } from "../../../src/platform/projection/rebuild.js";
@@ -89,7 +89,7 @@ describe("the projection tools", () => {
   const mongo = createMongoClient(config.mongo.url);
   const redis = createRedis(config.redis.url, logger, { name: "tools-test" });
   const subscriber = createRedis(config.redis.url, logger, { name: "tools-test-sub" });
-  const store = createHistoryStore(config, { pool, mongo });
+  const store = createHistoryStore(config.conversations.historyStore, config.kafka.topicPrefix, { pool, mongo });
   const published: string[] = [];
   let codec: AvroCodec;
   let producer: RecordProducer;
@@ -120,7 +120,7 @@ describe("the projection tools", () => {
   afterAll(async () => {
     await tools.close();
     await producer.close();
-    const tables = historyTablePrefix(config);
+    const tables = tablePrefixOf(config.kafka.topicPrefix);
     for (const table of ["message_reactions", "messages", "conversation_members", "conversations", "projection_checkpoints"]) {
       await pool.query(`DROP TABLE IF EXISTS \`${tables}${table}\``);
     }

@@ -48,7 +48,7 @@ describe("health endpoints against real dependencies", () => {
         mysqlProbe(pool),
         mongoProbe(mongo),
       ],
-      stats: () => ({ websocket_connections: 3, online_users: 2, active_calls: 0, active_huddles: 0 }),
+      stats: () => ({ websocket_connections: 3, online_users: 2 }),
     });
   });
 
@@ -68,7 +68,7 @@ describe("health endpoints against real dependencies", () => {
       uptime: expect.any(Number),
       node: "health-test",
       dependencies: { kafka: "healthy", schema_registry: "healthy", redis: "healthy", mysql: "healthy", mongo: "healthy" },
-      stats: { websocket_connections: 3, online_users: 2, active_calls: 0, active_huddles: 0 },
+      stats: { websocket_connections: 3, online_users: 2 },
     });
   });
 

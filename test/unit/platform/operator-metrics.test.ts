@@ -1,15 +1,15 @@
-import { EventEmitter } from "node:events";
-import type { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { formatRebuildResult, formatStatus } from "../../../src/cli/projection-tools.js";
 import { CommandBus, outcomeLabel } from "../../../src/platform/gateway/command-bus.js";
+import type { ChannelListener, ChannelSource } from "../../../src/platform/gateway/pubsub-hub.js";
 import type { DeltaListener } from "../../../src/contexts/conversations/channels/delta-fanout.js";
 import { conversationFeed, deltaTime } from "../../../src/contexts/conversations/channels/conversation-feed.js";
 import type { RecordProducer } from "../../../src/infra/kafka/record-producer.js";
 import { createLogger } from "../../../src/infra/log/logger.js";
 import { gatewayMetrics, projectionMetrics } from "../../../src/infra/metrics/service-metrics.js";
 import type { ConversationDelta, HistoryMessage } from "../../../src/contexts/conversations/projections/history/history-port.js";
+import { presenceOperations } from "../../../src/contexts/presence/metrics.js";
 import { partitionStatus } from "../../../src/platform/projection/rebuild.js";
 
 const logger = createLogger({ level: "silent", name: "test" });
@@ -76,28 +76,35 @@ describe("the metrics registry", () => {
     const registry = new Registry();
     expect(gatewayMetrics(registry).commandReplySeconds).toBe(gatewayMetrics(registry).commandReplySeconds);
     expect(projectionMetrics(registry).lag).toBe(projectionMetrics(registry).lag);
+    expect(presenceOperations(registry)).toBe(presenceOperations(registry));
     expect(registry.getMetricsAsArray().map((m) => m.name).sort()).toEqual([
       "presence_tracking_operations_total",
       "quikchat_command_reply_seconds",
       "quikchat_event_delivery_seconds",
       "quikchat_projection_events_total",
       "quikchat_projection_lag",
-      "typing_operations_total",
     ]);
   });
 });
 
 describe("the command reply histogram", () => {
   function bus(registry: Registry, answer: (commandId: string) => string | undefined) {
-    const subscriber = Object.assign(new EventEmitter(), { subscribe: () => Promise.resolve(1) });
+    const listeners: ChannelListener[] = [];
+    const replies: ChannelSource = {
+      listen: (channel, listener) => {
+        expect(channel).toBe("reply:n1");
+        listeners.push(listener);
+        return Promise.resolve(() => undefined);
+      },
+    };
     const producer = {
       send: (records: { value: { meta: { commandId: string } } }[]) => {
         const reply = answer(records[0]!.value.meta.commandId);
-        if (reply !== undefined) setTimeout(() => subscriber.emit("message", "reply:n1", reply), 5);
+        if (reply !== undefined) setTimeout(() => listeners.forEach((listener) => listener.onMessage(reply)), 5);
         return Promise.resolve();
       },
     };
-    return new CommandBus(producer as unknown as RecordProducer, subscriber as unknown as Redis, "n1", "", logger, {
+    return new CommandBus(producer as unknown as RecordProducer, replies, "n1", "", logger, {
       timeoutMs: 50,
       metrics: gatewayMetrics(registry),
     });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { KNOWN_VARIABLES, loadConfig } from "../../../src/platform/config/config.js";
+import { KNOWN_VARIABLES, loadConfig } from "../../../src/contexts/index.js";
 
 interface ComposeFile {
   services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string> }>;

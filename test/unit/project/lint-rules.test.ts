@@ -40,4 +40,15 @@ describe("lint rules that keep the architecture", () => {
     ]);
     expect(await violations("src/platform/config/example.ts", source)).toEqual([]);
   });
+
+  it("keep the platform free of contexts, and let roles and tools reach them only through their list", async () => {
+    const aContext = 'import { presence } from "../../contexts/presence/module.js";\nexport const used = presence;';
+    expect(await violations("src/platform/gateway/example.ts", aContext)).toEqual([
+      expect.stringContaining("no-restricted-imports: '../../contexts/presence/module.js' import is restricted"),
+    ]);
+    const fromCli = 'import { presence } from "../contexts/presence/module.js";\nexport const used = presence;';
+    expect(await violations("src/cli/example.ts", fromCli)).toHaveLength(1);
+    const theList = 'import { CONTEXT_MODULES } from "../contexts/index.js";\nexport const used = CONTEXT_MODULES;';
+    expect(await violations("src/cli/example.ts", theList)).toEqual([]);
+  });
 });

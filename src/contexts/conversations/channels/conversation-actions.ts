@@ -16,7 +16,6 @@ import type { ConversationActions } from "./conversation-family.js";
 import type { ConversationAction } from "./dialects.js";
 import { isErrorCode, ServiceError } from "../../../platform/errors/error-codes.js";
 import { refuse } from "../../../platform/phoenix/channel-replies.js";
-import type { TypingSignals } from "../../typing/channels/typing-signals.js";
 
 const MESSAGE_TYPES: readonly MessageType[] = ["text", "image", "file", "audio", "video"];
 
@@ -64,20 +63,32 @@ const derivedId = (...parts: string[]): string => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 };
 
+/** Typing indicators on conversation topics: start (or keep) and stop. */
+export interface TypingActions {
+  start(conversationId: string, identity: SocketIdentity): Promise<ChannelReply>;
+  stop(conversationId: string, identity: SocketIdentity): Promise<ChannelReply>;
+}
+
 /**
  * Turns conversation pushes into commands of the messages context and answers with their
  * outcome: `ok` with the processor's result (`{id, seq, sentAt}` for a send), or `error` with
  * `{reason, message}` where reason is a stable error code. A send that carries a `clientMsgId`
  * derives its commandId and messageId from the sender, the conversation and that id, so a
  * client retry is answered with the first outcome and never creates a second message.
- * Typing pushes go to `typing` (absent: answered `not_available`).
+ * Typing pushes go to what `typing` finds when they arrive (nothing: answered `not_available`).
  */
-export function conversationCommands(bus: CommandBus, typing?: TypingSignals): ConversationActions {
+export function conversationActions(bus: CommandBus, typing: () => TypingActions | undefined = () => undefined): ConversationActions {
   const send = async (conversationId: string, type: string, command: { meta: CommandMeta }): Promise<ChannelReply> => {
     const outcome = await bus.send("messages", type, conversationId, command);
     if (outcome.ok) return { status: "ok", response: { ...outcome.result } };
     const code = isErrorCode(outcome.error.code) ? outcome.error.code : "internal";
     return { status: "error", response: { reason: code, message: code === "internal" ? "internal error" : outcome.error.message } };
+  };
+
+  const typingOr = (conversationId: string, identity: SocketIdentity, typingNow: boolean): Promise<ChannelReply> => {
+    const actions = typing();
+    if (actions === undefined) return Promise.resolve(refuse("not_available"));
+    return typingNow ? actions.start(conversationId, identity) : actions.stop(conversationId, identity);
   };
 
   const reaction = (conversationId: string, payload: Record<string, unknown>, identity: SocketIdentity): AddReaction & RemoveReaction => ({
@@ -133,16 +144,12 @@ export function conversationCommands(bus: CommandBus, typing?: TypingSignals): C
       };
       return send(conversationId, "MarkRead", command);
     },
-    ...(typing === undefined
-      ? {}
-      : {
-          typing_start: (conversationId, _payload, identity) => typing.start(conversationId, identity),
-          typing_stop: (conversationId, _payload, identity) => typing.stop(conversationId, identity),
-          typing: (conversationId, payload, identity) => {
-            if (typeof payload.typing !== "boolean") throw new PayloadError("typing must be true or false");
-            return payload.typing ? typing.start(conversationId, identity) : typing.stop(conversationId, identity);
-          },
-        }),
+    typing_start: (conversationId, _payload, identity) => typingOr(conversationId, identity, true),
+    typing_stop: (conversationId, _payload, identity) => typingOr(conversationId, identity, false),
+    typing: (conversationId, payload, identity) => {
+      if (typeof payload.typing !== "boolean") throw new PayloadError("typing must be true or false");
+      return typingOr(conversationId, identity, payload.typing);
+    },
   };
 
   return {

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "../../../infra/log/logger.js";
 import { membershipChannel, type MembershipDelta } from "../projections/membership/membership-projection.js";
 import type { ChannelOutlet } from "../../../platform/phoenix/channel.js";
+import { parseMessage, type ChannelSource } from "../../../platform/gateway/pubsub-hub.js";
 
 /**
  * The conversation channels joined on this gateway, by conversation and user, so that a
@@ -38,24 +38,22 @@ export class ConversationSubscriptions {
 }
 
 /**
- * Listens to membership deltas and ejects removed members' live channels. Resolves once
- * subscribed; ioredis resubscribes by itself after a reconnect.
+ * Follows membership deltas and ejects removed members' live channels. Resolves once
+ * subscribed, with the function that stops following. A removal missed while Redis was away
+ * is still enforced: every push checks membership again.
  */
-export async function watchMembership(
-  subscriber: Redis,
+export function watchMembership(
+  hub: ChannelSource,
   topicPrefix: string,
   subscriptions: ConversationSubscriptions,
   logger: Logger,
-): Promise<void> {
+): Promise<() => void> {
   const channel = membershipChannel(topicPrefix);
-  subscriber.on("message", (from, message) => {
-    if (from !== channel) return;
-    try {
-      const delta = JSON.parse(message) as MembershipDelta;
-      if (delta.change === "removed") subscriptions.eject(delta.conversationId, delta.userId, "removed from the conversation");
-    } catch (error) {
-      logger.warn({ err: error }, "ignoring a malformed membership delta");
-    }
+  return hub.listen(channel, {
+    onMessage: (message) => {
+      const delta = parseMessage<MembershipDelta>(message, channel, logger);
+      if (delta?.change === "removed") subscriptions.eject(delta.conversationId, delta.userId, "removed from the conversation");
+    },
+    onResync: () => undefined,
   });
-  await subscriber.subscribe(channel);
 }

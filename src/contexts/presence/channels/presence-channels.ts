@@ -2,7 +2,7 @@ import type { PresenceStatus, SetStatus } from "../../../platform/contract/gener
 import type { Logger } from "../../../infra/log/logger.js";
 import { userPresenceChannel, type UserPresence } from "../projections/presence/presence-model.js";
 import type { ChannelReply, SocketIdentity } from "../../../platform/phoenix/channel.js";
-import type { OpenChannel } from "../../../platform/phoenix/identity-families.js";
+import type { OpenChannel, OpenUserChannelPart } from "../../../platform/phoenix/identity-families.js";
 import { refuse } from "../../../platform/phoenix/channel-replies.js";
 import type { CommandBus } from "../../../platform/gateway/command-bus.js";
 import { ServiceError } from "../../../platform/errors/error-codes.js";
@@ -46,33 +46,28 @@ export function statusSetter(bus: CommandBus): StatusSetter {
 
 const invalid = (message: string): ChannelReply => ({ status: "error", response: { reason: "invalid", message } });
 
-function handleStatus(setStatus: StatusSetter | undefined, identity: SocketIdentity) {
-  return (event: string, payload: Record<string, unknown>): Promise<ChannelReply> => {
-    if (event !== SET_STATUS_EVENT) return Promise.resolve(refuse("unknown_event"));
-    if (setStatus === undefined) return Promise.resolve(refuse("not_available"));
-    return setStatus(identity, payload);
-  };
-}
-
-/** `presence:{workspaceId}`: Phoenix Presence of the workspace (presence_state, then batched presence_diff). */
-export function workspacePresence(rooms: PresenceRooms, setStatus?: StatusSetter): OpenChannel {
+/** `presence:{workspaceId}`: Phoenix Presence of the workspace (presence_state, then batched presence_diff); `set_status` pushes. */
+export function workspacePresence(rooms: PresenceRooms, setStatus: StatusSetter): OpenChannel {
   return async (identity, outlet) => {
     const leave = await rooms.enter(identity.workspaceId, outlet);
-    return { handleIn: handleStatus(setStatus, identity), leave: () => Promise.resolve(leave()) };
+    return {
+      handleIn: (event, payload) => (event === SET_STATUS_EVENT ? setStatus(identity, payload) : Promise.resolve(refuse("unknown_event"))),
+      leave: () => Promise.resolve(leave()),
+    };
   };
 }
 
 /**
- * `user:{userId}`: `presence_update` with the user's own presence (status, devices) after the
- * join and after every change.
+ * Presence's part of `user:{userId}`: `presence_update` with the user's own presence (status,
+ * devices) after the join and after every change; `set_status` pushes.
  */
 export function ownPresence(
   hub: ChannelSource,
   reader: UserPresenceReader,
   topicPrefix: string,
   logger: Logger,
-  setStatus?: StatusSetter,
-): OpenChannel {
+  setStatus: StatusSetter,
+): OpenUserChannelPart {
   return async (identity, outlet) => {
     const channel = userPresenceChannel(topicPrefix, identity.userId);
     const push = (presence: UserPresence) => outlet.push("presence_update", { ...presence });
@@ -89,6 +84,6 @@ export function ownPresence(
       stop();
       throw error;
     }
-    return { handleIn: handleStatus(setStatus, identity), leave: () => Promise.resolve(stop()) };
+    return { events: { [SET_STATUS_EVENT]: (payload) => setStatus(identity, payload) }, leave: stop };
   };
 }

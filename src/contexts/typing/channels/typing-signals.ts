@@ -1,13 +1,8 @@
+import type { Counter } from "prom-client";
 import type { StartTyping, StopTyping } from "../../../platform/contract/generated/avro-types.js";
-import type { GatewayMetrics } from "../../../infra/metrics/service-metrics.js";
 import type { ChannelReply, SocketIdentity } from "../../../platform/phoenix/channel.js";
 import type { CommandBus } from "../../../platform/gateway/command-bus.js";
-
-/** Typing indicators of a conversation: start (or keep) and stop. */
-export interface TypingSignals {
-  start(conversationId: string, identity: SocketIdentity): Promise<ChannelReply>;
-  stop(conversationId: string, identity: SocketIdentity): Promise<ChannelReply>;
-}
+import type { TypingActions } from "../../conversations/channels/conversation-actions.js";
 
 /** How many coalescing entries may pile up before expired ones are pruned. */
 const PRUNE_ABOVE = 10_000;
@@ -23,9 +18,9 @@ const PRUNE_ABOVE = 10_000;
 export function typingSignals(
   bus: CommandBus,
   settings: { readonly coalesceMs: number },
-  metrics?: Pick<GatewayMetrics, "typingOperations">,
+  metrics?: { readonly typingOperations: Pick<Counter<"operation">, "inc"> },
   now: () => number = Date.now,
-): TypingSignals {
+): TypingActions {
   /** (conversation, user) → when its last start was forwarded. */
   const forwarded = new Map<string, number>();
   const prune = (at: number) => {

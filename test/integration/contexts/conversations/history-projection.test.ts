@@ -5,9 +5,9 @@ import { TOPICS } from "../../../../src/platform/contract/topics.js";
 import { createKafkajs } from "../../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../../../../src/infra/kafka/record-producer.js";
 import { createMongoClient } from "../../../../src/infra/mongo/mongo-connection.js";
-import { createMysqlPool } from "../../../../src/infra/mysql/mysql-pool.js";
 import { createRedis } from "../../../../src/infra/redis/redis-connection.js";
-import { createHistoryStore, historyTablePrefix, startHistoryProjection } from "../../../../src/contexts/conversations/projections/history/history-projection.js";
+import { createMysqlPool, tablePrefixOf } from "../../../../src/infra/mysql/mysql-pool.js";
+import { createHistoryStore, startHistoryProjection } from "../../../../src/contexts/conversations/projections/history/history-projection.js";
 import { conversationDeltaChannel, type ConversationDelta } from "../../../../src/contexts/conversations/projections/history/history-port.js";
 import type { ProjectionRuntime } from "../../../../src/platform/projection/projection-runtime.js";
 import { eventually, testConfig, testLogger, uniquePrefix, untilProjectionLive } from "../../../support/test-config.js";
@@ -56,7 +56,7 @@ describe.each(["mysql", "mongo"] as const)("the history projection over %s", (hi
   const mongo = createMongoClient(config.mongo.url);
   const redis = createRedis(config.redis.url, logger, { name: "history-test" });
   const subscriber = createRedis(config.redis.url, logger, { name: "history-test-sub" });
-  const store = createHistoryStore(config, { pool, mongo });
+  const store = createHistoryStore(config.conversations.historyStore, config.kafka.topicPrefix, { pool, mongo });
   const deltas: ConversationDelta[] = [];
   let producer: RecordProducer;
   let projection: ProjectionRuntime | undefined;
@@ -82,7 +82,7 @@ describe.each(["mysql", "mongo"] as const)("the history projection over %s", (hi
   afterAll(async () => {
     await projection?.close();
     await producer.close();
-    const tables = historyTablePrefix(config);
+    const tables = tablePrefixOf(config.kafka.topicPrefix);
     for (const table of ["message_reactions", "messages", "projection_checkpoints"]) await pool.query(`DROP TABLE IF EXISTS \`${tables}${table}\``);
     for (const name of ["messages", "projection_checkpoints"]) await mongo.db().collection(`${tables}${name}`).drop().catch(() => undefined);
     await store.close();

@@ -46,7 +46,7 @@ describe("the membership projection", () => {
   const pool = createMysqlPool(config.mysql.url, 4);
   const redis = createRedis(config.redis.url, logger, { name: "membership-test" });
   const subscriber = createRedis(config.redis.url, logger, { name: "membership-test-sub" });
-  const { store, readModel } = membershipReadModel(pool, redis, config);
+  const { store, readModel } = membershipReadModel(pool, redis, config.kafka.topicPrefix);
   const deltas: MembershipDelta[] = [];
   let codec: AvroCodec;
   let producer: RecordProducer;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { SocketIdentity } from "../../../../src/platform/phoenix/channel.js";
 import type { DispatchedCommand } from "../../../../src/platform/gateway/command-bus.js";
 import { PresenceTracker } from "../../../../src/contexts/presence/presence-tracker.js";
-import { loadConfig } from "../../../../src/platform/config/config.js";
+import { loadConfig } from "../../../../src/contexts/index.js";
 import { eventually, testLogger } from "../../../support/test-config.js";
 
 const identity = (userId: string, connectionId: string): SocketIdentity => ({ userId, workspaceId: "w1", connectionId, tokenExpiresAt: 0 });

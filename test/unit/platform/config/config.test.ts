@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../../../src/platform/config/config.js";
+import { z } from "zod";
+import { loadConfig } from "../../../../src/contexts/index.js";
+import { ConfigError, defineSlice, loadSlices, positiveInt } from "../../../../src/platform/config/config-slice.js";
 
 describe("loadConfig", () => {
   it("points every dependency at the local stack when nothing is set", () => {
@@ -10,7 +12,9 @@ describe("loadConfig", () => {
     expect(config.redis.url).toBe("redis://127.0.0.1:6379");
     expect(config.mysql.url).toBe("mysql://root@127.0.0.1:3306/quikchat_realtime");
     expect(config.mongo.url).toBe("mongodb://127.0.0.1:27017/quikchat");
-    expect(config.history.store).toBe("mysql");
+    expect(config.conversations.historyStore).toBe("mysql");
+    expect(config.presence.gatewayStaleMs).toBe(15_000);
+    expect(config.typing).toEqual({ timeoutMs: 5_000, coalesceMs: 2_000, perMinute: 60 });
     expect(config.stack.mode).toBe("auto");
   });
 
@@ -22,22 +26,14 @@ describe("loadConfig", () => {
       DATABASE_URL: "mysql://user:pass@db/quckchat_realtime",
       MONGODB_URL: "mongodb://mongo:27017/quckchat",
       JWT_SECRET: "s".repeat(40),
-      TURN_SERVERS: "turn:turn.example.com:3478",
-      TURN_SECRET: "turn-secret",
-      STUN_SERVERS: "stun:a:19302,stun:b:19302",
-      APNS_ENVIRONMENT: "production",
-      EMAIL_PROVIDER: "sendgrid",
-      SENDGRID_API_KEY: "key",
-      EMAIL_FROM: "noreply@example.com",
       POOL_SIZE: "20",
+      HISTORY_STORE: "mongo",
     });
     expect(config.service.port).toBe(4100);
     expect(config.kafka.brokers).toEqual(["k1:9092", "k2:9092"]);
     expect(config.mongo.url).toBe("mongodb://mongo:27017/quckchat");
-    expect(config.webrtc).toMatchObject({ turnServers: ["turn:turn.example.com:3478"], turnTtlSeconds: 86_400 });
-    expect(config.webrtc.stunServers).toHaveLength(2);
     expect(config.mysql.poolSize).toBe(20);
-    expect(config.email.provider).toBe("sendgrid");
+    expect(config.conversations.historyStore).toBe("mongo");
   });
 
   it("reports every problem at once", () => {
@@ -48,9 +44,41 @@ describe("loadConfig", () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    const problems = (error as ConfigError).problems.map((problem) => problem.split(":")[0]);
+    const problems = (error as ConfigError).problems.map((problem: string) => problem.split(":")[0]);
     expect(problems).toEqual(expect.arrayContaining(["PORT", "KAFKA_BROKERS", "REDIS_URL", "HISTORY_STORE", "POOL_SIZE"]));
     expect((error as ConfigError).message).toContain("invalid configuration");
+  });
+
+  it("reports the rules between variables of one slice along with invalid variables of others", () => {
+    const problems = (() => {
+      try {
+        loadConfig({ PORT: "abc", HISTORY_STORE: "postgres", NODE_ENV: "production", JWT_SECRET: "short", TYPING_COALESCE_MS: "9000" });
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    })();
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT:/),
+        expect.stringMatching(/^HISTORY_STORE:/),
+        expect.stringMatching(/^JWT_SECRET: must be at least 32 characters/),
+        expect.stringMatching(/^TYPING_COALESCE_MS: must be below/),
+      ]),
+    );
+  });
+
+  it("ignores variables of features that do not exist yet, so they cannot fail startup", () => {
+    expect(() => loadConfig({ EMAIL_PROVIDER: "smtp", APNS_KEY_ID: "k", TURN_TTL: "nope" })).not.toThrow();
+  });
+
+  it("refuses two slices reading one variable differently, and lets them share one schema", () => {
+    const shared = positiveInt.default(1);
+    const a = defineSlice({ name: "a", variables: { X: shared }, settings: (env) => env.X });
+    const b = defineSlice({ name: "b", variables: { X: shared }, settings: (env) => env.X * 2 });
+    expect(loadSlices({ X: "3" }, [a, b])).toEqual({ a: 3, b: 6 });
+    const c = defineSlice({ name: "c", variables: { X: z.string() }, settings: (env) => env.X });
+    expect(() => loadSlices({ X: "3" }, [a, c])).toThrow(/X is declared differently/);
   });
 
   it("requires a signing key in production and a usable one anywhere", () => {
@@ -59,11 +87,9 @@ describe("loadConfig", () => {
   });
 
   it("checks variables that only make sense together", () => {
-    expect(() => loadConfig({ EMAIL_PROVIDER: "smtp" })).toThrow(/SMTP_URL/);
-    expect(() => loadConfig({ APNS_KEY_ID: "k" })).toThrow(/set all four or none/);
     expect(() => loadConfig({ PRESENCE_GATEWAY_STALE_MS: "5000" })).toThrow(/PRESENCE_GATEWAY_STALE_MS: must exceed/);
     expect(() => loadConfig({ TYPING_COALESCE_MS: "5000" })).toThrow(/TYPING_COALESCE_MS: must be below/);
-    expect(loadConfig({ TYPING_TIMEOUT_MS: "8000", TYPING_COALESCE_MS: "3000" }).typing).toEqual({ timeoutMs: 8000, coalesceMs: 3000 });
+    expect(loadConfig({ TYPING_TIMEOUT_MS: "8000", TYPING_COALESCE_MS: "3000" }).typing).toMatchObject({ timeoutMs: 8000, coalesceMs: 3000 });
   });
 
   it("treats empty strings as unset and returns a frozen object", () => {

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { CommandBus } from "../../../../src/platform/gateway/command-bus.js";
+import type { ChannelSource } from "../../../../src/platform/gateway/pubsub-hub.js";
 import type { RecordProducer } from "../../../../src/infra/kafka/record-producer.js";
 import { testLogger } from "../../../support/test-config.js";
 
@@ -11,7 +11,7 @@ describe("the command bus", () => {
     process.on("unhandledRejection", onUnhandled);
     try {
       const producer = { send: () => new Promise((resolve) => setTimeout(resolve, 100)) } as unknown as RecordProducer;
-      const bus = new CommandBus(producer, {} as Redis, "node-1", "", testLogger(), { timeoutMs: 10 });
+      const bus = new CommandBus(producer, {} as ChannelSource, "node-1", "", testLogger(), { timeoutMs: 10 });
       const by = { userId: "u1", workspaceId: "w1" };
       await expect(bus.send("presence", "SetStatus", "u1", { meta: bus.meta(by) })).rejects.toMatchObject({ code: "timeout" });
       await new Promise((resolve) => setTimeout(resolve, 50));

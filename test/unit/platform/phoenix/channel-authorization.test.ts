@@ -3,36 +3,29 @@ import type { ChannelFamily, ChannelOutlet, SocketIdentity } from "../../../../s
 import { conversationFamily, type MembershipCheck } from "../../../../src/contexts/conversations/channels/conversation-family.js";
 import { ConversationSubscriptions } from "../../../../src/contexts/conversations/channels/conversation-subscriptions.js";
 import { CHAT_DIALECT, CONVERSATION_DIALECT } from "../../../../src/contexts/conversations/channels/dialects.js";
-import {
-  participantFamily,
-  presenceFamily,
-  userFamily,
-  webrtcLobbyFamily,
-  type ParticipantDirectory,
-} from "../../../../src/platform/phoenix/identity-families.js";
+import { ownTopicFamily, userFamily, type OpenUserChannelPart } from "../../../../src/platform/phoenix/identity-families.js";
 
 const alice: SocketIdentity = { userId: "alice", workspaceId: "w1", connectionId: "k1", tokenExpiresAt: 0 };
 const mallory: SocketIdentity = { userId: "mallory", workspaceId: "w2", connectionId: "k2", tokenExpiresAt: 0 };
 
-/** alice is in c1 (workspace w1) and in call k1 and huddle h1; nobody else is anywhere. */
+/** alice is in c1 (workspace w1); nobody else is anywhere. */
 const members = new Set(["c1/alice"]);
 const membership: MembershipCheck = {
   isMember: (conversationId, userId, workspaceId) => Promise.resolve(members.has(`${conversationId}/${userId}`) && workspaceId === "w1"),
 };
-const participants: ParticipantDirectory = {
-  isParticipant: (kind, id, userId, workspaceId) =>
-    Promise.resolve(userId === "alice" && workspaceId === "w1" && ((kind === "call" && id === "k1") || (kind === "huddle" && id === "h1"))),
+const left: string[] = [];
+/** A context's part of `user:{id}`: greets on join, answers `ping`, and records its leave. */
+const greeter: OpenUserChannelPart = (identity, out) => {
+  out.push("hello", { userId: identity.userId });
+  return Promise.resolve({ events: { ping: () => Promise.resolve({ status: "ok", response: { pong: identity.userId } }) }, leave: () => void left.push(identity.userId) });
 };
 
 const subscriptions = new ConversationSubscriptions();
 const families: ChannelFamily[] = [
   conversationFamily(CHAT_DIALECT, { membership, subscriptions }),
   conversationFamily(CONVERSATION_DIALECT, { membership, subscriptions }),
-  userFamily(),
-  presenceFamily(),
-  webrtcLobbyFamily,
-  participantFamily("call", participants),
-  participantFamily("huddle", participants),
+  userFamily([greeter]),
+  ownTopicFamily("presence:", (identity) => identity.workspaceId),
 ];
 
 const closed: string[] = [];
@@ -53,11 +46,6 @@ describe("who may join which topic", () => {
     ["user:mallory", "error", "ok"],
     ["presence:w1", "ok", "error"],
     ["presence:w2", "error", "ok"],
-    ["webrtc:lobby", "ok", "ok"],
-    ["call:k1", "ok", "error"],
-    ["call:k2", "error", "error"],
-    ["huddle:h1", "ok", "error"],
-    ["huddle:h9", "error", "error"],
   ])("%s: alice %s, mallory (another workspace) %s", async (topic, forAlice, forMallory) => {
     for (const [who, expected] of [[alice, forAlice], [mallory, forMallory]] as const) {
       const result = await join(topic, who);
@@ -101,5 +89,17 @@ describe("who may join which topic", () => {
     expect(await chat.channel.handleIn("message:send", { content: "hi" })).toEqual({ status: "error", response: { reason: "not_available" } });
     expect(await chat.channel.handleIn("new_message", { content: "hi" })).toEqual({ status: "error", response: { reason: "unknown_event" } });
     expect(Object.values(CHAT_DIALECT.actions).sort()).toEqual(Object.values(CONVERSATION_DIALECT.actions).sort());
+  });
+
+  it("opens every context's part of the user's own channel and hands each client event to the part that handles it", async () => {
+    const pushed: string[] = [];
+    const family = families.find((f) => f.prefix === "user:")!;
+    const user = await family.join("user:alice", {}, alice, { push: (event) => void pushed.push(event), close: () => undefined });
+    if (user.status !== "ok") throw new Error("join failed");
+    expect(pushed).toEqual(["hello"]);
+    expect(await user.channel.handleIn("ping", {})).toEqual({ status: "ok", response: { pong: "alice" } });
+    expect(await user.channel.handleIn("set_everything", {})).toEqual({ status: "error", response: { reason: "unknown_event" } });
+    await user.channel.leave();
+    expect(left).toContain("alice");
   });
 });

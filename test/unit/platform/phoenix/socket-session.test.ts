@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ChannelFamily, ChannelOutlet, JoinResult, SocketIdentity } from "../../../../src/platform/phoenix/channel.js";
+import { CONTEXT_MODULES, loadConfig, settingsOf } from "../../../../src/contexts/index.js";
 import { rateLimitOf, type ActionRateLimiter } from "../../../../src/platform/phoenix/action-rate-limiter.js";
+import { socketLimitsFromConfig } from "../../../../src/platform/phoenix/socket-route.js";
 import { createConnectionRegistry } from "../../../../src/platform/phoenix/connection-registry.js";
 import type { DisconnectReason } from "../../../../src/platform/phoenix/disconnect-reasons.js";
 import type { ProtocolVersion } from "../../../../src/platform/phoenix/phoenix-serializer.js";
@@ -515,11 +517,13 @@ describe("the connection registry", () => {
 
 describe("rate limit classes", () => {
   it("gives chat messages, typing and joins their own budgets and every other event the default", () => {
-    expect(rateLimitOf("message:send")).toBe("message");
-    expect(rateLimitOf("new_message")).toBe("message");
-    expect(rateLimitOf("typing:start")).toBe("typing");
-    expect(rateLimitOf("typing")).toBe("typing");
-    expect(rateLimitOf("phx_join")).toBe("join");
-    expect(rateLimitOf("webrtc:ice-candidate")).toBe("event");
+    const config = loadConfig({});
+    const limits = socketLimitsFromConfig(config, CONTEXT_MODULES.flatMap((module) => module.rateLimits?.(settingsOf(config, module) as never) ?? [])).rateLimits;
+    expect(rateLimitOf(limits, "message:send")).toBe("message");
+    expect(rateLimitOf(limits, "new_message")).toBe("message");
+    expect(rateLimitOf(limits, "typing:start")).toBe("typing");
+    expect(rateLimitOf(limits, "typing")).toBe("typing");
+    expect(rateLimitOf(limits, "phx_join")).toBe("join");
+    expect(rateLimitOf(limits, "webrtc:ice-candidate")).toBe("event");
   });
 });

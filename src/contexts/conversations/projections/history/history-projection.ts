@@ -1,7 +1,9 @@
 import type { Redis } from "ioredis";
 import type { MongoClient } from "mongodb";
 import type { Pool } from "mysql2/promise";
-import type { Config } from "../../../../platform/config/config.js";
+import type { CoreConfig } from "../../../../platform/config/core-config.js";
+import { tablePrefixOf } from "../../../../infra/mysql/mysql-pool.js";
+import type { HistoryStoreKind } from "../../config.js";
 import { TOPICS } from "../../../../platform/contract/topics.js";
 import type { AvroCodec } from "../../../../infra/avro/avro-codec.js";
 import type { Logger } from "../../../../infra/log/logger.js";
@@ -12,16 +14,17 @@ import { conversationDeltaChannel, type ConversationDelta, type HistoryStore } f
 import { MongoHistoryStore } from "./mongo-history-store.js";
 import { MysqlHistoryStore } from "./mysql-history-store.js";
 
-/** Table and collection prefix of the read models: the topic prefix, made safe as an identifier. */
-export const historyTablePrefix = (config: Config): string => config.kafka.topicPrefix.replace(/[^A-Za-z0-9_]/g, "_");
-
 /**
  * The history store `HISTORY_STORE` names, over the caller's connections (which it does not
  * close). Throws when the chosen store's connection is missing.
  */
-export function createHistoryStore(config: Config, connections: { readonly pool?: Pool; readonly mongo?: MongoClient }): HistoryStore {
-  const prefix = historyTablePrefix(config);
-  switch (config.history.store) {
+export function createHistoryStore(
+  kind: HistoryStoreKind,
+  topicPrefix: string,
+  connections: { readonly pool?: Pool; readonly mongo?: MongoClient },
+): HistoryStore {
+  const prefix = tablePrefixOf(topicPrefix);
+  switch (kind) {
     case "mysql":
       if (connections.pool === undefined) throw new Error("HISTORY_STORE=mysql needs a MySQL pool");
       return new MysqlHistoryStore(connections.pool, prefix);
@@ -29,7 +32,7 @@ export function createHistoryStore(config: Config, connections: { readonly pool?
       if (connections.mongo === undefined) throw new Error("HISTORY_STORE=mongo needs a MongoDB client");
       return new MongoHistoryStore(connections.mongo.db(), prefix);
     default: {
-      const unknown: never = config.history.store;
+      const unknown: never = kind;
       throw new Error(`unknown history store ${String(unknown)}`);
     }
   }
@@ -43,7 +46,7 @@ export function createHistoryStore(config: Config, connections: { readonly pool?
  * re-pushed old messages, and gateways fill any gap from history.
  */
 export async function startHistoryProjection(deps: {
-  config: Config;
+  config: CoreConfig;
   codec: AvroCodec;
   store: HistoryStore;
   redis: Redis;

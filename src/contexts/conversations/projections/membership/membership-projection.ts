@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Pool } from "mysql2/promise";
-import type { Config } from "../../../../platform/config/config.js";
+import type { CoreConfig } from "../../../../platform/config/core-config.js";
+import { tablePrefixOf } from "../../../../infra/mysql/mysql-pool.js";
 import { TOPICS } from "../../../../platform/contract/topics.js";
 import type { AvroCodec } from "../../../../infra/avro/avro-codec.js";
 import type { Logger } from "../../../../infra/log/logger.js";
@@ -27,10 +28,9 @@ export interface MembershipParts {
 }
 
 /** The membership read model over MySQL and Redis, as the gateway reads it. */
-export function membershipReadModel(pool: Pool, redis: Redis, config: Config): MembershipParts {
-  const prefix = config.kafka.topicPrefix;
-  const store = new MysqlMembershipStore(pool, prefix.replace(/[^A-Za-z0-9_]/g, "_"));
-  return { store, readModel: new MembershipReadModel(store, new RedisMembershipCache(redis, prefix)) };
+export function membershipReadModel(pool: Pool, redis: Redis, topicPrefix: string): MembershipParts {
+  const store = new MysqlMembershipStore(pool, tablePrefixOf(topicPrefix));
+  return { store, readModel: new MembershipReadModel(store, new RedisMembershipCache(redis, topicPrefix)) };
 }
 
 /**
@@ -39,7 +39,7 @@ export function membershipReadModel(pool: Pool, redis: Redis, config: Config): M
  * live, publishes membership deltas.
  */
 export async function startMembershipProjection(deps: {
-  config: Config;
+  config: CoreConfig;
   codec: AvroCodec;
   pool: Pool;
   redis: Redis;
@@ -47,7 +47,7 @@ export async function startMembershipProjection(deps: {
   metrics?: ProjectionMetrics;
 }): Promise<ProjectionRuntime> {
   const { config, codec, redis } = deps;
-  const { store, readModel } = membershipReadModel(deps.pool, redis, config);
+  const { store, readModel } = membershipReadModel(deps.pool, redis, config.kafka.topicPrefix);
   await store.ensureSchema();
   const logger = deps.logger.child({ projection: "membership" });
   const runtime = new ProjectionRuntime(

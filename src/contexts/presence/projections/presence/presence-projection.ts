@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
 import type { Pool } from "mysql2/promise";
 import { TOPICS } from "../../../../platform/contract/topics.js";
-import { presenceMetrics, type PresenceMetrics } from "../../../../infra/metrics/service-metrics.js";
+import type { Gauge } from "prom-client";
+import { onlineUsersGauge } from "../../metrics.js";
 import { conversationDeltaChannel, type ConversationDelta } from "../../../conversations/projections/history/history-port.js";
 import { membershipReadModel } from "../../../conversations/projections/membership/membership-projection.js";
 import type { MysqlMembershipStore } from "../../../conversations/projections/membership/mysql-membership-store.js";
@@ -31,10 +32,10 @@ import { RedisPresenceStore } from "./redis-presence-store.js";
 export async function startPresenceProjection(deps: RedisProjectionDeps & { readonly pool: Pool }): Promise<ProjectionRuntime> {
   const { config, redis } = deps;
   const prefix = config.kafka.topicPrefix;
-  const { store: membership } = membershipReadModel(deps.pool, redis, config);
+  const { store: membership } = membershipReadModel(deps.pool, redis, prefix);
   // Conversations come from the membership projection's tables: make sure they exist whichever starts first.
   await membership.ensureSchema();
-  const gauges = deps.registry === undefined ? undefined : presenceMetrics(deps.registry);
+  const onlineUsers = deps.registry === undefined ? undefined : onlineUsersGauge(deps.registry);
   const resyncs = new ResyncSchedule(redis, prefix, deps.logger);
   return startRedisProjection(deps, {
     name: PRESENCE_PROJECTION,
@@ -55,7 +56,7 @@ export async function startPresenceProjection(deps: RedisProjectionDeps & { read
           deps.logger.warn({ err: error }, "user_online/user_offline not announced (membership unreadable)"),
         );
       }
-      if (gauges !== undefined) await countOnline(redis, prefix, outcome, gauges);
+      if (onlineUsers !== undefined) await countOnline(redis, prefix, outcome, onlineUsers);
     },
   });
 }
@@ -93,7 +94,7 @@ class ResyncSchedule {
   }
 }
 
-async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcome, gauges: PresenceMetrics): Promise<void> {
+async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcome, onlineUsers: Gauge<"workspace_id">): Promise<void> {
   if (outcome.workspaces.length === 0) return;
   const keys = presenceKeys(prefix);
   const counts = redis.pipeline();
@@ -101,7 +102,7 @@ async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcom
   const results = (await counts.exec()) ?? [];
   outcome.workspaces.forEach((workspaceId, index) => {
     const [error, count] = results[index] ?? [new Error("no reply"), 0];
-    if (error === null) gauges.onlineUsers.set({ workspace_id: workspaceId }, Number(count));
+    if (error === null) onlineUsers.set({ workspace_id: workspaceId }, Number(count));
   });
 }
 

@@ -1,5 +1,5 @@
 import { TOPICS } from "../../../../platform/contract/topics.js";
-import { presenceMetrics } from "../../../../infra/metrics/service-metrics.js";
+import { typingActiveUsersGauge } from "../../metrics.js";
 import { conversationDeltaChannel, type ConversationDelta } from "../../../conversations/projections/history/history-port.js";
 import type { ProjectionRuntime } from "../../../../platform/projection/projection-runtime.js";
 import { startRedisProjection, type RedisProjectionDeps } from "../../../../platform/projection/redis-projection.js";
@@ -42,7 +42,7 @@ export async function startTypingProjection(deps: RedisProjectionDeps): Promise<
   const { config, redis } = deps;
   const prefix = config.kafka.topicPrefix;
   const live = new LiveTypingIndicators();
-  if (deps.registry !== undefined) presenceMetrics(deps.registry, { typingActiveUsers: () => live.count(Date.now()) });
+  if (deps.registry !== undefined) typingActiveUsersGauge(deps.registry, () => live.count(Date.now()));
   return startRedisProjection(deps, {
     name: TYPING_PROJECTION,
     topic: TOPICS.typing.events,

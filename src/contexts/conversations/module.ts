@@ -1,0 +1,83 @@
+import { defineContext, type ContextProjection, type GatewayKit, type GatewayPart, type ProjectionKit } from "../../platform/context-module.js";
+import { TOPICS } from "../../platform/contract/topics.js";
+import { gatewayMetrics } from "../../infra/metrics/service-metrics.js";
+import { conversationActions } from "./channels/conversation-actions.js";
+import { conversationFamily } from "./channels/conversation-family.js";
+import { conversationFeed } from "./channels/conversation-feed.js";
+import { ConversationSubscriptions, watchMembership } from "./channels/conversation-subscriptions.js";
+import { DeltaFanout } from "./channels/delta-fanout.js";
+import { CHAT_DIALECT, CONVERSATION_DIALECT } from "./channels/dialects.js";
+import { conversationsConfig, type ConversationsSettings } from "./config.js";
+import { CONVERSATION_TYPING, MEMBERSHIP } from "./ports.js";
+import { conversationProcessor } from "./processor.js";
+import { HISTORY_PROJECTION } from "./projections/history/history-changes.js";
+import { createHistoryStore, startHistoryProjection } from "./projections/history/history-projection.js";
+import { membershipChanges } from "./projections/membership/membership-changes.js";
+import { membershipReadModel, startMembershipProjection } from "./projections/membership/membership-projection.js";
+import { MEMBERSHIP_PROJECTION } from "./projections/membership/mysql-membership-store.js";
+import { conversationRoutes } from "./routes.js";
+
+/**
+ * Conversations: their members and their messages, one aggregate per conversation
+ * (`quikapp.conversations.*` and `quikapp.messages.*`), the membership and history read models,
+ * the `chat:` and `conversation:` topics and the conversations REST API.
+ */
+export const conversations = defineContext({
+  name: "conversations",
+  config: conversationsConfig,
+  rateLimits: (settings) => [{ name: "message", perMinute: settings.messagesPerMinute, events: ["message:send", "new_message"] }],
+  processors: () => [conversationProcessor],
+  projections: (kit, settings) => [membershipProjection(kit), historyProjection(kit, settings)],
+  gateway: conversationsGateway,
+});
+
+function membershipProjection(kit: ProjectionKit): ContextProjection {
+  const { config, codec, pool, redis, logger, metrics } = kit;
+  return {
+    name: MEMBERSHIP_PROJECTION,
+    topic: TOPICS.conversations.events,
+    store: () => membershipReadModel(pool, redis, config.kafka.topicPrefix).store,
+    async afterRebuild(records) {
+      const { readModel } = membershipReadModel(pool, redis, config.kafka.topicPrefix);
+      for (const id of new Set(records.flatMap((record) => membershipChanges(record)).map((change) => change.conversationId))) {
+        await readModel.refresh(id);
+      }
+    },
+    start: () => startMembershipProjection({ config, codec, pool, redis, logger, metrics }),
+  };
+}
+
+function historyProjection(kit: ProjectionKit, settings: ConversationsSettings): ContextProjection {
+  const { config, codec, pool, mongo, redis, logger, metrics } = kit;
+  const store = () => createHistoryStore(settings.historyStore, config.kafka.topicPrefix, { pool, mongo });
+  return {
+    name: HISTORY_PROJECTION,
+    topic: TOPICS.messages.events,
+    store,
+    start: () => startHistoryProjection({ config, codec, store: store(), redis, logger, metrics }),
+  };
+}
+
+async function conversationsGateway(kit: GatewayKit, settings: ConversationsSettings): Promise<GatewayPart> {
+  const { config, bus, hub, logger, pool, mongo, redis, ports } = kit;
+  const prefix = config.kafka.topicPrefix;
+  const history = createHistoryStore(settings.historyStore, prefix, { pool, mongo });
+  await history.ensureSchema();
+  const { readModel: membership } = membershipReadModel(pool, redis, prefix);
+  ports.provide(MEMBERSHIP, membership);
+  const subscriptions = new ConversationSubscriptions();
+  const stopWatching = await watchMembership(hub, prefix, subscriptions, logger);
+  const channels = {
+    membership,
+    subscriptions,
+    actions: conversationActions(bus, () => ports.find(CONVERSATION_TYPING)),
+    feed: conversationFeed(new DeltaFanout(hub, prefix, logger), history, logger, { metrics: gatewayMetrics(kit.registry) }),
+  };
+  return {
+    families: [conversationFamily(CHAT_DIALECT, channels), conversationFamily(CONVERSATION_DIALECT, channels)],
+    routes: async (app) => {
+      await app.register(conversationRoutes, { bus, membership, history, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
+    },
+    close: () => Promise.resolve(stopWatching()),
+  };
+}

@@ -1,0 +1,68 @@
+import { defineContext, type GatewayKit, type GatewayPart } from "../../platform/context-module.js";
+import { TOPICS } from "../../platform/contract/topics.js";
+import { ownTopicFamily } from "../../platform/phoenix/identity-families.js";
+import { ownPresence, statusSetter, workspacePresence } from "./channels/presence-channels.js";
+import { PresenceRooms } from "./channels/presence-rooms.js";
+import { presenceConfig, type PresenceSettings } from "./config.js";
+import { presenceOperations } from "./metrics.js";
+import { PresenceTracker } from "./presence-tracker.js";
+import { presenceProcessor } from "./processor.js";
+import { PRESENCE_PROJECTION } from "./projections/presence/presence-changes.js";
+import { startPresenceProjection } from "./projections/presence/presence-projection.js";
+import { PresenceReadModel } from "./projections/presence/presence-read-model.js";
+import { RedisPresenceStore } from "./projections/presence/redis-presence-store.js";
+import { presenceRoutes } from "./routes.js";
+
+/**
+ * Presence: one aggregate per user over its connections and chosen status
+ * (`quikapp.presence.*`), the Redis read model with Phoenix.Presence metas per workspace, the
+ * gateways' connection tracking and dead-gateway sweeper, `presence:{workspaceId}`, the
+ * presence part of `user:{userId}`, and `/api/presence`.
+ */
+export const presence = defineContext({
+  name: "presence",
+  config: presenceConfig,
+  processors: (settings) => [presenceProcessor({ connectionTtlMs: settings.connectionTtlMs })],
+  projections: (kit) => {
+    const { config, codec, redis, pool, logger, metrics, registry } = kit;
+    return [
+      {
+        name: PRESENCE_PROJECTION,
+        topic: TOPICS.presence.events,
+        store: () => new RedisPresenceStore(kit.redisConnection("presence-store"), config.kafka.topicPrefix),
+        start: () => startPresenceProjection({ config, codec, redis, pool, logger, metrics, registry }),
+      },
+    ];
+  },
+  gateway: presenceGateway,
+});
+
+async function presenceGateway(kit: GatewayKit, settings: PresenceSettings): Promise<GatewayPart> {
+  const { config, bus, hub, redis, logger } = kit;
+  const prefix = config.kafka.topicPrefix;
+  const presence = new PresenceReadModel(redis, prefix);
+  const tracker = new PresenceTracker({
+    commands: bus,
+    redis,
+    directory: presence,
+    gatewayId: kit.gatewayId,
+    topicPrefix: prefix,
+    settings,
+    logger,
+    metrics: { presenceOperations: presenceOperations(kit.registry) },
+  });
+  await tracker.start();
+  const setStatus = statusSetter(bus);
+  const rooms = new PresenceRooms(hub, presence, prefix, settings.diffIntervalMs, logger);
+  return {
+    families: [ownTopicFamily("presence:", (identity) => identity.workspaceId, workspacePresence(rooms, setStatus))],
+    userChannel: ownPresence(hub, presence, prefix, logger, setStatus),
+    routes: async (app) => {
+      await app.register(presenceRoutes, { presence, setStatus, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
+    },
+    lifecycle: tracker,
+    stats: () => ({ online_users: tracker.localUsers }),
+    // Runs before the command bus closes: the DisconnectClient commands of the sockets closed on shutdown go out first.
+    close: () => tracker.close(),
+  };
+}

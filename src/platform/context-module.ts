@@ -1,0 +1,122 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { Redis } from "ioredis";
+import type { MongoClient } from "mongodb";
+import type { Pool } from "mysql2/promise";
+import type { Registry } from "prom-client";
+import type { AvroCodec } from "../infra/avro/avro-codec.js";
+import type { ConsumedRecord } from "../infra/kafka/record-consumer.js";
+import type { Logger } from "../infra/log/logger.js";
+import type { ProjectionMetrics } from "../infra/metrics/service-metrics.js";
+import type { ConfigSlice } from "./config/config-slice.js";
+import type { CoreConfig } from "./config/core-config.js";
+import type { CommandBus } from "./gateway/command-bus.js";
+import type { ChannelSource } from "./gateway/pubsub-hub.js";
+import type { Authenticate } from "./gateway/rest-support.js";
+import type { ActionRateLimiter, RateLimitBudget } from "./phoenix/action-rate-limiter.js";
+import type { ChannelFamily } from "./phoenix/channel.js";
+import type { ConnectionLifecycle } from "./phoenix/connection-lifecycle.js";
+import type { OpenUserChannelPart } from "./phoenix/identity-families.js";
+import type { Ports } from "./ports.js";
+import type { AnyProcessorDefinition } from "./processor/processor-definition.js";
+import type { RebuildableSink } from "./projection/rebuild.js";
+
+/**
+ * One bounded context, whole: what it contributes to each role of the service and to the
+ * operator tools. `src/contexts/index.ts` lists every context; the roles (`quikchat start`) and
+ * the tools iterate that list and never name a context themselves, so adding a context is its
+ * `.avsc` files, its folder and one line there.
+ *
+ * Every hook is optional and receives the context's own settings (its configuration slice).
+ * Hooks run in the order of the list, so a context may read a {@link Ports port} that one listed
+ * before it provides.
+ */
+export interface ContextModule<Name extends string = string, Settings = unknown> {
+  /** Its folder under `src/contexts/`, and the key of its settings in the configuration. */
+  readonly name: Name;
+  /** Its slice of the configuration; its `name` is the context's. */
+  readonly config?: ConfigSlice<Name, Settings>;
+  /** The per-user budgets of its client events, shared by the socket and REST across gateways. */
+  rateLimits?(settings: Settings): readonly RateLimitBudget[];
+  /** The aggregates it decides (processor role). */
+  processors?(settings: Settings): readonly AnyProcessorDefinition[];
+  /** Its read models (projector role, `quikchat projections …`). */
+  projections?(kit: ProjectionKit, settings: Settings): readonly ContextProjection[];
+  /** What it serves on a gateway: channel families, REST routes, reactions to sockets opening and closing. */
+  gateway?(kit: GatewayKit, settings: Settings): Promise<GatewayPart>;
+}
+
+/** Declares a context module, inferring its name and settings. */
+export function defineContext<Name extends string, Settings = undefined>(module: ContextModule<Name, Settings>): ContextModule<Name, Settings> {
+  if (module.config !== undefined && module.config.name !== module.name) {
+    throw new Error(`the configuration slice of the ${module.name} context is named ${module.config.name}`);
+  }
+  return module;
+}
+
+/** What a process gives the contexts' projections: connections it owns and closes. */
+export interface ProjectionKit {
+  readonly config: CoreConfig;
+  readonly codec: AvroCodec;
+  readonly logger: Logger;
+  readonly pool: Pool;
+  readonly mongo: MongoClient;
+  /** Publishes deltas (shared; never a subscriber). */
+  readonly redis: Redis;
+  /** A Redis connection of the caller's own (a store that WATCHes), closed with the process. */
+  redisConnection(name: string): Redis;
+  readonly metrics: ProjectionMetrics;
+  /** Where a projection registers gauges of its own. */
+  readonly registry: Registry;
+  readonly ports: Ports;
+}
+
+/** A read model of a context: a projection of one event topic, its store, and how to run it. */
+export interface ContextProjection {
+  /** Its consumer group (`quikchat.projection.<name>`), its checkpoints, its name in `quikchat projections`. */
+  readonly name: string;
+  /** The events topic it reads, without the topic prefix. */
+  readonly topic: string;
+  /** Its read model with its checkpoints, for the tools (status, rebuild); made on each call. */
+  store(): RebuildableSink & { ensureSchema?(): Promise<void> };
+  /** After a rebuild's commit: keeps caches in step with the rebuilt read model; never publishes. */
+  afterRebuild?(records: readonly ConsumedRecord[]): Promise<void>;
+  /** Runs it live: consumes from its checkpoints and publishes its deltas. */
+  start(): Promise<{ close(): Promise<void> }>;
+}
+
+/** What a gateway process gives the contexts. */
+export interface GatewayKit {
+  readonly config: CoreConfig;
+  readonly logger: Logger;
+  /** Commands (shared; never a subscriber). */
+  readonly redis: Redis;
+  readonly pool: Pool;
+  readonly mongo: MongoClient;
+  /** Every Redis pub/sub subscription of the gateway goes through this one subscriber. */
+  readonly hub: ChannelSource;
+  readonly bus: CommandBus;
+  /** This gateway process: the node id plus a per-start suffix, so a restarted gateway is a new one. */
+  readonly gatewayId: string;
+  /** Bearer authentication of REST requests. */
+  readonly authenticate: Authenticate;
+  /** The per-user budgets, shared with the socket (each REST route counts as one event name). */
+  readonly rateLimiter: ActionRateLimiter;
+  readonly registry: Registry;
+  readonly ports: Ports;
+}
+
+/** A context's part of a gateway. */
+export interface GatewayPart {
+  /** The topic families it serves. */
+  readonly families?: readonly ChannelFamily[];
+  /** What it pushes to (and handles on) `user:{userId}`. */
+  readonly userChannel?: OpenUserChannelPart;
+  /** Its REST routes, registered after every context's part is made. */
+  readonly routes?: FastifyPluginAsync;
+  /** Told of every socket that opens and closes. */
+  readonly lifecycle?: ConnectionLifecycle;
+  /** Counters measured here, for `/health` `stats`. */
+  stats?(): Readonly<Record<string, number>>;
+  /** Stops what it started; called in reverse order of the list, before the connections close. */
+  close?(): Promise<void>;
+}
