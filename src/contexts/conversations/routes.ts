@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { AddMember, CreateConversation, RemoveMember } from "../../platform/contract/generated/avro-types.js";
 import type { MembershipReadModel } from "./projections/membership/membership-read-model.js";
 import type { ConversationView } from "./projections/membership/mysql-membership-store.js";
@@ -7,7 +7,7 @@ import type { CommandBus } from "../../platform/gateway/command-bus.js";
 import { messagePayload, type HistoryReader } from "./channels/conversation-feed.js";
 import { ServiceError } from "../../platform/errors/error-codes.js";
 import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
-import { errorResponses, expectOk, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
+import { errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
 
 export interface ConversationRoutesOptions {
   readonly bus: CommandBus;
@@ -40,6 +40,15 @@ const conversation = {
   },
 } as const;
 const errors = errorResponses;
+/**
+ * The answer of a write the processor accepted but the read model did not show within the wait
+ * (a projector behind or down): where to look once it has caught up. Nothing in it is guessed.
+ */
+const pending = {
+  type: "object",
+  required: ["id", "status"],
+  properties: { id: { type: "string" }, status: { type: "string", enum: ["pending"] } },
+} as const;
 
 interface CreateBody {
   type: CreateConversation["type"];
@@ -50,9 +59,11 @@ interface CreateBody {
 
 /**
  * Conversations and membership over REST. Each write is a command; the answer comes from the
- * processor's outcome, and a successful write returns only once the membership read model shows
- * it, so the members can join the conversation's channels right away (read-your-writes).
- * Non-members get 404 for a conversation, as if it did not exist.
+ * processor's outcome, and a successful write returns 201/204 once the membership read model
+ * shows it, so the members can join the conversation's channels right away (read-your-writes).
+ * When the read model does not show it within `readYourWritesMs`, the answer is 202 with the
+ * conversation's `Location`: decided, not yet readable. Non-members get 404 for a conversation,
+ * as if it did not exist.
  */
 export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, options) => {
   const { bus, membership, rateLimiter } = options;
@@ -78,7 +89,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
             description: { type: "string", maxLength: 2000 },
           },
         },
-        response: { 201: conversation, ...errors },
+        response: { 201: conversation, 202: pending, ...errors },
       },
     },
     async (request, reply) => {
@@ -95,9 +106,9 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
         description: request.body.description ?? null,
         memberIds: request.body.members.filter((userId) => userId !== caller.userId),
       };
-      expectOk(await bus.send("conversations", "CreateConversation", conversationId, command));
+      await bus.request("conversations", "CreateConversation", conversationId, command);
       const view = await until(waitMs, () => visibleTo(membership, conversationId, caller.userId));
-      return reply.code(201).send(view ?? { id: conversationId, type: command.type, title: command.title, members: [] });
+      return view === undefined ? accepted(reply, conversationId) : reply.code(201).send(view);
     },
   );
 
@@ -173,7 +184,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
           additionalProperties: false,
           properties: { userId: id, role: { type: "string", enum: ["admin", "member"] } },
         },
-        response: { 201: conversation, ...errors },
+        response: { 201: conversation, 202: pending, ...errors },
       },
     },
     async (request, reply) => {
@@ -185,10 +196,9 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
         userId: request.body.userId,
         role: request.body.role ?? "member",
       };
-      expectOk(await bus.send("conversations", "AddMember", conversationId, command));
-      await until(waitMs, async () => ((await membership.membership(conversationId, command.userId)).member ? true : undefined));
-      const view = await membership.conversation(conversationId);
-      return reply.code(201).send(view ? present(view) : { id: conversationId, type: "group", members: [] });
+      await bus.request("conversations", "AddMember", conversationId, command);
+      const view = await until(waitMs, () => visibleTo(membership, conversationId, command.userId));
+      return view === undefined ? accepted(reply, conversationId) : reply.code(201).send(view);
     },
   );
 
@@ -198,19 +208,24 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       schema: {
         tags: ["conversations"],
         params: { type: "object", properties: { id, userId: id } },
-        response: { 204: { type: "null" }, ...errors },
+        response: { 202: pending, 204: { type: "null" }, ...errors },
       },
     },
     async (request, reply) => {
       const caller = await authenticate(request, reply);
       const { id: conversationId, userId } = request.params;
       const command: RemoveMember = { meta: bus.meta(caller), conversationId, userId };
-      expectOk(await bus.send("conversations", "RemoveMember", conversationId, command));
-      await until(waitMs, async () => ((await membership.membership(conversationId, userId)).member ? undefined : true));
-      return reply.code(204).send();
+      await bus.request("conversations", "RemoveMember", conversationId, command);
+      const gone = await until(waitMs, async () => ((await membership.membership(conversationId, userId)).member ? undefined : true));
+      return gone === undefined ? accepted(reply, conversationId) : reply.code(204).send();
     },
   );
 };
+
+/** 202: the write is decided (a retry changes nothing), the read model will show it at `Location`. */
+function accepted(reply: FastifyReply, conversationId: string): FastifyReply {
+  return reply.code(202).header("location", `/api/conversations/${encodeURIComponent(conversationId)}`).send({ id: conversationId, status: "pending" });
+}
 
 function present(view: ConversationView): Record<string, unknown> {
   return {

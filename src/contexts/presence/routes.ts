@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { isErrorCode, ServiceError } from "../../platform/errors/error-codes.js";
+import { ServiceError } from "../../platform/errors/error-codes.js";
 import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
 import type { StatusSetter, UserPresenceReader } from "./channels/presence-channels.js";
 import { errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
@@ -88,12 +88,7 @@ export const presenceRoutes: FastifyPluginAsync<PresenceRoutesOptions> = async (
     },
     async (request, reply) => {
       const caller = await authenticate(request, reply);
-      const answer = await options.setStatus(caller, request.body);
-      if (answer.status === "error") {
-        const { reason, message } = answer.response;
-        throw new ServiceError(isErrorCode(reason) ? reason : "internal", typeof message === "string" ? message : reason);
-      }
-      return answer.response;
+      return options.setStatus(caller, request.body);
     },
   );
 

@@ -1,6 +1,7 @@
+import type { ErrorCode } from "../errors/error-codes.js";
+
 /**
- * Stable codes of domain rejections. Gateways map each to a reply reason and an HTTP status;
- * they are part of the client contract, so a code is added here, never renamed.
+ * The codes of the service's one error registry that a decider may reject with:
  *
  * - `not_found`: the aggregate does not exist (or belongs to another workspace: no leak).
  * - `not_a_member`: the actor is not part of the conversation, call or huddle.
@@ -8,7 +9,7 @@
  * - `invalid`: the command contradicts a rule whatever the state (e.g. a direct conversation with three members).
  * - `conflict`: the command contradicts the current state (e.g. creating what already exists).
  */
-export type DomainErrorCode = "not_found" | "not_a_member" | "forbidden" | "invalid" | "conflict";
+export type DomainErrorCode = Extract<ErrorCode, "not_found" | "not_a_member" | "forbidden" | "invalid" | "conflict">;
 
 /**
  * A command rejected by a decider. The processor answers `{ok: false, error: {code, message}}`,

@@ -1,27 +1,61 @@
 /**
- * The stable error codes of the service. Each maps to the reason a client sees in a channel
- * reply, an HTTP status, and whether retrying the same request may succeed later. Domain
- * codes come from the processors' outcomes; anything unknown becomes `internal`, and its
- * message never reaches the client.
+ * The one vocabulary of refusals: the `reason` of an error reply on a channel, the HTTP status
+ * and title of a REST error, and whether the same request may succeed later. Domain rejections,
+ * the socket layer's own refusals and failures to reach the processors all use these codes.
+ * They are part of the client contract: a code is added here, never renamed. Anything not
+ * in the registry is answered `internal`, and its message never reaches the client.
+ *
+ * Keep refusals apart from disconnects (`disconnect-reasons.ts`): a refusal answers one frame or
+ * request and keeps the socket.
  */
 export const ERROR_CODES = {
-  invalid: { status: 400, temporary: false, error: "Bad Request" },
-  unauthorized: { status: 401, temporary: false, error: "Unauthorized" },
-  forbidden: { status: 403, temporary: false, error: "Forbidden" },
-  not_found: { status: 404, temporary: false, error: "Not Found" },
-  not_a_member: { status: 404, temporary: false, error: "Not Found" },
-  conflict: { status: 409, temporary: false, error: "Conflict" },
-  rate_limited: { status: 429, temporary: true, error: "Too Many Requests" },
-  timeout: { status: 503, temporary: true, error: "Service Unavailable" },
-  unavailable: { status: 503, temporary: true, error: "Service Unavailable" },
-  internal: { status: 500, temporary: true, error: "Internal Server Error" },
+  /** The request breaks a rule of its payload or of the domain (`message` says which). */
+  invalid: { status: 400, temporary: false, title: "Bad Request" },
+  /** A frame readable enough to answer but not a valid Phoenix message (`detail` says why). */
+  invalid_message: { status: 400, temporary: false, title: "Bad Request" },
+  /** A topic with an empty id, such as `chat:`. */
+  invalid_topic: { status: 400, temporary: false, title: "Bad Request" },
+  /** A client event the joined topic does not know. */
+  unknown_event: { status: 400, temporary: false, title: "Bad Request" },
+  /** Not the caller's to see or do: a bad token, or a topic of someone else. */
+  unauthorized: { status: 401, temporary: false, title: "Unauthorized" },
+  /** The caller is part of it but may not do this. */
+  forbidden: { status: 403, temporary: false, title: "Forbidden" },
+  /** No such thing, or not the caller's: existence is not revealed. */
+  not_found: { status: 404, temporary: false, title: "Not Found" },
+  /** The caller is not part of the conversation, call or huddle. */
+  not_a_member: { status: 404, temporary: false, title: "Not Found" },
+  /** A join of a topic no channel family serves, or a push to a topic not joined (Phoenix's wording). */
+  "unmatched topic": { status: 404, temporary: false, title: "Not Found" },
+  /** The request contradicts the current state (e.g. creating what exists). */
+  conflict: { status: 409, temporary: false, title: "Conflict" },
+  /** A frame larger than the configured limit (`max_bytes`). */
+  payload_too_large: { status: 413, temporary: false, title: "Payload Too Large" },
+  /** A binary push: handlers take JSON objects only. */
+  binary_unsupported: { status: 415, temporary: false, title: "Unsupported Media Type" },
+  /** The socket already has the most joined channels it may (Phoenix's wording). */
+  "too many channels": { status: 429, temporary: false, title: "Too Many Requests" },
+  /** A per-user budget is spent; `retry_after_ms` (or `Retry-After`) says when to retry. */
+  rate_limited: { status: 429, temporary: true, title: "Too Many Requests" },
+  /** The feature is not served by this process. */
+  not_available: { status: 501, temporary: false, title: "Not Implemented" },
+  /** Too many frames of this socket wait to be handled. */
+  overloaded: { status: 503, temporary: true, title: "Service Unavailable" },
+  /** The gateway is shutting down: retry once reconnected (the socket closes with 1012 shortly). */
+  shutting_down: { status: 503, temporary: true, title: "Service Unavailable" },
+  /** The processor did not answer in time: retry (a retried command is not applied twice). */
+  timeout: { status: 503, temporary: true, title: "Service Unavailable" },
+  /** Kafka or another dependency could not be reached: retry. */
+  unavailable: { status: 503, temporary: true, title: "Service Unavailable" },
+  /** A fault of the service; details are logged, never sent. */
+  internal: { status: 500, temporary: true, title: "Internal Server Error" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
 
-/** An error with a stable code, safe to show to the client. */
+/** An error with a stable code, safe to show to the client (an `internal` one shows a fixed message). */
 export class ServiceError extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -31,4 +65,17 @@ export class ServiceError extends Error {
     super(message, options);
     this.name = "ServiceError";
   }
+
+  /** What the client may read: the message, except for internal faults. */
+  get publicMessage(): string {
+    return this.code === "internal" ? "internal error" : this.message;
+  }
+}
+
+/**
+ * The refusal a processor answered (`{code, message}`), as a ServiceError: a code outside the
+ * registry becomes `internal`.
+ */
+export function rejection(error: { readonly code: string; readonly message: string }): ServiceError {
+  return isErrorCode(error.code) ? new ServiceError(error.code, error.message) : new ServiceError("internal", error.message);
 }

@@ -6,7 +6,7 @@ import type { Logger } from "../../infra/log/logger.js";
 import type { GatewayMetrics } from "../../infra/metrics/service-metrics.js";
 import type { RecordProducer } from "../../infra/kafka/record-producer.js";
 import { replyChannel, type CommandOutcome } from "../processor/command-outcome.js";
-import { ServiceError } from "../errors/error-codes.js";
+import { rejection, ServiceError } from "../errors/error-codes.js";
 import { parseMessage, type ChannelSource } from "./pubsub-hub.js";
 
 /** A command sent without waiting for its outcome: its type (`quikchat.<context>.<type>`), Kafka key and value. */
@@ -92,6 +92,14 @@ export class CommandBus {
     return { topic: this.topicPrefix + TOPICS[context].commands, key, fullName: `quikchat.${context}.${type}`, value: command };
   }
 
+  /**
+   * Sends `command` and resolves with the result of its acceptance; rejects with a
+   * {@link ServiceError}: the processor's refusal, `timeout` or `unavailable`.
+   */
+  async request(context: CommandContext, type: string, key: string, command: { meta: CommandMeta }): Promise<Readonly<Record<string, unknown>>> {
+    return acceptedResult(await this.send(context, type, key, command));
+  }
+
   /** Produces `command` (a `quikchat.<context>.<type>` record) keyed by `key` and awaits its outcome. */
   async send(context: CommandContext, type: string, key: string, command: { meta: CommandMeta }): Promise<CommandOutcome> {
     const { commandId } = command.meta;
@@ -117,6 +125,15 @@ export class CommandBus {
       this.pending.delete(commandId);
     }
   }
+}
+
+/**
+ * The result of an accepted command; a rejected one throws its {@link rejection} (the
+ * processor's code, `internal` for a command that could not be processed).
+ */
+export function acceptedResult(outcome: CommandOutcome): Readonly<Record<string, unknown>> {
+  if (!outcome.ok) throw rejection(outcome.error);
+  return outcome.result;
 }
 
 /** What a failed send becomes for the caller. */

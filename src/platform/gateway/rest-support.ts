@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { CommandOutcome } from "../processor/command-outcome.js";
-import { ERROR_CODES, isErrorCode, ServiceError } from "../errors/error-codes.js";
+import { ERROR_CODES, ServiceError, type ErrorCode } from "../errors/error-codes.js";
 import type { ActionRateLimiter } from "../phoenix/action-rate-limiter.js";
 
 /** The caller of a REST request, from `Authorization: Bearer <jwt>`; throws `ServiceError("unauthorized")`. */
@@ -35,7 +34,7 @@ export function guard(authenticate: Authenticate, rateLimiter: ActionRateLimiter
 /** Answers errors as `{statusCode, error, message}` from the error-code registry; unknown errors become `internal`. */
 export function useRestErrors(app: FastifyInstance): void {
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    if (error instanceof ServiceError) return sendError(reply, error.code, error.message);
+    if (error instanceof ServiceError) return sendError(reply, error.code, error.publicMessage);
     if (error.validation !== undefined || error.statusCode === 400) return sendError(reply, "invalid", error.message);
     if (error.statusCode !== undefined && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: error.name, message: error.message });
@@ -45,14 +44,7 @@ export function useRestErrors(app: FastifyInstance): void {
   });
 }
 
-function sendError(reply: FastifyReply, code: keyof typeof ERROR_CODES, message: string): FastifyReply {
-  const { status, error } = ERROR_CODES[code];
-  return reply.code(status).send({ statusCode: status, error, message });
-}
-
-/** Throws the outcome's error as a `ServiceError` unless the command was accepted. */
-export function expectOk(outcome: CommandOutcome): void {
-  if (outcome.ok) return;
-  const code = isErrorCode(outcome.error.code) ? outcome.error.code : "internal";
-  throw new ServiceError(code, code === "internal" ? "internal error" : outcome.error.message);
+function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  const { status, title } = ERROR_CODES[code];
+  return reply.code(status).send({ statusCode: status, error: title, message });
 }

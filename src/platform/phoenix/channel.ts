@@ -1,3 +1,5 @@
+import type { ErrorCode } from "../errors/error-codes.js";
+
 /**
  * The contract between the Phoenix socket layer (frames, joins, heartbeats, limits) and the
  * channel handlers of each topic family (`chat:*`, `user:*`, …). The socket layer owns the
@@ -14,10 +16,10 @@ export interface SocketIdentity {
   readonly tokenExpiresAt: number;
 }
 
-/** A reply to a join or a push: Phoenix sends it as `phx_reply {status, response}`. */
+/** A reply to a join or a push: Phoenix sends it as `phx_reply {status, response}`; an error's reason is a code of the error registry. */
 export type ChannelReply =
   | { readonly status: "ok"; readonly response: Record<string, unknown> }
-  | { readonly status: "error"; readonly response: { readonly reason: string } & Record<string, unknown> };
+  | { readonly status: "error"; readonly response: { readonly reason: ErrorCode } & Record<string, unknown> };
 
 /** What a joined channel can do to its client. */
 export interface ChannelOutlet {
@@ -37,7 +39,7 @@ export interface JoinedChannel {
 
 export type JoinResult =
   | { readonly status: "ok"; readonly response: Record<string, unknown>; readonly channel: JoinedChannel }
-  | { readonly status: "error"; readonly response: { readonly reason: string } & Record<string, unknown> };
+  | { readonly status: "error"; readonly response: { readonly reason: ErrorCode } & Record<string, unknown> };
 
 /** Handles every topic of one family, e.g. `chat:` + conversation id. */
 export interface ChannelFamily {

@@ -1,6 +1,7 @@
 import type { Logger } from "../../infra/log/logger.js";
 import type { ChannelOutlet, ChannelReply, JoinResult, JoinedChannel, SocketIdentity } from "./channel.js";
 import type { ActionRateLimiter } from "./action-rate-limiter.js";
+import type { ErrorCode } from "../errors/error-codes.js";
 import type { DisconnectReason } from "./disconnect-reasons.js";
 import {
   channelEndFrame,
@@ -13,7 +14,6 @@ import {
   type PhoenixFrame,
   type ProtocolVersion,
 } from "./phoenix-serializer.js";
-import { REPLY_REASONS } from "./reply-errors.js";
 import type { TopicRouter } from "./topic-router.js";
 
 /** The socket under a session: the WebSocket in production, a recorder in tests. */
@@ -153,11 +153,11 @@ export class SocketSession {
     const kind = frame.event === PHOENIX.join ? "join" : frame.event === PHOENIX.leave ? "leave" : "event";
     observer?.inbound(kind);
     if (this.quiescing) {
-      this.replyError(frame, frame.joinRef, { reason: REPLY_REASONS.shuttingDown });
+      this.replyError(frame, frame.joinRef, { reason: "shutting_down" });
       return;
     }
     if (this.pending >= this.options.limits.maxPendingFrames) {
-      this.replyError(frame, frame.joinRef, { reason: REPLY_REASONS.overloaded });
+      this.replyError(frame, frame.joinRef, { reason: "overloaded" });
       return;
     }
     this.enqueue(frame.topic, () => {
@@ -178,11 +178,11 @@ export class SocketSession {
     const family = this.options.router(topic);
     if (!family) {
       this.options.logger.debug({ topic }, "join of an unmatched topic");
-      this.replyError(frame, null, { reason: REPLY_REASONS.unmatchedTopic });
+      this.replyError(frame, null, { reason: "unmatched topic" });
       return;
     }
     if (this.joined.size + this.joining >= this.options.limits.maxChannels) {
-      this.replyError(frame, joinRef, { reason: REPLY_REASONS.tooManyChannels });
+      this.replyError(frame, joinRef, { reason: "too many channels" });
       return;
     }
 
@@ -193,7 +193,7 @@ export class SocketSession {
       result = await family.join(topic, frame.payload, this.options.identity, this.outletFor(entry));
     } catch (error) {
       this.options.logger.error({ err: error, topic }, "channel join failed");
-      result = { status: "error", response: { reason: REPLY_REASONS.internal } };
+      result = { status: "error", response: { reason: "internal" } };
     } finally {
       this.joining -= 1;
     }
@@ -233,14 +233,14 @@ export class SocketSession {
   private async push(frame: PhoenixFrame): Promise<void> {
     const entry = this.joined.get(frame.topic);
     if (!entry || !matchesJoin(entry, frame)) {
-      this.replyError(frame, null, { reason: REPLY_REASONS.unmatchedTopic });
+      this.replyError(frame, null, { reason: "unmatched topic" });
       return;
     }
     if (!(await this.admit(frame))) return;
     const channel = entry.channel;
     if (entry.state !== "joined" || !channel) {
       // Closed by the server while the rate limiter was asked.
-      this.replyError(frame, null, { reason: REPLY_REASONS.unmatchedTopic });
+      this.replyError(frame, null, { reason: "unmatched topic" });
       return;
     }
     // The push is started here, in order, but its reply is not awaited before the next frame of
@@ -263,7 +263,7 @@ export class SocketSession {
     } catch (error) {
       // Phoenix errors a channel whose process crashed; the client rejoins it. The push gets an answer first.
       this.options.logger.error({ err: error, topic: frame.topic, event: frame.event }, "channel handler failed");
-      this.replyError(frame, entry.joinRef, { reason: REPLY_REASONS.internal });
+      this.replyError(frame, entry.joinRef, { reason: "internal" });
       entry.busy -= 1;
       if (entry.state === "joined") await this.end(entry, PHOENIX.error, {});
       return;
@@ -319,7 +319,7 @@ export class SocketSession {
     const decision = await rateLimiter.consume(identity.userId, frame.event);
     if (decision.allowed) return true;
     this.options.observer?.rateLimited(decision.limit);
-    this.replyError(frame, frame.joinRef, { reason: REPLY_REASONS.rateLimited, retry_after_ms: decision.retryAfterMs });
+    this.replyError(frame, frame.joinRef, { reason: "rate_limited", retry_after_ms: decision.retryAfterMs });
     return false;
   }
 
@@ -342,7 +342,7 @@ export class SocketSession {
     }
   }
 
-  private replyError(frame: PhoenixFrame, joinRef: string | null, response: { reason: string } & Record<string, unknown>): void {
+  private replyError(frame: PhoenixFrame, joinRef: string | null, response: { reason: ErrorCode } & Record<string, unknown>): void {
     this.send(replyFrame({ joinRef, ref: frame.ref, topic: frame.topic }, "error", response), "reply");
   }
 
@@ -354,7 +354,7 @@ export class SocketSession {
     } catch (error) {
       this.options.logger.error({ err: error, topic: frame.topic, event: frame.event }, "unserializable frame not sent");
       if (frame.event === PHOENIX.reply && frame.ref !== null) {
-        this.send(replyFrame(frame, "error", { reason: REPLY_REASONS.internal }), "reply");
+        this.send(replyFrame(frame, "error", { reason: "internal" }), "reply");
       }
       return;
     }
@@ -397,10 +397,10 @@ function matchesJoin(entry: ChannelEntry, frame: PhoenixFrame): boolean {
   return frame.joinRef === null || frame.joinRef === entry.joinRef;
 }
 
-function refusalOf(error: FrameError, maxFrameBytes: number): { reason: string } & Record<string, unknown> {
-  if (error.code === "too_large") return { reason: REPLY_REASONS.payloadTooLarge, max_bytes: maxFrameBytes };
-  if (error.code === "binary_unsupported") return { reason: REPLY_REASONS.binaryUnsupported };
-  return { reason: REPLY_REASONS.invalidMessage, detail: error.message };
+function refusalOf(error: FrameError, maxFrameBytes: number): { reason: ErrorCode } & Record<string, unknown> {
+  if (error.code === "too_large") return { reason: "payload_too_large", max_bytes: maxFrameBytes };
+  if (error.code === "binary_unsupported") return { reason: "binary_unsupported" };
+  return { reason: "invalid_message", detail: error.message };
 }
 
 /** A handler's reply as the contract types it; anything else is treated as a handler failure. */

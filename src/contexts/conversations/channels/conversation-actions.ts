@@ -14,34 +14,43 @@ import type { CommandBus } from "../../../platform/gateway/command-bus.js";
 import type { ChannelReply, SocketIdentity } from "../../../platform/phoenix/channel.js";
 import type { ConversationActions } from "./conversation-family.js";
 import type { ConversationAction } from "./dialects.js";
-import { isErrorCode, ServiceError } from "../../../platform/errors/error-codes.js";
-import { refuse } from "../../../platform/phoenix/channel-replies.js";
+import { ServiceError } from "../../../platform/errors/error-codes.js";
+import { DomainError } from "../../../platform/domain/domain-error.js";
+import { refuse, replying } from "../../../platform/phoenix/channel-replies.js";
+import { validateEdit, validateMessage } from "../domain/messages/decide.js";
 
 const MESSAGE_TYPES: readonly MessageType[] = ["text", "image", "file", "audio", "video"];
 
-/** A client payload that does not have the shape of the action: answered `invalid` with why. */
-class PayloadError extends Error {}
+const invalid = (message: string) => new ServiceError("invalid", message);
+const absent = (value: unknown) => value === undefined || value === null;
 
-const text = (payload: Record<string, unknown>, field: string, max: number): string => {
+/** A string field; ids and names have their length bounded here, content by the domain's rules. */
+const text = (payload: Record<string, unknown>, field: string, max?: number): string => {
   const value = payload[field];
-  if (typeof value !== "string" || value.length > max) throw new PayloadError(`${field} must be a string of at most ${max} characters`);
+  if (absent(value)) throw invalid(`${field} is required`);
+  if (typeof value !== "string") throw invalid(`${field} must be a string`);
+  if (max !== undefined && value.length > max) throw invalid(`${field} must be at most ${max} characters`);
   return value;
 };
 const optionalText = (payload: Record<string, unknown>, field: string, max: number): string | null =>
-  payload[field] === undefined || payload[field] === null ? null : text(payload, field, max);
+  absent(payload[field]) ? null : text(payload, field, max);
 const count = (payload: Record<string, unknown>, field: string): number => {
   const value = payload[field];
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new PayloadError(`${field} must be a non-negative integer`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw invalid(`${field} must be a non-negative integer`);
   return value;
 };
 const optionalCount = (payload: Record<string, unknown>, field: string): number | null =>
-  payload[field] === undefined || payload[field] === null ? null : count(payload, field);
+  absent(payload[field]) ? null : count(payload, field);
+
+function list(payload: Record<string, unknown>, field: string): unknown[] {
+  const value = payload[field] ?? [];
+  if (!Array.isArray(value)) throw invalid(`${field} must be a list`);
+  return value;
+}
 
 function attachments(payload: Record<string, unknown>): Attachment[] {
-  const value = payload.attachments ?? [];
-  if (!Array.isArray(value) || value.length > 10) throw new PayloadError("attachments must be a list of at most 10");
-  return value.map((item: unknown) => {
-    if (typeof item !== "object" || item === null) throw new PayloadError("each attachment must be an object");
+  return list(payload, "attachments").map((item: unknown) => {
+    if (typeof item !== "object" || item === null) throw invalid("each attachment must be an object");
     const entry = item as Record<string, unknown>;
     return {
       attachmentId: text(entry, "attachmentId", 128),
@@ -55,6 +64,21 @@ function attachments(payload: Record<string, unknown>): Attachment[] {
       thumbnailUrl: optionalText(entry, "thumbnailUrl", 2048),
     };
   });
+}
+
+function mentionedUserIds(payload: Record<string, unknown>): string[] {
+  return list(payload, "mentionedUserIds").map((userId) => {
+    if (typeof userId !== "string" || userId.length > 128) throw invalid("mentionedUserIds must be user ids of at most 128 characters");
+    return userId;
+  });
+}
+
+function metadata(payload: Record<string, unknown>): Record<string, string> {
+  const value = payload.metadata ?? {};
+  if (typeof value !== "object" || value === null || Array.isArray(value) || Object.values(value).some((entry) => typeof entry !== "string")) {
+    throw invalid("metadata must be an object of strings");
+  }
+  return { ...(value as Record<string, string>) };
 }
 
 /** A stable id from its parts: a retried push with the same clientMsgId is the same command for the same message. */
@@ -72,18 +96,16 @@ export interface TypingActions {
 /**
  * Turns conversation pushes into commands of the messages context and answers with their
  * outcome: `ok` with the processor's result (`{id, seq, sentAt}` for a send), or `error` with
- * `{reason, message}` where reason is a stable error code. A send that carries a `clientMsgId`
+ * `{reason, message}` where reason is a stable error code. A payload is checked against the
+ * domain's own rules before anything is sent (`invalid`, naming the field or the rule); the
+ * processor checks them again. A send that carries a `clientMsgId`
  * derives its commandId and messageId from the sender, the conversation and that id, so a
  * client retry is answered with the first outcome and never creates a second message.
  * Typing pushes go to what `typing` finds when they arrive (nothing: answered `not_available`).
  */
 export function conversationActions(bus: CommandBus, typing: () => TypingActions | undefined = () => undefined): ConversationActions {
-  const send = async (conversationId: string, type: string, command: { meta: CommandMeta }): Promise<ChannelReply> => {
-    const outcome = await bus.send("messages", type, conversationId, command);
-    if (outcome.ok) return { status: "ok", response: { ...outcome.result } };
-    const code = isErrorCode(outcome.error.code) ? outcome.error.code : "internal";
-    return { status: "error", response: { reason: code, message: code === "internal" ? "internal error" : outcome.error.message } };
-  };
+  const send = (conversationId: string, type: string, command: { meta: CommandMeta }): Promise<ChannelReply> =>
+    replying(async () => ({ ...(await bus.request("messages", type, conversationId, command)) }));
 
   const typingOr = (conversationId: string, identity: SocketIdentity, typingNow: boolean): Promise<ChannelReply> => {
     const actions = typing();
@@ -102,7 +124,7 @@ export function conversationActions(bus: CommandBus, typing: () => TypingActions
     send: (conversationId, payload, identity) => {
       const clientMsgId = optionalText(payload, "clientMsgId", 128);
       const type = (payload.type ?? "text") as MessageType;
-      if (!MESSAGE_TYPES.includes(type)) throw new PayloadError(`type must be one of ${MESSAGE_TYPES.join(", ")}`);
+      if (!MESSAGE_TYPES.includes(type)) throw invalid(`type must be one of ${MESSAGE_TYPES.join(", ")}`);
       const commandId = clientMsgId === null ? undefined : derivedId("send", identity.userId, conversationId, clientMsgId);
       const meta = bus.meta(identity, commandId);
       const command: SendMessage = {
@@ -111,12 +133,13 @@ export function conversationActions(bus: CommandBus, typing: () => TypingActions
         messageId: commandId ?? meta.commandId,
         clientMsgId,
         type,
-        content: text(payload, "content", 40_000),
+        content: text(payload, "content"),
         attachments: attachments(payload),
         replyToMessageId: optionalText(payload, "replyToMessageId", 128),
-        mentionedUserIds: [],
-        metadata: {},
+        mentionedUserIds: mentionedUserIds(payload),
+        metadata: metadata(payload),
       };
+      validateMessage(command);
       return send(conversationId, "SendMessage", command);
     },
     edit: (conversationId, payload, identity) => {
@@ -124,9 +147,10 @@ export function conversationActions(bus: CommandBus, typing: () => TypingActions
         meta: bus.meta(identity),
         conversationId,
         messageId: text(payload, "messageId", 128),
-        content: text(payload, "content", 40_000),
-        mentionedUserIds: [],
+        content: text(payload, "content"),
+        mentionedUserIds: mentionedUserIds(payload),
       };
+      validateEdit(command);
       return send(conversationId, "EditMessage", command);
     },
     delete: (conversationId, payload, identity) => {
@@ -147,7 +171,7 @@ export function conversationActions(bus: CommandBus, typing: () => TypingActions
     typing_start: (conversationId, _payload, identity) => typingOr(conversationId, identity, true),
     typing_stop: (conversationId, _payload, identity) => typingOr(conversationId, identity, false),
     typing: (conversationId, payload, identity) => {
-      if (typeof payload.typing !== "boolean") throw new PayloadError("typing must be true or false");
+      if (typeof payload.typing !== "boolean") throw invalid("typing must be true or false");
       return typingOr(conversationId, identity, payload.typing);
     },
   };
@@ -159,8 +183,8 @@ export function conversationActions(bus: CommandBus, typing: () => TypingActions
       try {
         return await handler(conversationId, payload, identity);
       } catch (error) {
-        if (error instanceof PayloadError) return { status: "error", response: { reason: "invalid", message: error.message } };
-        if (error instanceof ServiceError) return { status: "error", response: { reason: error.code, message: error.message } };
+        // A payload refused before anything was sent.
+        if (error instanceof ServiceError || error instanceof DomainError) return refuse(error.code, { message: error.message });
         throw error;
       }
     },

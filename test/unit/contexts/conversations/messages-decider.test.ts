@@ -269,6 +269,19 @@ describe("messages decider", () => {
       spec.given(group).when(send("m1", "u1", { type: "video", content: "x".repeat(max + 1), attachments: [image] })).thenThrows("invalid");
     });
 
+    it("accepts up to 50 distinct mentions and 32 metadata entries, nothing more or malformed", () => {
+      const many = Array.from({ length: MESSAGE_LIMITS.maxMentions }, (_, i) => `user-${i}`);
+      const extras = { mentionedUserIds: many, metadata: { preview: "https://example.com" } };
+      spec.given(group).when(send("m1", "u1", extras)).then([sent("m1", 1, "u1", extras)]);
+      for (const mentionedUserIds of [[...many, "one-more"], ["u2", "u2"], [""]]) {
+        spec.given(group).when(send("m1", "u1", { mentionedUserIds })).thenThrows("invalid");
+      }
+      const crowded = Object.fromEntries(Array.from({ length: MESSAGE_LIMITS.maxMetadataEntries + 1 }, (_, i) => [`k${i}`, "v"]));
+      for (const metadata of [crowded, { "": "v" }, { k: "v".repeat(2_049) }]) {
+        spec.given(group).when(send("m1", "u1", { metadata })).thenThrows("invalid");
+      }
+    });
+
     it("refuses system messages from clients", () => {
       spec.given(group).when(send("m1", "u1", { type: "system", content: "u2 joined" })).thenThrows("forbidden");
     });

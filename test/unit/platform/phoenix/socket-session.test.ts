@@ -460,7 +460,7 @@ describe("a socket session", () => {
 });
 
 describe("the topic router", () => {
-  const family = (prefix: string): ChannelFamily => ({ prefix, join: async () => ({ status: "error", response: { reason: "x" } }) });
+  const family = (prefix: string): ChannelFamily => ({ prefix, join: async () => ({ status: "error", response: { reason: "forbidden" } }) });
 
   it("prefers an exact topic, then the longest prefix", () => {
     const route = createTopicRouter([family("webrtc:"), family("webrtc:lobby"), family("webrtc:call:")]);

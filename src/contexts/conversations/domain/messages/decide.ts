@@ -41,6 +41,10 @@ export const MESSAGE_LIMITS = {
   maxAttachments: 10,
   /** A reaction is a Unicode emoji or a `:shortcode:`: non-empty, no whitespace, control characters nor `|`. */
   maxEmojiLength: 64,
+  /** Distinct users a message mentions (non-empty ids). */
+  maxMentions: 50,
+  /** Entries of a message's opaque client metadata (link previews…): keys of 1–64 characters, values of at most 2,048. */
+  maxMetadataEntries: 32,
 } as const;
 
 /**
@@ -100,8 +104,7 @@ function send(command: SendMessage, state: MessagesState): DecidedMessageEvent[]
   if (command.messageId === "") throw new DomainError("invalid", "a message needs an id");
   if (messageIn(conversation, command.messageId) !== undefined) return [];
   if (command.type === "system") throw new DomainError("forbidden", "system messages are written by the server");
-  validateContent(command.type, command.content);
-  validateAttachments(command.type, command.attachments);
+  validateMessage(command);
   // Older messages are forgotten, so only an unknown id in a conversation that forgot none is proven foreign.
   if (command.replyToMessageId !== null && messageIn(conversation, command.replyToMessageId) === undefined && !forgotOlderMessages(conversation)) {
     throw new DomainError("invalid", "a reply quotes a message of the same conversation");
@@ -133,6 +136,7 @@ function edit(command: EditMessage, state: MessagesState): DecidedMessageEvent[]
   if (message.senderId !== command.meta.actorId) throw new DomainError("forbidden", "only its sender may edit a message");
   if (message.deleted === true) throw new DomainError("conflict", "a deleted message cannot be edited");
   validateContent(message.type ?? "text", command.content);
+  validateEdit(command);
   if (message.contentHash === contentFingerprint(command.content)) return [];
   return [
     {
@@ -243,8 +247,44 @@ function messageOf(conversation: ActiveConversationWithMessages, messageId: stri
   return message;
 }
 
+/**
+ * The rules of a message's content, attachments, mentions and metadata, whatever the state of
+ * the conversation: gateways check them before sending the command (the same rules, so a client
+ * learns at once), the decider again. Throws the `invalid` DomainError that names the rule.
+ */
+export function validateMessage(message: Pick<SendMessage, "type" | "content" | "attachments" | "mentionedUserIds" | "metadata">): void {
+  validateContent(message.type, message.content);
+  validateAttachments(message.type, message.attachments);
+  validateMentions(message.mentionedUserIds);
+  const entries = Object.entries(message.metadata);
+  if (entries.length > MESSAGE_LIMITS.maxMetadataEntries) throw new DomainError("invalid", `metadata has at most ${MESSAGE_LIMITS.maxMetadataEntries} entries`);
+  if (entries.some(([key, value]) => key === "" || codePoints(key) > 64 || codePoints(value) > 2_048)) {
+    throw new DomainError("invalid", "metadata keys have 1-64 characters and values at most 2048");
+  }
+}
+
+function validateMentions(userIds: readonly string[]): void {
+  if (userIds.length > MESSAGE_LIMITS.maxMentions) throw new DomainError("invalid", `a message mentions at most ${MESSAGE_LIMITS.maxMentions} users`);
+  if (userIds.some((userId) => userId === "") || new Set(userIds).size !== userIds.length) {
+    throw new DomainError("invalid", "mentionedUserIds lists distinct, non-empty user ids");
+  }
+}
+
+/**
+ * The rules of an edit that hold whatever message it edits (its length, its mentions); whether a
+ * text may be blank depends on the message's type, which only the aggregate knows.
+ */
+export function validateEdit(edit: Pick<EditMessage, "content" | "mentionedUserIds">): void {
+  validateLength(edit.content);
+  validateMentions(edit.mentionedUserIds);
+}
+
 function validateContent(type: MessageType, content: string): void {
   if (type === "text" && content.trim() === "") throw new DomainError("invalid", "a text message may not be empty");
+  validateLength(content);
+}
+
+function validateLength(content: string): void {
   if (codePoints(content) > MESSAGE_LIMITS.maxContentLength) {
     throw new DomainError("invalid", `a message has at most ${MESSAGE_LIMITS.maxContentLength} characters`);
   }
