@@ -9,17 +9,22 @@ import type { SocketIdentity } from "../../../../src/platform/phoenix/channel.js
 const alice: SocketIdentity = { userId: "alice", workspaceId: "w1", connectionId: "k1", tokenExpiresAt: 0 };
 
 /** A bus that records what would be produced and answers as the processor would. */
+const meta = (by: { userId: string; workspaceId: string }, commandId = "cmd-1"): CommandMeta => ({
+  commandId,
+  correlationId: commandId,
+  actorId: by.userId,
+  workspaceId: by.workspaceId,
+  issuedAt: 1,
+  replyTo: "node",
+});
+
+/** A bus that refuses every command as the processor would. */
+const refusingBus = (error: ServiceError) => ({ meta, request: () => Promise.reject(error) }) as unknown as CommandBus;
+
 function recordingBus(answer: (type: string) => Readonly<Record<string, unknown>> = () => ({ id: "m", seq: 1 })) {
   const sent: { type: string; command: Record<string, unknown> }[] = [];
   const bus = {
-    meta: (by: { userId: string; workspaceId: string }, commandId = "cmd-1"): CommandMeta => ({
-      commandId,
-      correlationId: commandId,
-      actorId: by.userId,
-      workspaceId: by.workspaceId,
-      issuedAt: 1,
-      replyTo: "node",
-    }),
+    meta,
     request: (_context: string, type: string, _key: string, command: Record<string, unknown>) => {
       sent.push({ type, command });
       return Promise.resolve(answer(type));
@@ -64,19 +69,12 @@ describe("conversation pushes become commands", () => {
   });
 
   it("answers a refusal of the processor with its code, and an internal one without its message", async () => {
-    const refusing = conversationActions({
-      ...recordingBus().bus,
-      meta: recordingBus().bus.meta,
-      request: () => Promise.reject(new ServiceError("forbidden", "only its sender may edit a message")),
-    } as unknown as CommandBus);
+    const refusing = conversationActions(refusingBus(new ServiceError("forbidden", "only its sender may edit a message")));
     expect(await refusing.handle("edit", "c1", { messageId: "m", content: "x" }, alice)).toEqual({
       status: "error",
       response: { reason: "forbidden", message: "only its sender may edit a message" },
     });
-    const broken = conversationActions({
-      meta: recordingBus().bus.meta,
-      request: () => Promise.reject(new ServiceError("internal", "the command could not be processed")),
-    } as unknown as CommandBus);
+    const broken = conversationActions(refusingBus(new ServiceError("internal", "the command could not be processed")));
     expect(await broken.handle("delete", "c1", { messageId: "m" }, alice)).toEqual({ status: "error", response: { reason: "internal", message: "internal error" } });
   });
 
