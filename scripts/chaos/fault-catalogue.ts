@@ -20,6 +20,8 @@ export interface Fault {
   readonly name: string;
   /** How long the component stays down between inject and undo. */
   readonly outageMs: number;
+  /** Why this fault cannot be injected on this machine, or undefined; asked before the load starts. */
+  preflight(): Promise<string | undefined>;
   /** Puts the fault in effect; resolves a line for the timeline. */
   inject(): Promise<string>;
   /** Ends the fault; resolves once the component serves again, with a line for the timeline. */
@@ -37,6 +39,7 @@ export interface FaultTargets {
 const killRole = (name: string, slot: RoleSlot, outageMs: number): Fault => ({
   name,
   outageMs,
+  preflight: async () => undefined,
   inject: async () => `SIGKILL ${slot.name} pid ${slot.process?.child.pid}: exit ${await slot.kill()}`,
   undo: async () => {
     slot.start();
@@ -46,9 +49,17 @@ const killRole = (name: string, slot: RoleSlot, outageMs: number): Fault => ({
 });
 
 /** A machine service stopped for 3 s and started again; `stopped` and `started` are the timeline's lines. */
-const restart = (name: string, stop: () => Promise<void>, stopped: string, start: () => Promise<void>, started: string): Fault => ({
+const restart = (
+  name: string,
+  preflight: () => Promise<string | undefined>,
+  stop: () => Promise<void>,
+  stopped: string,
+  start: () => Promise<void>,
+  started: string,
+): Fault => ({
   name,
   outageMs: 3_000,
+  preflight,
   inject: async () => {
     await stop();
     return stopped;
@@ -66,9 +77,9 @@ export function faultCatalogue({ gatewayA, processor, projector, machine }: Faul
     // retried while their first commands still wait in Kafka, so the new processor sees each twice.
     killRole("kill -9 processor", processor, 11_000),
     killRole("kill -9 projector", projector, 1_000),
-    restart("Kafka broker restart", () => machine.stopKafka(), "Kafka stopped (clean shutdown)", () => machine.startKafka(), "Kafka answering again"),
-    restart("Redis restart (nothing kept)", () => machine.stopRedis(), "Redis shut down (nosave)", () => machine.startRedis(), "Redis answering again (empty)"),
-    restart("MariaDB restart", () => machine.stopMariadb(), "MariaDB shut down cleanly", () => machine.startMariadb(), "MariaDB answering queries again"),
+    restart("Kafka broker restart", () => machine.kafkaRestartable(), () => machine.stopKafka(), "Kafka stopped (clean shutdown)", () => machine.startKafka(), "Kafka answering again"),
+    restart("Redis restart (nothing kept)", () => machine.redisRestartable(), () => machine.stopRedis(), "Redis shut down (nosave)", () => machine.startRedis(), "Redis answering again (empty)"),
+    restart("MariaDB restart", () => machine.mariadbRestartable(), () => machine.stopMariadb(), "MariaDB shut down cleanly", () => machine.startMariadb(), "MariaDB answering queries again"),
   ];
 }
 

@@ -12,7 +12,7 @@
  * After each fault's recovery (and some more load) every acknowledged message so far is checked
  * against history and every receiver against 1..N; at the end the load stops and a last check
  * covers the rest. Prints one row per fault, writes bench-results/chaos.json, and exits 1 if any
- * fault was not survived. Redis, MariaDB and Kafka are put
+ * fault was not survived or the run could not run them all. Redis, MariaDB and Kafka are put
  * back on every way out. CHAOS_FAULTS=2,5 runs only those faults.
  */
 import { randomBytes } from "node:crypto";
@@ -78,6 +78,7 @@ interface Conversation {
 }
 
 interface World {
+  readonly machine: MachineServices;
   readonly roles: SupervisedRoles;
   readonly gatewayA: RoleSlot;
   readonly gatewayB: RoleSlot;
@@ -105,6 +106,7 @@ async function createConversation(base: string, owner: string, members: string[]
     method: "POST",
     headers: { authorization: `Bearer ${await token(owner)}`, "content-type": "application/json" },
     body: JSON.stringify({ type: "group", members, name }),
+    signal: AbortSignal.timeout(30_000),
   });
   const body = (await response.json()) as { id?: string };
   if (response.status >= 300 || body.id === undefined) throw new Error(`create conversation: ${response.status} ${JSON.stringify(body)}`);
@@ -288,6 +290,8 @@ async function runFault(world: World, fault: Fault): Promise<FaultRow> {
   } catch (error) {
     problems.push(`the fault could not be injected or ended: ${String(error)}`);
     note(problems.at(-1)!);
+    // A server left down here would fail every later fault for this one's reason, and stay down until the run ends.
+    for (const restored of await world.machine.restoreAll()) note(`restored after the failed fault: ${restored}`);
   }
   const back = restoredAt ?? Date.now();
   const recovery = await waitForRecovery(world, downAt, back + RECOVERY_BOUND_MS);
@@ -354,6 +358,12 @@ async function drain(world: World): Promise<FaultRow> {
   );
 }
 
+/** Throws, naming each, when a fault cannot be injected on this machine: a run does not skip one. */
+async function preflight(faults: readonly Fault[]): Promise<void> {
+  const unfit = (await Promise.all(faults.map(async (fault) => ({ fault, why: await fault.preflight() })))).filter(({ why }) => why !== undefined);
+  if (unfit.length > 0) throw new Error(`cannot run ${unfit.map(({ fault, why }) => `"${fault.name}": ${why}`).join("; ")}`);
+}
+
 /** The load, every fault in turn, then the drain; rows go into `rows` as they are made. */
 async function runFaults(world: World, faults: readonly Fault[], rows: FaultRow[]): Promise<void> {
   await buildLoad(world);
@@ -365,7 +375,7 @@ async function main(): Promise<number> {
   const rows: FaultRow[] = [];
   let fatal: string | undefined;
   let restored: string[] = [];
-  const machine = new MachineServices((line) => note(line));
+  let machine: MachineServices | undefined;
   let world: World | undefined;
   const roles = new SupervisedRoles(
     {
@@ -387,7 +397,7 @@ async function main(): Promise<number> {
     (cleaningUp ??= (async () => {
       world?.clients.closeAll();
       await roles.stopAll();
-      restored = await machine.restoreAll();
+      restored = (await machine?.leave()) ?? [];
     })());
   process.on("exit", () => roles.killAllNow());
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -397,15 +407,18 @@ async function main(): Promise<number> {
     });
   }
   try {
-    restored = await machine.restoreAll();
-    await machine.stackUp();
+    const services = (machine = new MachineServices((line) => note(line)));
+    restored = await services.restoreAll();
+    await services.stackUp();
     await deleteRunData(staleRun(runSeconds)).catch((error: unknown) => note(`could not delete stale chaos data: ${String(error)}`));
     const slots = await slotsOf(roles);
-    const faults = selectFaults(faultCatalogue({ ...slots, machine }), process.env.CHAOS_FAULTS);
+    const faults = selectFaults(faultCatalogue({ ...slots, machine: services }), process.env.CHAOS_FAULTS);
+    await preflight(faults);
     note(`topic prefix ${prefix}, workspace ${workspace}, role logs in ${logDir}`);
     await startRoles(slots);
     note("roles ready: gateway-a, gateway-b, processor, projector");
     world = {
+      machine: services,
       roles,
       ...slots,
       clients: new ClientSockets(token),

@@ -9,10 +9,13 @@ describe("the catalogue", () => {
   const calls: string[] = [];
   const slot = (name: string) => ({ name, kill: async () => (calls.push(`kill ${name}`), "SIGKILL"), start: () => calls.push(`start ${name}`), ready: async () => undefined });
   const machine = {
+    kafkaRestartable: async () => "not ours",
     stopKafka: async () => void calls.push("stop kafka"),
     startKafka: async () => void calls.push("start kafka"),
+    redisRestartable: async () => undefined,
     stopRedis: async () => void calls.push("stop redis"),
     startRedis: async () => void calls.push("start redis"),
+    mariadbRestartable: async () => undefined,
     stopMariadb: async () => void calls.push("stop mariadb"),
     startMariadb: async () => void calls.push("start mariadb"),
   };
@@ -43,6 +46,10 @@ describe("the catalogue", () => {
       "stop redis", "start redis",
       "stop mariadb", "start mariadb",
     ]);
+  });
+
+  it("says before the run which fault this machine cannot inject", async () => {
+    expect(await Promise.all(faults.map((f) => f.preflight()))).toEqual([undefined, undefined, undefined, "not ours", undefined, undefined]);
   });
 });
 
