@@ -13,7 +13,8 @@
  * against history and every receiver against 1..N; at the end the load stops and a last check
  * covers the rest. Prints one row per fault, writes bench-results/chaos.json, and exits 1 if any
  * fault was not survived or the run could not run them all. Redis, MariaDB and Kafka are put
- * back on every way out. CHAOS_FAULTS=2,5 runs only those faults.
+ * back on every way out. CHAOS_FAULTS=2,5 runs only those faults; `--quick` (or CHAOS_QUICK=1)
+ * runs them with shorter steady phases and waits (run-pace.ts) within a bound for the whole run.
  */
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -26,6 +27,7 @@ import { faultCatalogue, flowing, recoveryAfter, selectFaults, type Fault } from
 import { MachineServices } from "./machine-services.js";
 import { joinOnce, Receiver, Sender, type Payload } from "./message-load.js";
 import { comparePresence, describePresence, onlineOverRest, watchPresence, type PresenceLook, type PresenceWatcher } from "./presence-check.js";
+import { paceOf, type Pace } from "./run-pace.js";
 import { chaosPrefix, deleteRunData, staleRun } from "./run-leftovers.js";
 import { SupervisedRoles, type RoleSlot } from "./supervised-roles.js";
 
@@ -33,17 +35,6 @@ const CONVERSATIONS = Number(process.env.CHAOS_CONVERSATIONS ?? 4);
 const RATE_PER_SENDER = Number(process.env.CHAOS_RATE ?? 25);
 const IDLE_USERS = Number(process.env.CHAOS_IDLE_USERS ?? 12);
 const MAX_IN_FLIGHT = 50;
-/** Load before each fault, and after recovery before the check. */
-const PRE_FAULT_MS = 5_000;
-const STEADY_AFTER_MS = 5_000;
-/** Bounds, counted from the moment the faulted component is back. */
-const RECOVERY_BOUND_MS = 120_000;
-const PRESENCE_BOUND_MS = 60_000;
-/** Bounds of the check: history to hold the last acknowledged seq, then receivers to have it. */
-const HISTORY_BOUND_MS = 90_000;
-const RECEIVER_BOUND_MS = 30_000;
-/** At the end: how long the sends still in flight may take to be acknowledged. */
-const DRAIN_BOUND_MS = 90_000;
 const RESULTS = "bench-results/chaos.json";
 
 const startedAt = Date.now();
@@ -78,6 +69,7 @@ interface Conversation {
 }
 
 interface World {
+  readonly pace: Pace;
   readonly machine: MachineServices;
   readonly roles: SupervisedRoles;
   readonly gatewayA: RoleSlot;
@@ -227,7 +219,7 @@ async function measure(world: World): Promise<Measured> {
       token,
     },
     world.previous.delivery,
-    { historyMs: HISTORY_BOUND_MS, receiversMs: RECEIVER_BOUND_MS },
+    { historyMs: world.pace.historyBoundMs, receiversMs: world.pace.receiverBoundMs },
   );
   const retries: Record<string, number> = {};
   for (const sender of world.senders) for (const [reason, n] of sender.retries) retries[reason] = (retries[reason] ?? 0) + n;
@@ -259,22 +251,23 @@ async function heal(world: World): Promise<string> {
   await world.gatewayA.ready();
   for (const slot of slots.slice(1)) slot.start();
   await Promise.all(slots.map((slot) => slot.ready()));
-  const deadline = Date.now() + RECOVERY_BOUND_MS;
+  const deadline = Date.now() + world.pace.recoveryBoundMs;
   while (!flowing(world.senders, 5_000, Date.now())) {
-    if (Date.now() > deadline) throw new Error(`sends did not flow again within ${RECOVERY_BOUND_MS / 1000} s of restarting every role: the run cannot go on`);
+    if (Date.now() > deadline) throw new Error(`sends did not flow again within ${world.pace.recoveryBoundMs / 1000} s of restarting every role: the run cannot go on`);
     await sleep(500);
   }
   return "sends were not flowing before this fault (the previous one left the service broken): every role was killed and restarted first";
 }
 
 async function runFault(world: World, fault: Fault): Promise<FaultRow> {
+  const { pace } = world;
   stepNotes = [];
   note(`── ${fault.name}`);
-  await sleep(PRE_FAULT_MS);
-  const healed = flowing(world.senders, PRE_FAULT_MS, Date.now()) ? undefined : await heal(world);
+  await sleep(pace.preFaultMs);
+  const healed = flowing(world.senders, pace.preFaultMs, Date.now()) ? undefined : await heal(world);
   if (healed !== undefined) {
     note(healed);
-    await sleep(PRE_FAULT_MS);
+    await sleep(pace.preFaultMs);
   }
   const problems: string[] = [];
   const injectedAt = Date.now();
@@ -294,19 +287,19 @@ async function runFault(world: World, fault: Fault): Promise<FaultRow> {
     for (const restored of await world.machine.restoreAll()) note(`restored after the failed fault: ${restored}`);
   }
   const back = restoredAt ?? Date.now();
-  const recovery = await waitForRecovery(world, downAt, back + RECOVERY_BOUND_MS);
-  if (recovery.first === undefined) problems.push(`no send acknowledged within ${RECOVERY_BOUND_MS / 1000} s of the fault ending`);
-  else if (recovery.all === undefined) problems.push(`senders ${recovery.stuck.join(", ")} had no send acknowledged within ${RECOVERY_BOUND_MS / 1000} s of the fault ending`);
+  const recovery = await waitForRecovery(world, downAt, back + pace.recoveryBoundMs);
+  if (recovery.first === undefined) problems.push(`no send acknowledged within ${pace.recoveryBoundMs / 1000} s of the fault ending`);
+  else if (recovery.all === undefined) problems.push(`senders ${recovery.stuck.join(", ")} had no send acknowledged within ${pace.recoveryBoundMs / 1000} s of the fault ending`);
   note(`sends recovered: first ack ${recovery.first === undefined ? "never" : `${((recovery.first - downAt) / 1000).toFixed(1)} s`} after the fault, every sender ${recovery.all === undefined ? "never" : `${((recovery.all - downAt) / 1000).toFixed(1)} s`}`);
-  const presence = await waitForPresence(world, back + PRESENCE_BOUND_MS);
-  note(`presence ${presence.at === undefined ? `NOT converged within ${PRESENCE_BOUND_MS / 1000} s: ${describePresence(presence.look, world.lastPresence)}` : `converged ${((presence.at - downAt) / 1000).toFixed(1)} s after the fault`}`);
-  await sleep(STEADY_AFTER_MS);
+  const presence = await waitForPresence(world, back + pace.presenceBoundMs);
+  note(`presence ${presence.at === undefined ? `NOT converged within ${pace.presenceBoundMs / 1000} s: ${describePresence(presence.look, world.lastPresence)}` : `converged ${((presence.at - downAt) / 1000).toFixed(1)} s after the fault`}`);
+  await sleep(pace.steadyAfterMs);
   const measured = await measure(world);
   // Still right at the end of the step?
   const final = await lookAtPresence(world);
   const converged = presence.at !== undefined && final.converged;
   if (presence.at !== undefined && !final.converged) problems.push(`presence diverged again by the end of the step: ${describePresence(final, world.lastPresence)}`);
-  if (presence.at === undefined) problems.push(`presence did not converge within ${PRESENCE_BOUND_MS / 1000} s of the fault ending: ${describePresence(final, world.lastPresence)}`);
+  if (presence.at === undefined) problems.push(`presence did not converge within ${pace.presenceBoundMs / 1000} s of the fault ending: ${describePresence(final, world.lastPresence)}`);
   world.lastPresence = final;
   const disconnected = world.clients.disconnected();
   if (disconnected.length > 0) problems.push(`sockets still not reconnected: ${JSON.stringify(disconnected)}`);
@@ -332,14 +325,15 @@ async function runFault(world: World, fault: Fault): Promise<FaultRow> {
 
 /** The end: no new sends, the ones in flight acknowledged, then the last check. */
 async function drain(world: World): Promise<FaultRow> {
+  const { pace } = world;
   stepNotes = [];
   note("── end of run: load stopped, last check");
   for (const sender of world.senders) sender.stop();
-  await Promise.all(world.senders.map((sender) => sender.settle(DRAIN_BOUND_MS)));
+  await Promise.all(world.senders.map((sender) => sender.settle(pace.drainBoundMs)));
   const abandoned = world.senders.flatMap((sender) => sender.abandon());
-  const problems = abandoned.length > 0 ? [`${abandoned.length} sends never acknowledged within ${DRAIN_BOUND_MS / 1000} s of the load stopping: ${abandoned.slice(0, 5).join(", ")}`] : [];
+  const problems = abandoned.length > 0 ? [`${abandoned.length} sends never acknowledged within ${pace.drainBoundMs / 1000} s of the load stopping: ${abandoned.slice(0, 5).join(", ")}`] : [];
   const measured = await measure(world);
-  const presence = await waitForPresence(world, Date.now() + PRESENCE_BOUND_MS);
+  const presence = await waitForPresence(world, Date.now() + pace.presenceBoundMs);
   if (presence.at === undefined) problems.push(`presence not converged: ${describePresence(presence.look, world.lastPresence)}`);
   return charge(
     world,
@@ -371,10 +365,18 @@ async function runFaults(world: World, faults: readonly Fault[], rows: FaultRow[
   rows.push(await drain(world));
 }
 
+/** Rejects once the quick run's bound has passed; never for the full run. */
+function runBound(pace: Pace): Promise<never> {
+  return new Promise((_, reject) => {
+    if (pace.runBoundMs !== undefined) setTimeout(() => reject(new Error(`the ${pace.mode} run did not finish within ${pace.runBoundMs! / 1000} s: stopped`)), pace.runBoundMs);
+  });
+}
+
 async function main(): Promise<number> {
   const rows: FaultRow[] = [];
   let fatal: string | undefined;
   let restored: string[] = [];
+  let pace: Pace | undefined;
   let machine: MachineServices | undefined;
   let world: World | undefined;
   const roles = new SupervisedRoles(
@@ -407,58 +409,69 @@ async function main(): Promise<number> {
     });
   }
   try {
-    const services = (machine = new MachineServices((line) => note(line)));
-    restored = await services.restoreAll();
-    await services.stackUp();
-    await deleteRunData(staleRun(runSeconds)).catch((error: unknown) => note(`could not delete stale chaos data: ${String(error)}`));
-    const slots = await slotsOf(roles);
-    const faults = selectFaults(faultCatalogue({ ...slots, machine: services }), process.env.CHAOS_FAULTS);
-    await preflight(faults);
-    note(`topic prefix ${prefix}, workspace ${workspace}, role logs in ${logDir}`);
-    await startRoles(slots);
-    note("roles ready: gateway-a, gateway-b, processor, projector");
-    world = {
-      machine: services,
-      roles,
-      ...slots,
-      clients: new ClientSockets(token),
-      conversations: [],
-      senders: [],
-      receivers: [],
-      watcherUser: `watcher-${runSeconds}`,
-      watcher: undefined,
-      idle: [],
-      nextIdle: 0,
-      previous: NOTHING_COUNTED,
-      lastPresence: undefined,
-    };
-    await runFaults(world, faults, rows);
+    const chosenPace = (pace = paceOf(process.argv.slice(2), process.env));
+    const run = (async () => {
+      const services = (machine = new MachineServices((line) => note(line)));
+      note(`${chosenPace.mode} run`);
+      restored = await services.restoreAll();
+      await services.stackUp();
+      await deleteRunData(staleRun(runSeconds)).catch((error: unknown) => note(`could not delete stale chaos data: ${String(error)}`));
+      const slots = await slotsOf(roles);
+      const faults = selectFaults(faultCatalogue({ ...slots, machine: services }), process.env.CHAOS_FAULTS);
+      await preflight(faults);
+      note(`topic prefix ${prefix}, workspace ${workspace}, role logs in ${logDir}`);
+      await startRoles(slots);
+      note("roles ready: gateway-a, gateway-b, processor, projector");
+      world = {
+        pace: chosenPace,
+        machine: services,
+        roles,
+        ...slots,
+        clients: new ClientSockets(token),
+        conversations: [],
+        senders: [],
+        receivers: [],
+        watcherUser: `watcher-${runSeconds}`,
+        watcher: undefined,
+        idle: [],
+        nextIdle: 0,
+        previous: NOTHING_COUNTED,
+        lastPresence: undefined,
+      };
+      await runFaults(world, faults, rows);
+    })();
+    // Past the bound the run is left behind (stops refused, roles no longer started) and the way out begins.
+    run.catch(() => undefined);
+    await Promise.race([run, runBound(chosenPace)]);
   } catch (error) {
     fatal = error instanceof Error ? (error.stack ?? error.message) : String(error);
     console.error(`[chaos] run aborted: ${fatal}`);
-  } finally {
-    await cleanUp();
   }
-  const survived = runSurvived(rows, fatal);
+  // Taken before the way out: a step left behind by the run's bound may still finish one, against stopped roles.
+  const reported = [...rows];
+  await cleanUp();
+  const survived = runSurvived(reported, fatal);
   const runtimeS = since(startedAt);
-  console.log(formatReport(rows));
+  console.log(formatReport(reported));
   await writeJson(RESULTS, {
     startedAt: new Date(startedAt).toISOString(),
+    mode: pace?.mode ?? null,
     runtimeS,
     survived,
     fatal,
     topology: "two gateways (gateway-a is the one killed and restarted on its port; gateway-b keeps serving and answers REST), one processor, one projector; roles are separate `quikchat start --role` processes under a supervisor that restarts a role exiting by itself",
     load: { conversations: CONVERSATIONS, ratePerSender: RATE_PER_SENDER, totalRate: CONVERSATIONS * RATE_PER_SENDER, maxInFlightPerSender: MAX_IN_FLIGHT, receiversPerConversation: 2, idleUsers: IDLE_USERS },
     timesMeasuredFrom: "the moment the fault is in effect (role killed, server stopped); recovery = first acknowledgement of a push sent after it",
-    bounds: { recoveryAfterRestoreS: RECOVERY_BOUND_MS / 1000, presenceAfterRestoreS: PRESENCE_BOUND_MS / 1000, historyS: HISTORY_BOUND_MS / 1000, receiversS: RECEIVER_BOUND_MS / 1000 },
+    bounds: pace === undefined ? null : { recoveryAfterRestoreS: pace.recoveryBoundMs / 1000, presenceAfterRestoreS: pace.presenceBoundMs / 1000, historyS: pace.historyBoundMs / 1000, receiversS: pace.receiverBoundMs / 1000 },
     prefix,
     workspace,
     logDir,
     restoredOnExit: restored,
-    rows,
+    rows: reported,
   });
   console.log(`results: ${RESULTS}; role logs: ${logDir}; runtime ${runtimeS} s; ${survived ? "every fault survived" : "NOT every fault survived"}`);
   if (survived) await deleteRunData((name) => name.startsWith(prefix)).catch((error: unknown) => console.error(`could not delete this run's data: ${String(error)}`));
+  console.log(`[chaos] ${pace?.mode ?? "chaos"} run: ${survived ? "passed" : "FAILED"}, total time ${since(startedAt)} s`);
   return survived ? 0 : 1;
 }
 
