@@ -47,3 +47,14 @@ export function comparePresence(connected: Set<string>, watcher: Set<string>, re
   const clean = (d: { extra: string[]; absent: string[] } | undefined) => d !== undefined && d.extra.length === 0 && d.absent.length === 0;
   return { converged: clean(watcherDiff) && clean(restDiff), connected: [...connected].sort(), watcher: watcherDiff, rest: restDiff };
 }
+
+/** What `look` shows wrongly, per view, and how much of it `before` (the previous step's last look) already showed. */
+export function describePresence(look: PresenceLook, before: PresenceLook | undefined): string {
+  const wrong = (view: { extra: string[]; absent: string[] } | undefined) =>
+    view === undefined ? "no answer" : `listed but gone [${view.extra.join(", ")}], connected but not listed [${view.absent.join(", ")}]`;
+  const keys = (l: PresenceLook | undefined) =>
+    new Set(l === undefined ? [] : [l.watcher, l.rest].flatMap((view, i) => (view === undefined ? [] : [...view.extra.map((u) => `${i}+${u}`), ...view.absent.map((u) => `${i}-${u}`)])));
+  const earlier = keys(before);
+  const inherited = [...keys(look)].filter((key) => earlier.has(key)).length;
+  return `watcher: ${wrong(look.watcher)}; REST: ${wrong(look.rest)}${inherited > 0 ? `; ${inherited} of these discrepancies were already there at the end of the previous step` : ""}`;
+}

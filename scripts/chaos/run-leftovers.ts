@@ -14,7 +14,21 @@ export const staleRun = (nowSeconds: number) => (name: string) => {
   return start !== undefined && Number(start) < nowSeconds - 3_600;
 };
 
-/** Deletes the topics, registry subjects, MySQL tables and Redis keys whose names `select` picks. */
+/** How long a deletion may take: its requests have no bound of their own (a DROP TABLE waits out any lock on the table). */
+const DELETE_BOUND_MS = 120_000;
+
+/**
+ * Deletes the topics, registry subjects, MySQL tables and Redis keys whose names `select` picks.
+ * Rejects after {@link DELETE_BOUND_MS}: what is left is stale for the next run to delete.
+ */
 export async function deleteRunData(select: (name: string) => boolean): Promise<void> {
-  await removeRunData(loadConfig(process.env), "chaos", select);
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done within ${DELETE_BOUND_MS / 1000} s`)), DELETE_BOUND_MS);
+  });
+  try {
+    await Promise.race([removeRunData(loadConfig(process.env), "chaos", select), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

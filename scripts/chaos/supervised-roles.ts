@@ -74,8 +74,10 @@ export class RoleSlot {
     return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
-  /** Spawns the role; the supervisor restarts it if it exits on its own. */
+  /** Spawns the role; the supervisor restarts it if it exits on its own. Nothing once the roles are closing. */
   start(): void {
+    // A step still under way when the run ends (signal, quick run out of time) must not bring a role back.
+    if (this.owner.closing) return;
     this.stopping = false;
     const started = this.owner.spawn(this);
     this.process = started.process;
@@ -108,14 +110,15 @@ export class RoleSlot {
     throw new Error(`${this.name} not ready within ${timeoutMs} ms (log: ${this.logFile})`);
   }
 
-  /** kill -9: no shutdown hook runs, nothing is flushed or committed. Resolves with the exit. */
+  /** kill -9: no shutdown hook runs, nothing is flushed or committed. Resolves with the exit (waited for 10 s at most). */
   async kill(): Promise<number | string> {
     clearTimeout(this.restartTimer);
     const proc = this.process;
     if (proc === undefined || !this.running) return "not running";
     this.stopping = true;
     proc.child.kill("SIGKILL");
-    return proc.exited;
+    // A process stuck in the kernel (uninterruptible I/O) exits only when that returns.
+    return Promise.race([proc.exited, sleep(10_000).then(() => "no exit within 10 s of SIGKILL")]);
   }
 
   /** SIGKILL without waiting, for process exit. */
