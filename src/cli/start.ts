@@ -39,6 +39,7 @@ import { createServiceMetrics, gatewayMetrics, projectionMetrics } from "../infr
 import { createMongoClient, mongoProbe } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
+import { RedisReplyPublisher } from "../infra/redis/redis-reply-publisher.js";
 import { stackUp } from "../infra/stack/stack.js";
 import { createHistoryStore, startHistoryProjection } from "../contexts/conversations/projections/history/history-projection.js";
 import { membershipReadModel, startMembershipProjection } from "../contexts/conversations/projections/membership/membership-projection.js";
@@ -96,7 +97,8 @@ export async function start(config: Config, logger: Logger, role: Role): Promise
 
     let processorStopped: Promise<Error | undefined> | undefined;
     if (runs("processor")) {
-      const deps = { config, codec, redis, logger, registry: metrics.registry };
+      const replies = new RedisReplyPublisher(redis, logger);
+      const deps = { kafka: config.kafka, nodeId: config.service.nodeId, codec, replies, logger, registry: metrics.registry };
       const processors = [
         await startProcessor(conversationProcessor, deps),
         await startProcessor(presenceProcessor({ connectionTtlMs: config.presence.connectionTtlMs }), deps),

@@ -1,8 +1,6 @@
-import type { Redis } from "ioredis";
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
 import type { Registry } from "prom-client";
-import type { Config } from "../config/config.js";
 import type { CommandMeta } from "../contract/generated/avro-types.js";
 import { loadSchemaCatalog } from "../contract/schema-catalog.js";
 import { TOPICS, type CommandContext } from "../contract/topics.js";
@@ -14,13 +12,14 @@ import type { Logger } from "../../infra/log/logger.js";
 import { DEFAULT_DEDUPE_WINDOW, SnapshotFormatError, type AggregateSnapshot } from "./aggregate-snapshot.js";
 import { ChangelogCodec } from "./changelog-codec.js";
 import { ChangelogReader, RestoreInterrupted } from "./changelog-reader.js";
-import { internalFailure, replyChannel, type CommandOutcome } from "./command-outcome.js";
+import { internalFailure } from "./command-outcome.js";
 import { CommandDecoder, type DecodedRecord } from "./command-decoder.js";
 import { stepCommand, type StepDefinition } from "./command-step.js";
 import { deadLetterRecord, type DeadLetterReason } from "./dead-letter.js";
 import type { ProcessorDefinition } from "./processor-definition.js";
 import { FatalProcessorError, RetryBatchError } from "./processor-errors.js";
 import { processorMetrics, type CommandCount, type ProcessorMetrics } from "./processor-metrics.js";
+import type { CommandReply, ReplyPublisher } from "./reply-publisher.js";
 import { TimerSchedule, type ScheduledTimer } from "./timer-schedule.js";
 import {
   asKafkaError,
@@ -38,11 +37,14 @@ import { TransactionalProducer } from "./transactional-producer.js";
 
 /** What a processor runtime is built from (one composition root per role provides them). */
 export interface ProcessorDeps {
-  readonly config: Config;
+  /** Where and as whom to connect; topic names get `topicPrefix`. */
+  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string };
+  /** This process's node id: part of the transactional id. */
+  readonly nodeId: string;
   /** A codec that knows (and has registered) every record of the consumed contexts: `bootstrapContract` returns one. */
   readonly codec: AvroCodec;
-  /** Publishes the replies; a connection that may also serve other publishers (never a subscriber connection). */
-  readonly redis: Redis;
+  /** Carries each command's outcome to the gateway that sent it, after its batch committed. */
+  readonly replies: ReplyPublisher;
   readonly logger: Logger;
   readonly registry: Registry;
 }
@@ -87,7 +89,7 @@ export interface ProcessorHandle {
  * (`quikapp.<owner>.state`, compacted, same partition number as the command), dead letters (to
  * the `quikapp.<context>.dlq` of the command's context) and the consumed offsets of every topic
  * (KIP-447: with the consumer's group metadata, so an instance that lost its partitions cannot
- * commit). After the commit, each command's outcome is published on `reply:<meta.replyTo>`.
+ * commit). After the commit, each command's outcome goes to `deps.replies`, addressed to `meta.replyTo`.
  *
  * The runtime owns partition numbers: partition `n` of every commands topic feeds the aggregates
  * of changelog partition `n`. With several contexts the group uses the `range` assignor, which
@@ -158,14 +160,9 @@ interface ContextTopics {
   readonly dlq: string;
 }
 
-interface Reply {
-  readonly replyTo: string;
-  readonly outcome: CommandOutcome;
-}
-
 /** What one batch did, applied to metrics and replies only once its transaction has committed. */
 interface BatchEffects {
-  readonly replies: Reply[];
+  readonly replies: CommandReply[];
   /** Per context of the command. */
   readonly counts: Map<CommandContext, Record<CommandCount, number>>;
   readonly deadLetters: Map<CommandContext, number>;
@@ -253,11 +250,11 @@ class ProcessorRuntime<S> {
     private readonly deps: ProcessorDeps,
     options: ProcessorOptions,
   ) {
-    const { config } = deps;
+    const { kafka } = deps;
     const contexts = [...new Set(definition.contexts)];
     const owner = definition.contexts[0];
     this.owner = owner;
-    const prefix = config.kafka.topicPrefix;
+    const prefix = kafka.topicPrefix;
     this.topics = new Map(
       contexts.map((context) => {
         const topics = TOPICS[context];
@@ -282,22 +279,22 @@ class ProcessorRuntime<S> {
 
     const groupId = `${prefix}quikchat.${owner}.processor`;
     const instance = options.instanceId === undefined ? "" : `.${options.instanceId}`;
-    const clientId = `${config.kafka.clientId}-${owner}-processor`;
+    const clientId = `${kafka.clientId}-${owner}-processor`;
     this.producer = new TransactionalProducer(
       {
-        brokers: config.kafka.brokers,
+        brokers: kafka.brokers,
         clientId,
-        transactionalId: `${groupId}.${config.service.nodeId}${instance}`,
+        transactionalId: `${groupId}.${deps.nodeId}${instance}`,
         transactionTimeoutMs: options.transactionTimeoutMs ?? DEFAULTS.transactionTimeoutMs,
       },
       this.logger,
     );
     this.changelog = new ChangelogReader(
-      { brokers: config.kafka.brokers, clientId: `${clientId}-restore`, groupId: `${groupId}.restore`, topic: this.stateTopic },
+      { brokers: kafka.brokers, clientId: `${clientId}-restore`, groupId: `${groupId}.restore`, topic: this.stateTopic },
       this.logger,
     );
     this.consumer = new Kafka.KafkaConsumer(
-      consumerSettings({ brokers: config.kafka.brokers, clientId, groupId }, {
+      consumerSettings({ brokers: kafka.brokers, clientId, groupId }, {
         "enable.auto.offset.store": false,
         "session.timeout.ms": options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
         // One topic: partitions that stay put keep flowing (and keep their state) through a
@@ -316,7 +313,7 @@ class ProcessorRuntime<S> {
     this.timerProducer =
       definition.timer === undefined
         ? undefined
-        : new RecordProducer(createKafkajs({ brokers: config.kafka.brokers, clientId: `${clientId}-timers` }, this.logger), deps.codec);
+        : new RecordProducer(createKafkajs({ brokers: kafka.brokers, clientId: `${clientId}-timers` }, this.logger), deps.codec);
   }
 
   async start(): Promise<void> {
@@ -564,7 +561,7 @@ class ProcessorRuntime<S> {
       }
     }
     for (const [context, count] of effects.deadLetters) this.metrics.deadLetters.inc({ context }, count);
-    await this.publish(effects.replies);
+    await this.deps.replies.publish(effects.replies);
     this.metrics.batchSeconds.observe({ context: this.owner }, (performance.now() - started) / 1000);
   }
 
@@ -800,20 +797,6 @@ class ProcessorRuntime<S> {
     const meta: CommandMeta = { commandId, correlationId: commandId, actorId: TIMER_ACTOR, workspaceId, issuedAt: at, replyTo: null };
     const record = { topic: this.topicsOf(route.context).commands, key: aggregateId, fullName: route.fullName, value: { meta, ...command.data } };
     return { route, record };
-  }
-
-  private async publish(replies: readonly Reply[]): Promise<void> {
-    if (replies.length === 0) return;
-    const pipeline = this.deps.redis.pipeline();
-    for (const { replyTo, outcome } of replies) pipeline.publish(replyChannel(replyTo), JSON.stringify(outcome));
-    try {
-      const results = (await pipeline.exec()) ?? [];
-      const failed = results.find(([error]) => error !== null);
-      if (failed?.[0]) throw failed[0];
-    } catch (error) {
-      // The commands are committed; their senders time out and retry, and the retries are answered from the dedupe window.
-      this.logger.warn({ err: error, replies: replies.length }, "could not publish command replies");
-    }
   }
 }
 
