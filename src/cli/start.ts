@@ -24,6 +24,7 @@ import { createServiceMetrics, gatewayMetrics, projectionMetrics } from "../infr
 import { createMongoClient, mongoProbe } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
+import { RedisReplyPublisher } from "../infra/redis/redis-reply-publisher.js";
 import { stackUp } from "../infra/stack/stack.js";
 import { bootstrapContract } from "./bootstrap.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
@@ -84,7 +85,8 @@ export async function start(
 
     let processorStopped: Promise<Error | undefined> | undefined;
     if (runs("processor")) {
-      const deps = { config, codec, redis, logger, registry: metrics.registry };
+      const replies = new RedisReplyPublisher(redis, logger);
+      const deps = { kafka: config.kafka, nodeId: config.service.nodeId, codec, replies, logger, registry: metrics.registry };
       const handles = [];
       for (const module of modules) {
         for (const definition of module.processors?.(settings(module)) ?? []) {

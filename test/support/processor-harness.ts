@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
 import Kafka from "node-rdkafka";
+import type { Registry } from "prom-client";
 import type { CommandOutcome } from "../../src/platform/processor/command-outcome.js";
 import { replyChannel } from "../../src/platform/processor/command-outcome.js";
 import type { Config } from "../../src/contexts/index.js";
@@ -8,7 +10,17 @@ import type { AvroCodec } from "../../src/infra/avro/avro-codec.js";
 import type { OutgoingRecord } from "../../src/infra/kafka/record-producer.js";
 import type { Logger } from "../../src/infra/log/logger.js";
 import { createRedis } from "../../src/infra/redis/redis-connection.js";
+import { RedisReplyPublisher } from "../../src/infra/redis/redis-reply-publisher.js";
+import type { ProcessorDeps } from "../../src/platform/processor/processor-runtime.js";
 import { eventually } from "./test-config.js";
+
+/** What `startProcessor` needs, wired as the `processor` role wires it: replies published on `redis`. */
+export function processorDeps(
+  config: Config,
+  { codec, redis, logger, registry }: { codec: AvroCodec; redis: Redis; logger: Logger; registry: Registry },
+): ProcessorDeps {
+  return { kafka: config.kafka, nodeId: config.service.nodeId, codec, replies: new RedisReplyPublisher(redis, logger), logger, registry };
+}
 
 /** A record as read back from Kafka, value decoded when it is Avro. */
 export interface ReadRecord {

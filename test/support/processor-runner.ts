@@ -6,6 +6,7 @@
  */
 import { Registry } from "prom-client";
 import { conversationsProcessor } from "./processor-membership-definition.js";
+import { processorDeps } from "./processor-harness.js";
 import { startProcessor } from "../../src/platform/processor/processor-runtime.js";
 import { loadConfig } from "../../src/contexts/index.js";
 import { loadSchemaCatalog } from "../../src/platform/contract/schema-catalog.js";
@@ -26,7 +27,7 @@ const redis = createRedis(config.redis.url, logger, { name: "processor-runner" }
 const optionalNumber = (name: string): number | undefined => (process.env[name] === undefined ? undefined : Number(process.env[name]));
 const processor = await startProcessor(
   conversationsProcessor,
-  { config, codec, redis, logger, registry: new Registry() },
+  processorDeps(config, { codec, redis, logger, registry: new Registry() }),
   {
     // A fixed batch size: a backlog must not grow the batches the test sized.
     ...(optionalNumber("PROCESSOR_BATCH_SIZE") === undefined

@@ -13,7 +13,7 @@ import { RecordProducer, type OutgoingRecord } from "../../../src/infra/kafka/re
 import { topicConfig } from "../../../src/infra/kafka/topic-bootstrap.js";
 import { createRedis } from "../../../src/infra/redis/redis-connection.js";
 import { INVALID_EVENT_TITLE, THROWING_TITLE, faultyConversationsProcessor } from "../../support/processor-faulty-definition.js";
-import { causationOf, commandIdOf, ConversationCommands, readTopic, ReplyListener, type ReadRecord } from "../../support/processor-harness.js";
+import { causationOf, commandIdOf, ConversationCommands, processorDeps, readTopic, ReplyListener, type ReadRecord } from "../../support/processor-harness.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../../support/test-config.js";
 
 const prefix = uniquePrefix("proc");
@@ -39,7 +39,7 @@ let producer: RecordProducer;
 let processor: ProcessorHandle | undefined;
 
 const start = (): Promise<ProcessorHandle> =>
-  startProcessor(faultyConversationsProcessor, { config, codec, redis, logger, registry }, fastFailover);
+  startProcessor(faultyConversationsProcessor, processorDeps(config, { codec, redis, logger, registry }), fastFailover);
 const events = (): Promise<ReadRecord[]> => readTopic(config, topics.events, codec);
 const eventsCausedBy = async (commandId: string): Promise<ReadRecord[]> => (await events()).filter((e) => causationOf(e) === commandId);
 

@@ -12,7 +12,7 @@ import type { AvroCodec } from "../../../src/infra/avro/avro-codec.js";
 import { createKafkajs } from "../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer, type OutgoingRecord } from "../../../src/infra/kafka/record-producer.js";
 import { createRedis } from "../../../src/infra/redis/redis-connection.js";
-import { readTopic, type ReadRecord } from "../../support/processor-harness.js";
+import { processorDeps, readTopic, type ReadRecord } from "../../support/processor-harness.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../../support/test-config.js";
 
 const prefix = uniquePrefix("timers");
@@ -29,7 +29,7 @@ const running = new Set<ProcessorHandle>();
 
 /** Starts a processor and waits until the group has given it its partitions (restored). */
 async function run<Ctx extends CommandContext, S>(definition: ProcessorDefinition<Ctx, S>): Promise<ProcessorHandle> {
-  const handle = await startProcessor(definition, { config, codec, redis, logger, registry }, { sessionTimeoutMs: 6_000, transactionTimeoutMs: 5_000 });
+  const handle = await startProcessor(definition, processorDeps(config, { codec, redis, logger, registry }), { sessionTimeoutMs: 6_000, transactionTimeoutMs: 5_000 });
   running.add(handle);
   await eventually(() => Promise.resolve(handle.assignment().length > 0 ? true : undefined), 30_000, "partitions assigned");
   return handle;

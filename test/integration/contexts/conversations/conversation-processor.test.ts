@@ -10,7 +10,7 @@ import type { AvroCodec } from "../../../../src/infra/avro/avro-codec.js";
 import { createKafkajs } from "../../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer, type OutgoingRecord } from "../../../../src/infra/kafka/record-producer.js";
 import { createRedis } from "../../../../src/infra/redis/redis-connection.js";
-import { causationOf, commandIdOf, ConversationCommands, MessageCommands, readTopic, ReplyListener, type ReadRecord } from "../../../support/processor-harness.js";
+import { causationOf, commandIdOf, ConversationCommands, MessageCommands, processorDeps, readTopic, ReplyListener, type ReadRecord } from "../../../support/processor-harness.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../../../support/test-config.js";
 
 const prefix = uniquePrefix("convproc");
@@ -40,7 +40,7 @@ let producer: RecordProducer;
 const instances: ProcessorHandle[] = [];
 
 const start = (instanceId: string): Promise<ProcessorHandle> =>
-  startProcessor(conversationProcessor, { config, codec, redis, logger, registry }, { ...options, instanceId });
+  startProcessor(conversationProcessor, processorDeps(config, { codec, redis, logger, registry }), { ...options, instanceId });
 const messageEvents = (): Promise<ReadRecord[]> => readTopic(config, topics.messages.events, codec);
 const outcomeOf = async (record: OutgoingRecord, count = 1) => (await replies.of(commandIdOf(record), count))[count - 1];
 

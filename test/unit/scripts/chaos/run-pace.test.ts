@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../../../src/platform/config/config.js";
+import { loadConfig } from "../../../../src/contexts/index.js";
 import { FULL_PACE, paceOf, QUICK_PACE } from "../../../../scripts/chaos/run-pace.js";
 
 describe("choosing the pace", () => {
