@@ -2,6 +2,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { SignJWT } from "jose";
+import { sleep } from "../src/platform/sleep.js";
 
 export const BENCH_SECRET = "loop-latency-secret-0123456789abcdefghij";
 
@@ -29,8 +30,6 @@ export const summary = (values: number[]) => {
   const round = (n: number) => Math.round(n * 10) / 10;
   return { count: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) };
 };
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A fresh `quikchat start` (all roles, on the local stack, a topic prefix of its own) from a

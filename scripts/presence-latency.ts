@@ -11,7 +11,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { WebSocket } from "ws";
-import { sleep, startBenchService, summary, token } from "./bench-support.js";
+import { startBenchService, summary, token } from "./bench-support.js";
+import { sleep } from "../src/platform/sleep.js";
 
 const SAMPLES = Number(process.env.SAMPLES ?? 200);
 /** More than the gateway's diff batching window (PRESENCE_DIFF_INTERVAL_MS, 100 ms by default). */

@@ -5,7 +5,8 @@
  */
 import type { ClientWorkerApi, ConnectResult, Protocol, SendResult, SocketPlan } from "./client-worker.js";
 import { forkWorker, type Worker } from "./processes.js";
-import { epochMs, sleep, summarize, type Summary } from "./stats.js";
+import { epochMs, summarize, type Summary } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 /** Where a planned socket lives: its worker and its index there. */
 interface Placement {

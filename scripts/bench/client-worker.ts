@@ -13,7 +13,8 @@ import { io } from "socket.io-client";
 import { WebSocket } from "ws";
 import { token } from "../bench-support.js";
 import { serveWorker } from "./processes.js";
-import { epochMs, mapLimit, Samples, sleep } from "./stats.js";
+import { epochMs, mapLimit, Samples } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 export type Protocol = "phoenix" | "socketio";
 

@@ -13,7 +13,7 @@ import { forkWorker } from "./processes.js";
 import { failed, int, row, times, verdict, type Row } from "./report.js";
 import { createConversation, memberCount, onlineCount } from "./service.js";
 import { freePort } from "../bench-support.js";
-import { sleep } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 type ServerApi = { listen: (args: { port: number }) => Promise<void> };
 

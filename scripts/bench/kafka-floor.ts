@@ -14,7 +14,8 @@ import Kafka from "node-rdkafka";
 import { consumerSettings } from "../../src/infra/kafka/consumer-settings.js";
 import { connect, consume, disconnect, partitionCount } from "../../src/infra/kafka/rdkafka-calls.js";
 import { serveWorker } from "./processes.js";
-import { epochMs, Samples, sleep, summarize, type Summary } from "./stats.js";
+import { epochMs, Samples, summarize, type Summary } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 export type KafkaLib = "kafkajs" | "rdkafka";
 

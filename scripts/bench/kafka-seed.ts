@@ -17,7 +17,8 @@ import { connect, disconnect } from "../../src/infra/kafka/rdkafka-calls.js";
 import { RecordProducer } from "../../src/infra/kafka/record-producer.js";
 import { createLogger } from "../../src/infra/log/logger.js";
 import { serveWorker } from "./processes.js";
-import { epochMs, sleep } from "./stats.js";
+import { epochMs } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 const logger = createLogger({ level: "error", name: "bench-seed" });
 const configFor = (prefix: string) => loadConfig({ ...process.env, KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: "warn" });

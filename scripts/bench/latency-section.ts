@@ -12,7 +12,8 @@ import { forkWorker } from "./processes.js";
 import { failed, int, latency, ms, row, times, verdict, type Row } from "./report.js";
 import { createConversation } from "./service.js";
 import { freePort } from "../bench-support.js";
-import { mapLimit, sleep } from "./stats.js";
+import { mapLimit } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 type ServerApi = { listen: (args: { port: number }) => Promise<void> };
 

@@ -14,7 +14,8 @@ import { failed, int, row, times, verdict, type Row } from "./report.js";
 import type { KafkaSeedApi } from "./kafka-seed.js";
 import { memberCount, startService } from "./service.js";
 import { freePort } from "../bench-support.js";
-import { mapLimit, sleep } from "./stats.js";
+import { mapLimit } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 type ServerApi = { listen: (args: { port: number }) => Promise<void> };
 

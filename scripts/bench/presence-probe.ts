@@ -8,7 +8,8 @@
 import { WebSocket } from "ws";
 import { token } from "../bench-support.js";
 import { serveWorker } from "./processes.js";
-import { epochMs, sleep, summarize, type Summary } from "./stats.js";
+import { epochMs, summarize, type Summary } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 type Frame = [string | null, string | null, string, string, Record<string, unknown>];
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { BENCH_SECRET, freePort, token } from "../bench-support.js";
 import { rssBytes, spawnLogged, stopProcess } from "./processes.js";
-import { sleep } from "./stats.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 const run = promisify(execFile);
 

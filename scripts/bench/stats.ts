@@ -55,8 +55,6 @@ export function summarize(parts: readonly Float64Array[]): Summary {
   return { count: all.length, p50: round(at(50)), p99: round(at(99)), max: round(all.at(-1) ?? NaN) };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Runs `work` over `items` with at most `limit` at a time; results in input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -5,6 +5,7 @@
  * the run: a step is charged with what appeared since the previous check.
  */
 import type { Ack, Receiver } from "./message-load.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 export interface HistoryRow {
   readonly id: string;
@@ -190,8 +191,6 @@ export interface DeliveryCheck {
   /** For each conversation whose history is wrong, the first few rows and acknowledgements concerned. */
   readonly evidence: Record<string, unknown>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One conversation's history once it holds seq `target` (or the bound ran out), read whole and audited. */
 async function checkHistory(scene: DeliveryScene, conversationId: string, owner: string, acks: readonly Ack[], target: number, boundMs: number) {

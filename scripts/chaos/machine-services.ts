@@ -17,6 +17,7 @@ import { mysqlAnswers } from "../../src/infra/stack/mariadb-server.js";
 import { redisAnswers } from "../../src/infra/stack/redis-server.js";
 import { runCommand } from "../../src/infra/stack/run-command.js";
 import { kafkaAnswers, stackDown, stackStatus, stackUp, type StackSpec } from "../../src/infra/stack/stack.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 const REDIS_DIR = "/var/lib/redis";
 const REDIS_LOG = "/var/log/redis/ci.log";
@@ -27,8 +28,6 @@ const REDIS_START = [
 ] as const;
 /** How this machine starts its MariaDB. */
 const MARIADB_START = ["start-stop-daemon", ["--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd"]] as const;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

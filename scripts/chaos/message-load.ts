@@ -5,6 +5,7 @@
  * with `last_seq` after every reconnect (the phoenix client re-evaluates the join params).
  */
 import type { Channel, Push } from "phoenix";
+import { sleep } from "../../src/platform/sleep.js";
 
 export type Payload = Record<string, unknown>;
 
@@ -32,8 +33,6 @@ export interface Refusal {
 const PUSH_TIMEOUT_MS = 15_000;
 /** Reasons the README tells a client to retry with the same clientMsgId. */
 const TEMPORARY = new Set(["timeout", "unavailable", "internal", "rate_limited", "overloaded", "shutting_down"]);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const joinPushOf = (channel: Channel) => (channel as unknown as { joinPush: Push }).joinPush;
 

@@ -30,6 +30,7 @@ import { comparePresence, describePresence, onlineOverRest, watchPresence, type 
 import { paceOf, type Pace } from "./run-pace.js";
 import { chaosPrefix, deleteRunData, staleRun } from "./run-leftovers.js";
 import { SupervisedRoles, type RoleSlot } from "./supervised-roles.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 const CONVERSATIONS = Number(process.env.CHAOS_CONVERSATIONS ?? 4);
 const RATE_PER_SENDER = Number(process.env.CHAOS_RATE ?? 25);
@@ -44,7 +45,6 @@ const secret = randomBytes(24).toString("hex");
 const workspace = `chaos-${runSeconds}`;
 const logDir = join(tmpdir(), `quikchat-chaos-${runSeconds}`);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const since = (t: number) => Math.round((Date.now() - t) / 100) / 10;
 const stamp = () => `+${((Date.now() - startedAt) / 1000).toFixed(1)}s`;
 let stepNotes: string[] = [];

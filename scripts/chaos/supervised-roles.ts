@@ -8,6 +8,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { freePort, runCli, type ServiceProcess } from "../../test/support/service-process.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 export type RoleName = "gateway" | "processor" | "projector";
 
@@ -46,8 +47,6 @@ export function classify(output: string): { kind: UnexpectedExit["kind"]; reason
   const reason = errorAt >= 0 ? `${tail[errorAt]}${frame === undefined ? "" : ` (${frame.trim()})`}` : (logged(50) ?? tail.filter(Boolean).at(-1) ?? "no output");
   return { kind: output.includes('"msg":"roles started"') ? "crash" : "startup", reason };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RoleSlot {
   process: ServiceProcess | undefined;

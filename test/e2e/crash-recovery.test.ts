@@ -5,6 +5,7 @@ import { connectSocket } from "../support/phoenix-client.js";
 import { RoleCluster, type RoleName, type RoleProcess } from "../support/roles.js";
 import { eventually, uniquePrefix } from "../support/test-config.js";
 import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 type Payload = Record<string, unknown>;
 interface Ack {
@@ -36,8 +37,6 @@ const RECEIVER_BOUND_MS = 15_000;
  */
 const RESTART_PAUSE_MS = { processor: 11_000, projector: 1_000 };
 const TEMPORARY = new Set(["timeout", "unavailable", "internal"]);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The §11 guarantee across a kill -9 of the stream core: during a burst of 500 sends with

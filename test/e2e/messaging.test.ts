@@ -5,7 +5,6 @@ import { startService, type ServiceProcess } from "../support/service-process.js
 import { connectSocket, joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
 import { tokenFor } from "../support/tokens.js";
 
-
 /**
  * Two members chat through the whole loop with the stock phoenix client: push → command on
  * Kafka → processor (seq) → event → history projection → delta → every joined socket.

@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, runCli, type ServiceProcess } from "./service-process.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 export type RoleName = "gateway" | "processor" | "projector";
 
@@ -52,7 +53,7 @@ export class RoleCluster {
       }
       const response = await fetch(`${proc.base}/health/ready`).catch(() => undefined);
       if (response?.status === 200) return proc;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
     throw new Error(`${proc.role} ${proc.nodeName} not ready within ${timeoutMs} ms (see ${proc.logFile})`);
   }

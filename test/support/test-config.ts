@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { loadConfig, type Config } from "../../src/contexts/index.js";
 import { createLogger, type Logger } from "../../src/infra/log/logger.js";
+import { sleep } from "../../src/platform/sleep.js";
 
 /**
  * The prefix of every topic this test run creates: `test.r<start seconds>.`, set by the global
@@ -35,7 +36,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     } catch (error) {
       lastError = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
 }
@@ -50,7 +51,7 @@ export async function untilProjectionLive(poke: (attempt: number) => Promise<unk
   await eventually(
     async () => {
       await poke((attempt += 1));
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       return announced() ? true : undefined;
     },
     60_000,

@@ -8,6 +8,7 @@ import { messagePayload, type HistoryReader } from "./channels/conversation-feed
 import { ServiceError } from "../../platform/errors/error-codes.js";
 import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
 import { errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
+import { sleep } from "../../platform/sleep.js";
 
 export interface ConversationRoutesOptions {
   readonly bus: CommandBus;
@@ -250,7 +251,7 @@ async function until<T>(ms: number, probe: () => Promise<T | undefined>): Promis
   for (let delay = 5; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
     const value = await probe();
     if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await sleep(delay);
   }
   return undefined;
 }

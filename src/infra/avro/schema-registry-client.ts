@@ -1,6 +1,7 @@
 import { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type avro from "avsc";
 import type { DependencyProbe } from "../../platform/gateway/dependency-health.js";
+import { sleep } from "../../platform/sleep.js";
 
 /** The registry connection settings (Confluent-compatible API, e.g. Apicurio's `/apis/ccompat/v7`). */
 export interface RegistrySettings {
@@ -86,7 +87,7 @@ export class SchemaRegistryClient {
       const response = await send();
       if (response.status !== 409 || attempt === 3) return response;
       await response.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      await sleep(50 * attempt);
     }
   }
 

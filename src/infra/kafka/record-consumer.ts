@@ -1,8 +1,9 @@
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "./consumer-settings.js";
-import { asKafkaError, connect, consume, disconnect, sleep } from "./rdkafka-calls.js";
+import { asKafkaError, connect, consume, disconnect } from "./rdkafka-calls.js";
 import type { AvroCodec } from "../avro/avro-codec.js";
 import type { Logger } from "../log/logger.js";
+import { sleep } from "../../platform/sleep.js";
 
 /** A record read from Kafka and decoded into its reader schema. */
 export interface ConsumedRecord {

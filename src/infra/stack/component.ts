@@ -4,6 +4,7 @@ import { ownedPid, stopProcess } from "./process-control.js";
 import { tcpOpen, waitUntil } from "./readiness.js";
 import { StackError } from "./stack-error.js";
 import type { ComponentName, ComponentStatus, StackLog } from "./types.js";
+import { sleep } from "../../platform/sleep.js";
 
 /** What a server answered when probed: whether it is the expected kind, and its version if told. */
 export type Answer = { readonly ok: false } | { readonly ok: true; readonly version?: string };
@@ -94,7 +95,7 @@ export async function componentUp(c: Component, log: StackLog): Promise<Componen
   // A busy server (a JVM under load) may miss one probe: a port that accepts connections is asked
   // again for a while before it counts as another program's.
   for (let retry = 0; !first.ok && pid === undefined && retry < PROBE_RETRIES && (await tcpOpen(c.host, c.port)); retry++) {
-    await new Promise((resolve) => setTimeout(resolve, PROBE_RETRY_MS));
+    await sleep(PROBE_RETRY_MS);
     first = await c.answers();
   }
   if (first.ok) {

@@ -1,7 +1,8 @@
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isAlive, sleep } from "./process-control.js";
+import { isAlive } from "./process-control.js";
 import { StackError } from "./stack-error.js";
+import { sleep } from "../../platform/sleep.js";
 
 /** A lock older than this is taken to be left over, whatever its pid says. */
 const STALE_MS = 30 * 60_000;

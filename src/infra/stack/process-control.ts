@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { StackError } from "./stack-error.js";
+import { sleep } from "../../platform/sleep.js";
 
 /** What to run detached from this process, with its output going to `logFile`. */
 export interface DetachedCommand {
@@ -71,8 +72,6 @@ export async function ownedPid(pidFile: string, marker: string): Promise<number 
   await rm(pidFile, { force: true });
   return undefined;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitForExit(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;

@@ -1,8 +1,9 @@
 import { open } from "node:fs/promises";
 import { get as httpGet } from "node:http";
 import { Socket } from "node:net";
-import { isAlive, sleep } from "./process-control.js";
+import { isAlive } from "./process-control.js";
 import { StackError } from "./stack-error.js";
+import { sleep } from "../../platform/sleep.js";
 
 /** True when a TCP connection to host:port is accepted within `timeoutMs`. */
 export function tcpOpen(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {

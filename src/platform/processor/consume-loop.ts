@@ -1,10 +1,11 @@
 import type Kafka from "node-rdkafka";
-import { consume, sleep } from "../../infra/kafka/rdkafka-calls.js";
+import { consume } from "../../infra/kafka/rdkafka-calls.js";
 import type { Logger } from "../../infra/log/logger.js";
 import type { BatchTransaction } from "./batch-transaction.js";
 import { RestoreInterrupted } from "./changelog-reader.js";
 import type { PartitionOwnership } from "./partition-ownership.js";
 import { FatalProcessorError } from "./processor-errors.js";
+import { sleep } from "../sleep.js";
 
 export interface ConsumeLoopDeps<S> {
   /** Subscribed to the commands topics and connected. */

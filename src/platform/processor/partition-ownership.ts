@@ -1,6 +1,6 @@
 import type Kafka from "node-rdkafka";
 import type { Logger } from "../../infra/log/logger.js";
-import { committed, ERRORS, sleep } from "../../infra/kafka/rdkafka-calls.js";
+import { committed, ERRORS } from "../../infra/kafka/rdkafka-calls.js";
 import { SnapshotFormatError, type AggregateSnapshot } from "./aggregate-snapshot.js";
 import type { ChangelogCodec } from "./changelog-codec.js";
 import { RestoreInterrupted, type ChangelogReader } from "./changelog-reader.js";
@@ -8,6 +8,7 @@ import { FatalProcessorError } from "./processor-errors.js";
 import type { ProcessorMetrics } from "./processor-metrics.js";
 import type { ProcessorTopics } from "./processor-topics.js";
 import type { TimerIssuer } from "./timer-issuer.js";
+import { sleep } from "../sleep.js";
 
 /** The state of every aggregate of the partitions this instance owns and has restored, by partition number. */
 export type OwnedPartitions<S> = Map<number, Map<string, AggregateSnapshot<S>>>;

@@ -4,7 +4,7 @@ import type { CommandContext } from "../contract/topics.js";
 import type { CommandEnvelope, EventEnvelope } from "../domain/decider.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
-import { asKafkaError, connect, disconnect, partitionCount, sleep } from "../../infra/kafka/rdkafka-calls.js";
+import { asKafkaError, connect, disconnect, partitionCount } from "../../infra/kafka/rdkafka-calls.js";
 import type { Logger } from "../../infra/log/logger.js";
 import { DEFAULT_DEDUPE_WINDOW } from "./aggregate-snapshot.js";
 import { BatchTransaction } from "./batch-transaction.js";
@@ -20,6 +20,7 @@ import { ProcessorTopics } from "./processor-topics.js";
 import type { ReplyPublisher } from "./reply-publisher.js";
 import { TimerIssuer, type TimerCommand } from "./timer-issuer.js";
 import { TransactionalProducer } from "./transactional-producer.js";
+import { sleep } from "../sleep.js";
 
 /** What a processor runtime is built from (one composition root per role provides them). */
 export interface ProcessorDeps {

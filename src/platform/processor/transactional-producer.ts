@@ -1,7 +1,8 @@
 import Kafka from "node-rdkafka";
 import type { Logger } from "../../infra/log/logger.js";
 import { RECONNECT_BACKOFF_MAX_MS } from "../../infra/kafka/consumer-settings.js";
-import { asKafkaError, call, classifyTransactionError, connect, disconnect, sleep, type KafkaError } from "../../infra/kafka/rdkafka-calls.js";
+import { asKafkaError, call, classifyTransactionError, connect, disconnect, type KafkaError } from "../../infra/kafka/rdkafka-calls.js";
+import { sleep } from "../sleep.js";
 
 export interface TransactionalProducerOptions {
   readonly brokers: readonly string[];

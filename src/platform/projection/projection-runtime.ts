@@ -1,10 +1,11 @@
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
-import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING, sleep } from "../../infra/kafka/rdkafka-calls.js";
+import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../../infra/kafka/rdkafka-calls.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../../infra/kafka/record-consumer.js";
 import type { Logger } from "../../infra/log/logger.js";
 import type { ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
+import { sleep } from "../sleep.js";
 
 /**
  * Where a projection keeps its read model and its checkpoint, together.
