@@ -82,6 +82,8 @@ export async function start(
     const mongo = createMongoClient(config.mongo.url);
     closers.push(() => mongo.close());
     const ports = new Ports();
+    /** Whether each processor and projection of this process serves yet: `/health/ready` waits for all. */
+    const serving = new Map<string, () => boolean>();
 
     let processorStopped: Promise<Error | undefined> | undefined;
     if (runs("processor")) {
@@ -93,6 +95,7 @@ export async function start(
           const handle = await startProcessor(definition, deps);
           closers.push(() => handle.close());
           handles.push(handle);
+          serving.set(`processor:${definition.contexts[0]}`, () => handle.ready());
         }
       }
       if (handles.length > 0) processorStopped = Promise.race(handles.map((handle) => handle.stopped));
@@ -180,6 +183,7 @@ export async function start(
         mysqlProbe(pool),
         mongoProbe(mongo),
       ],
+      parts: () => Object.fromEntries([...serving].map(([name, ready]) => [name, ready()])),
       stats: () => {
         const stats: Record<string, number> = runs("gateway") ? { websocket_connections: connections.size } : {};
         for (const part of parts) Object.assign(stats, part.stats?.());

@@ -63,7 +63,9 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
   const prefix = config.kafka.topicPrefix;
   const history = createHistoryStore(settings.historyStore, prefix, { pool, mongo });
   await history.ensureSchema();
-  const { readModel: membership } = membershipReadModel(pool, redis, prefix);
+  const { store, readModel: membership } = membershipReadModel(pool, redis, prefix);
+  // A gateway may start before any projector has made the tables it reads.
+  await store.ensureSchema();
   ports.provide(MEMBERSHIP, membership);
   const subscriptions = new ConversationSubscriptions();
   const stopWatching = await watchMembership(hub, prefix, subscriptions, logger);

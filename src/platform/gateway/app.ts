@@ -14,6 +14,8 @@ export interface AppDependencies {
   readonly nodeId: string;
   readonly probes: readonly DependencyProbe[];
   readonly stats: () => ServiceStats;
+  /** Whether each serving part of the process serves yet (see `HealthRoutesOptions.parts`). */
+  readonly parts?: () => Readonly<Record<string, boolean>>;
   readonly probeTimeoutMs?: number;
   /** The Phoenix socket at `/socket/websocket`; absent, the app serves HTTP only. */
   readonly socket?: Omit<PhoenixSocketOptions, "metrics" | "logger">;
@@ -48,6 +50,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     probes: deps.probes,
     probeTimeoutMs: deps.probeTimeoutMs ?? 2_000,
     stats: deps.stats,
+    ...(deps.parts === undefined ? {} : { parts: deps.parts }),
     onReport: (dependencies) => {
       for (const [dependency, state] of Object.entries(dependencies)) {
         metrics.dependencyUp.set({ dependency }, state === "healthy" ? 1 : 0);

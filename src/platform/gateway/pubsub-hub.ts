@@ -15,15 +15,17 @@ export interface ChannelSource {
 }
 
 /**
- * Ref-counted Redis subscriptions over one subscriber connection per gateway: the first
- * listener of a channel subscribes, the last one to leave unsubscribes. ioredis resubscribes
- * after a reconnect; listeners are then told to resync, because pub/sub does not replay what
- * was published while the connection was down. Channels other components subscribe to on the
- * same connection are left alone.
+ * Ref-counted Redis subscriptions over one subscriber connection per gateway, which every
+ * subscriber of the gateway shares: the first listener of a channel subscribes, the last one to
+ * leave unsubscribes. Nothing is subscribed before the connection is first ready: a SUBSCRIBE
+ * sent while ioredis runs its ready check fails that check, and the reconnect that follows drops
+ * the subscription. ioredis resubscribes after later reconnects; listeners are then told to
+ * resync, because pub/sub does not replay what was published while the connection was down.
  */
 export class PubSubHub implements ChannelSource {
   private readonly listeners = new Map<string, Set<ChannelListener>>();
   private connectedOnce = false;
+  private readonly firstReady: Promise<void>;
 
   constructor(
     private readonly subscriber: Redis,
@@ -32,11 +34,17 @@ export class PubSubHub implements ChannelSource {
     subscriber.on("message", (channel: string, message: string) => {
       for (const listener of this.listeners.get(channel) ?? []) listener.onMessage(message);
     });
+    let ready = () => undefined as void;
+    this.firstReady = new Promise((resolve) => (ready = resolve));
     subscriber.on("ready", () => {
       if (this.connectedOnce) for (const set of this.listeners.values()) for (const listener of set) listener.onResync();
       this.connectedOnce = true;
+      ready();
     });
-    if (subscriber.status === "ready") this.connectedOnce = true;
+    if (subscriber.status === "ready") {
+      this.connectedOnce = true;
+      ready();
+    }
   }
 
   /** Follows `channel`; resolves once subscribed, with the function that stops following (idempotent). */
@@ -47,6 +55,7 @@ export class PubSubHub implements ChannelSource {
       this.listeners.set(channel, set);
       set.add(listener);
       try {
+        await this.firstReady;
         await this.subscriber.subscribe(channel);
       } catch (error) {
         this.drop(channel, listener);

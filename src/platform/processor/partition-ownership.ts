@@ -51,8 +51,18 @@ export class PartitionOwnership<S> {
   private readonly rebalances: RebalanceEvent[] = [];
   /** Once the loop has stopped, rebalances are answered at once, without restoring anything. */
   private loopStopped = false;
+  /** Whether the group has given this member its partitions (perhaps none) at least once. */
+  private assignedOnce = false;
 
   constructor(private readonly deps: PartitionOwnershipDeps<S>) {}
+
+  /**
+   * Whether this instance decides commands: it answered its group's assignment at least once
+   * (restoring what it got) and no rebalance waits to be answered.
+   */
+  ready(): boolean {
+    return this.assignedOnce && this.rebalances.length === 0 && !this.loopStopped;
+  }
 
   /** Whether this instance owns (and has restored) partition number `partition`. */
   owns(partition: number): boolean {
@@ -125,6 +135,7 @@ export class PartitionOwnership<S> {
       if (event.kind === "assign") {
         if (cooperative) consumer.incrementalAssign([...event.assignment]);
         else consumer.assign([...event.assignment]);
+        this.assignedOnce = true;
       } else {
         for (const partition of partitions) this.deps.owned.delete(partition);
         this.deps.snapshots.forget(partitions);

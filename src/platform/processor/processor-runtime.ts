@@ -65,6 +65,8 @@ export interface ProcessorHandle {
   readonly stopped: Promise<Error | undefined>;
   /** The topic partitions this instance consumes now (restored and assigned); empty once closed. For diagnostics and tests. */
   assignment(): readonly Kafka.TopicPartition[];
+  /** Whether it decides commands now: its group assigned it partitions (perhaps none), restored, and no rebalance is pending. */
+  ready(): boolean;
 }
 
 /**
@@ -104,7 +106,7 @@ export async function startProcessor<Ctx extends CommandContext, S>(
   const erased: unknown = definition;
   const runtime = new ProcessorRuntime<S>(erased as RuntimeDefinition<S>, deps, options);
   await runtime.start();
-  return { close: () => runtime.close(), stopped: runtime.stopped, assignment: () => runtime.assignment() };
+  return { close: () => runtime.close(), stopped: runtime.stopped, assignment: () => runtime.assignment(), ready: () => runtime.ready() };
 }
 
 /** The definition with the contexts' unions erased to envelopes: the runtime only moves them. */
@@ -249,6 +251,10 @@ class ProcessorRuntime<S> {
       this.fatal = fatal;
       if (fatal !== undefined) void this.close();
     });
+  }
+
+  ready(): boolean {
+    return this.ownership.ready();
   }
 
   assignment(): Kafka.TopicPartition[] {
