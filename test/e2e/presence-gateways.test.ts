@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { Presence, type Socket } from "phoenix";
-import { WebSocket } from "ws";
+import type { Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RoleCluster, type RoleProcess } from "../support/roles.js";
+import { WebSocket } from "ws";
+import { fastPresenceEnv, RoleCluster, type RoleProcess } from "../support/roles.js";
 import { eventually, uniquePrefix } from "../support/test-config.js";
-import { connectSocket, joinChannel } from "../support/phoenix-client.js";
-import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
+import { openSocket, watchPresence } from "../support/phoenix-client.js";
+import { tokenFor } from "../support/tokens.js";
 
 /** How long a dead gateway may stay silent before it is swept, and how often gateways beat and sweep, in this test. */
 const STALE_MS = 3_000;
@@ -23,17 +23,7 @@ const STORM_WATCHERS = 100;
 describe("presence across gateways, end to end (roles as separate processes)", () => {
   const run = randomBytes(3).toString("hex");
   const workspace = `w-${run}`;
-  const cluster = new RoleCluster({
-    KAFKA_TOPIC_PREFIX: uniquePrefix("presence-gw"),
-    JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: "warn",
-    PRESENCE_GATEWAY_HEARTBEAT_MS: String(BEAT_MS),
-    PRESENCE_SWEEP_INTERVAL_MS: String(BEAT_MS),
-    PRESENCE_GATEWAY_STALE_MS: String(STALE_MS),
-    PRESENCE_DIFF_INTERVAL_MS: "100",
-    RATE_LIMIT_JOINS_PER_MIN: "100000",
-    RATE_LIMIT_TOTAL_PER_MIN: "100000",
-  });
+  const cluster = new RoleCluster(fastPresenceEnv(uniquePrefix("presence-gw"), { staleMs: STALE_MS, beatMs: BEAT_MS }));
   let doomed: RoleProcess;
   let survivor: RoleProcess;
   const sockets: Socket[] = [];
@@ -52,22 +42,13 @@ describe("presence across gateways, end to end (roles as separate processes)", (
   });
 
   async function connect(gateway: RoleProcess, user: string): Promise<Socket> {
-    const socket = connectSocket(gateway.base, { token: await tokenFor(user, workspace) }, {
-      // The killed gateway's clients must not find their way back during the test.
-      reconnectAfterMs: () => 60_000,
-    });
+    // The killed gateway's clients must not find their way back during the test.
+    const socket = await openSocket(gateway.port, user, workspace);
     sockets.push(socket);
     return socket;
   }
 
-  const join = joinChannel;
-
-  async function watch(gateway: RoleProcess, user: string) {
-    const channel = (await connect(gateway, user)).channel(`presence:${workspace}`);
-    const presence = new Presence(channel);
-    await join(channel);
-    return { users: () => new Set(presence.list((id: string) => id)) };
-  }
+  const watch = async (gateway: RoleProcess, user: string) => watchPresence(await connect(gateway, user), workspace);
 
   it("takes the users of a gateway killed with SIGKILL offline within the configured bound", async () => {
     const watcher = await watch(survivor, `watcher-${run}`);

@@ -1,5 +1,6 @@
-import { Socket, type Channel, type SocketConnectOption } from "phoenix";
+import { Presence, Socket, type Channel, type SocketConnectOption } from "phoenix";
 import { WebSocket } from "ws";
+import { tokenFor } from "./tokens.js";
 
 export type Payload = Record<string, unknown>;
 
@@ -38,4 +39,21 @@ export function pushTo(channel: Channel, event: string, payload: Payload, timeou
       .receive("error", (response: Payload) => resolve({ status: "error", response }))
       .receive("timeout", () => resolve({ status: "timeout", response: {} })),
   );
+}
+
+/**
+ * A stock client socket of `user` in `workspace` on the gateway listening on `port`, connecting.
+ * After a drop it tries again only a minute later: a test that kills a gateway says itself where
+ * that gateway's clients go.
+ */
+export async function openSocket(port: number, user: string, workspace: string): Promise<Socket> {
+  return connectSocket(`ws://127.0.0.1:${port}`, { token: await tokenFor(user, workspace) }, { reconnectAfterMs: () => 60_000 });
+}
+
+/** Joins `presence:<workspace>` on `socket` with the stock client's `Presence`; `users` are the users it lists. */
+export async function watchPresence(socket: Socket, workspace: string): Promise<{ users(): Set<string> }> {
+  const channel = socket.channel(`presence:${workspace}`);
+  const presence = new Presence(channel);
+  await joinChannel(channel);
+  return { users: () => new Set(presence.list((id: string) => id)) };
 }

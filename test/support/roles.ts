@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, runCli, type ServiceProcess } from "./service-process.js";
 import { sleep } from "../../src/platform/sleep.js";
+import { TEST_JWT_SECRET } from "./tokens.js";
 
 export type RoleName = "gateway" | "processor" | "projector";
 
@@ -14,6 +15,26 @@ export interface RoleProcess extends ServiceProcess {
   readonly base: string;
   /** The file every line the process writes is copied to (kept after the test, for evidence). */
   readonly logFile: string;
+}
+
+/**
+ * The environment of a cluster under topic prefix `prefix` whose gateways tell a dead peer
+ * quickly (they beat and sweep every `beatMs`; one silent for `staleMs` is dead), with the test
+ * JWT secret and per-user rate limits out of the way of a test's bursts of joins and requests.
+ */
+export function fastPresenceEnv(prefix: string, { staleMs, beatMs }: { readonly staleMs: number; readonly beatMs: number }): Record<string, string> {
+  return {
+    KAFKA_TOPIC_PREFIX: prefix,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: "warn",
+    PRESENCE_GATEWAY_HEARTBEAT_MS: String(beatMs),
+    PRESENCE_SWEEP_INTERVAL_MS: String(beatMs),
+    PRESENCE_GATEWAY_STALE_MS: String(staleMs),
+    PRESENCE_DIFF_INTERVAL_MS: "100",
+    RATE_LIMIT_JOINS_PER_MIN: "100000",
+    RATE_LIMIT_EVENTS_PER_MIN: "100000",
+    RATE_LIMIT_TOTAL_PER_MIN: "100000",
+  };
 }
 
 /**

@@ -20,7 +20,18 @@ export interface ProjectionSink {
   checkpoints(topic: string): Promise<Map<number, number>>;
   /** Applies the records of one topic-partition, in offset order; resolves with those actually applied. */
   apply(topic: string, partition: number, records: readonly ConsumedRecord[]): Promise<readonly ConsumedRecord[]>;
+  /**
+   * Optional, for a sink that can lose its data under the runtime (Redis without persistence):
+   * rejects when checkpoints it returned or wrote have vanished. The runtime calls it between
+   * batches, at most every {@link VERIFY_INTERVAL_MS}, so that a loss is noticed without waiting
+   * for a record of each partition; on a rejection it moves its partitions back to the sink's
+   * checkpoints, as after a failed batch.
+   */
+  verify?(): Promise<void>;
 }
+
+/** How often, at most, a running projection asks its sink whether it still holds its checkpoints. */
+const VERIFY_INTERVAL_MS = 1_000;
 
 /** What happens after a write committed: deltas, cache updates. Never called for skipped records. */
 export type AfterApply = (records: readonly ConsumedRecord[], context: { readonly catchingUp: boolean }) => Promise<void>;
@@ -90,6 +101,7 @@ export class ProjectionRuntime {
    */
   private owned: readonly PartitionKey[] = [];
   private running = false;
+  private nextVerify = 0;
   private loop: Promise<void> | undefined;
   private generation = 0;
 
@@ -197,14 +209,22 @@ export class ProjectionRuntime {
     while (this.running) {
       try {
         await this.pendingSeeks;
+        await this.verifySink();
         const messages = await consume(this.consumer, batchSize);
         if (messages.length > 0) await this.handle(messages);
       } catch (error) {
-        this.logger.warn({ err: error, projection: this.options.name }, "projection batch failed; retrying from the checkpoint");
+        this.logger.warn({ err: error, projection: this.options.name }, "projection batch (or check of its checkpoints) failed; retrying from the checkpoints");
         await sleep(500);
         this.afterPendingSeeks(() => this.moveToCheckpoints(this.owned));
       }
     }
+  }
+
+  private async verifySink(): Promise<void> {
+    // Without partitions the sink's expectations are those of partitions given away: the next assignment renews them.
+    if (this.sink.verify === undefined || this.owned.length === 0 || Date.now() < this.nextVerify) return;
+    this.nextVerify = Date.now() + VERIFY_INTERVAL_MS;
+    await this.sink.verify();
   }
 
   private async handle(messages: readonly Kafka.Message[]): Promise<void> {

@@ -33,17 +33,21 @@ export interface CheckpointedLayout {
  * changed it meanwhile, the batch is planned again from the new checkpoint. Records below the
  * checkpoint are skipped, so replaying any record changes nothing.
  *
- * Redis may lose everything (a restart without persistence). A partition whose checkpoint this
- * store wrote and that has vanished fails its apply with {@link ReadModelLostError}: the
- * projection runtime then moves the partition to the checkpoint, now none, i.e. the beginning,
- * and the read model is rebuilt from the log instead of being continued from the middle.
+ * Redis may lose everything (a restart without persistence). The store expects the checkpoint
+ * of every partition it last told the runtime about ({@link RedisCheckpointedStore.checkpoints})
+ * or wrote since; one that has vanished fails the partition's next apply, and
+ * {@link RedisCheckpointedStore.verify}, with {@link ReadModelLostError}: the projection runtime
+ * then moves its partitions to their checkpoints, now none, i.e. the beginning, and the read
+ * model is rebuilt from the log instead of being continued from the middle. A projector
+ * restarted earlier therefore notices the loss like one that has been running all along.
  *
  * The store owns `redis`: WATCH holds per connection, and any MULTI/EXEC of another user of the
- * connection would drop it. Applies are serialized for the same reason.
+ * connection would drop it. Applies, reads of the checkpoints and verifications are serialized
+ * for the same reason.
  */
 export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink {
-  /** `<topic>:<partition>` this store has written a checkpoint for since it started (or was cleared). */
-  private readonly written = new Set<string>();
+  /** `<topic>:<partition>` whose checkpoint this store read (as the runtime's starting point) or wrote since. */
+  private readonly expected = new Set<string>();
   private readonly outcomes = new Map<string, { readonly lastOffset: number; readonly outcome: Outcome }>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -53,24 +57,38 @@ export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink
     private readonly layout: CheckpointedLayout,
   ) {}
 
-  async checkpoints(topic: string): Promise<Map<number, number>> {
-    return checkpointsOf(await this.redis.hgetall(this.layout.checkpoint), topic);
+  /** The checkpoints of `topic`; from now on the store expects exactly these (the runtime moves its partitions to them). */
+  checkpoints(topic: string): Promise<Map<number, number>> {
+    return this.serialized(async () => {
+      const checkpoints = checkpointsOf(await this.redis.hgetall(this.layout.checkpoint), topic);
+      for (const field of [...this.expected]) if (field.slice(0, field.lastIndexOf(":")) === topic) this.expected.delete(field);
+      for (const partition of checkpoints.keys()) this.expected.add(`${topic}:${partition}`);
+      return checkpoints;
+    });
   }
 
   apply(topic: string, partition: number, records: readonly ConsumedRecord[]): Promise<readonly ConsumedRecord[]> {
     const field = `${topic}:${partition}`;
-    const run = this.queue.then(async () => {
-      const expected = this.written.delete(field);
+    return this.serialized(async () => {
       const applied = await applyUnderCheckpoint(this.redis, this.layout.checkpoint, topic, partition, records, (fresh) => this.plan(fresh), {
-        expectCheckpoint: expected,
+        expectCheckpoint: this.expected.has(field),
       });
-      this.written.add(field);
+      this.expected.add(field);
       if (applied === undefined) return [];
-      this.outcomes.set(`${topic}:${partition}`, { lastOffset: applied.fresh[applied.fresh.length - 1]!.offset, outcome: applied.outcome });
+      this.outcomes.set(field, { lastOffset: applied.fresh[applied.fresh.length - 1]!.offset, outcome: applied.outcome });
       return applied.fresh;
     });
-    this.queue = run.catch(() => undefined);
-    return run;
+  }
+
+  /** Rejects with {@link ReadModelLostError} when a checkpoint the store expects has vanished (one round trip). */
+  verify(): Promise<void> {
+    return this.serialized(async () => {
+      const fields = [...this.expected];
+      if (fields.length === 0) return;
+      const stored = await this.redis.hmget(this.layout.checkpoint, ...fields);
+      const vanished = fields.find((_, index) => stored[index] === null);
+      if (vanished !== undefined) throw new ReadModelLostError(this.layout.checkpoint, vanished);
+    });
   }
 
   /**
@@ -100,7 +118,7 @@ export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink
       if (doomed.length > 0) await this.redis.unlink(...doomed);
     } while (cursor !== "0");
     this.outcomes.clear();
-    this.written.clear();
+    this.expected.clear();
   }
 
   /** Waits for the apply under way, then quits the store's connection; idempotent. */
@@ -109,6 +127,12 @@ export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink
     this.closed = true;
     await this.queue;
     await this.redis.quit();
+  }
+
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -124,7 +148,10 @@ export abstract class RedisCheckpointedStore<Outcome> implements RebuildableSink
  * `checkpointKey` (`<topic>:<partition>` → next offset): WATCHes the hash, reads the checkpoint,
  * lets `plan` read what it needs and decide the writes of the records at or above it, and
  * queues those writes and the new checkpoint in one MULTI/EXEC. When another writer changed the
- * hash meanwhile, EXEC does nothing and the whole is tried again from the new checkpoint.
+ * hash meanwhile, EXEC does nothing and the whole is tried again from the new checkpoint; so it
+ * is when the connection was re-established since the WATCH, which went with the old one (a
+ * Redis restart could otherwise let a batch planned before it write its checkpoint into the
+ * emptied Redis).
  * Resolves with the records applied and the plan's outcome, or undefined when every record was
  * below the checkpoint. `redis` must not be shared with other users of MULTI/EXEC or WATCH.
  * With `expectCheckpoint`, a missing checkpoint throws {@link ReadModelLostError}.
@@ -141,6 +168,7 @@ export async function applyUnderCheckpoint<T>(
   const field = `${topic}:${partition}`;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     await redis.watch(checkpointKey);
+    const watching = redis.stream;
     try {
       const stored = await redis.hget(checkpointKey, field);
       if (stored === null && options.expectCheckpoint === true) throw new ReadModelLostError(checkpointKey, field);
@@ -154,6 +182,8 @@ export async function applyUnderCheckpoint<T>(
       const transaction = redis.multi();
       write(transaction);
       transaction.hset(checkpointKey, field, String(fresh[fresh.length - 1]!.offset + 1));
+      // Checked in the same tick as EXEC is sent: ioredis would queue it for the next connection, unwatched.
+      if (redis.status !== "ready" || redis.stream !== watching) continue;
       const results = await transaction.exec();
       if (results === null) continue; // the checkpoint moved: read and plan again
       const failed = results.find(([error]) => error !== null);

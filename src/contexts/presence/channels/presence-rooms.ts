@@ -22,6 +22,8 @@ interface Room {
   readonly subscribed: Promise<() => void>;
   lastFlush: number;
   timer: NodeJS.Timeout | undefined;
+  /** Resyncs reading the state: diffs wait until it is out. */
+  resyncing: number;
 }
 
 /**
@@ -36,7 +38,8 @@ interface Room {
  * the state already includes are harmless to re-apply (joins are keyed by `phx_ref`, and a
  * meta's leave always follows its join). After Redis pub/sub reconnects, and when the projection
  * says it caught up without publishing diffs (`resync`), every member gets a fresh
- * `presence_state`, which the Phoenix client reconciles into joins and leaves.
+ * `presence_state`, which the Phoenix client reconciles into joins and leaves; the diffs that
+ * arrive while that state is read go out after it, since the state may predate them.
  */
 export class PresenceRooms {
   private readonly rooms = new Map<string, Room>();
@@ -83,6 +86,7 @@ export class PresenceRooms {
       pending: new DiffAccumulator(),
       lastFlush: 0,
       timer: undefined,
+      resyncing: 0,
       subscribed: this.hub.listen(channel, {
         onMessage: (message) => {
           const delta = parseMessage<PresenceDiffDelta>(message, channel, this.logger);
@@ -111,6 +115,7 @@ export class PresenceRooms {
 
   private flush(room: Room): void {
     room.timer = undefined;
+    if (room.resyncing > 0) return;
     room.lastFlush = this.now();
     if (room.pending.empty) return;
     const diff = room.pending.take();
@@ -121,12 +126,23 @@ export class PresenceRooms {
   }
 
   private async resync(room: Room): Promise<void> {
+    // Diffs received so far were committed before the state is read: it includes them. Members
+    // still waiting for their own, older, state get them as they would have.
+    const anyIncluded = !room.pending.empty;
+    const included = room.pending.take();
+    if (anyIncluded) for (const member of room.members) member.held?.push(included);
+    room.resyncing += 1;
     try {
       const state = await this.reader.workspaceState(room.workspaceId);
-      room.pending.take();
       for (const member of room.members) if (member.held === undefined) member.outlet.push("presence_state", state);
     } catch (error) {
       this.logger.warn({ err: error, workspaceId: room.workspaceId }, "presence resync failed");
+      const later = room.pending.take();
+      room.pending.add(included);
+      room.pending.add(later);
+    } finally {
+      room.resyncing -= 1;
+      if (room.resyncing === 0 && room.timer === undefined && !room.pending.empty) room.timer = setTimeout(() => this.flush(room), 0);
     }
   }
 

@@ -32,7 +32,7 @@ import { PresenceReadModel } from "../../../../src/contexts/presence/projections
 import { RedisPresenceStore } from "../../../../src/contexts/presence/projections/presence/redis-presence-store.js";
 import type { ProjectionRuntime } from "../../../../src/platform/projection/projection-runtime.js";
 import { rebuildProjection } from "../../../../src/platform/projection/rebuild.js";
-import { applyUnderCheckpoint } from "../../../../src/platform/projection/redis-checkpointed-store.js";
+import { applyUnderCheckpoint, ReadModelLostError } from "../../../../src/platform/projection/redis-checkpointed-store.js";
 import { eventually, testConfig, testLogger, uniquePrefix, untilProjectionLive } from "../../../support/test-config.js";
 
 const logger = testLogger();
@@ -343,6 +343,39 @@ describe("the presence projection", () => {
       expect(result?.fresh.map((record) => record.offset)).toEqual([2]);
       expect(await redis.hget(keys.checkpoint, field)).toBe("3");
       expect(await redis.get(`${prefix}watched-marker`)).toBe("1");
+    } finally {
+      await own.quit();
+    }
+  });
+
+  it("does not write a batch planned before the connection dropped: its WATCH went with the connection", async () => {
+    const own = createRedis(config.redis.url, logger, { name: "presence-test-reconnect" });
+    const checkpointKey = `${prefix}reconnect-checkpoint`;
+    const topic = `${prefix}reconnect`;
+    try {
+      await redis.hset(checkpointKey, `${topic}:0`, "5");
+      const records = [5, 6].map((offset) => ({ topic, partition: 0, offset, key: "k", timestamp: 0, headers: {}, fullName: "x", value: {} }));
+      const applying = applyUnderCheckpoint(
+        own,
+        checkpointKey,
+        topic,
+        0,
+        records,
+        async (fresh) => {
+          if (fresh.length === 2) {
+            // Redis restarts without its data between the read of the checkpoint and EXEC.
+            await redis.del(checkpointKey);
+            own.disconnect(true);
+            await own.ping();
+          }
+          return { outcome: fresh.length, write: (transaction) => transaction.set(`${prefix}reconnect-marker`, "written") };
+        },
+        { expectCheckpoint: true },
+      );
+      // Unwatched, EXEC would have written offset 7 as the checkpoint of an empty read model.
+      await expect(applying).rejects.toThrow(ReadModelLostError);
+      expect(await redis.hgetall(checkpointKey)).toEqual({});
+      expect(await redis.get(`${prefix}reconnect-marker`)).toBeNull();
     } finally {
       await own.quit();
     }

@@ -146,6 +146,8 @@ describe("the presence fold", () => {
       });
       expect(JSON.parse(p.redis.hash(keys.metas("w1")).c1!)).toEqual({ userId: "alice", meta: metaOf("c1", "0.0.0", T0) });
       expect(JSON.parse(p.redis.hash(keys.gateway("g1")).c1!)).toEqual({ userId: "alice", workspaceId: "w1" });
+      // The store makes sure the sweeper knows g1 (Redis may have lost the gateways' liveness with the read model).
+      expect(outcome.gateways).toEqual(["g1"]);
       expect(outcome.updates).toEqual([
         {
           user_id: "alice",
@@ -186,6 +188,7 @@ describe("the presence fold", () => {
       expect(p.redis.zset(keys.online("w1"))).toEqual({ alice: T0 + 5 });
       expect(Object.keys(p.redis.hash(keys.metas("w1")))).toEqual(["c2"]);
       expect(p.redis.hash(keys.gateway("g1")).c1).toBeUndefined();
+      expect(outcome.gateways).toEqual([]);
       expect(outcome.updates[0]).toMatchObject({ status: "online", device_count: 1 });
     });
   });

@@ -103,6 +103,26 @@ describe("presence rooms", () => {
     expect(a.pushes[1]!.payload).toEqual({ u9: { metas: [] } });
   });
 
+  it("sends the diffs that arrive while a resync reads the state after that state, not before it", async () => {
+    const reads: ((entries: PresenceEntries) => void)[] = [];
+    rooms = new PresenceRooms(source, { workspaceState: () => new Promise((resolve) => reads.push(resolve)) }, "p.", 100, testLogger(), () => clock);
+    const a = recorder();
+    const entering = rooms.enter("w1", a.outlet);
+    await vi.advanceTimersByTimeAsync(0);
+    reads.shift()!({});
+    await entering;
+    source.publish(channel, { workspaceId: "w1", partition: -1, offset: -1, joins: {}, leaves: {}, resync: true });
+    // u1 joins after the resync's read reached Redis: the state read does not hold u1.
+    source.publish(channel, joinOf("u1", "r1", 1));
+    await vi.advanceTimersByTimeAsync(200);
+    expect(a.pushes.map((p) => p.event)).toEqual(["presence_state"]);
+    reads.shift()!({});
+    await vi.advanceTimersByTimeAsync(0);
+    // A presence_diff before the state would be undone by it: the watcher would lose u1.
+    expect(a.pushes.map((p) => p.event)).toEqual(["presence_state", "presence_state", "presence_diff"]);
+    expect(Object.keys(a.pushes[2]!.payload.joins as object)).toEqual(["u1"]);
+  });
+
   it("unsubscribes when the last member leaves", async () => {
     const leave = await rooms.enter("w1", recorder().outlet);
     expect(rooms.size).toBe(1);

@@ -90,6 +90,8 @@ export interface PresenceOutcome {
   readonly updates: readonly UserPresence[];
   /** Every workspace a touched user was or is in. */
   readonly workspaces: readonly string[];
+  /** The gateways of the connections the batch opened, in id order. */
+  readonly gateways: readonly string[];
 }
 
 /** A user no event has touched yet. */
@@ -325,8 +327,10 @@ export function foldPresence(prefix: string, users: ReadonlyMap<string, UserPres
   const visibility: VisibilityChange[] = [];
   const updates: UserPresence[] = [];
   const workspaces = new Set<string>();
+  const gateways = new Set<string>();
   for (const [userId, before] of initial) {
     const after = current.get(userId)!;
+    for (const connection of after.connections.values()) if (!before.connections.has(connection.connectionId)) gateways.add(connection.gatewayId);
     if (before.workspaceId !== null) workspaces.add(before.workspaceId);
     if (after.workspaceId !== null) workspaces.add(after.workspaceId);
     writes.push(...userWrites(keys, before, after));
@@ -342,7 +346,7 @@ export function foldPresence(prefix: string, users: ReadonlyMap<string, UserPres
   for (const [workspaceId, diff] of diffs) {
     if (!diff.isEmpty()) merged.set(workspaceId, diff.entries());
   }
-  return { users: current, writes, diffs: merged, visibility, updates, workspaces: [...workspaces] };
+  return { users: current, writes, diffs: merged, visibility, updates, workspaces: [...workspaces], gateways: [...gateways].sort(compare) };
 }
 
 /** The writes that take one user's keys from `before` to `after`. */

@@ -1,6 +1,6 @@
 /**
  * The presence read model as Redis holds it, and the deltas the presence projection publishes.
- * The projection is the only writer of these keys (except `gateways`, written by each gateway);
+ * The projection is the only writer of these keys (except `gateways`, see below);
  * gateways and REST read them. Every name starts with the Kafka topic prefix, so that runs and
  * tenants sharing a Redis never see each other's presence.
  *
@@ -21,7 +21,9 @@
  * - `<p>presence:gateway:<gatewayId>` hash: connectionId → JSON {@link GatewayConnection}: the
  *   open connections each gateway holds, for the sweeper.
  * - `<p>presence:gateways` sorted set: gatewayId scored by its latest liveness beat (epoch ms),
- *   written by the gateways themselves.
+ *   written by the gateways themselves; the projection adds a gateway it gives a connection and
+ *   finds missing (Redis lost the set), scored by the time of that write, so that the sweeper
+ *   looks at it again.
  */
 
 /** One presence entry of a connection, in Phoenix.Presence form (a "meta"). */

@@ -20,6 +20,13 @@ import { presenceKeys } from "./presence-model.js";
  * A batch reads the touched users and folds the records ({@link foldPresence}); its outcome
  * holds the diffs, updates and visibility changes to announce. `clear` leaves
  * `presence:gateways`, which belongs to the gateways.
+ *
+ * A gateway that a batch gives a connection and that is missing from `presence:gateways` is
+ * added to it, as alive at the time of the batch (`now`): Redis may have lost the set with the
+ * read model, and a rebuild from the log then restores the connections of a gateway killed
+ * before the loss, which will never beat again. So listed, it is swept once silent for
+ * `PRESENCE_GATEWAY_STALE_MS` like any dead gateway, instead of its users staying online for
+ * good; a live gateway's own beats are left as they are.
  */
 export class RedisPresenceStore extends RedisCheckpointedStore<PresenceOutcome> {
   private readonly keys: ReturnType<typeof presenceKeys>;
@@ -27,6 +34,8 @@ export class RedisPresenceStore extends RedisCheckpointedStore<PresenceOutcome> 
   constructor(
     redis: Redis,
     private readonly prefix: string,
+    /** Epoch milliseconds; default `Date.now`. */
+    private readonly now: () => number = Date.now,
   ) {
     const keys = presenceKeys(prefix);
     super(redis, { checkpoint: keys.checkpoint, keyPrefix: `${prefix}presence:`, keep: [keys.gateways] });
@@ -35,7 +44,14 @@ export class RedisPresenceStore extends RedisCheckpointedStore<PresenceOutcome> 
 
   protected override async plan(fresh: readonly ConsumedRecord[]): Promise<CheckpointedPlan<PresenceOutcome>> {
     const outcome = foldPresence(this.prefix, await this.load(fresh), fresh);
-    return { outcome, write: (transaction) => outcome.writes.forEach((write) => queue(transaction, write)) };
+    const now = this.now();
+    return {
+      outcome,
+      write: (transaction) => {
+        outcome.writes.forEach((write) => queue(transaction, write));
+        for (const gatewayId of outcome.gateways) transaction.zadd(this.keys.gateways, "NX", now, gatewayId);
+      },
+    };
   }
 
   /** The current state of every user the records are about (two round trips). */
