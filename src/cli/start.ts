@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
 import type { ContextModule, GatewayKit, GatewayPart, ProjectionKit } from "../platform/context-module.js";
 import { buildApp, type AppDependencies } from "../platform/gateway/app.js";
+import type { PartState } from "../platform/gateway/health-routes.js";
 import { bearerAuthentication } from "../platform/gateway/bearer-auth.js";
 import { CommandBus } from "../platform/gateway/command-bus.js";
 import { createJwtVerifier } from "../platform/gateway/jwt-verifier.js";
@@ -82,8 +83,8 @@ export async function start(
     const mongo = createMongoClient(config.mongo.url);
     closers.push(() => mongo.close());
     const ports = new Ports();
-    /** Whether each processor and projection of this process serves yet: `/health/ready` waits for all. */
-    const serving = new Map<string, () => boolean>();
+    /** The state of each processor and projection of this process: `/health/ready` waits for every one to serve. */
+    const serving = new Map<string, () => PartState>();
 
     let processorStopped: Promise<Error | undefined> | undefined;
     if (runs("processor")) {
@@ -95,7 +96,7 @@ export async function start(
           const handle = await startProcessor(definition, deps);
           closers.push(() => handle.close());
           handles.push(handle);
-          serving.set(`processor:${definition.contexts[0]}`, () => handle.ready());
+          serving.set(`processor:${definition.contexts[0]}`, () => (handle.ready() ? "ready" : "starting"));
         }
       }
       if (handles.length > 0) processorStopped = Promise.race(handles.map((handle) => handle.stopped));
@@ -118,6 +119,10 @@ export async function start(
         for (const projection of module.projections?.(kit, settings(module)) ?? []) {
           const running = await projection.start();
           closers.push(() => running.close());
+          serving.set(`projection:${projection.name}`, () => {
+            const state = running.state();
+            return state === "live" ? "ready" : state;
+          });
         }
       }
     }

@@ -81,7 +81,14 @@ export interface ContextProjection {
   /** After a rebuild's commit: keeps caches in step with the rebuilt read model; never publishes. */
   afterRebuild?(records: readonly ConsumedRecord[]): Promise<void>;
   /** Runs it live: consumes from its checkpoints and publishes its deltas. */
-  start(): Promise<{ close(): Promise<void> }>;
+  start(): Promise<RunningProjection>;
+}
+
+/** A projection running in this process. */
+export interface RunningProjection {
+  /** Whether it has its partitions yet, and whether its read model has reached the end they had then (see `ProjectionRuntime.state`). */
+  state(): "starting" | "catching_up" | "live";
+  close(): Promise<void>;
 }
 
 /** What a gateway process gives the contexts. */

@@ -4,7 +4,7 @@ import type { ServiceMetrics } from "../../infra/metrics/service-metrics.js";
 import type { DependencyProbe } from "./dependency-health.js";
 import { registerOpenApi } from "./openapi.js";
 import { phoenixSocketRoute, type PhoenixSocketOptions } from "../phoenix/socket-route.js";
-import { healthRoutes, type ServiceStats } from "./health-routes.js";
+import { healthRoutes, type PartState, type ServiceStats } from "./health-routes.js";
 import { metricsRoutes } from "./metrics-routes.js";
 
 export interface AppDependencies {
@@ -14,8 +14,8 @@ export interface AppDependencies {
   readonly nodeId: string;
   readonly probes: readonly DependencyProbe[];
   readonly stats: () => ServiceStats;
-  /** Whether each serving part of the process serves yet (see `HealthRoutesOptions.parts`). */
-  readonly parts?: () => Readonly<Record<string, boolean>>;
+  /** The state of each serving part of the process (see `HealthRoutesOptions.parts`). */
+  readonly parts?: () => Readonly<Record<string, PartState>>;
   readonly probeTimeoutMs?: number;
   /** The Phoenix socket at `/socket/websocket`; absent, the app serves HTTP only. */
   readonly socket?: Omit<PhoenixSocketOptions, "metrics" | "logger">;

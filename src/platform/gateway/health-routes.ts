@@ -8,6 +8,8 @@ import { checkDependencies, type DependencyProbe } from "./dependency-health.js"
  */
 export type ServiceStats = Readonly<Record<string, number>>;
 
+export type PartState = "starting" | "catching_up" | "ready";
+
 export interface HealthRoutesOptions {
   readonly version: string;
   readonly nodeId: string;
@@ -15,11 +17,13 @@ export interface HealthRoutesOptions {
   readonly probeTimeoutMs: number;
   readonly stats: () => ServiceStats;
   /**
-   * Whether each part of the process that serves is serving yet, by name (`processor:presence`
-   * owns its partitions, `projection:history` is consuming from its checkpoints…): the process is
-   * ready only once every one is, whatever its dependencies say.
+   * The state of each part of the process that serves, by name: `starting` until it serves (a
+   * processor that does not own its partitions yet, a projection not yet at its checkpoints),
+   * `catching_up` while it serves from a read model that lags (a projection replaying after a
+   * restart or a lost read model), `ready` otherwise. The process is ready once no part is
+   * starting, and healthy (rather than degraded) once every part is ready.
    */
-  readonly parts?: () => Readonly<Record<string, boolean>>;
+  readonly parts?: () => Readonly<Record<string, PartState>>;
   /** Reports each dependency's state, e.g. to a gauge. */
   readonly onReport?: (dependencies: Readonly<Record<string, "healthy" | "unhealthy">>) => void;
 }
@@ -31,15 +35,15 @@ const dependencyStates = {
 
 const partStates = {
   type: "object",
-  description: "each processor and projection of this process: serving (ready) or not yet (starting)",
-  additionalProperties: { type: "string", enum: ["ready", "starting"] },
+  description: "each processor and projection of this process: not serving yet (starting), serving from a read model that lags (catching_up), or ready",
+  additionalProperties: { type: "string", enum: ["starting", "catching_up", "ready"] },
 } as const;
 
 const healthBody = {
   type: "object",
   required: ["status", "version", "uptime", "node", "dependencies", "stats"],
   properties: {
-    status: { type: "string", enum: ["healthy", "unhealthy"] },
+    status: { type: "string", enum: ["healthy", "degraded", "unhealthy"], description: "degraded: a part of the process is starting or catching up (see parts)" },
     version: { type: "string" },
     uptime: { type: "integer", description: "seconds since the process started" },
     node: { type: "string" },
@@ -68,10 +72,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
   const { version, nodeId, probes, probeTimeoutMs, stats, onReport } = options;
   const parts = () => {
     const states = options.parts?.() ?? {};
-    return {
-      ready: Object.values(states).every(Boolean),
-      parts: Object.fromEntries(Object.entries(states).map(([name, ready]) => [name, ready ? "ready" : "starting"])),
-    };
+    const values = Object.values(states);
+    return { serving: !values.includes("starting"), allReady: values.every((state) => state === "ready"), parts: states };
   };
 
   const report = async () => {
@@ -86,13 +88,14 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     { schema: { tags: ["health"], response: { 200: healthBody, 503: healthBody } } },
     async (_request, reply) => {
       const result = await report();
+      const serving = parts();
       return reply.code(result.healthy ? 200 : 503).send({
-        status: result.healthy ? "healthy" : "unhealthy",
+        status: !result.healthy ? "unhealthy" : serving.allReady ? "healthy" : "degraded",
         version,
         uptime: Math.floor(process.uptime()),
         node: nodeId,
         dependencies: result.dependencies,
-        parts: parts().parts,
+        parts: serving.parts,
         stats: stats(),
       });
     },
@@ -104,7 +107,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     async (_request, reply) => {
       const result = await report();
       const serving = parts();
-      const ready = result.healthy && serving.ready;
+      const ready = result.healthy && serving.serving;
       return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", dependencies: result.dependencies, parts: serving.parts });
     },
   );

@@ -94,6 +94,9 @@ function handled<T>(promise: Promise<T>): Promise<T> {
 export class ProjectionRuntime {
   private readonly consumer: Kafka.KafkaConsumer;
   private readonly liveFrom = new Map<string, number>();
+  /** Partitions assigned whose end (as of their assignment) has not been reached yet: the read model lags behind them. */
+  private readonly behind = new Set<string>();
+  private assignedOnce = false;
   private pendingSeeks: Promise<void> = Promise.resolve();
   /**
    * The partitions the group gave this member. A retry moves these (not the consumer's current
@@ -126,7 +129,10 @@ export class ProjectionRuntime {
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "projection consumer error"));
     // At a partition's end there is nothing left to apply, whatever transaction markers follow the last record.
-    this.consumer.on("partition.eof", (eof) => this.options.metrics?.lag.set(this.labels(eof), 0));
+    this.consumer.on("partition.eof", (eof) => {
+      this.behind.delete(key(eof));
+      this.options.metrics?.lag.set(this.labels(eof), 0);
+    });
   }
 
   async start(): Promise<void> {
@@ -135,6 +141,17 @@ export class ProjectionRuntime {
     this.consumer.subscribe([...this.options.topics]);
     this.running = true;
     this.loop = this.run();
+  }
+
+  /**
+   * `starting` until the group first assigned this member and it moved to its checkpoints;
+   * `catching_up` while a partition has not reached the end it had when assigned (after a
+   * restart, a rebalance, or a rebuild from the beginning when the read model was lost);
+   * `live` otherwise.
+   */
+  state(): "starting" | "catching_up" | "live" {
+    if (!this.assignedOnce || !this.running) return "starting";
+    return this.behind.size > 0 ? "catching_up" : "live";
   }
 
   async close(): Promise<void> {
@@ -161,6 +178,7 @@ export class ProjectionRuntime {
       this.owned = this.owned.filter((partition) => !revoked.has(key(partition)));
       for (const partition of assignment) {
         this.liveFrom.delete(key(partition));
+        this.behind.delete(key(partition));
         this.options.metrics?.lag.remove(this.labels(partition));
       }
       this.consumer.unassign();
@@ -189,6 +207,9 @@ export class ProjectionRuntime {
       positions.push({ ...partition, offset: byTopic.get(partition.topic)?.get(partition.partition) ?? OFFSET_BEGINNING });
     }
     this.consumer.assign(positions);
+    // Until the end of each partition is reached (its eof), the read model lags behind it.
+    for (const partition of assigned) this.behind.add(key(partition));
+    this.assignedOnce = true;
   }
 
   private labels({ topic, partition }: PartitionKey): { projection: string; topic: string; partition: string } {

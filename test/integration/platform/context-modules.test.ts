@@ -22,7 +22,7 @@ const emptyStore = (): RebuildableSink => ({
 const probe = defineContext({
   name: "probe",
   rateLimits: () => [{ name: "probe", perMinute: 1, events: ["probe:ping"] }],
-  projections: () => [{ name: "probe", topic: TOPICS.typing.events, store: emptyStore, start: () => Promise.resolve({ close: () => Promise.resolve() }) }],
+  projections: () => [{ name: "probe", topic: TOPICS.typing.events, store: emptyStore, start: () => Promise.resolve({ state: () => "live" as const, close: () => Promise.resolve() }) }],
   gateway: () =>
     Promise.resolve({
       families: [
@@ -67,8 +67,18 @@ describe("the contexts list wires every role and tool", () => {
     expect(await (await fetch(`${base}/api/probe`)).json()).toEqual({ probed: true });
     const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(["/api/probe", "/api/conversations", "/api/presence/online"]));
-    const health = (await (await fetch(`${base}/health`)).json()) as { stats: Record<string, number> };
+    const health = (await (await fetch(`${base}/health`)).json()) as { stats: Record<string, number>; parts: Record<string, string> };
     expect(health.stats).toMatchObject({ probe_counter: 7, websocket_connections: 0, online_users: 0 });
+    expect(Object.keys(health.parts).sort()).toEqual([
+      "processor:conversations",
+      "processor:presence",
+      "processor:typing",
+      "projection:history",
+      "projection:membership",
+      "projection:presence",
+      "projection:probe",
+      "projection:typing",
+    ]);
     expect(health.stats).not.toHaveProperty("active_calls");
   });
 

@@ -49,8 +49,12 @@ describe("health endpoints against real dependencies", () => {
         mongoProbe(mongo),
       ],
       stats: () => ({ websocket_connections: 3, online_users: 2 }),
+      parts: () => ({ ...parts }),
     });
   });
+
+  /** The state each part of the process reports; tests change it. */
+  let parts: Record<string, "starting" | "catching_up" | "ready"> = { "processor:conversations": "ready", "projection:presence": "ready" };
 
   afterAll(async () => {
     await app.close();
@@ -68,8 +72,26 @@ describe("health endpoints against real dependencies", () => {
       uptime: expect.any(Number),
       node: "health-test",
       dependencies: { kafka: "healthy", schema_registry: "healthy", redis: "healthy", mysql: "healthy", mongo: "healthy" },
+      parts: { "processor:conversations": "ready", "projection:presence": "ready" },
       stats: { websocket_connections: 3, online_users: 2 },
     });
+  });
+
+  it("is not ready while a part is starting, and degraded (yet ready) while a projection catches up", async () => {
+    try {
+      parts = { "processor:conversations": "starting", "projection:presence": "ready" };
+      let ready = await app.inject({ method: "GET", url: "/health/ready" });
+      expect([ready.statusCode, ready.json()]).toMatchObject([503, { status: "not_ready", parts: { "processor:conversations": "starting" } }]);
+      expect((await app.inject({ method: "GET", url: "/health" })).json()).toMatchObject({ status: "degraded" });
+
+      parts = { "processor:conversations": "ready", "projection:presence": "catching_up" };
+      ready = await app.inject({ method: "GET", url: "/health/ready" });
+      expect(ready.statusCode).toBe(200);
+      const health = await app.inject({ method: "GET", url: "/health" });
+      expect([health.statusCode, health.json()]).toMatchObject([200, { status: "degraded", parts: { "projection:presence": "catching_up" } }]);
+    } finally {
+      parts = { "processor:conversations": "ready", "projection:presence": "ready" };
+    }
   });
 
   it("/health/live answers while the process runs", async () => {
@@ -87,6 +109,7 @@ describe("health endpoints against real dependencies", () => {
     expect(down.json()).toEqual({
       status: "not_ready",
       dependencies: { kafka: "unhealthy", schema_registry: "healthy", redis: "healthy", mysql: "healthy", mongo: "healthy" },
+      parts: { "processor:conversations": "ready", "projection:presence": "ready" },
     });
 
     broker = await startKafka(brokerOptions);
