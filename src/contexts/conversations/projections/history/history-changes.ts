@@ -1,12 +1,5 @@
-import type {
-  MessageDeleted,
-  MessageDelivered,
-  MessageEdited,
-  MessageRead,
-  MessageSent,
-  ReactionAdded,
-  ReactionRemoved,
-} from "../../../../platform/contract/generated/avro-types.js";
+import type { MessageSent } from "../../../../platform/contract/generated/avro-types.js";
+import { eventOf } from "../../../../platform/contract/event-records.js";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
 import type { ConversationDelta, HistoryMessage } from "./history-port.js";
 
@@ -40,14 +33,6 @@ export type HistoryChange =
       readonly emoji: string;
     };
 
-const SENT = "quikchat.messages.MessageSent";
-const EDITED = "quikchat.messages.MessageEdited";
-const DELETED = "quikchat.messages.MessageDeleted";
-const REACTION_ADDED = "quikchat.messages.ReactionAdded";
-const REACTION_REMOVED = "quikchat.messages.ReactionRemoved";
-const READ = "quikchat.messages.MessageRead";
-const DELIVERED = "quikchat.messages.MessageDelivered";
-
 type HistoryRecord = Pick<ConsumedRecord, "fullName" | "value" | "offset">;
 
 /** A message as `MessageSent` creates it: never edited, not deleted, no reactions. */
@@ -76,23 +61,23 @@ export function sentMessage(event: MessageSent): HistoryMessage {
  */
 export function historyChanges(record: HistoryRecord): HistoryChange[] {
   const version = record.offset;
-  switch (record.fullName) {
-    case SENT:
-      return [{ kind: "message_sent", version, message: sentMessage(record.value as MessageSent) }];
-    case EDITED: {
-      const event = record.value as MessageEdited;
-      const { conversationId, seq, messageId, content, revision } = event;
-      return [{ kind: "message_edited", version, conversationId, seq, messageId, content, revision, editedAt: event.meta.occurredAt }];
+  const event = eventOf(record, "messages");
+  switch (event?.type) {
+    case "MessageSent":
+      return [{ kind: "message_sent", version, message: sentMessage(event.data) }];
+    case "MessageEdited": {
+      const { conversationId, seq, messageId, content, revision, meta } = event.data;
+      return [{ kind: "message_edited", version, conversationId, seq, messageId, content, revision, editedAt: meta.occurredAt }];
     }
-    case DELETED: {
-      const event = record.value as MessageDeleted;
-      return [{ kind: "message_deleted", version, conversationId: event.conversationId, seq: event.seq, deletedAt: event.meta.occurredAt }];
+    case "MessageDeleted": {
+      const { conversationId, seq, meta } = event.data;
+      return [{ kind: "message_deleted", version, conversationId, seq, deletedAt: meta.occurredAt }];
     }
-    case REACTION_ADDED:
-    case REACTION_REMOVED: {
-      const event = record.value as ReactionAdded | ReactionRemoved;
-      const kind = record.fullName === REACTION_ADDED ? "reaction_added" : "reaction_removed";
-      return [{ kind, version, conversationId: event.conversationId, seq: event.seq, userId: event.userId, emoji: event.emoji }];
+    case "ReactionAdded":
+    case "ReactionRemoved": {
+      const kind = event.type === "ReactionAdded" ? "reaction_added" : "reaction_removed";
+      const { conversationId, seq, userId, emoji } = event.data;
+      return [{ kind, version, conversationId, seq, userId, emoji }];
     }
     default:
       return [];
@@ -105,43 +90,31 @@ export function historyChanges(record: HistoryRecord): HistoryChange[] {
  * stale: clients drop an edit whose revision is not newer than theirs, as the store does.
  */
 export function historyDeltas(record: HistoryRecord): ConversationDelta[] {
-  switch (record.fullName) {
-    case SENT: {
-      const message = sentMessage(record.value as MessageSent);
+  const event = eventOf(record, "messages");
+  switch (event?.type) {
+    case "MessageSent": {
+      const message = sentMessage(event.data);
       return [{ kind: "message_new", conversationId: message.conversationId, seq: message.seq, message }];
     }
-    case EDITED: {
-      const event = record.value as MessageEdited;
-      return [
-        {
-          kind: "message_edited",
-          conversationId: event.conversationId,
-          seq: event.seq,
-          messageId: event.messageId,
-          content: event.content,
-          revision: event.revision,
-          editedAt: event.meta.occurredAt,
-          editedBy: event.meta.actorId,
-        },
-      ];
+    case "MessageEdited": {
+      const { conversationId, seq, messageId, content, revision, meta } = event.data;
+      return [{ kind: "message_edited", conversationId, seq, messageId, content, revision, editedAt: meta.occurredAt, editedBy: meta.actorId }];
     }
-    case DELETED: {
-      const event = record.value as MessageDeleted;
-      const { conversationId, seq, messageId } = event;
-      return [{ kind: "message_deleted", conversationId, seq, messageId, deletedAt: event.meta.occurredAt, deletedBy: event.meta.actorId }];
+    case "MessageDeleted": {
+      const { conversationId, seq, messageId, meta } = event.data;
+      return [{ kind: "message_deleted", conversationId, seq, messageId, deletedAt: meta.occurredAt, deletedBy: meta.actorId }];
     }
-    case REACTION_ADDED:
-    case REACTION_REMOVED: {
-      const event = record.value as ReactionAdded | ReactionRemoved;
-      const kind = record.fullName === REACTION_ADDED ? "reaction_added" : "reaction_removed";
-      const { conversationId, seq, messageId, userId, emoji } = event;
+    case "ReactionAdded":
+    case "ReactionRemoved": {
+      const kind = event.type === "ReactionAdded" ? "reaction_added" : "reaction_removed";
+      const { conversationId, seq, messageId, userId, emoji } = event.data;
       return [{ kind, conversationId, seq, messageId, userId, emoji }];
     }
-    case READ:
-    case DELIVERED: {
-      const event = record.value as MessageRead | MessageDelivered;
-      const kind = record.fullName === READ ? "read_receipt" : "delivery_receipt";
-      return [{ kind, conversationId: event.conversationId, seq: event.seq, userId: event.userId }];
+    case "MessageRead":
+    case "MessageDelivered": {
+      const kind = event.type === "MessageRead" ? "read_receipt" : "delivery_receipt";
+      const { conversationId, seq, userId } = event.data;
+      return [{ kind, conversationId, seq, userId }];
     }
     default:
       return [];

@@ -1,12 +1,5 @@
-import type {
-  ConnectionClosed,
-  ConnectionOpened,
-  ConnectionRefreshed,
-  PresenceStatus,
-  StatusChanged,
-  UserOffline,
-  UserOnline,
-} from "../../../../platform/contract/generated/avro-types.js";
+import type { PresenceStatus } from "../../../../platform/contract/generated/avro-types.js";
+import { eventOf } from "../../../../platform/contract/event-records.js";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
 import {
   presenceKeys,
@@ -20,15 +13,6 @@ import {
 
 /** The name of the presence projection: its consumer group and its checkpoints. */
 export const PRESENCE_PROJECTION = "presence";
-
-const NAMESPACE = "quikchat.presence.";
-const OPENED = `${NAMESPACE}ConnectionOpened`;
-const REFRESHED = `${NAMESPACE}ConnectionRefreshed`;
-const CLOSED = `${NAMESPACE}ConnectionClosed`;
-const STATUS_CHANGED = `${NAMESPACE}StatusChanged`;
-const USER_ONLINE = `${NAMESPACE}UserOnline`;
-const USER_OFFLINE = `${NAMESPACE}UserOffline`;
-const PRESENCE_EVENTS = new Set([OPENED, REFRESHED, CLOSED, STATUS_CHANGED, USER_ONLINE, USER_OFFLINE]);
 
 const STATUSES: readonly PresenceStatus[] = ["online", "away", "dnd", "offline"];
 
@@ -115,7 +99,7 @@ export function onlineAtOf(state: UserPresenceState): number | null {
 
 /** The user id a presence event is about; undefined for records of other types. */
 export function presenceUserOf(record: Pick<ConsumedRecord, "fullName" | "value">): string | undefined {
-  return PRESENCE_EVENTS.has(record.fullName) ? (record.value as { userId: string }).userId : undefined;
+  return eventOf(record, "presence")?.data.userId;
 }
 
 /**
@@ -199,9 +183,10 @@ export function evolvePresence(state: UserPresenceState, record: PresenceRecord)
 }
 
 function evolveFacts(state: UserPresenceState, record: PresenceRecord): UserPresenceState {
-  switch (record.fullName) {
-    case OPENED: {
-      const event = record.value as ConnectionOpened;
+  const decoded = eventOf(record, "presence");
+  switch (decoded?.type) {
+    case "ConnectionOpened": {
+      const event = decoded.data;
       if (state.connections.has(event.connectionId)) return state;
       const connection: PresenceConnection = {
         connectionId: event.connectionId,
@@ -215,28 +200,28 @@ function evolveFacts(state: UserPresenceState, record: PresenceRecord): UserPres
       const connections = new Map(state.connections).set(event.connectionId, connection);
       return { ...state, workspaceId: event.meta.workspaceId, lastSeen: event.meta.occurredAt, connections };
     }
-    case REFRESHED: {
-      const event = record.value as ConnectionRefreshed;
+    case "ConnectionRefreshed": {
+      const event = decoded.data;
       const connection = state.connections.get(event.connectionId);
       if (connection === undefined || connection.expiresAt === event.expiresAt) return state;
       return { ...state, connections: new Map(state.connections).set(event.connectionId, { ...connection, expiresAt: event.expiresAt }) };
     }
-    case CLOSED: {
-      const event = record.value as ConnectionClosed;
+    case "ConnectionClosed": {
+      const event = decoded.data;
       if (!state.connections.has(event.connectionId)) return state;
       const connections = new Map(state.connections);
       connections.delete(event.connectionId);
       return { ...state, workspaceId: event.meta.workspaceId, connections };
     }
-    case STATUS_CHANGED:
-    case USER_ONLINE: {
-      const event = record.value as StatusChanged | UserOnline;
+    case "StatusChanged":
+    case "UserOnline": {
+      const event = decoded.data;
       const { workspaceId } = event.meta;
       if (state.status === event.status && state.statusText === event.statusText && state.workspaceId === workspaceId) return state;
       return { ...state, workspaceId, status: event.status, statusText: event.statusText };
     }
-    case USER_OFFLINE: {
-      const event = record.value as UserOffline;
+    case "UserOffline": {
+      const event = decoded.data;
       if (state.lastSeen === event.lastSeenAt && state.workspaceId === event.meta.workspaceId) return state;
       return { ...state, workspaceId: event.meta.workspaceId, lastSeen: event.lastSeenAt };
     }
@@ -302,14 +287,15 @@ export function foldPresence(prefix: string, users: ReadonlyMap<string, UserPres
   };
 
   for (const record of records) {
-    const userId = presenceUserOf(record);
-    if (userId === undefined) continue;
+    const event = eventOf(record, "presence");
+    if (event === undefined) continue;
+    const { userId } = event.data;
     const before = current.get(userId) ?? users.get(userId) ?? unknownUser(userId);
     if (!initial.has(userId)) initial.set(userId, before);
     const after = evolvePresence(before, record);
     current.set(userId, after);
     if (after === before) continue;
-    if (isVisible(before) !== isVisible(after)) lastVisibilityChange.set(userId, (record.value as { meta: { occurredAt: number } }).meta.occurredAt);
+    if (isVisible(before) !== isVisible(after)) lastVisibilityChange.set(userId, event.data.meta.occurredAt);
     for (const [connectionId, meta] of before.metas) {
       if (before.workspaceId !== null && !(before.workspaceId === after.workspaceId && after.metas.get(connectionId) === meta)) {
         diffOf(before.workspaceId).leave({ userId, meta });

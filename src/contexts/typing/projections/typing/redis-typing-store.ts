@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from "ioredis";
-import type { TypingStarted, TypingStopped } from "../../../../platform/contract/generated/avro-types.js";
+import { eventOf } from "../../../../platform/contract/event-records.js";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
 import { resultsOf } from "../../../../infra/redis/redis-replies.js";
 import { RedisCheckpointedStore, type CheckpointedPlan } from "../../../../platform/projection/redis-checkpointed-store.js";
@@ -7,9 +7,6 @@ import { typingKeys } from "./typing-model.js";
 
 /** The name of the typing projection: its consumer group and its checkpoints. */
 export const TYPING_PROJECTION = "typing";
-
-const STARTED = "quikchat.typing.TypingStarted";
-const STOPPED = "quikchat.typing.TypingStopped";
 
 /**
  * How long after its deadline an indicator nobody stopped is still kept: the `expired` stop the
@@ -58,15 +55,16 @@ export function foldTyping(
   const transitions: TypingTransition[] = [];
   const indicators: TypingIndicator[] = [];
   for (const record of records) {
-    if (record.fullName === STARTED) {
-      const { conversationId, userId, expiresAt, meta } = record.value as TypingStarted;
+    const event = eventOf(record, "typing");
+    if (event?.type === "TypingStarted") {
+      const { conversationId, userId, expiresAt, meta } = event.data;
       const key = indicatorKey(conversationId, userId);
       const before = current.get(key) ?? null;
       if (before === null || before <= meta.occurredAt) transitions.push({ conversationId, userId, typing: true });
       current.set(key, expiresAt);
       indicators.push({ conversationId, userId, expiresAt });
-    } else if (record.fullName === STOPPED) {
-      const { conversationId, userId } = record.value as TypingStopped;
+    } else if (event?.type === "TypingStopped") {
+      const { conversationId, userId } = event.data;
       const key = indicatorKey(conversationId, userId);
       if ((current.get(key) ?? null) !== null) transitions.push({ conversationId, userId, typing: false });
       current.set(key, null);
@@ -102,8 +100,9 @@ export class RedisTypingStore extends RedisCheckpointedStore<TypingOutcome> {
   protected override async plan(fresh: readonly ConsumedRecord[]): Promise<CheckpointedPlan<TypingOutcome>> {
     const touched = new Map<string, Set<string>>();
     for (const record of fresh) {
-      if (record.fullName !== STARTED && record.fullName !== STOPPED) continue;
-      const { conversationId, userId } = record.value as TypingStarted | TypingStopped;
+      const event = eventOf(record, "typing");
+      if (event?.type !== "TypingStarted" && event?.type !== "TypingStopped") continue;
+      const { conversationId, userId } = event.data;
       const users = touched.get(conversationId) ?? new Set<string>();
       touched.set(conversationId, users.add(userId));
     }
