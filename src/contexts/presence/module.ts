@@ -7,7 +7,7 @@ import { presenceConfig, type PresenceSettings } from "./config.js";
 import { presenceOperations } from "./metrics.js";
 import { PresenceTracker } from "./presence-tracker.js";
 import { presenceProcessor } from "./processor.js";
-import { PRESENCE_PROJECTION } from "./projections/presence/presence-changes.js";
+import { PRESENCE_PROJECTION } from "./projections/presence/presence-fold.js";
 import { startPresenceProjection } from "./projections/presence/presence-projection.js";
 import { PresenceReadModel } from "./projections/presence/presence-read-model.js";
 import { RedisPresenceStore } from "./projections/presence/redis-presence-store.js";

@@ -9,7 +9,7 @@ import type { MysqlMembershipStore } from "../../../conversations/projections/me
 import type { Logger } from "../../../../infra/log/logger.js";
 import type { ProjectionRuntime } from "../../../../platform/projection/projection-runtime.js";
 import { startRedisProjection, type RedisProjectionDeps } from "../../../../platform/projection/redis-projection.js";
-import { PRESENCE_PROJECTION, type PresenceOutcome } from "./presence-changes.js";
+import { PRESENCE_PROJECTION, type PresenceOutcome } from "./presence-fold.js";
 import { presenceDiffChannel, presenceKeys, userPresenceChannel, type PresenceDiffDelta } from "./presence-model.js";
 import { RedisPresenceStore } from "./redis-presence-store.js";
 

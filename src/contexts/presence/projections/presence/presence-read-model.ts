@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import { resultsOf } from "../../../../infra/redis/redis-replies.js";
-import { DEFAULT_STATUS, groupByUser, userPresenceOf, userStateFromRedis } from "./presence-changes.js";
+import { DEFAULT_STATUS, userPresenceOf } from "./presence-evolve.js";
+import { groupByUser } from "../../presence-diff.js";
+import { userStateFromRedis } from "./presence-redis-plan.js";
 import { presenceKeys, type GatewayConnection, type PresenceEntries, type UserPresence, type WorkspaceMeta } from "./presence-model.js";
 
 /** A user a workspace sees online, as `GET /api/presence` lists them. */

@@ -2,14 +2,9 @@ import type { ChainableCommander, Redis } from "ioredis";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
 import { resultsOf } from "../../../../infra/redis/redis-replies.js";
 import { RedisCheckpointedStore, type CheckpointedPlan } from "../../../../platform/projection/redis-checkpointed-store.js";
-import {
-  foldPresence,
-  presenceUserOf,
-  userStateFromRedis,
-  type PresenceOutcome,
-  type RedisWrite,
-  type UserPresenceState,
-} from "./presence-changes.js";
+import { foldPresence, type PresenceOutcome } from "./presence-fold.js";
+import { presenceUserOf, type UserPresenceState } from "./presence-evolve.js";
+import { userStateFromRedis, type RedisWrite } from "./presence-redis-plan.js";
 import { presenceKeys } from "./presence-model.js";
 
 /**

@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { EventMeta, PresenceStatus } from "../../../../src/platform/contract/generated/avro-types.js";
-import {
-  foldPresence,
-  userStateFromRedis,
-  type PresenceOutcome,
-  type PresenceRecord,
-  type RedisWrite,
-  type UserPresenceState,
-} from "../../../../src/contexts/presence/projections/presence/presence-changes.js";
+import { foldPresence, type PresenceOutcome } from "../../../../src/contexts/presence/projections/presence/presence-fold.js";
+import { userStateFromRedis, type RedisWrite } from "../../../../src/contexts/presence/projections/presence/presence-redis-plan.js";
+import { type PresenceRecord, type UserPresenceState } from "../../../../src/contexts/presence/projections/presence/presence-evolve.js";
 import { presenceKeys, type PresenceMeta } from "../../../../src/contexts/presence/projections/presence/presence-model.js";
 
 const PREFIX = "t.";
