@@ -15,7 +15,9 @@
  * `--quick` (about 5 minutes): 3 s per rate and one search step, a fan-out room of 5,000 sockets
  * and 20 messages, 20,000 idle connections, 15 presence samples, 100,000 events to rebuild; the
  * full run: 20 s per rate, 10,000 sockets and 100 messages, 40,000 connections over 4 gateways,
- * 200 samples, 1,000,000 events. `PROFILE_DIR=dir` profiles the service processes (--cpu-prof).
+ * 200 samples, 1,000,000 events. Each rate step of rows 1-2 also reads, from /proc, the CPU every
+ * process spent (the service's, the stack's servers', the client processes', the machine's):
+ * the cost rows. `PROFILE_DIR=dir` profiles the service processes (--cpu-prof).
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
