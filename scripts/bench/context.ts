@@ -1,5 +1,6 @@
 /** What every section of the benchmark shares: the plan (sizes and durations), the service under test, raw results. */
 import type { Config } from "../../src/contexts/index.js";
+import type { CpuUse } from "./cpu-meter.js";
 import type { ServiceProcess } from "./service.js";
 
 /** Sizes and durations of one run; `--quick` shrinks some of them. */
@@ -81,6 +82,8 @@ export interface Context {
   readonly ours: Ours | Error;
   /** Raw results by section, written to the JSON file. */
   readonly raw: Record<string, unknown>;
+  /** The windows of the profile budget: the service with no load, then its rate steps as the latency section ran them, with what each cost. */
+  readonly serviceSteps: { readonly label: string; readonly cpu: CpuUse }[];
   progress(line: string): void;
 }
 

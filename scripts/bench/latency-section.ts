@@ -167,6 +167,10 @@ async function measure(context: Context, label: string, protocol: "phoenix" | "s
     for (const rate of context.plan.rates) byRate.set(rate, await runner.step(rate));
     const searched = ours ? await attempt(() => search(context, runner, [...byRate.values()])) : undefined;
     const cost: Cost = { byRate: new Map(runner.steps.filter((s) => byRate.get(s.rate) === s.result).map((s) => [s.rate, s.cpu])), idle };
+    if (ours) {
+      if (!(idle instanceof Error)) context.serviceSteps.push({ label: "no load", cpu: idle });
+      for (const { rate, cpu } of runner.steps) if (!(cpu instanceof Error)) context.serviceSteps.push({ label: `${int(rate)} msg/s`, cpu });
+    }
     const costs = (context.raw.cost ??= {}) as Record<string, unknown>;
     costs[label] = { idle: idle instanceof Error ? { error: idle.message } : idle, steps: runner.steps.map(({ rate, cpu }) => ({ rate, cpu: cpu instanceof Error ? { error: cpu.message } : cpu })) };
     return searched === undefined ? { byRate, cost } : { byRate, cost, search: searched };
