@@ -101,6 +101,17 @@ const mongo = defineSlice({
 /** A development-only signing key; production refuses to start without JWT_SECRET or a public key. */
 const DEVELOPMENT_JWT_SECRET = "quikchat-development-secret-change-me";
 
+/**
+ * Secrets copied from examples rather than generated: anyone who read the same example could
+ * sign tokens for any user. The development key and the one docker-compose.yml once carried,
+ * and the words examples use to say "put yours here".
+ */
+const PLACEHOLDER_SECRETS = [DEVELOPMENT_JWT_SECRET, "replace-with-a-secret-of-at-least-32-chars"];
+const PLACEHOLDER_WORDS = /change[-_ ]?me|replace[-_ ]?(with|me)|placeholder|your[-_ ]?secret|example[-_ ]?secret/i;
+
+/** Whether `secret` is a known placeholder rather than a generated key. */
+const isPlaceholderSecret = (secret: string): boolean => PLACEHOLDER_SECRETS.includes(secret) || PLACEHOLDER_WORDS.test(secret);
+
 const auth = defineSlice({
   name: "auth",
   variables: {
@@ -117,6 +128,9 @@ const auth = defineSlice({
       problems.push("JWT_SECRET: required in production (or JWT_JWKS_URL / JWT_PUBLIC_KEY)");
     }
     if (env.JWT_SECRET !== undefined && env.JWT_SECRET.length < 32) problems.push("JWT_SECRET: must be at least 32 characters for HS256");
+    if (env.NODE_ENV === "production" && env.JWT_SECRET !== undefined && isPlaceholderSecret(env.JWT_SECRET)) {
+      problems.push("JWT_SECRET: a placeholder from an example is refused in production; generate one, e.g. `openssl rand -base64 48`");
+    }
     return problems;
   },
   settings: (env) => ({
