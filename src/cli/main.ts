@@ -5,6 +5,7 @@ import { ConfigError } from "../platform/config/config-slice.js";
 import { createLogger } from "../infra/log/logger.js";
 import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } from "../infra/stack/stack.js";
 import { bootstrapContract } from "./bootstrap.js";
+import { developmentToken, parseTtl, TokenToolError } from "./dev-token.js";
 import {
   formatRebuildResult,
   formatStatus,
@@ -62,6 +63,16 @@ program
     console.log(`topics created: ${result.createdTopics.length}, subjects registered: ${result.subjects}`);
   });
 
+program
+  .command("token")
+  .description("print a JWT for a user, signed with JWT_SECRET (development and tests; refused in production)")
+  .addArgument(new Argument("<userId>", "the token's subject (sub)"))
+  .option("--workspace <id>", "its workspace_id", "default")
+  .option("--ttl <duration>", "how long it is valid: seconds, or a number with s, m, h or d", "1h")
+  .action(async (userId: string, options: { workspace: string; ttl: string }) => {
+    console.log(await developmentToken(config(), { userId, workspaceId: options.workspace, ttlSeconds: parseTtl(options.ttl) }));
+  });
+
 /** Runs `work` with the projection tools, after making sure the topics and schemas exist. */
 async function withProjectionTools<T>(work: (tools: ProjectionTools) => Promise<T>): Promise<T> {
   const cfg = config();
@@ -103,7 +114,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   // Expected failures are one line; anything else keeps its stack for a bug report.
-  if (error instanceof ConfigError || error instanceof StackError || error instanceof ProjectionToolError) {
+  if (error instanceof ConfigError || error instanceof StackError || error instanceof ProjectionToolError || error instanceof TokenToolError) {
     console.error(`quikchat: ${error.message}`);
   } else {
     console.error(error);
