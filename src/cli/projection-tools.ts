@@ -1,7 +1,7 @@
 import type { Admin } from "kafkajs";
 import type { Redis } from "ioredis";
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
-import type { ContextModule, ContextProjection, ProjectionKit } from "../platform/context-module.js";
+import { kitFor, usedDependencies, type ContextModule, type ContextProjection, type ProjectionKit } from "../platform/context-module.js";
 import { Ports } from "../platform/ports.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
@@ -53,8 +53,9 @@ export async function openProjectionTools(
   codec: AvroCodec,
   modules: readonly ContextModule<string, unknown>[] = CONTEXT_MODULES,
 ) {
-  const pool = createMysqlPool(config.mysql.url, 2);
-  const mongo = createMongoClient(config.mongo.url);
+  const uses = usedDependencies(modules, (module) => settingsOf(config, module));
+  const pool = uses.includes("mysql") ? createMysqlPool(config.mysql.url, 2) : undefined;
+  const mongo = uses.includes("mongo") ? createMongoClient(config.mongo.url) : undefined;
   const redisConnections: Redis[] = [];
   const redisConnection = (name: string): Redis => {
     const connection = createRedis(config.redis.url, logger, { name: `projection-tools-${name}` });
@@ -65,7 +66,7 @@ export async function openProjectionTools(
   const admin: Admin = createKafkajs(config.kafka, logger).admin();
   const prefix = config.kafka.topicPrefix;
   const close = async () => {
-    await Promise.allSettled([admin.disconnect(), pool.end(), mongo.close(), ...redisConnections.map((connection) => connection.quit())]);
+    await Promise.allSettled([admin.disconnect(), pool?.end(), mongo?.close(), ...redisConnections.map((connection) => connection.quit())]);
   };
   try {
     await admin.connect();
@@ -74,10 +75,12 @@ export async function openProjectionTools(
     throw error;
   }
   const registry = new Registry();
-  const kit: ProjectionKit = { config, codec, logger, pool, mongo, redis, redisConnection, metrics: projectionMetrics(registry), registry, ports: new Ports() };
+  const kit: Omit<ProjectionKit, "pool" | "mongo"> = { config, codec, logger, redis, redisConnection, metrics: projectionMetrics(registry), registry, ports: new Ports() };
+  const stores = { ...(pool === undefined ? {} : { pool }), ...(mongo === undefined ? {} : { mongo }) };
   const projections = new Map<string, ContextProjection>();
   for (const module of modules) {
-    for (const projection of module.projections?.(kit, settingsOf(config, module)) ?? []) projections.set(projection.name, projection);
+    const settings = settingsOf(config, module);
+    for (const projection of module.projections?.(kitFor<ProjectionKit>(module, settings, kit, stores), settings) ?? []) projections.set(projection.name, projection);
   }
   const projectionOf = (name: string): ContextProjection => {
     const projection = projections.get(name);

@@ -22,6 +22,8 @@ import { presenceRoutes } from "./routes.js";
 export const presence = defineContext({
   name: "presence",
   config: presenceConfig,
+  // The projector reads the conversations' membership (MySQL) to announce user_online/user_offline.
+  dependencies: () => ["mysql"],
   processors: (settings) => [presenceProcessor({ connectionTtlMs: settings.connectionTtlMs })],
   projections: (kit) => {
     const { config, codec, redis, pool, logger, metrics, registry } = kit;
