@@ -1,10 +1,12 @@
 import { Argument, Command, Option } from "commander";
 import { SingleBar } from "cli-progress";
-import { loadConfig, type Config } from "../contexts/index.js";
+import { CONTEXT_MODULES, loadConfig, settingsOf, type Config } from "../contexts/index.js";
+import { usedDependencies } from "../platform/context-module.js";
 import { ConfigError } from "../platform/config/config-slice.js";
 import { createLogger } from "../infra/log/logger.js";
 import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } from "../infra/stack/stack.js";
 import { bootstrapContract } from "./bootstrap.js";
+import { UnreachableDependencyError, waitForDependencies } from "./dependency-wait.js";
 import { developmentToken, parseTtl, TokenToolError } from "./dev-token.js";
 import {
   formatRebuildResult,
@@ -59,6 +61,7 @@ program
   .action(async () => {
     const cfg = config();
     const logger = createLogger({ level: cfg.service.logLevel, name: "quikchat-bootstrap" });
+    await waitForDependencies(cfg, ["kafka", "schema_registry"], logger);
     const result = await bootstrapContract(cfg, logger);
     console.log(`topics created: ${result.createdTopics.length}, subjects registered: ${result.subjects}`);
   });
@@ -77,6 +80,7 @@ program
 async function withProjectionTools<T>(work: (tools: ProjectionTools) => Promise<T>): Promise<T> {
   const cfg = config();
   const logger = createLogger({ level: cfg.service.logLevel, name: "quikchat-projections" });
+  await waitForDependencies(cfg, usedDependencies(CONTEXT_MODULES, (module) => settingsOf(cfg, module)), logger);
   const { codec } = await bootstrapContract(cfg, logger);
   const tools = await openProjectionTools(cfg, logger, codec);
   try {
@@ -114,8 +118,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   // Expected failures are one line; anything else keeps its stack for a bug report.
-  if (error instanceof ConfigError || error instanceof StackError || error instanceof ProjectionToolError || error instanceof TokenToolError) {
-    console.error(`quikchat: ${error.message}`);
+  const expected = [ConfigError, StackError, ProjectionToolError, TokenToolError, UnreachableDependencyError];
+  if (expected.some((type) => error instanceof type)) {
+    console.error(`quikchat: ${(error as Error).message}`);
   } else {
     console.error(error);
   }

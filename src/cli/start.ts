@@ -28,6 +28,7 @@ import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
 import { RedisReplyPublisher } from "../infra/redis/redis-reply-publisher.js";
 import { stackUp } from "../infra/stack/stack.js";
 import { bootstrapContract } from "./bootstrap.js";
+import { waitForDependencies } from "./dependency-wait.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
 
 /** `all` runs every role in one process; the others split them across processes. */
@@ -40,12 +41,14 @@ export interface Running {
 }
 
 /**
- * The composition root of one process: brings up the local stack when configured to, makes
- * the cluster match the contract, starts the roles asked for with what every context of
- * `modules` contributes to them, and serves HTTP (every role answers `/health` and `/metrics`;
- * the gateway adds the socket and the contexts' REST routes). On shutdown the HTTP server closes
- * first (sockets get a reconnectable code), then everything in reverse order of start: the
- * contexts' gateway parts, in-flight batches commit, producers flush, connections close.
+ * The composition root of one process: brings up the local stack when configured to, waits for
+ * the dependencies its contexts use (rejecting with an `UnreachableDependencyError` naming the
+ * variable of any that stays silent), makes the cluster match the contract, starts the roles
+ * asked for with what every context of `modules` contributes to them, and serves HTTP (every
+ * role answers `/health` and `/metrics`; the gateway adds the socket and the contexts' REST
+ * routes). On shutdown the HTTP server closes first (sockets get a reconnectable code), then
+ * everything in reverse order of start: the contexts' gateway parts, in-flight batches commit,
+ * producers flush, connections close.
  */
 export async function start(
   config: Config,
@@ -60,6 +63,7 @@ export async function start(
       logger.info({ component: component.name, state: component.state, address: component.address }, "stack component");
     }
   }
+  await waitForDependencies(config, uses, logger);
   const { codec, registry } = await bootstrapContract(config, logger);
   const runs = (part: Exclude<Role, "all">) => role === "all" || role === part;
   const prefix = config.kafka.topicPrefix;

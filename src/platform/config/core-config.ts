@@ -22,6 +22,7 @@ const service = defineSlice({
     NODE_NAME: optionalText,
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+    DEPENDENCY_WAIT_MS: positiveInt.default(10_000),
   },
   settings: (env) => ({
     env: env.NODE_ENV,
@@ -32,6 +33,8 @@ const service = defineSlice({
     nodeId: env.NODE_NAME ?? `${hostname()}-${process.pid}`,
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    /** How long `start` and the tools wait for each dependency to answer before giving up, naming its variable. */
+    dependencyWaitMs: env.DEPENDENCY_WAIT_MS,
   }),
 });
 
@@ -95,7 +98,11 @@ const mongo = defineSlice({
   },
   problems: (env) =>
     env.MONGO_URL && env.MONGODB_URL && env.MONGO_URL !== env.MONGODB_URL ? ["MONGO_URL, MONGODB_URL: both set to different values; set one"] : [],
-  settings: (env) => ({ url: env.MONGO_URL ?? env.MONGODB_URL ?? "mongodb://127.0.0.1:27017/quikchat" }),
+  settings: (env) => ({
+    url: env.MONGO_URL ?? env.MONGODB_URL ?? "mongodb://127.0.0.1:27017/quikchat",
+    /** The variable the URL came from, for messages that tell which one to fix. */
+    variable: env.MONGO_URL === undefined && env.MONGODB_URL !== undefined ? "MONGODB_URL" : "MONGO_URL",
+  }),
 });
 
 /** A development-only signing key; production refuses to start without JWT_SECRET or a public key. */
