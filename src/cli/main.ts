@@ -5,7 +5,7 @@ import { usedDependencies } from "../platform/context-module.js";
 import { ConfigError } from "../platform/config/config-slice.js";
 import { createLogger } from "../infra/log/logger.js";
 import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } from "../infra/stack/stack.js";
-import { bootstrapContract } from "./bootstrap.js";
+import { bootstrapContract, contractCodec } from "./bootstrap.js";
 import { UnreachableDependencyError, waitForDependencies } from "./dependency-wait.js";
 import { developmentToken, parseTtl, TokenToolError } from "./dev-token.js";
 import {
@@ -76,12 +76,15 @@ program
     console.log(await developmentToken(config(), { userId, workspaceId: options.workspace, ttlSeconds: parseTtl(options.ttl) }));
   });
 
-/** Runs `work` with the projection tools, after making sure the topics and schemas exist. */
-async function withProjectionTools<T>(work: (tools: ProjectionTools) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with the projection tools once their dependencies answer; `access: "write"` (a
+ * rebuild) first makes sure the topics and schemas exist, `"read"` (a status) changes nothing.
+ */
+async function withProjectionTools<T>(access: "read" | "write", work: (tools: ProjectionTools) => Promise<T>): Promise<T> {
   const cfg = config();
   const logger = createLogger({ level: cfg.service.logLevel, name: "quikchat-projections" });
   await waitForDependencies(cfg, usedDependencies(CONTEXT_MODULES, (module) => settingsOf(cfg, module)), logger);
-  const { codec } = await bootstrapContract(cfg, logger);
+  const { codec } = access === "write" ? await bootstrapContract(cfg, logger) : contractCodec(cfg);
   const tools = await openProjectionTools(cfg, logger, codec);
   try {
     return await work(tools);
@@ -93,9 +96,9 @@ async function withProjectionTools<T>(work: (tools: ProjectionTools) => Promise<
 const projections = program.command("projections").description("projection status and rebuild");
 projections
   .command("status")
-  .description("each projection's checkpoint, the topic's high watermark and the lag, per partition")
+  .description("each projection's checkpoint, the topic's high watermark and the lag, per partition (read-only)")
   .action(async () => {
-    console.log(formatStatus(await withProjectionTools((tools) => tools.status())));
+    console.log(formatStatus(await withProjectionTools("read", (tools) => tools.status())));
   });
 projections
   .command("rebuild")
@@ -104,7 +107,7 @@ projections
   .action(async (name: string) => {
     const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} offsets | {applied} events applied`, clearOnComplete: false });
     let started = false;
-    const result = await withProjectionTools((tools) =>
+    const result = await withProjectionTools("write", (tools) =>
       tools.rebuild(name, ({ read, total, applied }) => {
         if (!started) bar.start(total, 0, { applied: 0 });
         started = true;
