@@ -3,6 +3,7 @@ import { SingleBar } from "cli-progress";
 import { CONTEXT_MODULES, loadConfig, settingsOf, type Config } from "../contexts/index.js";
 import { usedDependencies } from "../platform/context-module.js";
 import { ConfigError } from "../platform/config/config-slice.js";
+import { projectVersion } from "../platform/config/project.js";
 import { createLogger } from "../infra/log/logger.js";
 import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } from "../infra/stack/stack.js";
 import { bootstrapContract, contractCodec } from "./bootstrap.js";
@@ -31,7 +32,10 @@ function printComponents(components: readonly ComponentStatus[]): void {
   }
 }
 
-const program = new Command("quikchat").description("QuikChat Realtime: roles and operator tools").showHelpAfterError();
+const program = new Command("quikchat")
+  .description("QuikChat Realtime: roles and operator tools")
+  .version(projectVersion(), "-V, --version", "print the version")
+  .showHelpAfterError();
 
 program
   .command("start")
