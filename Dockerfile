@@ -8,6 +8,10 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# The slim image has no OpenSSL: node-rdkafka's librdkafka links libssl.so.3 and libcrypto.so.3
+# (libssl3) and libz.so.1 (zlib1g); ca-certificates lets it verify brokers over TLS.
+# test/unit/project/docker-image.test.ts checks this list against what `ldd` finds.
+RUN apt-get update && apt-get install -y --no-install-recommends libssl3 zlib1g ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production QUIKCHAT_STACK=off
 COPY --from=build /app/node_modules ./node_modules

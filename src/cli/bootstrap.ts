@@ -2,7 +2,7 @@ import type { CoreConfig } from "../platform/config/core-config.js";
 import { COMPATIBILITY_RULE } from "../platform/contract/compatibility.js";
 import { loadSchemaCatalog } from "../platform/contract/schema-catalog.js";
 import { ALL_TOPICS } from "../platform/contract/topics.js";
-import { AvroCodec } from "../infra/avro/avro-codec.js";
+import { AvroCodec, type CodecRecord } from "../infra/avro/avro-codec.js";
 import { SchemaRegistryClient } from "../infra/avro/schema-registry-client.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
 import { ensureTopics } from "../infra/kafka/topic-bootstrap.js";
@@ -13,6 +13,16 @@ export interface BootstrapResult {
   readonly registry: SchemaRegistryClient;
   readonly createdTopics: readonly string[];
   readonly subjects: number;
+}
+
+/**
+ * The contract's codec, for the configured prefix and registry, without a write: it decodes
+ * what it reads (fetching writer schemas by id); encoding needs {@link bootstrapContract}.
+ */
+export function contractCodec(config: CoreConfig): { readonly codec: AvroCodec; readonly registry: SchemaRegistryClient; readonly records: readonly CodecRecord[] } {
+  const registry = new SchemaRegistryClient(config.registry);
+  const records = loadSchemaCatalog().map((record) => ({ ...record, subject: config.kafka.topicPrefix + record.subject }));
+  return { codec: new AvroCodec(registry, records), registry, records };
 }
 
 /**
@@ -38,9 +48,7 @@ export async function bootstrapContract(config: CoreConfig, logger: Logger): Pro
   }
   if (createdTopics.length > 0) logger.info({ topics: createdTopics.length }, "created topics");
 
-  const registry = new SchemaRegistryClient(config.registry);
-  const records = loadSchemaCatalog().map((record) => ({ ...record, subject: prefix + record.subject }));
-  const codec = new AvroCodec(registry, records);
+  const { codec, registry, records } = contractCodec(config);
   await codec.registerAll();
   // After registering: a registry may refuse rules for subjects that do not exist yet.
   for (const record of records) await registry.setCompatibility(record.subject, COMPATIBILITY_RULE);

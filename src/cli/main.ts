@@ -1,10 +1,14 @@
 import { Argument, Command, Option } from "commander";
 import { SingleBar } from "cli-progress";
-import { loadConfig, type Config } from "../contexts/index.js";
+import { CONTEXT_MODULES, loadConfig, settingsOf, type Config } from "../contexts/index.js";
+import { usedDependencies } from "../platform/context-module.js";
 import { ConfigError } from "../platform/config/config-slice.js";
+import { projectVersion } from "../platform/config/project.js";
 import { createLogger } from "../infra/log/logger.js";
 import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } from "../infra/stack/stack.js";
-import { bootstrapContract } from "./bootstrap.js";
+import { bootstrapContract, contractCodec } from "./bootstrap.js";
+import { UnreachableDependencyError, waitForDependencies } from "./dependency-wait.js";
+import { developmentToken, parseTtl, TokenToolError } from "./dev-token.js";
 import {
   formatRebuildResult,
   formatStatus,
@@ -28,7 +32,10 @@ function printComponents(components: readonly ComponentStatus[]): void {
   }
 }
 
-const program = new Command("quikchat").description("QuikChat Realtime: roles and operator tools").showHelpAfterError();
+const program = new Command("quikchat")
+  .description("QuikChat Realtime: roles and operator tools")
+  .version(projectVersion(), "-V, --version", "print the version")
+  .showHelpAfterError();
 
 program
   .command("start")
@@ -58,15 +65,30 @@ program
   .action(async () => {
     const cfg = config();
     const logger = createLogger({ level: cfg.service.logLevel, name: "quikchat-bootstrap" });
+    await waitForDependencies(cfg, ["kafka", "schema_registry"], logger);
     const result = await bootstrapContract(cfg, logger);
     console.log(`topics created: ${result.createdTopics.length}, subjects registered: ${result.subjects}`);
   });
 
-/** Runs `work` with the projection tools, after making sure the topics and schemas exist. */
-async function withProjectionTools<T>(work: (tools: ProjectionTools) => Promise<T>): Promise<T> {
+program
+  .command("token")
+  .description("print a JWT for a user, signed with JWT_SECRET (development and tests; refused in production)")
+  .addArgument(new Argument("<userId>", "the token's subject (sub)"))
+  .option("--workspace <id>", "its workspace_id", "default")
+  .option("--ttl <duration>", "how long it is valid: seconds, or a number with s, m, h or d", "1h")
+  .action(async (userId: string, options: { workspace: string; ttl: string }) => {
+    console.log(await developmentToken(config(), { userId, workspaceId: options.workspace, ttlSeconds: parseTtl(options.ttl) }));
+  });
+
+/**
+ * Runs `work` with the projection tools once their dependencies answer; `access: "write"` (a
+ * rebuild) first makes sure the topics and schemas exist, `"read"` (a status) changes nothing.
+ */
+async function withProjectionTools<T>(access: "read" | "write", work: (tools: ProjectionTools) => Promise<T>): Promise<T> {
   const cfg = config();
   const logger = createLogger({ level: cfg.service.logLevel, name: "quikchat-projections" });
-  const { codec } = await bootstrapContract(cfg, logger);
+  await waitForDependencies(cfg, usedDependencies(CONTEXT_MODULES, (module) => settingsOf(cfg, module)), logger);
+  const { codec } = access === "write" ? await bootstrapContract(cfg, logger) : contractCodec(cfg);
   const tools = await openProjectionTools(cfg, logger, codec);
   try {
     return await work(tools);
@@ -78,9 +100,9 @@ async function withProjectionTools<T>(work: (tools: ProjectionTools) => Promise<
 const projections = program.command("projections").description("projection status and rebuild");
 projections
   .command("status")
-  .description("each projection's checkpoint, the topic's high watermark and the lag, per partition")
+  .description("each projection's checkpoint, the topic's high watermark and the lag, per partition (read-only)")
   .action(async () => {
-    console.log(formatStatus(await withProjectionTools((tools) => tools.status())));
+    console.log(formatStatus(await withProjectionTools("read", (tools) => tools.status())));
   });
 projections
   .command("rebuild")
@@ -89,7 +111,7 @@ projections
   .action(async (name: string) => {
     const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} offsets | {applied} events applied`, clearOnComplete: false });
     let started = false;
-    const result = await withProjectionTools((tools) =>
+    const result = await withProjectionTools("write", (tools) =>
       tools.rebuild(name, ({ read, total, applied }) => {
         if (!started) bar.start(total, 0, { applied: 0 });
         started = true;
@@ -103,8 +125,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   // Expected failures are one line; anything else keeps its stack for a bug report.
-  if (error instanceof ConfigError || error instanceof StackError || error instanceof ProjectionToolError) {
-    console.error(`quikchat: ${error.message}`);
+  const expected = [ConfigError, StackError, ProjectionToolError, TokenToolError, UnreachableDependencyError];
+  if (expected.some((type) => error instanceof type)) {
+    console.error(`quikchat: ${(error as Error).message}`);
   } else {
     console.error(error);
   }

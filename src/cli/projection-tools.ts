@@ -1,7 +1,7 @@
 import type { Admin } from "kafkajs";
 import type { Redis } from "ioredis";
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
-import type { ContextModule, ContextProjection, ProjectionKit } from "../platform/context-module.js";
+import { kitFor, usedDependencies, type ContextModule, type ContextProjection, type ProjectionKit } from "../platform/context-module.js";
 import { Ports } from "../platform/ports.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
@@ -31,6 +31,8 @@ export class ProjectionToolError extends Error {
 export interface ProjectionStatus {
   readonly projection: string;
   readonly partitions: readonly PartitionStatus[];
+  /** The topic it reads, when that does not exist (yet): then it has no partitions. */
+  readonly missingTopic?: string;
 }
 
 /** The consumer group of a running projection (see `ProjectionRuntime`). */
@@ -53,8 +55,9 @@ export async function openProjectionTools(
   codec: AvroCodec,
   modules: readonly ContextModule<string, unknown>[] = CONTEXT_MODULES,
 ) {
-  const pool = createMysqlPool(config.mysql.url, 2);
-  const mongo = createMongoClient(config.mongo.url);
+  const uses = usedDependencies(modules, (module) => settingsOf(config, module));
+  const pool = uses.includes("mysql") ? createMysqlPool(config.mysql.url, 2) : undefined;
+  const mongo = uses.includes("mongo") ? createMongoClient(config.mongo.url) : undefined;
   const redisConnections: Redis[] = [];
   const redisConnection = (name: string): Redis => {
     const connection = createRedis(config.redis.url, logger, { name: `projection-tools-${name}` });
@@ -65,7 +68,7 @@ export async function openProjectionTools(
   const admin: Admin = createKafkajs(config.kafka, logger).admin();
   const prefix = config.kafka.topicPrefix;
   const close = async () => {
-    await Promise.allSettled([admin.disconnect(), pool.end(), mongo.close(), ...redisConnections.map((connection) => connection.quit())]);
+    await Promise.allSettled([admin.disconnect(), pool?.end(), mongo?.close(), ...redisConnections.map((connection) => connection.quit())]);
   };
   try {
     await admin.connect();
@@ -74,10 +77,12 @@ export async function openProjectionTools(
     throw error;
   }
   const registry = new Registry();
-  const kit: ProjectionKit = { config, codec, logger, pool, mongo, redis, redisConnection, metrics: projectionMetrics(registry), registry, ports: new Ports() };
+  const kit: Omit<ProjectionKit, "pool" | "mongo"> = { config, codec, logger, redis, redisConnection, metrics: projectionMetrics(registry), registry, ports: new Ports() };
+  const stores = { ...(pool === undefined ? {} : { pool }), ...(mongo === undefined ? {} : { mongo }) };
   const projections = new Map<string, ContextProjection>();
   for (const module of modules) {
-    for (const projection of module.projections?.(kit, settingsOf(config, module)) ?? []) projections.set(projection.name, projection);
+    const settings = settingsOf(config, module);
+    for (const projection of module.projections?.(kitFor<ProjectionKit>(module, settings, kit, stores), settings) ?? []) projections.set(projection.name, projection);
   }
   const projectionOf = (name: string): ContextProjection => {
     const projection = projections.get(name);
@@ -89,17 +94,24 @@ export async function openProjectionTools(
     (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
 
   return {
-    /** Checkpoint, high watermark and lag of every partition of every projection. */
     /** The names of every projection of every context. */
     names: (): string[] => [...projections.keys()],
 
+    /**
+     * Checkpoint, high watermark and lag of every partition of every projection; read-only: a
+     * missing topic is reported (never created), a read model not created yet has no checkpoints.
+     */
     async status(): Promise<ProjectionStatus[]> {
+      const topics = new Set(await admin.listTopics());
       const result: ProjectionStatus[] = [];
       for (const [name, projection] of projections) {
         const topic = prefix + projection.topic;
-        const store = projection.store();
-        await store.ensureSchema?.();
-        result.push({ projection: name, partitions: partitionStatus(topic, await offsets(topic), await store.checkpoints(topic)) });
+        // Only existing topics are asked about: metadata requests may create topics on brokers that auto-create them.
+        if (!topics.has(topic)) {
+          result.push({ projection: name, partitions: [], missingTopic: topic });
+          continue;
+        }
+        result.push({ projection: name, partitions: partitionStatus(topic, await offsets(topic), await projection.store().checkpoints(topic)) });
       }
       return result;
     },
@@ -135,16 +147,19 @@ export async function openProjectionTools(
 
 export type ProjectionTools = Awaited<ReturnType<typeof openProjectionTools>>;
 
-/** The status as a table, one line per partition. */
+/** The status as a table, one line per partition, then a line for each missing topic. */
 export function formatStatus(statuses: readonly ProjectionStatus[]): string {
   const rows = [["projection", "topic", "partition", "checkpoint", "high watermark", "lag"]];
-  for (const { projection, partitions } of statuses) {
+  for (const { projection, partitions, missingTopic } of statuses) {
+    if (missingTopic !== undefined) rows.push([projection, missingTopic, "-", "-", "-", "-"]);
     for (const p of partitions) {
       rows.push([projection, p.topic, String(p.partition), p.checkpoint === undefined ? "-" : String(p.checkpoint), String(p.highWatermark), String(p.lag)]);
     }
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column >= 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  ")).join("\n");
+  const table = rows.map((row) => row.map((cell, column) => (column >= 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  "));
+  const missing = [...new Set(statuses.flatMap(({ missingTopic }) => (missingTopic === undefined ? [] : [missingTopic])))];
+  return [...table, ...missing.map((topic) => `${topic}: no such topic (quikchat bootstrap, or start, creates it)`)].join("\n");
 }
 
 /** The rebuild's last line: how much, how long, how fast. */

@@ -1,4 +1,5 @@
 import type { CoreConfig } from "../platform/config/core-config.js";
+import { DEPENDENCIES, type Dependency } from "../platform/dependencies.js";
 import type { StackSpec } from "../infra/stack/stack.js";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
@@ -9,30 +10,30 @@ function local(url: URL): { host: string; port: number } | undefined {
 }
 
 /**
- * The part of the configuration the local stack can serve: every dependency whose address is
- * on this machine. A variable pointing elsewhere means the user runs that server, so the stack
- * leaves it alone.
+ * The part of the configuration the local stack can serve: every dependency of `uses` (all of
+ * them unless told) whose address is on this machine. A variable pointing elsewhere means the
+ * user runs that server, so the stack leaves it alone.
  */
-export function stackSpecFromConfig(config: CoreConfig): StackSpec {
+export function stackSpecFromConfig(config: CoreConfig, uses: readonly Dependency[] = DEPENDENCIES): StackSpec {
   const spec: { -readonly [K in keyof StackSpec]: StackSpec[K] } = { dir: config.stack.dir };
   if (config.stack.javaHome !== undefined) spec.javaHome = config.stack.javaHome;
   const [broker, ...others] = config.kafka.brokers;
-  if (broker !== undefined && others.length === 0) {
+  if (uses.includes("kafka") && broker !== undefined && others.length === 0) {
     const kafka = local(new URL(`kafka://${broker}`));
     if (kafka) spec.kafka = { ...kafka, controllerPort: config.stack.kafkaControllerPort, version: config.stack.kafkaVersion };
   }
   const registryUrl = new URL(config.registry.url);
   const registry = local(registryUrl);
-  if (registry) {
+  if (uses.includes("schema_registry") && registry) {
     spec.registry = { host: registry.host, port: registry.port || (registryUrl.protocol === "https:" ? 443 : 80), version: config.stack.registryVersion };
   }
   const mongo = local(new URL(config.mongo.url));
-  if (mongo) spec.mongo = { host: mongo.host, port: mongo.port || 27017, version: config.stack.mongoVersion };
+  if (uses.includes("mongo") && mongo) spec.mongo = { host: mongo.host, port: mongo.port || 27017, version: config.stack.mongoVersion };
   const redis = local(new URL(config.redis.url));
-  if (redis) spec.redis = { host: redis.host, port: redis.port || 6379 };
+  if (uses.includes("redis") && redis) spec.redis = { host: redis.host, port: redis.port || 6379 };
   const mysqlUrl = new URL(config.mysql.url);
   const mysql = local(mysqlUrl);
-  if (mysql) {
+  if (uses.includes("mysql") && mysql) {
     spec.mysql = {
       host: mysql.host,
       port: mysql.port || 3306,

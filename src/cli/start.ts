@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
-import type { ContextModule, GatewayKit, GatewayPart, ProjectionKit } from "../platform/context-module.js";
+import { kitFor, usedDependencies, type ContextModule, type GatewayKit, type GatewayPart, type ProjectionKit } from "../platform/context-module.js";
 import { buildApp, type AppDependencies } from "../platform/gateway/app.js";
 import type { PartState } from "../platform/gateway/health-routes.js";
 import { bearerAuthentication } from "../platform/gateway/bearer-auth.js";
@@ -28,6 +28,7 @@ import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
 import { RedisReplyPublisher } from "../infra/redis/redis-reply-publisher.js";
 import { stackUp } from "../infra/stack/stack.js";
 import { bootstrapContract } from "./bootstrap.js";
+import { waitForDependencies } from "./dependency-wait.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
 
 /** `all` runs every role in one process; the others split them across processes. */
@@ -40,12 +41,14 @@ export interface Running {
 }
 
 /**
- * The composition root of one process: brings up the local stack when configured to, makes
- * the cluster match the contract, starts the roles asked for with what every context of
- * `modules` contributes to them, and serves HTTP (every role answers `/health` and `/metrics`;
- * the gateway adds the socket and the contexts' REST routes). On shutdown the HTTP server closes
- * first (sockets get a reconnectable code), then everything in reverse order of start: the
- * contexts' gateway parts, in-flight batches commit, producers flush, connections close.
+ * The composition root of one process: brings up the local stack when configured to, waits for
+ * the dependencies its contexts use (rejecting with an `UnreachableDependencyError` naming the
+ * variable of any that stays silent), makes the cluster match the contract, starts the roles
+ * asked for with what every context of `modules` contributes to them, and serves HTTP (every
+ * role answers `/health` and `/metrics`; the gateway adds the socket and the contexts' REST
+ * routes). On shutdown the HTTP server closes first (sockets get a reconnectable code), then
+ * everything in reverse order of start: the contexts' gateway parts, in-flight batches commit,
+ * producers flush, connections close.
  */
 export async function start(
   config: Config,
@@ -53,14 +56,16 @@ export async function start(
   role: Role,
   modules: readonly ContextModule<string, unknown>[] = CONTEXT_MODULES,
 ): Promise<Running> {
+  const settings = (module: ContextModule<string, unknown>) => settingsOf(config, module);
+  const uses = usedDependencies(modules, settings);
   if (config.stack.mode === "auto") {
-    for (const component of await stackUp(stackSpecFromConfig(config), (line) => logger.info(line))) {
+    for (const component of await stackUp(stackSpecFromConfig(config, uses), (line) => logger.info(line))) {
       logger.info({ component: component.name, state: component.state, address: component.address }, "stack component");
     }
   }
+  await waitForDependencies(config, uses, logger);
   const { codec, registry } = await bootstrapContract(config, logger);
   const runs = (part: Exclude<Role, "all">) => role === "all" || role === part;
-  const settings = (module: ContextModule<string, unknown>) => settingsOf(config, module);
   const prefix = config.kafka.topicPrefix;
 
   const closers: (() => Promise<unknown>)[] = [];
@@ -78,10 +83,11 @@ export async function start(
     const metrics = createServiceMetrics({ node: config.service.nodeId });
     const redis = redisConnection("main");
     const healthRedis = redisConnection("health", { failFast: true });
-    const pool = createMysqlPool(config.mysql.url, config.mysql.poolSize);
-    closers.push(() => pool.end());
-    const mongo = createMongoClient(config.mongo.url);
-    closers.push(() => mongo.close());
+    const pool = uses.includes("mysql") ? createMysqlPool(config.mysql.url, config.mysql.poolSize) : undefined;
+    if (pool !== undefined) closers.push(() => pool.end());
+    const mongo = uses.includes("mongo") ? createMongoClient(config.mongo.url) : undefined;
+    if (mongo !== undefined) closers.push(() => mongo.close());
+    const stores = { ...(pool === undefined ? {} : { pool }), ...(mongo === undefined ? {} : { mongo }) };
     const ports = new Ports();
     /** The state of each processor and projection of this process: `/health/ready` waits for every one to serve. */
     const serving = new Map<string, () => PartState>();
@@ -103,12 +109,10 @@ export async function start(
     }
 
     if (runs("projector")) {
-      const kit: ProjectionKit = {
+      const kit: Omit<ProjectionKit, "pool" | "mongo"> = {
         config,
         codec,
         logger,
-        pool,
-        mongo,
         redis,
         redisConnection,
         metrics: projectionMetrics(metrics.registry),
@@ -116,7 +120,7 @@ export async function start(
         ports,
       };
       for (const module of modules) {
-        for (const projection of module.projections?.(kit, settings(module)) ?? []) {
+        for (const projection of module.projections?.(kitFor<ProjectionKit>(module, settings(module), kit, stores), settings(module)) ?? []) {
           const running = await projection.start();
           closers.push(() => running.close());
           serving.set(`projection:${projection.name}`, () => {
@@ -140,12 +144,10 @@ export async function start(
       const verifier = await createJwtVerifier(config.auth);
       const limits = socketLimitsFromConfig(config, modules.flatMap((module) => module.rateLimits?.(settings(module)) ?? []));
       const rateLimiter = createRedisActionRateLimiter(redis, limits.rateLimits, `${prefix}quikchat:ratelimit`);
-      const kit: GatewayKit = {
+      const kit: Omit<GatewayKit, "pool" | "mongo"> = {
         config,
         logger,
         redis,
-        pool,
-        mongo,
         hub,
         bus,
         // A restarted gateway is a new one: the presence sweeper expires what its predecessor held.
@@ -157,7 +159,7 @@ export async function start(
       };
       for (const module of modules) {
         if (module.gateway === undefined) continue;
-        const part = await module.gateway(kit, settings(module));
+        const part = await module.gateway(kitFor<GatewayKit>(module, settings(module), kit, stores), settings(module));
         parts.push(part);
         if (part.close !== undefined) closers.push(() => part.close!());
       }
@@ -185,8 +187,8 @@ export async function start(
         kafkaProbe(createKafkajs(config.kafka, logger, { retries: 0, quiet: true })),
         schemaRegistryProbe(registry),
         redisProbe(healthRedis),
-        mysqlProbe(pool),
-        mongoProbe(mongo),
+        ...(pool === undefined ? [] : [mysqlProbe(pool)]),
+        ...(mongo === undefined ? [] : [mongoProbe(mongo)]),
       ],
       parts: () => Object.fromEntries([...serving].map(([name, ready]) => [name, ready()])),
       stats: () => {

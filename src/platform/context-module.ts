@@ -9,6 +9,7 @@ import type { Logger } from "../infra/log/logger.js";
 import type { ProjectionMetrics } from "../infra/metrics/service-metrics.js";
 import type { ConfigSlice } from "./config/config-slice.js";
 import type { CoreConfig } from "./config/core-config.js";
+import { DEPENDENCIES, PLATFORM_DEPENDENCIES, type Dependency } from "./dependencies.js";
 import type { CommandBus } from "./gateway/command-bus.js";
 import type { ChannelSource } from "./gateway/pubsub-hub.js";
 import type { Authenticate } from "./gateway/rest-support.js";
@@ -35,6 +36,13 @@ export interface ContextModule<Name extends string = string, Settings = unknown>
   readonly name: Name;
   /** Its slice of the configuration; its `name` is the context's. */
   readonly config?: ConfigSlice<Name, Settings>;
+  /**
+   * The stores it reads or writes with these settings (`mysql`, `mongo`), whatever the role,
+   * beyond the platform's own Kafka, schema registry and Redis. A process connects to, waits for
+   * and reports in `/health` only what its contexts declare; a context reaching a store it does
+   * not declare (`kit.pool`, `kit.mongo`) fails at once.
+   */
+  dependencies?(settings: Settings): readonly Dependency[];
   /** The per-user budgets of its client events, shared by the socket and REST across gateways. */
   rateLimits?(settings: Settings): readonly RateLimitBudget[];
   /** The aggregates it decides (processor role). */
@@ -53,12 +61,60 @@ export function defineContext<Name extends string, Settings = undefined>(module:
   return module;
 }
 
+/**
+ * The dependencies a process of `modules` uses: the platform's and those its contexts declare
+ * with their settings, in {@link DEPENDENCIES} order. Only these are connected to, brought up by
+ * the local stack, waited for at start and reported by `/health`.
+ */
+export function usedDependencies(modules: readonly ContextModule<string, unknown>[], settings: (module: ContextModule<string, unknown>) => unknown): Dependency[] {
+  const used = new Set<Dependency>(PLATFORM_DEPENDENCIES);
+  for (const module of modules) {
+    for (const dependency of module.dependencies?.(settings(module)) ?? []) used.add(dependency);
+  }
+  return DEPENDENCIES.filter((dependency) => used.has(dependency));
+}
+
+/** The store connections of a process: made only when a context of it declares the store. */
+export interface StoreConnections {
+  readonly pool?: Pool;
+  readonly mongo?: MongoClient;
+}
+
+/**
+ * `kit` as `module` sees it: `pool` and `mongo` answer only if the module declares `mysql` and
+ * `mongo` (with `settings`), and throw otherwise, naming the context, so that what a process
+ * connects to is what its contexts declare.
+ */
+export function kitFor<Kit extends { readonly pool: Pool; readonly mongo: MongoClient }>(
+  module: ContextModule<string, unknown>,
+  settings: unknown,
+  kit: Omit<Kit, "pool" | "mongo">,
+  connections: StoreConnections,
+): Kit {
+  const declared = module.dependencies?.(settings) ?? [];
+  const store = <T>(dependency: Dependency, connection: T | undefined): T => {
+    if (!declared.includes(dependency) || connection === undefined) {
+      throw new Error(`the ${module.name} context uses ${dependency} without declaring it in its dependencies`);
+    }
+    return connection;
+  };
+  return Object.defineProperties(
+    { ...kit },
+    {
+      pool: { enumerable: true, get: () => store("mysql", connections.pool) },
+      mongo: { enumerable: true, get: () => store("mongo", connections.mongo) },
+    },
+  ) as Kit;
+}
+
 /** What a process gives the contexts' projections: connections it owns and closes. */
 export interface ProjectionKit {
   readonly config: CoreConfig;
   readonly codec: AvroCodec;
   readonly logger: Logger;
+  /** MySQL, for a context that declares `mysql`. */
   readonly pool: Pool;
+  /** MongoDB, for a context that declares `mongo`. */
   readonly mongo: MongoClient;
   /** Publishes deltas (shared; never a subscriber). */
   readonly redis: Redis;
@@ -97,7 +153,9 @@ export interface GatewayKit {
   readonly logger: Logger;
   /** Commands (shared; never a subscriber). */
   readonly redis: Redis;
+  /** MySQL, for a context that declares `mysql`. */
   readonly pool: Pool;
+  /** MongoDB, for a context that declares `mongo`. */
   readonly mongo: MongoClient;
   /** Every Redis pub/sub subscription of the gateway goes through this one subscriber. */
   readonly hub: ChannelSource;

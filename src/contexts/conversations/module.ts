@@ -25,6 +25,8 @@ import { conversationRoutes } from "./routes.js";
 export const conversations = defineContext({
   name: "conversations",
   config: conversationsConfig,
+  // Membership is in MySQL whatever the history store.
+  dependencies: (settings) => (settings.historyStore === "mongo" ? ["mysql", "mongo"] : ["mysql"]),
   rateLimits: (settings) => [{ name: "message", perMinute: settings.messagesPerMinute, events: ["message:send", "new_message"] }],
   processors: () => [conversationProcessor],
   projections: (kit, settings) => [membershipProjection(kit), historyProjection(kit, settings)],
@@ -48,8 +50,9 @@ function membershipProjection(kit: ProjectionKit): ContextProjection {
 }
 
 function historyProjection(kit: ProjectionKit, settings: ConversationsSettings): ContextProjection {
-  const { config, codec, pool, mongo, redis, logger, metrics } = kit;
-  const store = () => createHistoryStore(settings.historyStore, config.kafka.topicPrefix, { pool, mongo });
+  const { config, codec, redis, logger, metrics } = kit;
+  // The kit itself: only the store of the configured kind is reached.
+  const store = () => createHistoryStore(settings.historyStore, config.kafka.topicPrefix, kit);
   return {
     name: HISTORY_PROJECTION,
     topic: TOPICS.messages.events,
@@ -59,9 +62,9 @@ function historyProjection(kit: ProjectionKit, settings: ConversationsSettings):
 }
 
 async function conversationsGateway(kit: GatewayKit, settings: ConversationsSettings): Promise<GatewayPart> {
-  const { config, bus, hub, logger, pool, mongo, redis, ports } = kit;
+  const { config, bus, hub, logger, pool, redis, ports } = kit;
   const prefix = config.kafka.topicPrefix;
-  const history = createHistoryStore(settings.historyStore, prefix, { pool, mongo });
+  const history = createHistoryStore(settings.historyStore, prefix, kit);
   await history.ensureSchema();
   const { store, readModel: membership } = membershipReadModel(pool, redis, prefix);
   // A gateway may start before any projector has made the tables it reads.

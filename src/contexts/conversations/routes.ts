@@ -7,7 +7,7 @@ import type { CommandBus } from "../../platform/gateway/command-bus.js";
 import { messagePayload, type HistoryReader } from "./channels/conversation-feed.js";
 import { ServiceError } from "../../platform/errors/error-codes.js";
 import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
-import { errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
+import { bearerAuth, errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
 import { sleep } from "../../platform/sleep.js";
 
 export interface ConversationRoutesOptions {
@@ -46,6 +46,7 @@ const errors = errorResponses;
  * (a projector behind or down): where to look once it has caught up. Nothing in it is guessed.
  */
 const pending = {
+  description: "Decided, but the membership read model does not show it yet (a projector behind): it appears at Location",
   type: "object",
   required: ["id", "status"],
   properties: { id: { type: "string" }, status: { type: "string", enum: ["pending"] } },
@@ -79,6 +80,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
     {
       schema: {
         tags: ["conversations"],
+        security: bearerAuth,
         body: {
           type: "object",
           required: ["type", "members"],
@@ -90,7 +92,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
             description: { type: "string", maxLength: 2000 },
           },
         },
-        response: { 201: conversation, 202: pending, ...errors },
+        response: { 201: { ...conversation, description: "Created, the caller its owner, and shown by the membership read model" }, 202: pending, ...errors },
       },
     },
     async (request, reply) => {
@@ -115,7 +117,14 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
 
   app.get<{ Params: { id: string } }>(
     "/api/conversations/:id",
-    { schema: { tags: ["conversations"], params: { type: "object", properties: { id } }, response: { 200: conversation, ...errors } } },
+    {
+      schema: {
+        tags: ["conversations"],
+        security: bearerAuth,
+        params: { type: "object", properties: { id } },
+        response: { 200: { ...conversation, description: "The conversation, for its members" }, ...errors },
+      },
+    },
     async (request, reply) => {
       const caller = await authenticate(request, reply);
       const view = await membership.conversation(request.params.id);
@@ -133,6 +142,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       {
         schema: {
           tags: ["conversations"],
+          security: bearerAuth,
           params: { type: "object", properties: { id } },
           querystring: {
             type: "object",
@@ -145,6 +155,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
           },
           response: {
             200: {
+              description: "A page of messages in ascending seq",
               type: "object",
               required: ["messages"],
               properties: { messages: { type: "array", items: { type: "object", additionalProperties: true } } },
@@ -178,6 +189,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
     {
       schema: {
         tags: ["conversations"],
+        security: bearerAuth,
         params: { type: "object", properties: { id } },
         body: {
           type: "object",
@@ -185,7 +197,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
           additionalProperties: false,
           properties: { userId: id, role: { type: "string", enum: ["admin", "member"] } },
         },
-        response: { 201: conversation, 202: pending, ...errors },
+        response: { 201: { ...conversation, description: "Added, and shown by the membership read model" }, 202: pending, ...errors },
       },
     },
     async (request, reply) => {
@@ -208,8 +220,9 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
     {
       schema: {
         tags: ["conversations"],
+        security: bearerAuth,
         params: { type: "object", properties: { id, userId: id } },
-        response: { 202: pending, 204: { type: "null" }, ...errors },
+        response: { 202: pending, 204: { description: "Removed (or left), and shown by the membership read model", type: "null" }, ...errors },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,5 @@
 import { defineSlice, positiveInt, type SettingsOf } from "../../platform/config/config-slice.js";
+import { DEFAULT_MAX_WORKSPACE_SERIES } from "./online-users-gauge.js";
 
 /** The presence context's configuration. */
 export const presenceConfig = defineSlice({
@@ -9,6 +10,7 @@ export const presenceConfig = defineSlice({
     PRESENCE_SWEEP_INTERVAL_MS: positiveInt.default(5_000),
     PRESENCE_CONNECTION_TTL_MS: positiveInt.default(900_000),
     PRESENCE_DIFF_INTERVAL_MS: positiveInt.default(100),
+    PRESENCE_METRICS_MAX_WORKSPACES: positiveInt.default(DEFAULT_MAX_WORKSPACE_SERIES),
   },
   problems: (env) =>
     env.PRESENCE_GATEWAY_STALE_MS <= env.PRESENCE_GATEWAY_HEARTBEAT_MS
@@ -25,6 +27,8 @@ export const presenceConfig = defineSlice({
     connectionTtlMs: env.PRESENCE_CONNECTION_TTL_MS,
     /** presence_diff pushes are batched per workspace over this window (the first change after a quiet window goes out at once). */
     diffIntervalMs: env.PRESENCE_DIFF_INTERVAL_MS,
+    /** Workspaces with a presence_online_users series of their own in a projector; the others are summed (see OnlineUsersGauge). */
+    metricsMaxWorkspaces: env.PRESENCE_METRICS_MAX_WORKSPACES,
   }),
 });
 

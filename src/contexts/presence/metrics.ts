@@ -16,7 +16,10 @@ export function presenceOperations(registry: Registry): Counter<"operation"> {
   );
 }
 
-/** Users each workspace sees online: ZCARD of `presence:online:<workspaceId>`, set by the projector after every batch that touched the workspace. */
+/**
+ * Users each workspace sees online: ZCARD of `presence:online:<workspaceId>`, set by the projector
+ * after every batch that touched the workspace, through an `OnlineUsersGauge` (bounded series).
+ */
 export function onlineUsersGauge(registry: Registry): Gauge<"workspace_id"> {
   return shared(
     registry,

@@ -22,15 +22,17 @@ import { presenceRoutes } from "./routes.js";
 export const presence = defineContext({
   name: "presence",
   config: presenceConfig,
+  // The projector reads the conversations' membership (MySQL) to announce user_online/user_offline.
+  dependencies: () => ["mysql"],
   processors: (settings) => [presenceProcessor({ connectionTtlMs: settings.connectionTtlMs })],
-  projections: (kit) => {
+  projections: (kit, settings) => {
     const { config, codec, redis, pool, logger, metrics, registry } = kit;
     return [
       {
         name: PRESENCE_PROJECTION,
         topic: TOPICS.presence.events,
         store: () => new RedisPresenceStore(kit.redisConnection("presence-store"), config.kafka.topicPrefix),
-        start: () => startPresenceProjection({ config, codec, redis, pool, logger, metrics, registry }),
+        start: () => startPresenceProjection({ config, codec, redis, pool, logger, metrics, registry, maxWorkspaceSeries: settings.metricsMaxWorkspaces }),
       },
     ];
   },

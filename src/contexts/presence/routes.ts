@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { ServiceError } from "../../platform/errors/error-codes.js";
 import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
 import type { StatusSetter, UserPresenceReader } from "./channels/presence-channels.js";
-import { errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
+import { bearerAuth, errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
 
 /** What the presence routes read. */
 export interface PresenceRoutesOptions {
@@ -49,8 +49,10 @@ export const presenceRoutes: FastifyPluginAsync<PresenceRoutesOptions> = async (
     {
       schema: {
         tags: ["presence"],
+        security: bearerAuth,
         response: {
           200: {
+            description: "The users the caller's workspace sees online",
             type: "object",
             properties: {
               workspace_id: { type: "string" },
@@ -77,13 +79,21 @@ export const presenceRoutes: FastifyPluginAsync<PresenceRoutesOptions> = async (
     {
       schema: {
         tags: ["presence"],
+        security: bearerAuth,
         body: {
           type: "object",
           required: ["status"],
           additionalProperties: false,
           properties: { status: { type: "string", enum: ["online", "away", "dnd", "offline"] }, status_text: { type: ["string", "null"], maxLength: 100 } },
         },
-        response: { 200: { type: "object", properties: { status: { type: "string" }, status_text: { type: ["string", "null"] } } }, ...errorResponses },
+        response: {
+          200: {
+            description: "The caller's status as set (offline: appear offline while connected)",
+            type: "object",
+            properties: { status: { type: "string" }, status_text: { type: ["string", "null"] } },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -97,8 +107,9 @@ export const presenceRoutes: FastifyPluginAsync<PresenceRoutesOptions> = async (
     {
       schema: {
         tags: ["presence"],
+        security: bearerAuth,
         params: { type: "object", required: ["user_id"], properties: { user_id: idSchema } },
-        response: { 200: presence, ...errorResponses },
+        response: { 200: { ...presence, description: "The user's presence as the caller's workspace sees it" }, ...errorResponses },
       },
     },
     async (request, reply) => {

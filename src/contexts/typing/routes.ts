@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { ServiceError } from "../../platform/errors/error-codes.js";
 import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
-import { errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
+import { bearerAuth, errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
 import type { MembershipCheck } from "../conversations/channels/conversation-family.js";
 
 /** What the typing routes read. */
@@ -22,9 +22,11 @@ export const typingRoutes: FastifyPluginAsync<TypingRoutesOptions> = async (app,
     {
       schema: {
         tags: ["typing"],
+        security: bearerAuth,
         params: { type: "object", required: ["conversation_id"], properties: { conversation_id: idSchema } },
         response: {
           200: {
+            description: "Who is typing in the conversation, and until when",
             type: "object",
             properties: {
               conversation_id: { type: "string" },

@@ -14,3 +14,18 @@ export function mongoProbe(client: MongoClient): DependencyProbe {
     },
   };
 }
+
+/**
+ * Connects once to `url`, pings and closes: resolves when MongoDB answers within `timeoutMs`,
+ * rejects otherwise with why (the driver's server selection names the connection's error).
+ */
+export async function pingMongoOnce(url: string, timeoutMs: number): Promise<void> {
+  // Server selection gives up a little before the caller does, so its reason reaches the caller.
+  const selection = Math.max(100, timeoutMs - 250);
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: selection, connectTimeoutMS: selection, retryWrites: false });
+  try {
+    await client.db().command({ ping: 1 });
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}

@@ -28,12 +28,18 @@ export class MysqlCheckpoints {
     );
   }
 
+  /** Every checkpoint of `projection` on `topic`; none before the table exists (nothing applied yet: readers need not create it). */
   async all(projection: string, topic: string): Promise<Map<number, number>> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT partition_id, next_offset FROM \`${this.table}\` WHERE projection = ? AND topic = ?`,
-      [projection, topic],
-    );
-    return new Map(rows.map((row) => [Number(row.partition_id), Number(row.next_offset)]));
+    try {
+      const [rows] = await this.pool.query<RowDataPacket[]>(
+        `SELECT partition_id, next_offset FROM \`${this.table}\` WHERE projection = ? AND topic = ?`,
+        [projection, topic],
+      );
+      return new Map(rows.map((row) => [Number(row.partition_id), Number(row.next_offset)]));
+    } catch (error) {
+      if ((error as { code?: string }).code === "ER_NO_SUCH_TABLE") return new Map();
+      throw error;
+    }
   }
 
   /**

@@ -35,3 +35,31 @@ export function redisProbe(redis: Redis): DependencyProbe {
     },
   };
 }
+
+/**
+ * Connects once to `url`, pings and disconnects: resolves when a Redis answers within
+ * `timeoutMs`, rejects otherwise with the connection's own error (ECONNREFUSED, a refused
+ * password…), where ioredis alone would only say that the connection is closed.
+ */
+export async function pingRedisOnce(url: string, timeoutMs: number): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: timeoutMs,
+  });
+  let failure: Error | undefined;
+  redis.on("error", (error: Error) => {
+    failure ??= error;
+  });
+  try {
+    await redis.connect();
+    const answer = await redis.ping();
+    if (answer !== "PONG") throw new Error(`unexpected PING answer ${String(answer)}`);
+  } catch (error) {
+    throw failure ?? error;
+  } finally {
+    redis.disconnect();
+  }
+}

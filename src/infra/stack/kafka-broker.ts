@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { address, componentDown, componentUp, pidFileIn, type Answer, type Component } from "./component.js";
@@ -64,6 +64,46 @@ export async function kafkaAnswers(host: string, port: number, timeoutMs = 3_000
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
+/**
+ * The address of a running broker of this stack (a `kafka-<port>` folder beside `dir`) whose
+ * controller listens on `controllerPort`, if any: the broker a user meant when the configured
+ * one cannot start for want of that port.
+ */
+async function stackBrokerHolding(dir: string, controllerPort: number): Promise<string | undefined> {
+  const siblings = await readdir(dirname(dir)).catch(() => []);
+  for (const sibling of siblings.filter((name) => /^kafka-\d+$/.test(name)).map((name) => join(dirname(dir), name))) {
+    if (sibling === dir) continue;
+    const properties = await readFile(join(sibling, "server.properties"), "utf8").catch(() => "");
+    const listeners = /^listeners=(.*)$/m.exec(properties)?.[1] ?? "";
+    const broker = /PLAINTEXT:\/\/(.+):(\d+)/.exec(listeners.split(",").find((l) => l.startsWith("PLAINTEXT://")) ?? "");
+    const controller = /CONTROLLER:\/\/.+:(\d+)/.exec(listeners.split(",").find((l) => l.startsWith("CONTROLLER://")) ?? "");
+    if (broker === null || Number(controller?.[1]) !== controllerPort) continue;
+    const holder = { host: broker[1]!, port: Number(broker[2]) };
+    if (await kafkaAnswers(holder.host, holder.port)) return address(holder);
+  }
+  return undefined;
+}
+
+/**
+ * Why no broker can start on `o.port`: its controller port is taken. Most often by the broker
+ * the user meant, on another port: then say so, rather than only naming the controller port,
+ * whose change would start a second, empty cluster.
+ */
+async function controllerPortTaken(o: KafkaBrokerOptions): Promise<StackError> {
+  const wanted = address(o);
+  const running = await stackBrokerHolding(o.dataDir, o.controllerPort);
+  if (running !== undefined) {
+    return new StackError(
+      `KAFKA_BROKERS: no broker answers on ${wanted}; the local Kafka runs on ${running}: set KAFKA_BROKERS=${running} ` +
+        `(only with KAFKA_CONTROLLER_PORT set to another free port would a second, empty broker start on ${wanted})`,
+    );
+  }
+  return new StackError(
+    `KAFKA_BROKERS: no broker answers on ${wanted}, and none can start there: port ${o.controllerPort} (Kafka controller) is taken by another program; ` +
+      `fix KAFKA_BROKERS if your broker listens elsewhere, or set KAFKA_CONTROLLER_PORT to a free port`,
+  );
+}
+
 /** The Component that runs one KRaft broker from `o.dataDir`. */
 export function kafkaComponent(o: KafkaBrokerOptions): Component {
   const dir = o.dataDir;
@@ -85,7 +125,9 @@ export function kafkaComponent(o: KafkaBrokerOptions): Component {
     answers: async (): Promise<Answer> => ((await kafkaAnswers(o.host, o.port)) ? { ok: true, version: o.version } : { ok: false }),
     async launch(): Promise<number> {
       if (await tcpOpen(o.host, o.controllerPort)) {
-        throw new StackError(`port ${o.controllerPort} (Kafka controller) is taken by another program; set KAFKA_CONTROLLER_PORT to a free port or free the port`);
+        // Nothing was written in the folder made for this broker: leave no trace of it.
+        await rmdir(dir).catch(() => undefined);
+        throw await controllerPortTaken(o);
       }
       const [java, classpath] = await Promise.all([
         findJava(o.javaHome, 17, label),

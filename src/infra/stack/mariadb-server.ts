@@ -1,7 +1,7 @@
-import { access, mkdir } from "node:fs/promises";
+import { access, mkdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
-import { pidFileIn, type Answer, type Component } from "./component.js";
+import { address, pidFileIn, type Answer, type Component } from "./component.js";
 import { spawnDetached } from "./process-control.js";
 import { tcpExchange } from "./readiness.js";
 import { runCommand } from "./run-command.js";
@@ -19,6 +19,31 @@ export interface MariadbOptions {
 }
 
 const MARIADBD = "/usr/sbin/mariadbd";
+/** MariaDB's port when the machine's configuration names none. */
+const DEFAULT_PORT = 3306;
+
+/**
+ * The port the machine's configuration gives mariadbd (`mariadbd --print-defaults`, the last
+ * `--port` wins as in the server). The stack starts the machine's mariadbd on that port only:
+ * it runs on the machine's data directory, socket and pid file, which serve one server, so on
+ * any other port (a mistyped DATABASE_URL) it would open them a second time.
+ */
+async function machineMariadbPort(): Promise<number> {
+  const defaults = await runCommand(MARIADBD, ["--print-defaults"], { timeoutMs: 10_000 });
+  const port = [...(defaults?.output ?? "").matchAll(/--port=(\d+)/g)].at(-1)?.[1];
+  return port === undefined ? DEFAULT_PORT : Number(port);
+}
+
+/** The refusal to start mariadbd for `wanted`, unless it is the machine's own port (see {@link machineMariadbPort}). */
+export function foreignPortRefusal(wanted: { host: string; port: number }, machinePort: number, machineRunning: boolean): StackError | undefined {
+  if (wanted.port === machinePort) return undefined;
+  const own = address({ host: wanted.host, port: machinePort });
+  return new StackError(
+    `DATABASE_URL: nothing answers on ${address(wanted)}; ` +
+      (machineRunning ? `the machine's MariaDB runs on ${own}: fix the port` : `the machine's MariaDB is configured for ${own}: use that port`) +
+      ` (the stack starts mariadbd on its own port only, since it shares the machine's data directory), or point DATABASE_URL at a running server`,
+  );
+}
 
 /**
  * Reads the greeting a MySQL-protocol server sends on connect: a handshake v10 packet carries
@@ -51,7 +76,10 @@ async function createDatabases(o: MariadbOptions): Promise<void> {
   }
 }
 
-/** The Component for MariaDB: the machine's server when it runs, else the machine's mariadbd started on the requested port. */
+/**
+ * The Component for MariaDB: the machine's server when it runs, else the machine's mariadbd
+ * started, on the machine's own port only (any other is refused with a one-line StackError).
+ */
 export function mariadbComponent(o: MariadbOptions): Component {
   const logFile = join(o.dir, "mariadb.log");
   return {
@@ -70,6 +98,13 @@ export function mariadbComponent(o: MariadbOptions): Component {
     async launch(): Promise<number> {
       if (!(await access(MARIADBD).then(() => true, () => false))) {
         throw new StackError("mariadbd not found: apt-get install mariadb-server, or set DATABASE_URL to a MariaDB or MySQL server");
+      }
+      const machinePort = await machineMariadbPort();
+      const refusal = foreignPortRefusal(o, machinePort, o.port !== machinePort && (await mysqlAnswers(o.host, machinePort)).ok);
+      if (refusal !== undefined) {
+        // Nothing was written in the folder made for this server: leave no trace of it.
+        await rmdir(o.dir).catch(() => undefined);
+        throw refusal;
       }
       // The socket directory lives on tmpfs and vanishes on reboot; the packaged service recreates it.
       await mkdir("/run/mysqld", { recursive: true }).catch(() => undefined);

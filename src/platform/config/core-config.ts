@@ -22,6 +22,7 @@ const service = defineSlice({
     NODE_NAME: optionalText,
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+    DEPENDENCY_WAIT_MS: positiveInt.default(10_000),
   },
   settings: (env) => ({
     env: env.NODE_ENV,
@@ -32,6 +33,8 @@ const service = defineSlice({
     nodeId: env.NODE_NAME ?? `${hostname()}-${process.pid}`,
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    /** How long `start` and the tools wait for each dependency to answer before giving up, naming its variable. */
+    dependencyWaitMs: env.DEPENDENCY_WAIT_MS,
   }),
 });
 
@@ -95,11 +98,26 @@ const mongo = defineSlice({
   },
   problems: (env) =>
     env.MONGO_URL && env.MONGODB_URL && env.MONGO_URL !== env.MONGODB_URL ? ["MONGO_URL, MONGODB_URL: both set to different values; set one"] : [],
-  settings: (env) => ({ url: env.MONGO_URL ?? env.MONGODB_URL ?? "mongodb://127.0.0.1:27017/quikchat" }),
+  settings: (env) => ({
+    url: env.MONGO_URL ?? env.MONGODB_URL ?? "mongodb://127.0.0.1:27017/quikchat",
+    /** The variable the URL came from, for messages that tell which one to fix. */
+    variable: env.MONGO_URL === undefined && env.MONGODB_URL !== undefined ? "MONGODB_URL" : "MONGO_URL",
+  }),
 });
 
 /** A development-only signing key; production refuses to start without JWT_SECRET or a public key. */
 const DEVELOPMENT_JWT_SECRET = "quikchat-development-secret-change-me";
+
+/**
+ * Secrets copied from examples rather than generated: anyone who read the same example could
+ * sign tokens for any user. The development key and the one docker-compose.yml once carried,
+ * and the words examples use to say "put yours here".
+ */
+const PLACEHOLDER_SECRETS = [DEVELOPMENT_JWT_SECRET, "replace-with-a-secret-of-at-least-32-chars"];
+const PLACEHOLDER_WORDS = /change[-_ ]?me|replace[-_ ]?(with|me)|placeholder|your[-_ ]?secret|example[-_ ]?secret/i;
+
+/** Whether `secret` is a known placeholder rather than a generated key. */
+const isPlaceholderSecret = (secret: string): boolean => PLACEHOLDER_SECRETS.includes(secret) || PLACEHOLDER_WORDS.test(secret);
 
 const auth = defineSlice({
   name: "auth",
@@ -117,6 +135,9 @@ const auth = defineSlice({
       problems.push("JWT_SECRET: required in production (or JWT_JWKS_URL / JWT_PUBLIC_KEY)");
     }
     if (env.JWT_SECRET !== undefined && env.JWT_SECRET.length < 32) problems.push("JWT_SECRET: must be at least 32 characters for HS256");
+    if (env.NODE_ENV === "production" && env.JWT_SECRET !== undefined && isPlaceholderSecret(env.JWT_SECRET)) {
+      problems.push("JWT_SECRET: a placeholder from an example is refused in production; generate one, e.g. `openssl rand -base64 48`");
+    }
     return problems;
   },
   settings: (env) => ({

@@ -85,7 +85,16 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
 
   app.get(
     "/health",
-    { schema: { tags: ["health"], response: { 200: healthBody, 503: healthBody } } },
+    {
+      schema: {
+        tags: ["health"],
+        summary: "The process's state, its dependencies and its parts",
+        response: {
+          200: { ...healthBody, description: "healthy, or degraded while a part is starting or catching up (named in parts)" },
+          503: { ...healthBody, description: "unhealthy: a dependency this configuration uses does not answer" },
+        },
+      },
+    },
     async (_request, reply) => {
       const result = await report();
       const serving = parts();
@@ -103,7 +112,16 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
 
   app.get(
     "/health/ready",
-    { schema: { tags: ["health"], response: { 200: readyBody, 503: readyBody } } },
+    {
+      schema: {
+        tags: ["health"],
+        summary: "Whether the process serves: for load balancers and orchestrators",
+        response: {
+          200: { ...readyBody, description: "ready: every dependency answers and no part is starting" },
+          503: { ...readyBody, description: "not_ready: a dependency does not answer, or a part is still starting" },
+        },
+      },
+    },
     async (_request, reply) => {
       const result = await report();
       const serving = parts();
@@ -117,8 +135,9 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     {
       schema: {
         tags: ["health"],
+        summary: "Whether the process runs",
         response: {
-          200: { type: "object", properties: { status: { type: "string" }, uptime: { type: "integer" } } },
+          200: { description: "alive while the event loop turns", type: "object", properties: { status: { type: "string" }, uptime: { type: "integer" } } },
         },
       },
     },

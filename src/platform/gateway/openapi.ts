@@ -3,7 +3,9 @@ import type { FastifyInstance } from "fastify";
 
 /**
  * Collects every route's JSON schemas into an OpenAPI 3 document served at `/openapi.json`.
- * Must be registered before the routes it describes.
+ * Must be registered before the routes it describes. Security is per route: a route that
+ * authenticates its caller says so (`security: bearerAuth`); health and metrics need nothing.
+ * Every response carries a `description` in its schema.
  */
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
   await app.register(swagger, {
@@ -14,9 +16,11 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         version,
       },
       components: {
-        securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "A JWT with sub, workspace_id and exp (README: Tokens)" },
+          socketToken: { type: "apiKey", in: "query", name: "token", description: "The same JWT, as the socket's token param (or phoenix.js's authToken option)" },
+        },
       },
-      security: [{ bearer: [] }],
     },
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

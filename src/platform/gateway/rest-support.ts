@@ -6,13 +6,26 @@ import type { ActionRateLimiter } from "../phoenix/action-rate-limiter.js";
 export type Authenticate = (request: FastifyRequest) => Promise<{ userId: string; workspaceId: string }>;
 
 export const idSchema = { type: "string", minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9._:@-]+$" } as const;
-const errorBody = {
-  type: "object",
-  required: ["statusCode", "error", "message"],
-  properties: { statusCode: { type: "integer" }, error: { type: "string" }, message: { type: "string" } },
-} as const;
-/** The error responses every REST route may give, for its response schema. */
-export const errorResponses = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody, 503: errorBody };
+/** The OpenAPI security of a route that authenticates its caller (see {@link guard}): a bearer JWT. */
+export const bearerAuth = [{ bearer: [] }];
+
+const errorBody = (description: string) =>
+  ({
+    description,
+    type: "object",
+    required: ["statusCode", "error", "message"],
+    properties: { statusCode: { type: "integer" }, error: { type: "string" }, message: { type: "string" } },
+  }) as const;
+/** The error responses every REST route may give, for its response schema (their reasons are those of `error-codes.ts`). */
+export const errorResponses = {
+  400: errorBody("Malformed JSON, a body or parameter that does not match the schema, or a rule of the domain (invalid)"),
+  401: errorBody("Missing, malformed, forged or expired bearer token"),
+  403: errorBody("The caller is part of it but may not do this (forbidden)"),
+  404: errorBody("No such thing, or not the caller's: existence is not revealed (not_found, not_a_member)"),
+  409: errorBody("A conflict with the current state (conflict)"),
+  429: errorBody("The caller's budget for this route is spent (rate_limited); Retry-After says when to try again"),
+  503: errorBody("Kafka or the processor did not answer in time (timeout, unavailable): retry; a retried command is not applied twice"),
+};
 
 /**
  * The caller of a request, once authenticated and within their budget for the route (each route

@@ -12,6 +12,7 @@ import { createRedisActionRateLimiter, type ActionRateLimiter, type RateLimitBud
 import { createConnectionRegistry, type ConnectionRegistry } from "./connection-registry.js";
 import { DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reasons.js";
 import { negotiateVersion, type ProtocolVersion } from "./phoenix-serializer.js";
+import { socketDocumentation } from "./socket-openapi.js";
 import { SocketSession, type SessionObserver } from "./socket-session.js";
 import { createTopicRouter } from "./topic-router.js";
 import { clientInfo, type ClientInfo, type ConnectionLifecycle } from "./connection-lifecycle.js";
@@ -127,7 +128,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
 
   app.get<{ Querystring: SocketQuery }>(
     "/socket/websocket",
-    { websocket: true, onRequest: admit, schema: { querystring: socketQuery } },
+    { websocket: true, onRequest: admit, schema: { querystring: socketQuery }, config: { swaggerTransform: socketDocumentation } },
     (socket, request) => {
       const admission = admissions.get(request);
       if (!admission) {
@@ -139,12 +140,18 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     },
   );
 
-  app.all(
-    "/socket/longpoll",
-    { schema: { response: { 404: errorBody } } },
-    async (_request, reply) =>
+  // The methods phoenix.js's long-poll transport uses.
+  app.route({
+    method: ["GET", "POST"],
+    url: "/socket/longpoll",
+    schema: {
+      tags: ["socket"],
+      summary: "Phoenix long-polling: not served",
+      response: { 404: { ...errorBody, description: "longpoll_unsupported: this server speaks WebSocket only, at /socket/websocket" } },
+    },
+    handler: async (_request, reply) =>
       reply.code(404).send({ error: "longpoll_unsupported", message: "this server speaks WebSocket only, at /socket/websocket" }),
-  );
+  });
 
   /** Everything here runs synchronously, so no frame arrives before its handler is attached. */
   function serve(socket: WebSocket, admission: Admission): void {

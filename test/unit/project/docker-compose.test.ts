@@ -3,15 +3,44 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { KNOWN_VARIABLES, loadConfig } from "../../../src/contexts/index.js";
 
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  environment?: Record<string, string>;
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  restart?: string;
+  depends_on?: Record<string, { condition: string }>;
+}
+
 interface ComposeFile {
-  services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string> }>;
+  services: Record<string, ComposeService>;
 }
 
 const compose = parse(readFileSync(new URL("../../../docker-compose.yml", import.meta.url), "utf8")) as ComposeFile;
 const ours = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
+const quikchat = compose.services.quikchat!;
+const kafka = compose.services.kafka!;
 
-/** `${NAME:-fallback}` as Compose would resolve it with NAME unset. */
-const interpolate = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1");
+/**
+ * Resolves `${NAME:-fallback}` and `${NAME:?message}` as Compose would with the variables of
+ * `shell`; Compose refuses to start when a `:?` variable is unset, and so does this.
+ */
+function interpolate(value: string, shell: Record<string, string>): string {
+  return value
+    .replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_, name: string, fallback: string) => shell[name] ?? fallback)
+    .replace(/\$\{([A-Z_]+):\?([^}]*)\}/g, (_, name: string, message: string) => {
+      const set = shell[name];
+      if (set === undefined) throw new Error(`required variable ${name} is missing a value: ${message}`);
+      return set;
+    });
+}
+
+const environmentOf = (service: ComposeService, shell: Record<string, string>) =>
+  Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, interpolate(String(value), shell)]));
+
+/** What a user exports before `docker compose up`. */
+const userShell = { JWT_SECRET: "kq3Vd8n2XwLr5tYb9Zc1Fg7Hj4Mp6Qs0UaEiOoRu" };
 
 describe("docker-compose.yml", () => {
   it("runs the service itself", () => {
@@ -23,11 +52,36 @@ describe("docker-compose.yml", () => {
     expect(unknown).toEqual([]);
   });
 
-  it.each(ours)("sets values the configuration accepts (%s)", (_name, service) => {
-    const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, interpolate(String(value))]));
-    const config = loadConfig(env);
+  it.each(ours)("sets values the configuration accepts in production (%s)", (_name, service) => {
+    const config = loadConfig(environmentOf(service, userShell));
+    expect(config.service.env).toBe("production");
     expect(config.stack.mode).toBe("off");
     expect(config.kafka.brokers).toEqual(["kafka:9092"]);
+  });
+
+  it("has no placeholder signing key to forget: JWT_SECRET comes from the user's environment or nothing starts", () => {
+    expect(quikchat.environment?.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?[^}]+\}$/);
+    expect(() => environmentOf(quikchat, {})).toThrow(/required variable JWT_SECRET/);
+  });
+
+  it("keeps Kafka's log in Kafka's volume, so events survive the container being recreated", () => {
+    const mounted = (kafka.volumes ?? []).map((volume) => volume.split(":")[1]);
+    expect(kafka.environment?.KAFKA_LOG_DIRS).toBeDefined();
+    expect(mounted).toContain(kafka.environment?.KAFKA_LOG_DIRS);
+  });
+
+  it("starts the service only once the registry, and every dependency with a health check, is healthy", () => {
+    expect(compose.services.registry?.healthcheck?.test.length).toBeGreaterThan(0);
+    const dependsOn = quikchat.depends_on ?? {};
+    expect(dependsOn.registry?.condition).toBe("service_healthy");
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (name === "quikchat" || service.healthcheck === undefined) continue;
+      expect({ name, condition: dependsOn[name]?.condition }).toEqual({ name, condition: "service_healthy" });
+    }
+  });
+
+  it("restarts the service when it exits", () => {
+    expect(["unless-stopped", "always", "on-failure"]).toContain(quikchat.restart);
   });
 
   it("uses the official images of the local stack's components", () => {

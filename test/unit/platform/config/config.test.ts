@@ -86,6 +86,14 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ JWT_SECRET: "short" })).toThrow(/at least 32 characters/);
   });
 
+  it("refuses a placeholder signing key in production, and only there", () => {
+    for (const placeholder of ["replace-with-a-secret-of-at-least-32-chars", "quikchat-development-secret-change-me", "CHANGEME-0123456789abcdef0123456789abcdef", "put-your-secret-here-0123456789abcdef"]) {
+      expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: placeholder })).toThrow(/JWT_SECRET: a placeholder from an example is refused in production/);
+      expect(loadConfig({ JWT_SECRET: placeholder }).auth.jwtSecret).toBe(placeholder);
+    }
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "kq3Vd8n2XwLr5tYb9Zc1Fg7Hj4Mp6Qs0UaEiOoRu" }).auth.acceptHs256).toBe(true);
+  });
+
   it("checks variables that only make sense together", () => {
     expect(() => loadConfig({ PRESENCE_GATEWAY_STALE_MS: "5000" })).toThrow(/PRESENCE_GATEWAY_STALE_MS: must exceed/);
     expect(() => loadConfig({ TYPING_COALESCE_MS: "5000" })).toThrow(/TYPING_COALESCE_MS: must be below/);

@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import type { Pool } from "mysql2/promise";
 import { TOPICS } from "../../../../platform/contract/topics.js";
-import type { Gauge } from "prom-client";
 import { onlineUsersGauge } from "../../metrics.js";
+import { DEFAULT_MAX_WORKSPACE_SERIES, OnlineUsersGauge } from "../../online-users-gauge.js";
 import { conversationDeltaChannel, type ConversationDelta } from "../../../conversations/projections/history/history-port.js";
 import { membershipReadModel } from "../../../conversations/projections/membership/membership-projection.js";
 import type { MysqlMembershipStore } from "../../../conversations/projections/membership/mysql-membership-store.js";
@@ -25,17 +25,20 @@ import { RedisPresenceStore } from "./redis-presence-store.js";
  * published; instead each touched workspace gets a `resync` delta at most once per
  * {@link RESYNC_INTERVAL_MS}, the last one after the catch-up, on which gateways send their
  * watchers a fresh `presence_state`. The `presence_online_users` gauge of each touched
- * workspace is set either way.
+ * workspace is set either way, with at most `maxWorkspaceSeries` series (see {@link OnlineUsersGauge}).
  *
  * The store gets a Redis connection of its own (WATCH); `redis` publishes.
  */
-export async function startPresenceProjection(deps: RedisProjectionDeps & { readonly pool: Pool }): Promise<ProjectionRuntime> {
+export async function startPresenceProjection(
+  deps: RedisProjectionDeps & { readonly pool: Pool; readonly maxWorkspaceSeries?: number },
+): Promise<ProjectionRuntime> {
   const { config, redis } = deps;
   const prefix = config.kafka.topicPrefix;
   const { store: membership } = membershipReadModel(deps.pool, redis, prefix);
   // Conversations come from the membership projection's tables: make sure they exist whichever starts first.
   await membership.ensureSchema();
-  const onlineUsers = deps.registry === undefined ? undefined : onlineUsersGauge(deps.registry);
+  const onlineUsers =
+    deps.registry === undefined ? undefined : new OnlineUsersGauge(onlineUsersGauge(deps.registry), deps.maxWorkspaceSeries ?? DEFAULT_MAX_WORKSPACE_SERIES);
   const resyncs = new ResyncSchedule(redis, prefix, deps.logger);
   return startRedisProjection(deps, {
     name: PRESENCE_PROJECTION,
@@ -94,7 +97,7 @@ class ResyncSchedule {
   }
 }
 
-async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcome, onlineUsers: Gauge<"workspace_id">): Promise<void> {
+async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcome, onlineUsers: OnlineUsersGauge): Promise<void> {
   if (outcome.workspaces.length === 0) return;
   const keys = presenceKeys(prefix);
   const counts = redis.pipeline();
@@ -102,7 +105,7 @@ async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcom
   const results = (await counts.exec()) ?? [];
   outcome.workspaces.forEach((workspaceId, index) => {
     const [error, count] = results[index] ?? [new Error("no reply"), 0];
-    if (error === null) onlineUsers.set({ workspace_id: workspaceId }, Number(count));
+    if (error === null) onlineUsers.set(workspaceId, Number(count));
   });
 }
 

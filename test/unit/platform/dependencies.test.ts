@@ -1,0 +1,47 @@
+import type { MongoClient } from "mongodb";
+import type { Pool } from "mysql2/promise";
+import { describe, expect, it } from "vitest";
+import { stackSpecFromConfig } from "../../../src/cli/stack-spec.js";
+import { CONTEXT_MODULES, loadConfig, settingsOf } from "../../../src/contexts/index.js";
+import { defineContext, kitFor, usedDependencies, type ContextModule } from "../../../src/platform/context-module.js";
+
+const usedWith = (env: Record<string, string>) => {
+  const config = loadConfig(env);
+  return usedDependencies(CONTEXT_MODULES, (module) => settingsOf(config, module));
+};
+
+describe("the dependencies a configuration uses", () => {
+  it("are the platform's and MySQL with the default history store: MongoDB is not one", () => {
+    expect(usedWith({})).toEqual(["kafka", "schema_registry", "redis", "mysql"]);
+  });
+
+  it("include MongoDB when the conversations keep their history there", () => {
+    expect(usedWith({ HISTORY_STORE: "mongo" })).toEqual(["kafka", "schema_registry", "redis", "mysql", "mongo"]);
+  });
+
+  it("decide what the local stack brings up for start", () => {
+    const config = loadConfig({});
+    const spec = stackSpecFromConfig(config, usedWith({}));
+    expect(Object.keys(spec).filter((key) => !["dir", "javaHome"].includes(key)).sort()).toEqual(["kafka", "mysql", "redis", "registry"]);
+    expect(stackSpecFromConfig(config).mongo).toBeDefined();
+  });
+});
+
+describe("a context's kit", () => {
+  const pool = { name: "pool" } as unknown as Pool;
+  const mongo = { name: "mongo" } as unknown as MongoClient;
+  const kitOf = (module: ContextModule<string, unknown>, connections = { pool, mongo }) =>
+    kitFor<{ readonly config: string; readonly pool: Pool; readonly mongo: MongoClient }>(module, undefined, { config: "c" }, connections);
+
+  it("hands out the stores the context declares", () => {
+    const kit = kitOf(defineContext({ name: "both", dependencies: () => ["mysql", "mongo"] }));
+    expect([kit.config, kit.pool, kit.mongo]).toEqual(["c", pool, mongo]);
+  });
+
+  it("refuses a store the context does not declare, naming the context", () => {
+    const kit = kitOf(defineContext({ name: "sql_only", dependencies: () => ["mysql"] }));
+    expect(kit.pool).toBe(pool);
+    expect(() => kit.mongo).toThrow("the sql_only context uses mongo without declaring it in its dependencies");
+    expect(() => kitOf(defineContext({ name: "none" })).pool).toThrow(/the none context uses mysql/);
+  });
+});
