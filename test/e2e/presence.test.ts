@@ -90,7 +90,7 @@ describe("presence and typing, end to end", () => {
     phone.disconnect();
     const [remaining] = await metasOf(watcher, alice, 1, "alice with one device left");
     expect(remaining?.platform).toBe("desktop");
-    expect((await get(`/api/presence/${alice}`, carol)).body).toMatchObject({ user_id: alice, status: "online", device_count: 1 });
+    expect((await get(`/api/presence/${alice}`, carol)).body).toMatchObject({ user_id: alice, workspace_id: workspace, status: "online", device_count: 1 });
 
     laptop.disconnect();
     await eventually(async () => (watcher.listed().has(alice) ? undefined : true), 15_000, "alice gone from the list");
