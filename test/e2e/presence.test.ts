@@ -30,7 +30,13 @@ describe("presence and typing, end to end", () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    ({ service, base } = await startService("presence", { PRESENCE_DIFF_INTERVAL_MS: "50", TYPING_TIMEOUT_MS: "1500", TYPING_COALESCE_MS: "500" }));
+    ({ service, base } = await startService("presence", {
+      PRESENCE_DIFF_INTERVAL_MS: "50",
+      TYPING_TIMEOUT_MS: "1500",
+      TYPING_COALESCE_MS: "500",
+      // Low enough that charging coalesced starts would lock a typist out within one test.
+      RATE_LIMIT_TYPING_PER_MIN: "4",
+    }));
     const created = await fetch(`${base}/api/conversations`, {
       method: "POST",
       headers: { authorization: `Bearer ${await tokenFor(alice, workspace)}`, "content-type": "application/json" },
@@ -162,6 +168,15 @@ describe("presence and typing, end to end", () => {
     expect(await push(bobChat, "typing", { typing: true })).toMatchObject({ status: "ok" });
     expect(await push(bobChat, "typing", { typing: false })).toMatchObject({ status: "ok" });
     expect(await push(bobChat, "typing", { typing: "yes" })).toMatchObject({ status: "error", response: { reason: "invalid" } });
+  });
+
+  it("charges only the typing starts it forwards: a start per keystroke is never locked out", async () => {
+    const chat = (await connect(alice)).channel(`chat:${conversationId}`);
+    await join(chat);
+    const answers = [];
+    for (let keystroke = 0; keystroke < 12; keystroke++) answers.push(await push(chat, "typing:start", {}));
+    expect(answers.filter((answer) => answer.status !== "ok")).toEqual([]);
+    expect(answers.filter((answer) => answer.response.coalesced === true).length).toBeGreaterThanOrEqual(10);
   });
 
   it("keeps presence to the caller's workspace", async () => {
