@@ -544,5 +544,7 @@ describe("rate limit classes", () => {
     expect(rateLimitOf(limits, "typing")).toBe("typing");
     expect(rateLimitOf(limits, "phx_join")).toBe("join");
     expect(rateLimitOf(limits, "webrtc:ice-candidate")).toBe("event");
+    // REST sends draw from the sends' budget, not a route budget of their own.
+    expect(rateLimitOf(limits, "POST /api/conversations/:id/messages")).toBe("message");
   });
 });
