@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { defineSlice, positiveInt, type SettingsOf } from "../../platform/config/config-slice.js";
 
 /** The presence context's configuration. */
@@ -9,6 +10,7 @@ export const presenceConfig = defineSlice({
     PRESENCE_SWEEP_INTERVAL_MS: positiveInt.default(5_000),
     PRESENCE_CONNECTION_TTL_MS: positiveInt.default(900_000),
     PRESENCE_DIFF_INTERVAL_MS: positiveInt.default(100),
+    PRESENCE_RECONNECT_GRACE_MS: z.coerce.number().int().nonnegative().default(10_000),
   },
   problems: (env) =>
     env.PRESENCE_GATEWAY_STALE_MS <= env.PRESENCE_GATEWAY_HEARTBEAT_MS
@@ -25,6 +27,8 @@ export const presenceConfig = defineSlice({
     connectionTtlMs: env.PRESENCE_CONNECTION_TTL_MS,
     /** presence_diff pushes are batched per workspace over this window (the first change after a quiet window goes out at once). */
     diffIntervalMs: env.PRESENCE_DIFF_INTERVAL_MS,
+    /** A socket closed because its token expired keeps its connection this long, for the client's reconnect (0: none). */
+    reconnectGraceMs: env.PRESENCE_RECONNECT_GRACE_MS,
   }),
 });
 

@@ -1,5 +1,6 @@
 import { defineContext, type GatewayKit, type GatewayPart } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
+import { DISCONNECT_REASONS } from "../../platform/phoenix/disconnect-reasons.js";
 import { ownTopicFamily } from "../../platform/phoenix/identity-families.js";
 import { ownPresence, statusSetter, workspacePresence } from "./channels/presence-channels.js";
 import { PresenceRooms } from "./channels/presence-rooms.js";
@@ -22,7 +23,13 @@ import { presenceRoutes } from "./routes.js";
 export const presence = defineContext({
   name: "presence",
   config: presenceConfig,
-  processors: (settings) => [presenceProcessor({ connectionTtlMs: settings.connectionTtlMs })],
+  processors: (settings) => [
+    presenceProcessor({
+      connectionTtlMs: settings.connectionTtlMs,
+      // The client reconnects at once after these, with a fresh token: its presence should not flap.
+      reconnectGrace: { ms: settings.reconnectGraceMs, closeCodes: [DISCONNECT_REASONS.tokenExpired.code] },
+    }),
+  ],
   projections: (kit) => {
     const { config, codec, redis, pool, logger, metrics, registry } = kit;
     return [
