@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { GENERATED_TYPES_FILE, renderAvroTypes } from "../src/platform/contract/avro-typegen.js";
+import { loadContextSpecs } from "../src/platform/contract/context-specs.js";
 import { loadSchemaCatalog } from "../src/platform/contract/schema-catalog.js";
 import { projectRoot } from "../src/platform/config/project.js";
 
@@ -18,7 +19,7 @@ function main(args: readonly string[]): number {
   }
   const root = projectRoot();
   const records = loadSchemaCatalog({ root });
-  const text = renderAvroTypes(records);
+  const text = renderAvroTypes(records, loadContextSpecs(root));
   const path = join(root, GENERATED_TYPES_FILE);
   const current = existsSync(path) ? readFileSync(path, "utf8") : undefined;
 

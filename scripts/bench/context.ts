@@ -1,5 +1,6 @@
 /** What every section of the benchmark shares: the plan (sizes and durations), the service under test, raw results. */
 import type { Config } from "../../src/contexts/index.js";
+import type { CpuUse } from "./cpu-meter.js";
 import type { ServiceProcess } from "./service.js";
 
 /** Sizes and durations of one run; `--quick` shrinks some of them. */
@@ -11,6 +12,8 @@ export interface Plan {
   readonly seconds: number;
   /** How long deliveries are waited for at most after the last send of a latency run (see LoadOptions.drainMs). */
   readonly drainMs: number;
+  /** How long the CPU of every process is read with no load, before the first rate (the background of the cost rows). */
+  readonly idleCpuMs: number;
   /** How long QuikChat may take to work off a run's backlog before the next run starts anyway. */
   readonly settleMs: { readonly first: number; readonly between: number };
   /** Conversations of the latency rows, their members, and the members of each that send. */
@@ -43,6 +46,7 @@ export function makePlan(quick: boolean, overrides: { connections?: number; fano
     rates: [500, 2_000, 5_000],
     seconds: quick ? 3 : 20,
     drainMs: quick ? 5_000 : 30_000,
+    idleCpuMs: quick ? 3_000 : 10_000,
     settleMs: quick ? { first: 15_000, between: 10_000 } : { first: 60_000, between: 30_000 },
     conversations: 50,
     members: 10,
@@ -78,6 +82,8 @@ export interface Context {
   readonly ours: Ours | Error;
   /** Raw results by section, written to the JSON file. */
   readonly raw: Record<string, unknown>;
+  /** The windows of the profile budget: the service with no load, then its rate steps as the latency section ran them, with what each cost. */
+  readonly serviceSteps: { readonly label: string; readonly cpu: CpuUse }[];
   progress(line: string): void;
 }
 

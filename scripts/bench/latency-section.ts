@@ -1,16 +1,20 @@
 /**
  * Rows 1 and 2: send→receive and send→reply latency, loss and duplicates at fixed total rates
  * over conversations of 10 members (two senders each), for QuikChat, the bare `ws` server,
- * Socket.IO, and the Kafka produce→consume floor; then the highest rate QuikChat sustains with
- * p99 under the target (a short step search from the fixed rates).
+ * Socket.IO, and the Kafka produce→consume floor, with the CPU each rate step cost every process
+ * (see ./cost-rows.ts); then the highest rate QuikChat sustains with p99 under the target (a
+ * short step search from the fixed rates).
  */
 import type { SocketPlan } from "./client-worker.js";
 import { ClientPool, type LoadResult } from "./client-pool.js";
 import { attempt, attemptOurs, range, requireOurs, type Context } from "./context.js";
+import { ALL_ROLES, costRows, LOAD, SERVICE, type Cost } from "./cost-rows.js";
+import { CpuMeter, type CpuUse, type MeterList, type Metered } from "./cpu-meter.js";
 import type { FloorResult, KafkaFloorApi, KafkaLib } from "./kafka-floor.js";
 import { forkWorker } from "./processes.js";
 import { failed, int, latency, ms, row, times, verdict, type Row } from "./report.js";
 import { createConversation } from "./service.js";
+import { stackProcesses } from "./stack-processes.js";
 import { freePort } from "../bench-support.js";
 import { mapLimit } from "./stats.js";
 import { sleep } from "../../src/platform/sleep.js";
@@ -48,6 +52,7 @@ const sustains = (result: LoadResult, targetMs: number) =>
 
 interface Measured {
   readonly byRate: Map<number, LoadResult>;
+  readonly cost: Cost;
   readonly search?: Search | Error;
 }
 
@@ -57,55 +62,118 @@ interface Search {
   readonly tried: readonly { rate: number; p99Ms: number; lost: number; failed: number; achievedRate: number; sustained: boolean }[];
 }
 
+/** A rate step: its load's result and what it cost. */
+interface Step {
+  readonly rate: number;
+  readonly result: LoadResult;
+  readonly cpu: CpuUse | Error;
+}
+
 class LatencyRunner {
   private runs = 0;
+  /** Every rate step so far, in order. */
+  readonly steps: Step[] = [];
 
+  /**
+   * @param settleBetween whether a step ends with {@link settle}: QuikChat's backlog is worked off
+   * after the sends, and what that costs belongs to the step's messages
+   */
   constructor(
     private readonly context: Context,
     private readonly pool: ClientPool,
     private readonly layout: Layout,
     private readonly label: string,
+    private readonly meter: CpuMeter,
+    private readonly settleBetween: boolean,
   ) {}
 
-  at(rate: number, seconds = this.context.plan.seconds): Promise<LoadResult> {
+  private at(rate: number, seconds = this.context.plan.seconds): Promise<LoadResult> {
     this.runs += 1;
     this.context.progress(`  ${this.label}: ${int(rate)} msg/s for ${seconds} s`);
     return this.pool.load({ tag: `${this.label}-${rate}-${this.runs}`, senders: this.layout.senders, rate, count: Math.round(rate * seconds), drainMs: this.context.plan.drainMs });
   }
 
   /**
+   * One rate step, metered from its first send until its deliveries are in (and, with
+   * `settleBetween`, the service has settled again); the messages it cost are those sent, the
+   * settling probes' included.
+   */
+  async step(rate: number): Promise<LoadResult> {
+    const window = syncAttempt(() => this.meter.start());
+    const result = await this.at(rate);
+    const probes = this.settleBetween ? await this.settle(this.context.plan.settleMs.between) : 0;
+    const cpu = window instanceof Error ? window : syncAttempt(() => window.stop(result.sent + probes));
+    this.steps.push({ rate, result, cpu });
+    return result;
+  }
+
+  /** What every process spends over `ms` with nothing sent. */
+  async idle(ms: number): Promise<CpuUse | Error> {
+    const window = syncAttempt(() => this.meter.start());
+    await sleep(ms);
+    return window instanceof Error ? window : syncAttempt(() => window.stop(0));
+  }
+
+  /**
    * Low-rate probes (100 msg/s for a second) until the service is steady: the roles have settled
    * after start, or worked off what an overloaded run left queued. Steady: a probe delivers
    * everything, with p99 under 100 ms or no more than 1.25× the previous complete probe's (the
-   * latency no longer falls as a backlog drains).
+   * latency no longer falls as a backlog drains). Resolves with the messages the probes sent.
    */
-  async settle(maxMs: number): Promise<void> {
+  async settle(maxMs: number): Promise<number> {
     let previous = Infinity;
+    let sent = 0;
     for (const deadline = Date.now() + maxMs; Date.now() < deadline; await sleep(500)) {
       this.runs += 1;
       const probe = await this.pool.load({ tag: `${this.label}-settle-${this.runs}`, senders: this.layout.senders, rate: 100, count: 100, drainMs: 3_000 });
+      sent += probe.sent;
       const complete = probe.lost === 0 && probe.failed === 0;
       const p99 = complete ? probe.sendToReceiveMs.p99 : Infinity;
-      if (complete && (p99 < 100 || (Number.isFinite(previous) && p99 <= 1.25 * previous))) return;
+      if (complete && (p99 < 100 || (Number.isFinite(previous) && p99 <= 1.25 * previous))) return sent;
       previous = p99;
     }
+    return sent;
   }
 }
 
-async function measure(context: Context, label: string, protocol: "phoenix" | "socketio", layout: Layout, ours: boolean): Promise<Measured> {
+/** Runs `work`, turning a failure into the Error it threw. */
+function syncAttempt<T>(work: () => T): T | Error {
+  try {
+    return work();
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/**
+ * Connects the layout's sockets, lets the server settle, reads what every process costs with no
+ * load, then runs each fixed rate (and, for QuikChat, the search). `servers` are the processes of
+ * the system under test, metered with the stack's servers and the client processes.
+ */
+async function measure(context: Context, label: string, protocol: "phoenix" | "socketio", layout: Layout, ours: boolean, servers: readonly Metered[]): Promise<Measured> {
   const pool = await ClientPool.start(label, 2);
   try {
     const connected = await pool.connect(protocol, layout.plans, 32);
     if (connected.failed > 0) throw new Error(`${connected.failed} of ${connected.planned} sockets failed to connect/join: ${JSON.stringify(connected.errors)}`);
-    const runner = new LatencyRunner(context, pool, layout, label);
+    const clients = pool.pids.map((pid, i): Metered => ({ group: LOAD, name: `${label}-clients-${i}`, pid }));
+    const meter = new CpuMeter((): MeterList => {
+      const stack = stackProcesses(context.config);
+      return { processes: [...servers, ...stack.processes, ...clients], missing: stack.missing };
+    });
+    const runner = new LatencyRunner(context, pool, layout, label, meter, ours);
     await runner.settle(ours ? context.plan.settleMs.first : 3_000);
+    const idle = await runner.idle(context.plan.idleCpuMs);
     const byRate = new Map<number, LoadResult>();
-    for (const rate of context.plan.rates) {
-      byRate.set(rate, await runner.at(rate));
-      if (ours) await runner.settle(context.plan.settleMs.between);
+    for (const rate of context.plan.rates) byRate.set(rate, await runner.step(rate));
+    const searched = ours ? await attempt(() => search(context, runner, [...byRate.values()])) : undefined;
+    const cost: Cost = { byRate: new Map(runner.steps.filter((s) => byRate.get(s.rate) === s.result).map((s) => [s.rate, s.cpu])), idle };
+    if (ours) {
+      if (!(idle instanceof Error)) context.serviceSteps.push({ label: "no load", cpu: idle });
+      for (const { rate, cpu } of runner.steps) if (!(cpu instanceof Error)) context.serviceSteps.push({ label: `${int(rate)} msg/s`, cpu });
     }
-    if (!ours) return { byRate };
-    return { byRate, search: await attempt(() => search(context, runner, [...byRate.values()])) };
+    const costs = (context.raw.cost ??= {}) as Record<string, unknown>;
+    costs[label] = { idle: idle instanceof Error ? { error: idle.message } : idle, steps: runner.steps.map(({ rate, cpu }) => ({ rate, cpu: cpu instanceof Error ? { error: cpu.message } : cpu })) };
+    return searched === undefined ? { byRate, cost } : { byRate, cost, search: searched };
   } finally {
     await pool.stop();
   }
@@ -126,8 +194,7 @@ async function search(context: Context, runner: LatencyRunner, results: LoadResu
     else next = Math.sqrt(best * worst);
     next = next >= 1_000 ? Math.round(next / 100) * 100 : Math.max(10, Math.round(next / 10) * 10);
     if (next <= 10 || tried.some((r) => r.rate === next)) break;
-    tried.push(await runner.at(next));
-    await runner.settle(context.plan.settleMs.between);
+    tried.push(await runner.step(next));
   }
   const passing = tried.filter((r) => sustains(r, target)).sort((a, b) => b.rate - a.rate);
   return {
@@ -145,7 +212,11 @@ async function measureOurs(context: Context): Promise<Measured> {
   const ids = await mapLimit(range(conversations), 8, (c) => createConversation(core.base, user(c, 0), range(members).slice(1).map((m) => user(c, m))));
   // Members alternate between the gateway processes: deliveries cross gateways as they do in production.
   const plan = layout(context, (c) => `chat:${ids[c]}`, (socket) => gateways[socket % gateways.length]!.socketUrl, user);
-  return measure(context, "quikchat", "phoenix", plan, true);
+  const servers: Metered[] = [
+    { group: SERVICE, name: ALL_ROLES, pid: core.pid, threads: true },
+    ...gateways.map((g): Metered => ({ group: SERVICE, name: g.name, pid: g.pid, threads: true })),
+  ];
+  return measure(context, "quikchat", "phoenix", plan, true, servers);
 }
 
 async function measureBaseline(context: Context, kind: "ws" | "socketio"): Promise<Measured> {
@@ -155,7 +226,7 @@ async function measureBaseline(context: Context, kind: "ws" | "socketio"): Promi
     await server.call("listen", { port });
     const url = kind === "ws" ? `ws://127.0.0.1:${port}/socket/websocket` : `http://127.0.0.1:${port}`;
     const plan = layout(context, (c) => `room:${c}`, () => url, (c, m) => `lat-${c}-${m}`);
-    return await measure(context, kind, kind === "ws" ? "phoenix" : "socketio", plan, false);
+    return await measure(context, kind, kind === "ws" ? "phoenix" : "socketio", plan, false, [{ group: SERVICE, name: server.name, pid: server.pid, threads: true }]);
   } finally {
     await server.stop();
   }
@@ -244,6 +315,8 @@ export async function latencySection(context: Context): Promise<Row[]> {
       }),
     );
   }
+  const cost = (m: Measured | Error) => (m instanceof Error ? m : m.cost);
+  rows.push(...costRows(context.plan.rates, context.plan.idleCpuMs / 1000, cost(ours), cost(ws), cost(socketio)));
   const found = ours instanceof Error ? ours : ours.search!;
   rows.push(
     row("2", `highest sustained rate with send→receive p99 < ${context.plan.p99TargetMs} ms (nothing lost, ${context.plan.seconds} s per step)`, {

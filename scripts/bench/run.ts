@@ -15,12 +15,16 @@
  * `--quick` (about 5 minutes): 3 s per rate and one search step, a fan-out room of 5,000 sockets
  * and 20 messages, 20,000 idle connections, 15 presence samples, 100,000 events to rebuild; the
  * full run: 20 s per rate, 10,000 sockets and 100 messages, 40,000 connections over 4 gateways,
- * 200 samples, 1,000,000 events. `PROFILE_DIR=dir` profiles the service processes (--cpu-prof).
+ * 200 samples, 1,000,000 events. Each rate step of rows 1-2 also reads, from /proc, the CPU every
+ * process spent (the service's, the stack's servers', the client processes', the machine's):
+ * the cost rows. `PROFILE_DIR=dir` profiles the service processes (--cpu-prof) and prints the
+ * budget of one message by stage over those rate steps after the table (./budget-report.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../src/contexts/index.js";
+import { serviceBudget } from "./budget-report.js";
 import { attempt, makePlan, type Context, type Ours } from "./context.js";
 import { fanoutSection } from "./fanout-section.js";
 import { latencySection } from "./latency-section.js";
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
     const gateways = await Promise.all([0, 1].map((i) => startService(`gateway-${i}`, "gateway", prefix, LOG_DIR)));
     return { core, gateways };
   });
-  const context: Context = { plan, prefix, logDir: LOG_DIR, config, ours, raw, progress };
+  const context: Context = { plan, prefix, logDir: LOG_DIR, config, ours, raw, serviceSteps: [], progress };
 
   // Memory last: its 20,000+ connections leave the most work behind (presence changes) when they go.
   const run: [string[], (context: Context) => Promise<Row[]>][] = [
@@ -166,7 +170,13 @@ async function main(): Promise<void> {
   }
   if (interrupted) return interrupted;
   await cleanUp();
+  // The service processes write their profiles as they exit: only now can they be read.
+  const budget = process.env.PROFILE_DIR && !(ours instanceof Error) && context.serviceSteps.length > 0
+    ? await attempt(async () => serviceBudget(process.env.PROFILE_DIR!, [ours.core, ...ours.gateways].map((p) => p.pid), context.serviceSteps))
+    : undefined;
+  if (budget !== undefined) raw.budget = budget instanceof Error ? { error: budget.message } : budget.raw;
   output(false);
+  if (budget !== undefined) console.log(`\n${budget instanceof Error ? `Budget of one message: ${failed(budget)}` : budget.text}`);
 }
 
 if (!raiseOpenFilesLimit()) {

@@ -2,7 +2,7 @@
  * Renders TypeScript types from the schema catalog, so that code which does not follow a
  * schema change stops compiling. Pure: catalog in, source text out.
  */
-import { CONTEXTS, CONTEXT_SPECS, type ContextName } from "./topics.js";
+import type { ContextSpec } from "./context-specs.js";
 import { COMMON_NAMESPACE, fullNameOf, isJsonObject, type CatalogRecord, type JsonObject, type JsonValue } from "./schema-catalog.js";
 
 /** Where the generated types live, relative to the repository root. */
@@ -279,15 +279,28 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** `CONTEXT_SPECS`: every context's `context.json`, as a constant whose types the topic catalog derives from. */
+function renderContextSpecs(specs: ReadonlyMap<string, ContextSpec>): string[] {
+  const lines = ["/** Every context of the contract: `schemas/<context>/context.json`, in name order. */", "export const CONTEXT_SPECS = {"];
+  for (const [context, spec] of specs) {
+    lines.push(`  /** ${spec.doc} */`);
+    lines.push(`  ${context}: { keyField: ${JSON.stringify(spec.keyField)}, ephemeral: ${spec.ephemeral}, upstream: ${spec.upstream} },`);
+  }
+  lines.push("} as const;");
+  return lines;
+}
+
 /**
  * Renders `src/platform/contract/generated/avro-types.ts`: one interface per record (commands, events,
  * shared and nested records), one string-literal union per enum, per context a union of its
  * commands and of its events discriminated by `type` (the record name) with the record as
- * `data`, and maps from full name to type. Deterministic: the same catalog always renders the
+ * `data`, maps from full name to type, and the contexts' specs (`CONTEXT_SPECS`). Deterministic: the same catalog always renders the
  * same text; shared types appear when some record uses them. Throws {@link TypegenError} on two TypeScript names that collide, a named type
  * defined differently in two files, or a union avsc would wrap.
  */
-export function renderAvroTypes(input: readonly CatalogRecord[]): string {
+export function renderAvroTypes(input: readonly CatalogRecord[], specs: ReadonlyMap<string, ContextSpec>): string {
+  const CONTEXTS: readonly string[] = [...specs.keys()];
+  const keyFieldOf = (context: string): string => specs.get(context)?.keyField ?? "";
   const records = [...input].sort(
     (a, b) =>
       CONTEXTS.indexOf(a.context) - CONTEXTS.indexOf(b.context) ||
@@ -348,8 +361,8 @@ export function renderAvroTypes(input: readonly CatalogRecord[]): string {
   for (const context of CONTEXTS) {
     const ofContext = records.filter((record) => record.context === context);
     const label = `${context} context`;
-    out.push(...unionOf(`${pascal(context)}Command`, `Commands of the ${label} (topic key: ${CONTEXT_SPECS[context].keyField}).`, ofContext.filter((r) => r.kind === "command")), "");
-    out.push(...unionOf(`${pascal(context)}Event`, `Events of the ${label} (topic key: ${CONTEXT_SPECS[context].keyField}).`, ofContext.filter((r) => r.kind === "event")), "");
+    out.push(...unionOf(`${pascal(context)}Command`, `Commands of the ${label} (topic key: ${keyFieldOf(context)}).`, ofContext.filter((r) => r.kind === "command")), "");
+    out.push(...unionOf(`${pascal(context)}Event`, `Events of the ${label} (topic key: ${keyFieldOf(context)}).`, ofContext.filter((r) => r.kind === "event")), "");
   }
 
   out.push(`// ${"-".repeat(4)} maps`, "");
@@ -364,9 +377,10 @@ export function renderAvroTypes(input: readonly CatalogRecord[]): string {
   out.push(...mapOf("AvroCommands", "Every command record by full name.", kindMap("command")), "");
   out.push(...mapOf("AvroEvents", "Every event record by full name.", kindMap("event")), "");
   const contextMap = (suffix: "Command" | "Event"): (readonly [string, string])[] =>
-    CONTEXTS.map((context: ContextName) => [context, `${pascal(context)}${suffix}`] as const);
+    CONTEXTS.map((context) => [context, `${pascal(context)}${suffix}`] as const);
   out.push(...mapOf("ContextCommands", "The command union of each context.", contextMap("Command")), "");
-  out.push(...mapOf("ContextEvents", "The event union of each context.", contextMap("Event")));
+  out.push(...mapOf("ContextEvents", "The event union of each context.", contextMap("Event")), "");
+  out.push(...renderContextSpecs(specs));
 
   return out.join("\n") + "\n";
 }

@@ -7,7 +7,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
 import avro from "avsc";
 import { projectRoot } from "../config/project.js";
-import { CONTEXTS, CONTEXT_SPECS, TOPICS, isContextName, type ContextName } from "./topics.js";
+import { ContextSpecError, loadContextSpecs, type ContextSpec } from "./context-specs.js";
+import { topicName } from "./topic-names.js";
+import type { ContextName } from "./topics.js";
 
 /** A JSON value as found in an `.avsc` file. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;
@@ -216,13 +218,14 @@ interface RecordLocation {
   readonly context: ContextName;
   readonly kind: RecordKind;
   readonly name: string;
+  readonly keyField: string;
 }
 
 /**
  * Where a schema file belongs: `schemas/common/<Name>.avsc` is shared (returns "common"),
  * `schemas/<context>/commands|events/<Name>.avsc` a record. Anything else is an error.
  */
-export function locateSchemaFile(file: string): RecordLocation | "common" {
+export function locateSchemaFile(file: string, specs: ReadonlyMap<string, ContextSpec>): RecordLocation | "common" {
   const parts = file.split("/");
   if (parts[0] !== "schemas") throw new SchemaCatalogError(file, "schema files live under schemas/");
   if (parts.length === 3 && parts[1] === "common") return "common";
@@ -230,12 +233,14 @@ export function locateSchemaFile(file: string): RecordLocation | "common" {
   if (parts.length !== 4 || context === undefined || fileName === undefined || (folder !== "commands" && folder !== "events")) {
     throw new SchemaCatalogError(file, "expected schemas/common/<Name>.avsc or schemas/<context>/{commands,events}/<Name>.avsc");
   }
-  if (!isContextName(context)) throw new SchemaCatalogError(file, `unknown context "${context}" (see CONTEXTS in src/platform/contract/topics.ts)`);
+  const spec = specs.get(context);
+  if (spec === undefined) throw new SchemaCatalogError(file, `unknown context "${context}" (a context's folder holds a context.json)`);
   const kind: RecordKind = folder === "commands" ? "command" : "event";
-  if (kind === "command" && CONTEXT_SPECS[context].upstream) {
+  if (kind === "command" && spec.upstream) {
     throw new SchemaCatalogError(file, `${context} is an upstream context: it has events only`);
   }
-  return { context, kind, name: basename(fileName, ".avsc") };
+  // Contexts are the folders of schemas/: a new one is a ContextName once the types are generated.
+  return { context: context as ContextName, kind, name: basename(fileName, ".avsc"), keyField: spec.keyField };
 }
 
 function fieldsOf(schema: JsonObject): readonly JsonObject[] {
@@ -257,7 +262,7 @@ function checkRecordShape(schema: JsonValue, location: RecordLocation, file: str
   if (first?.["name"] !== "meta" || first["type"] !== meta) {
     throw new SchemaCatalogError(file, `the first field must be {"name": "meta", "type": "${meta}"}`);
   }
-  const keyField = CONTEXT_SPECS[location.context].keyField;
+  const { keyField } = location;
   if (schema["partitionKey"] !== keyField) {
     throw new SchemaCatalogError(file, `must declare "partitionKey": "${keyField}" (the key of every ${location.context} topic)`);
   }
@@ -273,7 +278,7 @@ export interface CatalogOptions {
 
 /**
  * Reads, validates and parses every `.avsc` under `<root>/schemas` and returns the commands
- * and events, ordered by context (as in `CONTEXTS`), commands first, then by name. Throws a
+ * and events, ordered by context (by name), commands first, then by name. Throws a
  * {@link SchemaCatalogError} naming the file on the first malformed or misplaced schema,
  * unknown context, missing or wrong `meta` first field, wrong `partitionKey`, or a schema avsc
  * refuses. Synchronous (start-up, build and tests); reads the files on every call.
@@ -288,10 +293,17 @@ export function loadCommonTypes(options: CatalogOptions = {}): readonly CommonTy
 }
 
 function readContract(root: string): { records: CatalogRecord[]; common: CommonType[] } {
+  let specs: ReadonlyMap<string, ContextSpec>;
+  try {
+    specs = loadContextSpecs(root);
+  } catch (error) {
+    if (error instanceof ContextSpecError) throw new SchemaCatalogError(error.file, error.message.slice(error.file.length + 2), { cause: error });
+    throw error;
+  }
   const files = schemaFiles(root);
   const read = (file: string): SchemaSource => ({ file, text: readFileSync(join(root, file), "utf8") });
 
-  const commonFiles = files.filter((file) => locateSchemaFile(file) === "common");
+  const commonFiles = files.filter((file) => locateSchemaFile(file, specs) === "common");
   const shared = commonDefinitions(commonFiles.map(read));
   const common: CommonType[] = commonFiles.map((file) => {
     const name = basename(file, ".avsc");
@@ -304,15 +316,14 @@ function readContract(root: string): { records: CatalogRecord[]; common: CommonT
 
   const records: CatalogRecord[] = [];
   for (const file of files) {
-    const location = locateSchemaFile(file);
+    const location = locateSchemaFile(file, specs);
     if (location === "common") continue;
     const raw = parseSchemaSource(read(file));
     checkRecordShape(raw, location, file);
     const schema = inlineSharedTypes(raw, shared) as JsonObject;
     const type = parseAvroType(schema, file);
-    const topics = TOPICS[location.context];
     // locateSchemaFile rejected commands of upstream contexts, which have no commands topic.
-    const topic = location.kind === "event" ? topics.events : (topics as { readonly commands: string }).commands;
+    const topic = topicName(location.context, location.kind === "event" ? "events" : "commands");
     const fullName = `quikchat.${location.context}.${location.name}`;
     const duplicate = records.find((record) => record.fullName === fullName);
     if (duplicate !== undefined) throw new SchemaCatalogError(file, `${fullName} is already defined by ${duplicate.file}`);
@@ -323,21 +334,22 @@ function readContract(root: string): { records: CatalogRecord[]; common: CommonT
       kind: location.kind,
       topic,
       subject: `${topic}-${fullName}`,
-      keyField: CONTEXT_SPECS[location.context].keyField,
+      keyField: location.keyField,
       file,
       schema,
       type,
     });
   }
 
-  records.sort(compareRecords);
+  const order = [...specs.keys()];
+  records.sort((a, b) => compareRecords(order, a, b));
   common.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { records, common };
 }
 
-function compareRecords(a: CatalogRecord, b: CatalogRecord): number {
+function compareRecords(order: readonly string[], a: CatalogRecord, b: CatalogRecord): number {
   return (
-    CONTEXTS.indexOf(a.context) - CONTEXTS.indexOf(b.context) ||
+    order.indexOf(a.context) - order.indexOf(b.context) ||
     (a.kind === b.kind ? 0 : a.kind === "command" ? -1 : 1) ||
     (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   );

@@ -2,54 +2,21 @@
  * The Kafka topic catalog: every bounded context, the field its records are keyed by, and the
  * topics it owns. Topic names are part of the public contract (data teams read the event
  * topics directly), so they are derived from one rule and never spelled by hand elsewhere.
+ * The contexts and their specs come from `schemas/<context>/context.json`, through the
+ * generated types.
  */
+import { CONTEXT_SPECS } from "./generated/avro-types.js";
+import { topicName, type TopicKind } from "./topic-names.js";
 
-/** Every bounded context, in the order documentation and generated code list them. */
-export const CONTEXTS = [
-  "messages",
-  "conversations",
-  "presence",
-  "typing",
-  "calls",
-  "signaling",
-  "huddles",
-  "notifications",
-  "devices",
-  "users",
-] as const;
+export { topicName, type TopicKind };
 
-export type ContextName = (typeof CONTEXTS)[number];
+/** Every bounded context: the folders of `schemas/` (each with its `context.json`), in name order. */
+export const CONTEXTS = Object.freeze(Object.keys(CONTEXT_SPECS)) as readonly ContextName[];
 
-/** What a topic carries; also the last segment of its name. */
-export type TopicKind = "events" | "commands" | "state" | "dlq";
+export type ContextName = keyof typeof CONTEXT_SPECS;
 
-/** Static facts about a context that decide its topics and partitioning. */
-export interface ContextSpec {
-  /**
-   * Record field whose value is the Kafka message key on every topic of the context. Commands
-   * and events of a context are co-partitioned by it, so one partition owner sees every
-   * command and event of an aggregate in order.
-   */
-  readonly keyField: string;
-  /** Signals worthless after seconds (typing, WebRTC signaling): short retention on all its topics. */
-  readonly ephemeral: boolean;
-  /** Produced by another service: we only consume its events topic (no commands, state or DLQ). */
-  readonly upstream: boolean;
-}
 
-/** The spec of every context. */
-export const CONTEXT_SPECS = {
-  messages: { keyField: "conversationId", ephemeral: false, upstream: false },
-  conversations: { keyField: "conversationId", ephemeral: false, upstream: false },
-  presence: { keyField: "userId", ephemeral: false, upstream: false },
-  typing: { keyField: "conversationId", ephemeral: true, upstream: false },
-  calls: { keyField: "callId", ephemeral: false, upstream: false },
-  signaling: { keyField: "callId", ephemeral: true, upstream: false },
-  huddles: { keyField: "huddleId", ephemeral: false, upstream: false },
-  notifications: { keyField: "userId", ephemeral: false, upstream: false },
-  devices: { keyField: "userId", ephemeral: false, upstream: false },
-  users: { keyField: "userId", ephemeral: false, upstream: true },
-} as const satisfies Record<ContextName, ContextSpec>;
+export { CONTEXT_SPECS };
 
 type UpstreamContext = {
   [C in ContextName]: (typeof CONTEXT_SPECS)[C]["upstream"] extends true ? C : never;
@@ -73,10 +40,6 @@ export type TopicCatalog = {
   readonly [C in ContextName]: C extends UpstreamContext ? UpstreamTopics<C> : OwnedTopics<C>;
 };
 
-/** Name of the topic of `kind` in `context`: `quikapp.<context>.<kind>`. */
-export function topicName<C extends string, K extends TopicKind>(context: C, kind: K): `quikapp.${C}.${K}` {
-  return `quikapp.${context}.${kind}`;
-}
 
 function ownedTopics<C extends string>(context: C): OwnedTopics<C> {
   return {
@@ -92,18 +55,9 @@ function ownedTopics<C extends string>(context: C): OwnedTopics<C> {
  * Owned contexts have `events`, `commands`, `state` (compacted changelog) and `dlq`; upstream
  * contexts (`users`) only `events`.
  */
-export const TOPICS: TopicCatalog = Object.freeze({
-  messages: ownedTopics("messages"),
-  conversations: ownedTopics("conversations"),
-  presence: ownedTopics("presence"),
-  typing: ownedTopics("typing"),
-  calls: ownedTopics("calls"),
-  signaling: ownedTopics("signaling"),
-  huddles: ownedTopics("huddles"),
-  notifications: ownedTopics("notifications"),
-  devices: ownedTopics("devices"),
-  users: { events: topicName("users", "events") },
-});
+export const TOPICS: TopicCatalog = Object.freeze(
+  Object.fromEntries(CONTEXTS.map((context) => [context, CONTEXT_SPECS[context].upstream ? { events: topicName(context, "events") } : ownedTopics(context)])),
+) as TopicCatalog;
 
 /** One topic to create at bootstrap, with what decides its configuration. */
 export interface TopicSpec {
@@ -112,9 +66,9 @@ export interface TopicSpec {
   readonly context: ContextName;
   /** Log compaction (`cleanup.policy=compact`): true for the `state` changelogs only. */
   readonly compacted: boolean;
-  /** Short retention: every topic of an ephemeral context (see {@link ContextSpec.ephemeral}). */
+  /** Short retention: every topic of an ephemeral context (see `ContextSpec.ephemeral`). */
   readonly ephemeral: boolean;
-  /** Record field used as the message key (see {@link ContextSpec.keyField}). */
+  /** Record field used as the message key (see `ContextSpec.keyField`). */
   readonly keyField: string;
 }
 

@@ -137,6 +137,527 @@ export type NotificationPriority = "high" | "normal";
 /** Status a user shows to others. A reader that does not know a newer symbol sees away. */
 export type PresenceStatus = "online" | "away" | "dnd" | "offline";
 
+// ---- quikchat.calls: commands
+
+/** A ringing callee accepts the call. */
+export interface AnswerCall {
+  meta: CommandMeta;
+  callId: string;
+}
+
+/** Hang up the call for everybody. */
+export interface EndCall {
+  meta: CommandMeta;
+  callId: string;
+  /**
+   * null lets the processor choose (cancelled while ringing, completed after an answer); clients
+   * send failed when media could not be set up.
+   */
+  reason: CallEndReason | null;
+}
+
+/** Timer command: a call reached its maximum duration. */
+export interface ExpireCallDuration {
+  meta: CommandMeta;
+  callId: string;
+  /**
+   * Deadline the timer was set for; a command whose deadline no longer matches the call's state is
+   * a no-op. Epoch milliseconds (timestamp-millis).
+   */
+  deadline: number;
+}
+
+/** Timer command: the ringing timeout of a call elapsed. */
+export interface ExpireRinging {
+  meta: CommandMeta;
+  callId: string;
+  /**
+   * Deadline the timer was set for; a command whose deadline no longer matches the call's state is
+   * a no-op. Epoch milliseconds (timestamp-millis).
+   */
+  deadline: number;
+}
+
+/** Start a call: the callees' devices ring until someone answers or the ringing times out. */
+export interface InitiateCall {
+  meta: CommandMeta;
+  /** Id of the new call, chosen by the gateway. */
+  callId: string;
+  callType: CallType;
+  /** Users to ring; one for a 1:1 call. */
+  calleeIds: string[];
+  /** Conversation the call is started from, if any. */
+  conversationId: string | null;
+}
+
+/** Ring more users into an existing call. */
+export interface InviteToCall {
+  meta: CommandMeta;
+  callId: string;
+  userIds: string[];
+}
+
+/** Join an ongoing call (group calls, or rejoining after a drop). */
+export interface JoinCall {
+  meta: CommandMeta;
+  callId: string;
+}
+
+/** Leave a call without ending it for the others. */
+export interface LeaveCall {
+  meta: CommandMeta;
+  callId: string;
+}
+
+/** A ringing callee declines the call. */
+export interface RejectCall {
+  meta: CommandMeta;
+  callId: string;
+  reason: CallRejectReason;
+}
+
+/** Start recording an active call. */
+export interface StartRecording {
+  meta: CommandMeta;
+  callId: string;
+  /** Id of the new recording, chosen by the gateway. */
+  recordingId: string;
+}
+
+/** Stop the running recording of a call. */
+export interface StopRecording {
+  meta: CommandMeta;
+  callId: string;
+}
+
+// ---- quikchat.calls: events
+
+/** A callee answered the call. */
+export interface CallAnswered {
+  meta: EventMeta;
+  callId: string;
+  /** The callee who answered. */
+  userId: string;
+  /**
+   * When the call is ended for reaching its maximum duration. Epoch milliseconds
+   * (timestamp-millis).
+   */
+  maxDurationExpiresAt: number;
+}
+
+/** The call is over for everybody. */
+export interface CallEnded {
+  meta: EventMeta;
+  callId: string;
+  reason: CallEndReason;
+  /** Time from the first answer to the end; 0 when nobody answered. */
+  durationMs: number;
+  /** User who hung up; null when a timer or the last participant leaving ended it. */
+  endedBy: string | null;
+}
+
+/** A callee declined the call. */
+export interface CallRejected {
+  meta: EventMeta;
+  callId: string;
+  userId: string;
+  reason: CallRejectReason;
+}
+
+/** A call was placed and is ringing. */
+export interface CallStarted {
+  meta: EventMeta;
+  callId: string;
+  callType: CallType;
+  callerId: string;
+  calleeIds: string[];
+  conversationId: string | null;
+  /**
+   * When the call is given up as missed if nobody answered. Epoch milliseconds (timestamp-millis).
+   */
+  ringingExpiresAt: number;
+}
+
+/** A user is now connected to the call. */
+export interface ParticipantJoined {
+  meta: EventMeta;
+  callId: string;
+  userId: string;
+}
+
+/** A user left the call; the call goes on for the others. */
+export interface ParticipantLeft {
+  meta: EventMeta;
+  callId: string;
+  userId: string;
+}
+
+/** More users are being rung into an existing call. */
+export interface ParticipantsInvited {
+  meta: EventMeta;
+  callId: string;
+  userIds: string[];
+}
+
+/** Recording of a call started. */
+export interface RecordingStarted {
+  meta: EventMeta;
+  callId: string;
+  recordingId: string;
+  startedBy: string;
+}
+
+/** Recording of a call stopped. */
+export interface RecordingStopped {
+  meta: EventMeta;
+  callId: string;
+  recordingId: string;
+  /** User who stopped it; null when the end of the call stopped it. */
+  stoppedBy: string | null;
+  durationMs: number;
+}
+
+// ---- quikchat.conversations: commands
+
+/** Add a user to a conversation. Direct conversations never change members. */
+export interface AddMember {
+  meta: CommandMeta;
+  conversationId: string;
+  userId: string;
+  role: MemberRole;
+}
+
+/** Create a conversation. The creator (meta.actorId) becomes its owner. */
+export interface CreateConversation {
+  meta: CommandMeta;
+  /** Id of the new conversation, chosen by the gateway. */
+  conversationId: string;
+  type: ConversationType;
+  /** Display name; null for direct conversations. */
+  title: string | null;
+  description: string | null;
+  /** Initial members besides the creator. A direct conversation has exactly one. */
+  memberIds: string[];
+}
+
+/** Remove a user from a conversation; removing oneself means leaving. */
+export interface RemoveMember {
+  meta: CommandMeta;
+  conversationId: string;
+  userId: string;
+}
+
+// ---- quikchat.conversations: events
+
+/** A conversation was created with its initial members. */
+export interface ConversationCreated {
+  meta: EventMeta;
+  conversationId: string;
+  type: ConversationType;
+  title: string | null;
+  description: string | null;
+  createdBy: string;
+  /** Everyone in the conversation at creation, the creator included as owner. */
+  members: ConversationMember[];
+}
+
+/** A user joined a conversation; meta.actorId added them. */
+export interface MemberAdded {
+  meta: EventMeta;
+  conversationId: string;
+  userId: string;
+  role: MemberRole;
+}
+
+/** A user is no longer a member of a conversation. */
+export interface MemberRemoved {
+  meta: EventMeta;
+  conversationId: string;
+  userId: string;
+  reason: MemberRemovalReason;
+}
+
+// ---- quikchat.conversations: nested types
+
+/** A member of a conversation and the role they hold. */
+export interface ConversationMember {
+  userId: string;
+  role: MemberRole;
+}
+
+/**
+ * left: the member removed themselves; removed: someone else removed them; user_deleted: their
+ * account was deleted upstream. A reader that does not know a newer symbol sees removed.
+ */
+export type MemberRemovalReason = "left" | "removed" | "user_deleted";
+
+// ---- quikchat.devices: commands
+
+/** The app on a device reported that it is alive. */
+export interface DeviceHeartbeat {
+  meta: CommandMeta;
+  /** Owner of the device. */
+  userId: string;
+  /** Installation id of the app on the device, stable across token changes. */
+  deviceId: string;
+}
+
+/**
+ * Register a device for push notifications, or refresh its details when already registered. A user
+ * has at most ten devices.
+ */
+export interface RegisterDevice {
+  meta: CommandMeta;
+  /** Owner of the device. */
+  userId: string;
+  /** Installation id of the app on the device, stable across token changes. */
+  deviceId: string;
+  platform: DevicePlatform;
+  /** apns or fcm: which push service the token belongs to; null without push. */
+  pushChannel: NotificationChannel | null;
+  /** Token for regular pushes; null when the device cannot receive any. */
+  pushToken: string | null;
+  /** iOS PushKit token used to ring incoming calls. */
+  voipToken: string | null;
+  /** Name the user knows the device by. */
+  name: string | null;
+  model: string | null;
+  osVersion: string | null;
+  appVersion: string | null;
+  /** BCP 47 language tag used to localize notifications. */
+  locale: string | null;
+}
+
+/** Remove a device; it gets no more notifications. */
+export interface UnregisterDevice {
+  meta: CommandMeta;
+  /** Owner of the device. */
+  userId: string;
+  /** Installation id of the app on the device, stable across token changes. */
+  deviceId: string;
+  reason: DeviceUnregisterReason;
+}
+
+/** Replace the push tokens of a registered device. */
+export interface UpdateDeviceToken {
+  meta: CommandMeta;
+  /** Owner of the device. */
+  userId: string;
+  /** Installation id of the app on the device, stable across token changes. */
+  deviceId: string;
+  pushToken: string;
+  voipToken: string | null;
+}
+
+// ---- quikchat.devices: events
+
+/** A device was seen alive at meta.occurredAt. */
+export interface DeviceHeartbeatRecorded {
+  meta: EventMeta;
+  /** Owner of the device. */
+  userId: string;
+  /** Installation id of the app on the device, stable across token changes. */
+  deviceId: string;
+}
+
+/** A device was registered, or its details were refreshed. */
+export interface DeviceRegistered {
+  meta: EventMeta;
+  /** Owner of the device. */
+  userId: string;
+  /** Installation id of the app on the device, stable across token changes. */
+  deviceId: string;
+  platform: DevicePlatform;
+  /** apns or fcm: which push service the token belongs to; null without push. */
+  pushChannel: NotificationChannel | null;
+  /** Token for regular pushes; null when the device cannot receive any. */
+  pushToken: string | null;
+  /** iOS PushKit token used to ring incoming calls. */
+  voipToken: string | null;
+  /** Name the user knows the device by. */
+  name: string | null;
+  model: string | null;
+  osVersion: string | null;
+  appVersion: string | null;
+  /** BCP 47 language tag used to localize notifications. */
+  locale: string | null;
+}
+
+/** The push tokens of a device changed. */
+export interface DeviceTokenUpdated {
+  meta: EventMeta;
+  /** Owner of the device. */
+  userId: string;
+  /** Installation id of the app on the device, stable across token changes. */
+  deviceId: string;
+  pushToken: string;
+  voipToken: string | null;
+}
+
+/** A device was removed. */
+export interface DeviceUnregistered {
+  meta: EventMeta;
+  /** Owner of the device. */
+  userId: string;
+  /** Installation id of the app on the device, stable across token changes. */
+  deviceId: string;
+  reason: DeviceUnregisterReason;
+}
+
+// ---- quikchat.huddles: commands
+
+/** Open a huddle (a drop-in audio/video room); the creator joins it. */
+export interface CreateHuddle {
+  meta: CommandMeta;
+  /** Id of the new huddle, chosen by the gateway. */
+  huddleId: string;
+  /** Conversation the huddle belongs to, if any; its members may join. */
+  conversationId: string | null;
+  title: string | null;
+}
+
+/** Close a huddle for everybody. */
+export interface EndHuddle {
+  meta: CommandMeta;
+  huddleId: string;
+}
+
+/** Invite users to a huddle. */
+export interface InviteToHuddle {
+  meta: CommandMeta;
+  huddleId: string;
+  userIds: string[];
+}
+
+/** Join a huddle. */
+export interface JoinHuddle {
+  meta: CommandMeta;
+  huddleId: string;
+  /** Microphone state on arrival. */
+  muted: boolean;
+  /** Camera state on arrival. */
+  videoEnabled: boolean;
+}
+
+/** Leave a huddle. */
+export interface LeaveHuddle {
+  meta: CommandMeta;
+  huddleId: string;
+}
+
+/** Raise or lower one's hand. */
+export interface RaiseHand {
+  meta: CommandMeta;
+  huddleId: string;
+  raised: boolean;
+}
+
+/** Mute or unmute one's microphone; carries the wanted state, so a retry is harmless. */
+export interface ToggleAudio {
+  meta: CommandMeta;
+  huddleId: string;
+  muted: boolean;
+}
+
+/** Start or stop sharing one's screen. */
+export interface ToggleScreenShare {
+  meta: CommandMeta;
+  huddleId: string;
+  sharing: boolean;
+}
+
+/** Turn one's camera on or off. */
+export interface ToggleVideo {
+  meta: CommandMeta;
+  huddleId: string;
+  videoEnabled: boolean;
+}
+
+// ---- quikchat.huddles: events
+
+/** A participant muted or unmuted their microphone. */
+export interface AudioToggled {
+  meta: EventMeta;
+  huddleId: string;
+  userId: string;
+  muted: boolean;
+}
+
+/** A participant raised or lowered their hand. */
+export interface HandRaised {
+  meta: EventMeta;
+  huddleId: string;
+  userId: string;
+  raised: boolean;
+}
+
+/** A huddle was opened. */
+export interface HuddleCreated {
+  meta: EventMeta;
+  huddleId: string;
+  createdBy: string;
+  conversationId: string | null;
+  title: string | null;
+}
+
+/** A huddle closed. */
+export interface HuddleEnded {
+  meta: EventMeta;
+  huddleId: string;
+  reason: HuddleEndReason;
+  /** Time from creation to the end. */
+  durationMs: number;
+  /** User who closed it; null when it ended because it was empty. */
+  endedBy: string | null;
+}
+
+/** A user joined a huddle. */
+export interface HuddleParticipantJoined {
+  meta: EventMeta;
+  huddleId: string;
+  userId: string;
+  muted: boolean;
+  videoEnabled: boolean;
+}
+
+/** A user left a huddle. */
+export interface HuddleParticipantLeft {
+  meta: EventMeta;
+  huddleId: string;
+  userId: string;
+}
+
+/** Users were invited to a huddle. */
+export interface HuddleParticipantsInvited {
+  meta: EventMeta;
+  huddleId: string;
+  userIds: string[];
+}
+
+/** A participant started or stopped sharing their screen. */
+export interface ScreenShareToggled {
+  meta: EventMeta;
+  huddleId: string;
+  userId: string;
+  sharing: boolean;
+}
+
+/** A participant turned their camera on or off. */
+export interface VideoToggled {
+  meta: EventMeta;
+  huddleId: string;
+  userId: string;
+  videoEnabled: boolean;
+}
+
+// ---- quikchat.huddles: nested types
+
+/**
+ * ended: someone closed it; empty: the last participant left. A reader that does not know a newer
+ * symbol sees ended.
+ */
+export type HuddleEndReason = "ended" | "empty";
+
 // ---- quikchat.messages: commands
 
 /** React to a message with an emoji. A user has at most one reaction per emoji on a message. */
@@ -333,79 +854,141 @@ export interface ReactionRemoved {
   emoji: string;
 }
 
-// ---- quikchat.conversations: commands
+// ---- quikchat.notifications: commands
 
-/** Add a user to a conversation. Direct conversations never change members. */
-export interface AddMember {
+/** Notifier report: a notification reached the device or mailbox. */
+export interface RecordDelivery {
   meta: CommandMeta;
-  conversationId: string;
+  /** Recipient. */
   userId: string;
-  role: MemberRole;
+  notificationId: string;
+  channel: NotificationChannel;
+  /** Target device for push channels; null for email. */
+  deviceId: string | null;
 }
 
-/** Create a conversation. The creator (meta.actorId) becomes its owner. */
-export interface CreateConversation {
+/** Notifier report: a provider accepted a notification for delivery. */
+export interface RecordDispatch {
   meta: CommandMeta;
-  /** Id of the new conversation, chosen by the gateway. */
-  conversationId: string;
-  type: ConversationType;
-  /** Display name; null for direct conversations. */
-  title: string | null;
-  description: string | null;
-  /** Initial members besides the creator. A direct conversation has exactly one. */
-  memberIds: string[];
+  /** Recipient. */
+  userId: string;
+  notificationId: string;
+  channel: NotificationChannel;
+  /** Service that carried it: apns, fcm, smtp, sendgrid, ses, mailgun ... */
+  provider: string;
+  /** Target device for push channels; null for email. */
+  deviceId: string | null;
+  /** Id the provider gave the message (APNs apns-id, FCM message name, SMTP message id). */
+  providerMessageId: string | null;
 }
 
-/** Remove a user from a conversation; removing oneself means leaving. */
-export interface RemoveMember {
+/** Notifier report: a provider could not deliver a notification. */
+export interface RecordFailure {
   meta: CommandMeta;
-  conversationId: string;
+  /** Recipient. */
   userId: string;
+  notificationId: string;
+  channel: NotificationChannel;
+  /** Service that carried it: apns, fcm, smtp, sendgrid, ses, mailgun ... */
+  provider: string;
+  /** Target device for push channels; null for email. */
+  deviceId: string | null;
+  /** Provider's error reason, e.g. BadDeviceToken or UNREGISTERED. */
+  reason: string;
+  /**
+   * true when a retry cannot succeed (invalid token, rejected address); the device is then
+   * unregistered.
+   */
+  permanent: boolean;
 }
 
-// ---- quikchat.conversations: events
+/** Ask for a notification to reach a user who may have no open connection. */
+export interface RequestNotification {
+  meta: CommandMeta;
+  /** Recipient. */
+  userId: string;
+  /** Id of the new notification, chosen by the requester; deduplicates retries. */
+  notificationId: string;
+  category: NotificationCategory;
+  title: string;
+  body: string;
+  /** Deep-link payload handed to the client app. */
+  data: Record<string, string>;
+  conversationId: string | null;
+  messageId: string | null;
+  callId: string | null;
+  huddleId: string | null;
+  priority: NotificationPriority;
+  /**
+   * Notifications with the same key replace each other on the device, e.g. one per conversation.
+   */
+  collapseKey: string | null;
+}
 
-/** A conversation was created with its initial members. */
-export interface ConversationCreated {
+// ---- quikchat.notifications: events
+
+/** A notification reached a device or mailbox. */
+export interface NotificationDelivered {
   meta: EventMeta;
-  conversationId: string;
-  type: ConversationType;
-  title: string | null;
-  description: string | null;
-  createdBy: string;
-  /** Everyone in the conversation at creation, the creator included as owner. */
-  members: ConversationMember[];
+  /** Recipient. */
+  userId: string;
+  notificationId: string;
+  channel: NotificationChannel;
+  /** Target device for push channels; null for email. */
+  deviceId: string | null;
 }
 
-/** A user joined a conversation; meta.actorId added them. */
-export interface MemberAdded {
+/** A notification could not be delivered on one channel/device. */
+export interface NotificationFailed {
   meta: EventMeta;
-  conversationId: string;
+  /** Recipient. */
   userId: string;
-  role: MemberRole;
+  notificationId: string;
+  channel: NotificationChannel;
+  /** Service that carried it: apns, fcm, smtp, sendgrid, ses, mailgun ... */
+  provider: string;
+  /** Target device for push channels; null for email. */
+  deviceId: string | null;
+  reason: string;
+  /** true when a retry cannot succeed. */
+  permanent: boolean;
 }
 
-/** A user is no longer a member of a conversation. */
-export interface MemberRemoved {
+/** A notification was accepted for delivery; the notifier sends it on the user's channels. */
+export interface NotificationRequested {
   meta: EventMeta;
-  conversationId: string;
+  /** Recipient. */
   userId: string;
-  reason: MemberRemovalReason;
+  notificationId: string;
+  category: NotificationCategory;
+  title: string;
+  body: string;
+  /** Deep-link payload handed to the client app. */
+  data: Record<string, string>;
+  conversationId: string | null;
+  messageId: string | null;
+  callId: string | null;
+  huddleId: string | null;
+  priority: NotificationPriority;
+  /**
+   * Notifications with the same key replace each other on the device, e.g. one per conversation.
+   */
+  collapseKey: string | null;
 }
 
-// ---- quikchat.conversations: nested types
-
-/** A member of a conversation and the role they hold. */
-export interface ConversationMember {
+/** A provider accepted a notification for one channel/device. */
+export interface NotificationSent {
+  meta: EventMeta;
+  /** Recipient. */
   userId: string;
-  role: MemberRole;
+  notificationId: string;
+  channel: NotificationChannel;
+  /** Service that carried it: apns, fcm, smtp, sendgrid, ses, mailgun ... */
+  provider: string;
+  /** Target device for push channels; null for email. */
+  deviceId: string | null;
+  providerMessageId: string | null;
 }
-
-/**
- * left: the member removed themselves; removed: someone else removed them; user_deleted: their
- * account was deleted upstream. A reader that does not know a newer symbol sees removed.
- */
-export type MemberRemovalReason = "left" | "removed" | "user_deleted";
 
 // ---- quikchat.presence: commands
 
@@ -576,245 +1159,6 @@ export type ConnectionCloseReason = "disconnected" | "stale" | "gateway_down";
  */
 export type PresenceExpiryReason = "stale" | "gateway_down";
 
-// ---- quikchat.typing: commands
-
-/** Timer command: a typing indicator reached its deadline. */
-export interface ExpireTyping {
-  meta: CommandMeta;
-  conversationId: string;
-  userId: string;
-  /**
-   * Deadline the timer was set for; if the indicator has been renewed since, the command is a
-   * no-op. Epoch milliseconds (timestamp-millis).
-   */
-  deadline: number;
-}
-
-/** A member started (or keeps) typing in a conversation. */
-export interface StartTyping {
-  meta: CommandMeta;
-  conversationId: string;
-  /** The typing user (the actor, except for timers). */
-  userId: string;
-}
-
-/** A member stopped typing. */
-export interface StopTyping {
-  meta: CommandMeta;
-  conversationId: string;
-  /** The typing user (the actor, except for timers). */
-  userId: string;
-}
-
-// ---- quikchat.typing: events
-
-/** A member is typing; also emitted when the indicator is renewed. */
-export interface TypingStarted {
-  meta: EventMeta;
-  conversationId: string;
-  userId: string;
-  /**
-   * The indicator disappears at this time unless renewed. Epoch milliseconds (timestamp-millis).
-   */
-  expiresAt: number;
-}
-
-/** A member's typing indicator disappeared. */
-export interface TypingStopped {
-  meta: EventMeta;
-  conversationId: string;
-  userId: string;
-  reason: TypingStopReason;
-}
-
-// ---- quikchat.typing: nested types
-
-/**
- * stopped: the client said so; expired: no renewal before the deadline. A reader that does not know
- * a newer symbol sees stopped.
- */
-export type TypingStopReason = "stopped" | "expired";
-
-// ---- quikchat.calls: commands
-
-/** A ringing callee accepts the call. */
-export interface AnswerCall {
-  meta: CommandMeta;
-  callId: string;
-}
-
-/** Hang up the call for everybody. */
-export interface EndCall {
-  meta: CommandMeta;
-  callId: string;
-  /**
-   * null lets the processor choose (cancelled while ringing, completed after an answer); clients
-   * send failed when media could not be set up.
-   */
-  reason: CallEndReason | null;
-}
-
-/** Timer command: a call reached its maximum duration. */
-export interface ExpireCallDuration {
-  meta: CommandMeta;
-  callId: string;
-  /**
-   * Deadline the timer was set for; a command whose deadline no longer matches the call's state is
-   * a no-op. Epoch milliseconds (timestamp-millis).
-   */
-  deadline: number;
-}
-
-/** Timer command: the ringing timeout of a call elapsed. */
-export interface ExpireRinging {
-  meta: CommandMeta;
-  callId: string;
-  /**
-   * Deadline the timer was set for; a command whose deadline no longer matches the call's state is
-   * a no-op. Epoch milliseconds (timestamp-millis).
-   */
-  deadline: number;
-}
-
-/** Start a call: the callees' devices ring until someone answers or the ringing times out. */
-export interface InitiateCall {
-  meta: CommandMeta;
-  /** Id of the new call, chosen by the gateway. */
-  callId: string;
-  callType: CallType;
-  /** Users to ring; one for a 1:1 call. */
-  calleeIds: string[];
-  /** Conversation the call is started from, if any. */
-  conversationId: string | null;
-}
-
-/** Ring more users into an existing call. */
-export interface InviteToCall {
-  meta: CommandMeta;
-  callId: string;
-  userIds: string[];
-}
-
-/** Join an ongoing call (group calls, or rejoining after a drop). */
-export interface JoinCall {
-  meta: CommandMeta;
-  callId: string;
-}
-
-/** Leave a call without ending it for the others. */
-export interface LeaveCall {
-  meta: CommandMeta;
-  callId: string;
-}
-
-/** A ringing callee declines the call. */
-export interface RejectCall {
-  meta: CommandMeta;
-  callId: string;
-  reason: CallRejectReason;
-}
-
-/** Start recording an active call. */
-export interface StartRecording {
-  meta: CommandMeta;
-  callId: string;
-  /** Id of the new recording, chosen by the gateway. */
-  recordingId: string;
-}
-
-/** Stop the running recording of a call. */
-export interface StopRecording {
-  meta: CommandMeta;
-  callId: string;
-}
-
-// ---- quikchat.calls: events
-
-/** A callee answered the call. */
-export interface CallAnswered {
-  meta: EventMeta;
-  callId: string;
-  /** The callee who answered. */
-  userId: string;
-  /**
-   * When the call is ended for reaching its maximum duration. Epoch milliseconds
-   * (timestamp-millis).
-   */
-  maxDurationExpiresAt: number;
-}
-
-/** The call is over for everybody. */
-export interface CallEnded {
-  meta: EventMeta;
-  callId: string;
-  reason: CallEndReason;
-  /** Time from the first answer to the end; 0 when nobody answered. */
-  durationMs: number;
-  /** User who hung up; null when a timer or the last participant leaving ended it. */
-  endedBy: string | null;
-}
-
-/** A callee declined the call. */
-export interface CallRejected {
-  meta: EventMeta;
-  callId: string;
-  userId: string;
-  reason: CallRejectReason;
-}
-
-/** A call was placed and is ringing. */
-export interface CallStarted {
-  meta: EventMeta;
-  callId: string;
-  callType: CallType;
-  callerId: string;
-  calleeIds: string[];
-  conversationId: string | null;
-  /**
-   * When the call is given up as missed if nobody answered. Epoch milliseconds (timestamp-millis).
-   */
-  ringingExpiresAt: number;
-}
-
-/** A user is now connected to the call. */
-export interface ParticipantJoined {
-  meta: EventMeta;
-  callId: string;
-  userId: string;
-}
-
-/** A user left the call; the call goes on for the others. */
-export interface ParticipantLeft {
-  meta: EventMeta;
-  callId: string;
-  userId: string;
-}
-
-/** More users are being rung into an existing call. */
-export interface ParticipantsInvited {
-  meta: EventMeta;
-  callId: string;
-  userIds: string[];
-}
-
-/** Recording of a call started. */
-export interface RecordingStarted {
-  meta: EventMeta;
-  callId: string;
-  recordingId: string;
-  startedBy: string;
-}
-
-/** Recording of a call stopped. */
-export interface RecordingStopped {
-  meta: EventMeta;
-  callId: string;
-  recordingId: string;
-  /** User who stopped it; null when the end of the call stopped it. */
-  stoppedBy: string | null;
-  durationMs: number;
-}
-
 // ---- quikchat.signaling: commands
 
 /** Relay a WebRTC SDP answer to another participant of the call (sender: meta.actorId). */
@@ -897,408 +1241,64 @@ export interface OfferRelayed {
   sdp: string;
 }
 
-// ---- quikchat.huddles: commands
+// ---- quikchat.typing: commands
 
-/** Open a huddle (a drop-in audio/video room); the creator joins it. */
-export interface CreateHuddle {
+/** Timer command: a typing indicator reached its deadline. */
+export interface ExpireTyping {
   meta: CommandMeta;
-  /** Id of the new huddle, chosen by the gateway. */
-  huddleId: string;
-  /** Conversation the huddle belongs to, if any; its members may join. */
-  conversationId: string | null;
-  title: string | null;
-}
-
-/** Close a huddle for everybody. */
-export interface EndHuddle {
-  meta: CommandMeta;
-  huddleId: string;
-}
-
-/** Invite users to a huddle. */
-export interface InviteToHuddle {
-  meta: CommandMeta;
-  huddleId: string;
-  userIds: string[];
-}
-
-/** Join a huddle. */
-export interface JoinHuddle {
-  meta: CommandMeta;
-  huddleId: string;
-  /** Microphone state on arrival. */
-  muted: boolean;
-  /** Camera state on arrival. */
-  videoEnabled: boolean;
-}
-
-/** Leave a huddle. */
-export interface LeaveHuddle {
-  meta: CommandMeta;
-  huddleId: string;
-}
-
-/** Raise or lower one's hand. */
-export interface RaiseHand {
-  meta: CommandMeta;
-  huddleId: string;
-  raised: boolean;
-}
-
-/** Mute or unmute one's microphone; carries the wanted state, so a retry is harmless. */
-export interface ToggleAudio {
-  meta: CommandMeta;
-  huddleId: string;
-  muted: boolean;
-}
-
-/** Start or stop sharing one's screen. */
-export interface ToggleScreenShare {
-  meta: CommandMeta;
-  huddleId: string;
-  sharing: boolean;
-}
-
-/** Turn one's camera on or off. */
-export interface ToggleVideo {
-  meta: CommandMeta;
-  huddleId: string;
-  videoEnabled: boolean;
-}
-
-// ---- quikchat.huddles: events
-
-/** A participant muted or unmuted their microphone. */
-export interface AudioToggled {
-  meta: EventMeta;
-  huddleId: string;
+  conversationId: string;
   userId: string;
-  muted: boolean;
+  /**
+   * Deadline the timer was set for; if the indicator has been renewed since, the command is a
+   * no-op. Epoch milliseconds (timestamp-millis).
+   */
+  deadline: number;
 }
 
-/** A participant raised or lowered their hand. */
-export interface HandRaised {
-  meta: EventMeta;
-  huddleId: string;
-  userId: string;
-  raised: boolean;
-}
-
-/** A huddle was opened. */
-export interface HuddleCreated {
-  meta: EventMeta;
-  huddleId: string;
-  createdBy: string;
-  conversationId: string | null;
-  title: string | null;
-}
-
-/** A huddle closed. */
-export interface HuddleEnded {
-  meta: EventMeta;
-  huddleId: string;
-  reason: HuddleEndReason;
-  /** Time from creation to the end. */
-  durationMs: number;
-  /** User who closed it; null when it ended because it was empty. */
-  endedBy: string | null;
-}
-
-/** A user joined a huddle. */
-export interface HuddleParticipantJoined {
-  meta: EventMeta;
-  huddleId: string;
-  userId: string;
-  muted: boolean;
-  videoEnabled: boolean;
-}
-
-/** A user left a huddle. */
-export interface HuddleParticipantLeft {
-  meta: EventMeta;
-  huddleId: string;
+/** A member started (or keeps) typing in a conversation. */
+export interface StartTyping {
+  meta: CommandMeta;
+  conversationId: string;
+  /** The typing user (the actor, except for timers). */
   userId: string;
 }
 
-/** Users were invited to a huddle. */
-export interface HuddleParticipantsInvited {
-  meta: EventMeta;
-  huddleId: string;
-  userIds: string[];
-}
-
-/** A participant started or stopped sharing their screen. */
-export interface ScreenShareToggled {
-  meta: EventMeta;
-  huddleId: string;
+/** A member stopped typing. */
+export interface StopTyping {
+  meta: CommandMeta;
+  conversationId: string;
+  /** The typing user (the actor, except for timers). */
   userId: string;
-  sharing: boolean;
 }
 
-/** A participant turned their camera on or off. */
-export interface VideoToggled {
+// ---- quikchat.typing: events
+
+/** A member is typing; also emitted when the indicator is renewed. */
+export interface TypingStarted {
   meta: EventMeta;
-  huddleId: string;
+  conversationId: string;
   userId: string;
-  videoEnabled: boolean;
+  /**
+   * The indicator disappears at this time unless renewed. Epoch milliseconds (timestamp-millis).
+   */
+  expiresAt: number;
 }
 
-// ---- quikchat.huddles: nested types
+/** A member's typing indicator disappeared. */
+export interface TypingStopped {
+  meta: EventMeta;
+  conversationId: string;
+  userId: string;
+  reason: TypingStopReason;
+}
+
+// ---- quikchat.typing: nested types
 
 /**
- * ended: someone closed it; empty: the last participant left. A reader that does not know a newer
- * symbol sees ended.
+ * stopped: the client said so; expired: no renewal before the deadline. A reader that does not know
+ * a newer symbol sees stopped.
  */
-export type HuddleEndReason = "ended" | "empty";
-
-// ---- quikchat.notifications: commands
-
-/** Notifier report: a notification reached the device or mailbox. */
-export interface RecordDelivery {
-  meta: CommandMeta;
-  /** Recipient. */
-  userId: string;
-  notificationId: string;
-  channel: NotificationChannel;
-  /** Target device for push channels; null for email. */
-  deviceId: string | null;
-}
-
-/** Notifier report: a provider accepted a notification for delivery. */
-export interface RecordDispatch {
-  meta: CommandMeta;
-  /** Recipient. */
-  userId: string;
-  notificationId: string;
-  channel: NotificationChannel;
-  /** Service that carried it: apns, fcm, smtp, sendgrid, ses, mailgun ... */
-  provider: string;
-  /** Target device for push channels; null for email. */
-  deviceId: string | null;
-  /** Id the provider gave the message (APNs apns-id, FCM message name, SMTP message id). */
-  providerMessageId: string | null;
-}
-
-/** Notifier report: a provider could not deliver a notification. */
-export interface RecordFailure {
-  meta: CommandMeta;
-  /** Recipient. */
-  userId: string;
-  notificationId: string;
-  channel: NotificationChannel;
-  /** Service that carried it: apns, fcm, smtp, sendgrid, ses, mailgun ... */
-  provider: string;
-  /** Target device for push channels; null for email. */
-  deviceId: string | null;
-  /** Provider's error reason, e.g. BadDeviceToken or UNREGISTERED. */
-  reason: string;
-  /**
-   * true when a retry cannot succeed (invalid token, rejected address); the device is then
-   * unregistered.
-   */
-  permanent: boolean;
-}
-
-/** Ask for a notification to reach a user who may have no open connection. */
-export interface RequestNotification {
-  meta: CommandMeta;
-  /** Recipient. */
-  userId: string;
-  /** Id of the new notification, chosen by the requester; deduplicates retries. */
-  notificationId: string;
-  category: NotificationCategory;
-  title: string;
-  body: string;
-  /** Deep-link payload handed to the client app. */
-  data: Record<string, string>;
-  conversationId: string | null;
-  messageId: string | null;
-  callId: string | null;
-  huddleId: string | null;
-  priority: NotificationPriority;
-  /**
-   * Notifications with the same key replace each other on the device, e.g. one per conversation.
-   */
-  collapseKey: string | null;
-}
-
-// ---- quikchat.notifications: events
-
-/** A notification reached a device or mailbox. */
-export interface NotificationDelivered {
-  meta: EventMeta;
-  /** Recipient. */
-  userId: string;
-  notificationId: string;
-  channel: NotificationChannel;
-  /** Target device for push channels; null for email. */
-  deviceId: string | null;
-}
-
-/** A notification could not be delivered on one channel/device. */
-export interface NotificationFailed {
-  meta: EventMeta;
-  /** Recipient. */
-  userId: string;
-  notificationId: string;
-  channel: NotificationChannel;
-  /** Service that carried it: apns, fcm, smtp, sendgrid, ses, mailgun ... */
-  provider: string;
-  /** Target device for push channels; null for email. */
-  deviceId: string | null;
-  reason: string;
-  /** true when a retry cannot succeed. */
-  permanent: boolean;
-}
-
-/** A notification was accepted for delivery; the notifier sends it on the user's channels. */
-export interface NotificationRequested {
-  meta: EventMeta;
-  /** Recipient. */
-  userId: string;
-  notificationId: string;
-  category: NotificationCategory;
-  title: string;
-  body: string;
-  /** Deep-link payload handed to the client app. */
-  data: Record<string, string>;
-  conversationId: string | null;
-  messageId: string | null;
-  callId: string | null;
-  huddleId: string | null;
-  priority: NotificationPriority;
-  /**
-   * Notifications with the same key replace each other on the device, e.g. one per conversation.
-   */
-  collapseKey: string | null;
-}
-
-/** A provider accepted a notification for one channel/device. */
-export interface NotificationSent {
-  meta: EventMeta;
-  /** Recipient. */
-  userId: string;
-  notificationId: string;
-  channel: NotificationChannel;
-  /** Service that carried it: apns, fcm, smtp, sendgrid, ses, mailgun ... */
-  provider: string;
-  /** Target device for push channels; null for email. */
-  deviceId: string | null;
-  providerMessageId: string | null;
-}
-
-// ---- quikchat.devices: commands
-
-/** The app on a device reported that it is alive. */
-export interface DeviceHeartbeat {
-  meta: CommandMeta;
-  /** Owner of the device. */
-  userId: string;
-  /** Installation id of the app on the device, stable across token changes. */
-  deviceId: string;
-}
-
-/**
- * Register a device for push notifications, or refresh its details when already registered. A user
- * has at most ten devices.
- */
-export interface RegisterDevice {
-  meta: CommandMeta;
-  /** Owner of the device. */
-  userId: string;
-  /** Installation id of the app on the device, stable across token changes. */
-  deviceId: string;
-  platform: DevicePlatform;
-  /** apns or fcm: which push service the token belongs to; null without push. */
-  pushChannel: NotificationChannel | null;
-  /** Token for regular pushes; null when the device cannot receive any. */
-  pushToken: string | null;
-  /** iOS PushKit token used to ring incoming calls. */
-  voipToken: string | null;
-  /** Name the user knows the device by. */
-  name: string | null;
-  model: string | null;
-  osVersion: string | null;
-  appVersion: string | null;
-  /** BCP 47 language tag used to localize notifications. */
-  locale: string | null;
-}
-
-/** Remove a device; it gets no more notifications. */
-export interface UnregisterDevice {
-  meta: CommandMeta;
-  /** Owner of the device. */
-  userId: string;
-  /** Installation id of the app on the device, stable across token changes. */
-  deviceId: string;
-  reason: DeviceUnregisterReason;
-}
-
-/** Replace the push tokens of a registered device. */
-export interface UpdateDeviceToken {
-  meta: CommandMeta;
-  /** Owner of the device. */
-  userId: string;
-  /** Installation id of the app on the device, stable across token changes. */
-  deviceId: string;
-  pushToken: string;
-  voipToken: string | null;
-}
-
-// ---- quikchat.devices: events
-
-/** A device was seen alive at meta.occurredAt. */
-export interface DeviceHeartbeatRecorded {
-  meta: EventMeta;
-  /** Owner of the device. */
-  userId: string;
-  /** Installation id of the app on the device, stable across token changes. */
-  deviceId: string;
-}
-
-/** A device was registered, or its details were refreshed. */
-export interface DeviceRegistered {
-  meta: EventMeta;
-  /** Owner of the device. */
-  userId: string;
-  /** Installation id of the app on the device, stable across token changes. */
-  deviceId: string;
-  platform: DevicePlatform;
-  /** apns or fcm: which push service the token belongs to; null without push. */
-  pushChannel: NotificationChannel | null;
-  /** Token for regular pushes; null when the device cannot receive any. */
-  pushToken: string | null;
-  /** iOS PushKit token used to ring incoming calls. */
-  voipToken: string | null;
-  /** Name the user knows the device by. */
-  name: string | null;
-  model: string | null;
-  osVersion: string | null;
-  appVersion: string | null;
-  /** BCP 47 language tag used to localize notifications. */
-  locale: string | null;
-}
-
-/** The push tokens of a device changed. */
-export interface DeviceTokenUpdated {
-  meta: EventMeta;
-  /** Owner of the device. */
-  userId: string;
-  /** Installation id of the app on the device, stable across token changes. */
-  deviceId: string;
-  pushToken: string;
-  voipToken: string | null;
-}
-
-/** A device was removed. */
-export interface DeviceUnregistered {
-  meta: EventMeta;
-  /** Owner of the device. */
-  userId: string;
-  /** Installation id of the app on the device, stable across token changes. */
-  deviceId: string;
-  reason: DeviceUnregisterReason;
-}
+export type TypingStopReason = "stopped" | "expired";
 
 // ---- quikchat.users: events
 
@@ -1341,67 +1341,6 @@ export interface UserUpdated {
 
 // ---- unions per context
 
-/** Commands of the messages context (topic key: conversationId). */
-export type MessagesCommand =
-  | { readonly type: "AddReaction"; readonly data: AddReaction }
-  | { readonly type: "DeleteMessage"; readonly data: DeleteMessage }
-  | { readonly type: "EditMessage"; readonly data: EditMessage }
-  | { readonly type: "MarkDelivered"; readonly data: MarkDelivered }
-  | { readonly type: "MarkRead"; readonly data: MarkRead }
-  | { readonly type: "RemoveReaction"; readonly data: RemoveReaction }
-  | { readonly type: "SendMessage"; readonly data: SendMessage };
-
-/** Events of the messages context (topic key: conversationId). */
-export type MessagesEvent =
-  | { readonly type: "MessageDeleted"; readonly data: MessageDeleted }
-  | { readonly type: "MessageDelivered"; readonly data: MessageDelivered }
-  | { readonly type: "MessageEdited"; readonly data: MessageEdited }
-  | { readonly type: "MessageRead"; readonly data: MessageRead }
-  | { readonly type: "MessageSent"; readonly data: MessageSent }
-  | { readonly type: "ReactionAdded"; readonly data: ReactionAdded }
-  | { readonly type: "ReactionRemoved"; readonly data: ReactionRemoved };
-
-/** Commands of the conversations context (topic key: conversationId). */
-export type ConversationsCommand =
-  | { readonly type: "AddMember"; readonly data: AddMember }
-  | { readonly type: "CreateConversation"; readonly data: CreateConversation }
-  | { readonly type: "RemoveMember"; readonly data: RemoveMember };
-
-/** Events of the conversations context (topic key: conversationId). */
-export type ConversationsEvent =
-  | { readonly type: "ConversationCreated"; readonly data: ConversationCreated }
-  | { readonly type: "MemberAdded"; readonly data: MemberAdded }
-  | { readonly type: "MemberRemoved"; readonly data: MemberRemoved };
-
-/** Commands of the presence context (topic key: userId). */
-export type PresenceCommand =
-  | { readonly type: "ConnectClient"; readonly data: ConnectClient }
-  | { readonly type: "DisconnectClient"; readonly data: DisconnectClient }
-  | { readonly type: "ExpirePresence"; readonly data: ExpirePresence }
-  | { readonly type: "PresenceHeartbeat"; readonly data: PresenceHeartbeat }
-  | { readonly type: "SetStatus"; readonly data: SetStatus };
-
-/** Events of the presence context (topic key: userId). */
-export type PresenceEvent =
-  | { readonly type: "ConnectionClosed"; readonly data: ConnectionClosed }
-  | { readonly type: "ConnectionClosing"; readonly data: ConnectionClosing }
-  | { readonly type: "ConnectionOpened"; readonly data: ConnectionOpened }
-  | { readonly type: "ConnectionRefreshed"; readonly data: ConnectionRefreshed }
-  | { readonly type: "StatusChanged"; readonly data: StatusChanged }
-  | { readonly type: "UserOffline"; readonly data: UserOffline }
-  | { readonly type: "UserOnline"; readonly data: UserOnline };
-
-/** Commands of the typing context (topic key: conversationId). */
-export type TypingCommand =
-  | { readonly type: "ExpireTyping"; readonly data: ExpireTyping }
-  | { readonly type: "StartTyping"; readonly data: StartTyping }
-  | { readonly type: "StopTyping"; readonly data: StopTyping };
-
-/** Events of the typing context (topic key: conversationId). */
-export type TypingEvent =
-  | { readonly type: "TypingStarted"; readonly data: TypingStarted }
-  | { readonly type: "TypingStopped"; readonly data: TypingStopped };
-
 /** Commands of the calls context (topic key: callId). */
 export type CallsCommand =
   | { readonly type: "AnswerCall"; readonly data: AnswerCall }
@@ -1428,17 +1367,31 @@ export type CallsEvent =
   | { readonly type: "RecordingStarted"; readonly data: RecordingStarted }
   | { readonly type: "RecordingStopped"; readonly data: RecordingStopped };
 
-/** Commands of the signaling context (topic key: callId). */
-export type SignalingCommand =
-  | { readonly type: "SendAnswer"; readonly data: SendAnswer }
-  | { readonly type: "SendIceCandidate"; readonly data: SendIceCandidate }
-  | { readonly type: "SendOffer"; readonly data: SendOffer };
+/** Commands of the conversations context (topic key: conversationId). */
+export type ConversationsCommand =
+  | { readonly type: "AddMember"; readonly data: AddMember }
+  | { readonly type: "CreateConversation"; readonly data: CreateConversation }
+  | { readonly type: "RemoveMember"; readonly data: RemoveMember };
 
-/** Events of the signaling context (topic key: callId). */
-export type SignalingEvent =
-  | { readonly type: "AnswerRelayed"; readonly data: AnswerRelayed }
-  | { readonly type: "IceCandidateRelayed"; readonly data: IceCandidateRelayed }
-  | { readonly type: "OfferRelayed"; readonly data: OfferRelayed };
+/** Events of the conversations context (topic key: conversationId). */
+export type ConversationsEvent =
+  | { readonly type: "ConversationCreated"; readonly data: ConversationCreated }
+  | { readonly type: "MemberAdded"; readonly data: MemberAdded }
+  | { readonly type: "MemberRemoved"; readonly data: MemberRemoved };
+
+/** Commands of the devices context (topic key: userId). */
+export type DevicesCommand =
+  | { readonly type: "DeviceHeartbeat"; readonly data: DeviceHeartbeat }
+  | { readonly type: "RegisterDevice"; readonly data: RegisterDevice }
+  | { readonly type: "UnregisterDevice"; readonly data: UnregisterDevice }
+  | { readonly type: "UpdateDeviceToken"; readonly data: UpdateDeviceToken };
+
+/** Events of the devices context (topic key: userId). */
+export type DevicesEvent =
+  | { readonly type: "DeviceHeartbeatRecorded"; readonly data: DeviceHeartbeatRecorded }
+  | { readonly type: "DeviceRegistered"; readonly data: DeviceRegistered }
+  | { readonly type: "DeviceTokenUpdated"; readonly data: DeviceTokenUpdated }
+  | { readonly type: "DeviceUnregistered"; readonly data: DeviceUnregistered };
 
 /** Commands of the huddles context (topic key: huddleId). */
 export type HuddlesCommand =
@@ -1464,6 +1417,26 @@ export type HuddlesEvent =
   | { readonly type: "ScreenShareToggled"; readonly data: ScreenShareToggled }
   | { readonly type: "VideoToggled"; readonly data: VideoToggled };
 
+/** Commands of the messages context (topic key: conversationId). */
+export type MessagesCommand =
+  | { readonly type: "AddReaction"; readonly data: AddReaction }
+  | { readonly type: "DeleteMessage"; readonly data: DeleteMessage }
+  | { readonly type: "EditMessage"; readonly data: EditMessage }
+  | { readonly type: "MarkDelivered"; readonly data: MarkDelivered }
+  | { readonly type: "MarkRead"; readonly data: MarkRead }
+  | { readonly type: "RemoveReaction"; readonly data: RemoveReaction }
+  | { readonly type: "SendMessage"; readonly data: SendMessage };
+
+/** Events of the messages context (topic key: conversationId). */
+export type MessagesEvent =
+  | { readonly type: "MessageDeleted"; readonly data: MessageDeleted }
+  | { readonly type: "MessageDelivered"; readonly data: MessageDelivered }
+  | { readonly type: "MessageEdited"; readonly data: MessageEdited }
+  | { readonly type: "MessageRead"; readonly data: MessageRead }
+  | { readonly type: "MessageSent"; readonly data: MessageSent }
+  | { readonly type: "ReactionAdded"; readonly data: ReactionAdded }
+  | { readonly type: "ReactionRemoved"; readonly data: ReactionRemoved };
+
 /** Commands of the notifications context (topic key: userId). */
 export type NotificationsCommand =
   | { readonly type: "RecordDelivery"; readonly data: RecordDelivery }
@@ -1478,19 +1451,46 @@ export type NotificationsEvent =
   | { readonly type: "NotificationRequested"; readonly data: NotificationRequested }
   | { readonly type: "NotificationSent"; readonly data: NotificationSent };
 
-/** Commands of the devices context (topic key: userId). */
-export type DevicesCommand =
-  | { readonly type: "DeviceHeartbeat"; readonly data: DeviceHeartbeat }
-  | { readonly type: "RegisterDevice"; readonly data: RegisterDevice }
-  | { readonly type: "UnregisterDevice"; readonly data: UnregisterDevice }
-  | { readonly type: "UpdateDeviceToken"; readonly data: UpdateDeviceToken };
+/** Commands of the presence context (topic key: userId). */
+export type PresenceCommand =
+  | { readonly type: "ConnectClient"; readonly data: ConnectClient }
+  | { readonly type: "DisconnectClient"; readonly data: DisconnectClient }
+  | { readonly type: "ExpirePresence"; readonly data: ExpirePresence }
+  | { readonly type: "PresenceHeartbeat"; readonly data: PresenceHeartbeat }
+  | { readonly type: "SetStatus"; readonly data: SetStatus };
 
-/** Events of the devices context (topic key: userId). */
-export type DevicesEvent =
-  | { readonly type: "DeviceHeartbeatRecorded"; readonly data: DeviceHeartbeatRecorded }
-  | { readonly type: "DeviceRegistered"; readonly data: DeviceRegistered }
-  | { readonly type: "DeviceTokenUpdated"; readonly data: DeviceTokenUpdated }
-  | { readonly type: "DeviceUnregistered"; readonly data: DeviceUnregistered };
+/** Events of the presence context (topic key: userId). */
+export type PresenceEvent =
+  | { readonly type: "ConnectionClosed"; readonly data: ConnectionClosed }
+  | { readonly type: "ConnectionClosing"; readonly data: ConnectionClosing }
+  | { readonly type: "ConnectionOpened"; readonly data: ConnectionOpened }
+  | { readonly type: "ConnectionRefreshed"; readonly data: ConnectionRefreshed }
+  | { readonly type: "StatusChanged"; readonly data: StatusChanged }
+  | { readonly type: "UserOffline"; readonly data: UserOffline }
+  | { readonly type: "UserOnline"; readonly data: UserOnline };
+
+/** Commands of the signaling context (topic key: callId). */
+export type SignalingCommand =
+  | { readonly type: "SendAnswer"; readonly data: SendAnswer }
+  | { readonly type: "SendIceCandidate"; readonly data: SendIceCandidate }
+  | { readonly type: "SendOffer"; readonly data: SendOffer };
+
+/** Events of the signaling context (topic key: callId). */
+export type SignalingEvent =
+  | { readonly type: "AnswerRelayed"; readonly data: AnswerRelayed }
+  | { readonly type: "IceCandidateRelayed"; readonly data: IceCandidateRelayed }
+  | { readonly type: "OfferRelayed"; readonly data: OfferRelayed };
+
+/** Commands of the typing context (topic key: conversationId). */
+export type TypingCommand =
+  | { readonly type: "ExpireTyping"; readonly data: ExpireTyping }
+  | { readonly type: "StartTyping"; readonly data: StartTyping }
+  | { readonly type: "StopTyping"; readonly data: StopTyping };
+
+/** Events of the typing context (topic key: conversationId). */
+export type TypingEvent =
+  | { readonly type: "TypingStarted"; readonly data: TypingStarted }
+  | { readonly type: "TypingStopped"; readonly data: TypingStopped };
 
 /** Commands of the users context (topic key: userId). */
 export type UsersCommand = never;
@@ -1613,24 +1613,6 @@ export interface AvroRecords {
 
 /** Every command record by full name. */
 export interface AvroCommands {
-  "quikchat.messages.AddReaction": AddReaction;
-  "quikchat.messages.DeleteMessage": DeleteMessage;
-  "quikchat.messages.EditMessage": EditMessage;
-  "quikchat.messages.MarkDelivered": MarkDelivered;
-  "quikchat.messages.MarkRead": MarkRead;
-  "quikchat.messages.RemoveReaction": RemoveReaction;
-  "quikchat.messages.SendMessage": SendMessage;
-  "quikchat.conversations.AddMember": AddMember;
-  "quikchat.conversations.CreateConversation": CreateConversation;
-  "quikchat.conversations.RemoveMember": RemoveMember;
-  "quikchat.presence.ConnectClient": ConnectClient;
-  "quikchat.presence.DisconnectClient": DisconnectClient;
-  "quikchat.presence.ExpirePresence": ExpirePresence;
-  "quikchat.presence.PresenceHeartbeat": PresenceHeartbeat;
-  "quikchat.presence.SetStatus": SetStatus;
-  "quikchat.typing.ExpireTyping": ExpireTyping;
-  "quikchat.typing.StartTyping": StartTyping;
-  "quikchat.typing.StopTyping": StopTyping;
   "quikchat.calls.AnswerCall": AnswerCall;
   "quikchat.calls.EndCall": EndCall;
   "quikchat.calls.ExpireCallDuration": ExpireCallDuration;
@@ -1642,9 +1624,13 @@ export interface AvroCommands {
   "quikchat.calls.RejectCall": RejectCall;
   "quikchat.calls.StartRecording": StartRecording;
   "quikchat.calls.StopRecording": StopRecording;
-  "quikchat.signaling.SendAnswer": SendAnswer;
-  "quikchat.signaling.SendIceCandidate": SendIceCandidate;
-  "quikchat.signaling.SendOffer": SendOffer;
+  "quikchat.conversations.AddMember": AddMember;
+  "quikchat.conversations.CreateConversation": CreateConversation;
+  "quikchat.conversations.RemoveMember": RemoveMember;
+  "quikchat.devices.DeviceHeartbeat": DeviceHeartbeat;
+  "quikchat.devices.RegisterDevice": RegisterDevice;
+  "quikchat.devices.UnregisterDevice": UnregisterDevice;
+  "quikchat.devices.UpdateDeviceToken": UpdateDeviceToken;
   "quikchat.huddles.CreateHuddle": CreateHuddle;
   "quikchat.huddles.EndHuddle": EndHuddle;
   "quikchat.huddles.InviteToHuddle": InviteToHuddle;
@@ -1654,37 +1640,32 @@ export interface AvroCommands {
   "quikchat.huddles.ToggleAudio": ToggleAudio;
   "quikchat.huddles.ToggleScreenShare": ToggleScreenShare;
   "quikchat.huddles.ToggleVideo": ToggleVideo;
+  "quikchat.messages.AddReaction": AddReaction;
+  "quikchat.messages.DeleteMessage": DeleteMessage;
+  "quikchat.messages.EditMessage": EditMessage;
+  "quikchat.messages.MarkDelivered": MarkDelivered;
+  "quikchat.messages.MarkRead": MarkRead;
+  "quikchat.messages.RemoveReaction": RemoveReaction;
+  "quikchat.messages.SendMessage": SendMessage;
   "quikchat.notifications.RecordDelivery": RecordDelivery;
   "quikchat.notifications.RecordDispatch": RecordDispatch;
   "quikchat.notifications.RecordFailure": RecordFailure;
   "quikchat.notifications.RequestNotification": RequestNotification;
-  "quikchat.devices.DeviceHeartbeat": DeviceHeartbeat;
-  "quikchat.devices.RegisterDevice": RegisterDevice;
-  "quikchat.devices.UnregisterDevice": UnregisterDevice;
-  "quikchat.devices.UpdateDeviceToken": UpdateDeviceToken;
+  "quikchat.presence.ConnectClient": ConnectClient;
+  "quikchat.presence.DisconnectClient": DisconnectClient;
+  "quikchat.presence.ExpirePresence": ExpirePresence;
+  "quikchat.presence.PresenceHeartbeat": PresenceHeartbeat;
+  "quikchat.presence.SetStatus": SetStatus;
+  "quikchat.signaling.SendAnswer": SendAnswer;
+  "quikchat.signaling.SendIceCandidate": SendIceCandidate;
+  "quikchat.signaling.SendOffer": SendOffer;
+  "quikchat.typing.ExpireTyping": ExpireTyping;
+  "quikchat.typing.StartTyping": StartTyping;
+  "quikchat.typing.StopTyping": StopTyping;
 }
 
 /** Every event record by full name. */
 export interface AvroEvents {
-  "quikchat.messages.MessageDeleted": MessageDeleted;
-  "quikchat.messages.MessageDelivered": MessageDelivered;
-  "quikchat.messages.MessageEdited": MessageEdited;
-  "quikchat.messages.MessageRead": MessageRead;
-  "quikchat.messages.MessageSent": MessageSent;
-  "quikchat.messages.ReactionAdded": ReactionAdded;
-  "quikchat.messages.ReactionRemoved": ReactionRemoved;
-  "quikchat.conversations.ConversationCreated": ConversationCreated;
-  "quikchat.conversations.MemberAdded": MemberAdded;
-  "quikchat.conversations.MemberRemoved": MemberRemoved;
-  "quikchat.presence.ConnectionClosed": ConnectionClosed;
-  "quikchat.presence.ConnectionClosing": ConnectionClosing;
-  "quikchat.presence.ConnectionOpened": ConnectionOpened;
-  "quikchat.presence.ConnectionRefreshed": ConnectionRefreshed;
-  "quikchat.presence.StatusChanged": StatusChanged;
-  "quikchat.presence.UserOffline": UserOffline;
-  "quikchat.presence.UserOnline": UserOnline;
-  "quikchat.typing.TypingStarted": TypingStarted;
-  "quikchat.typing.TypingStopped": TypingStopped;
   "quikchat.calls.CallAnswered": CallAnswered;
   "quikchat.calls.CallEnded": CallEnded;
   "quikchat.calls.CallRejected": CallRejected;
@@ -1694,9 +1675,13 @@ export interface AvroEvents {
   "quikchat.calls.ParticipantsInvited": ParticipantsInvited;
   "quikchat.calls.RecordingStarted": RecordingStarted;
   "quikchat.calls.RecordingStopped": RecordingStopped;
-  "quikchat.signaling.AnswerRelayed": AnswerRelayed;
-  "quikchat.signaling.IceCandidateRelayed": IceCandidateRelayed;
-  "quikchat.signaling.OfferRelayed": OfferRelayed;
+  "quikchat.conversations.ConversationCreated": ConversationCreated;
+  "quikchat.conversations.MemberAdded": MemberAdded;
+  "quikchat.conversations.MemberRemoved": MemberRemoved;
+  "quikchat.devices.DeviceHeartbeatRecorded": DeviceHeartbeatRecorded;
+  "quikchat.devices.DeviceRegistered": DeviceRegistered;
+  "quikchat.devices.DeviceTokenUpdated": DeviceTokenUpdated;
+  "quikchat.devices.DeviceUnregistered": DeviceUnregistered;
   "quikchat.huddles.AudioToggled": AudioToggled;
   "quikchat.huddles.HandRaised": HandRaised;
   "quikchat.huddles.HuddleCreated": HuddleCreated;
@@ -1706,14 +1691,29 @@ export interface AvroEvents {
   "quikchat.huddles.HuddleParticipantsInvited": HuddleParticipantsInvited;
   "quikchat.huddles.ScreenShareToggled": ScreenShareToggled;
   "quikchat.huddles.VideoToggled": VideoToggled;
+  "quikchat.messages.MessageDeleted": MessageDeleted;
+  "quikchat.messages.MessageDelivered": MessageDelivered;
+  "quikchat.messages.MessageEdited": MessageEdited;
+  "quikchat.messages.MessageRead": MessageRead;
+  "quikchat.messages.MessageSent": MessageSent;
+  "quikchat.messages.ReactionAdded": ReactionAdded;
+  "quikchat.messages.ReactionRemoved": ReactionRemoved;
   "quikchat.notifications.NotificationDelivered": NotificationDelivered;
   "quikchat.notifications.NotificationFailed": NotificationFailed;
   "quikchat.notifications.NotificationRequested": NotificationRequested;
   "quikchat.notifications.NotificationSent": NotificationSent;
-  "quikchat.devices.DeviceHeartbeatRecorded": DeviceHeartbeatRecorded;
-  "quikchat.devices.DeviceRegistered": DeviceRegistered;
-  "quikchat.devices.DeviceTokenUpdated": DeviceTokenUpdated;
-  "quikchat.devices.DeviceUnregistered": DeviceUnregistered;
+  "quikchat.presence.ConnectionClosed": ConnectionClosed;
+  "quikchat.presence.ConnectionClosing": ConnectionClosing;
+  "quikchat.presence.ConnectionOpened": ConnectionOpened;
+  "quikchat.presence.ConnectionRefreshed": ConnectionRefreshed;
+  "quikchat.presence.StatusChanged": StatusChanged;
+  "quikchat.presence.UserOffline": UserOffline;
+  "quikchat.presence.UserOnline": UserOnline;
+  "quikchat.signaling.AnswerRelayed": AnswerRelayed;
+  "quikchat.signaling.IceCandidateRelayed": IceCandidateRelayed;
+  "quikchat.signaling.OfferRelayed": OfferRelayed;
+  "quikchat.typing.TypingStarted": TypingStarted;
+  "quikchat.typing.TypingStopped": TypingStopped;
   "quikchat.users.UserCreated": UserCreated;
   "quikchat.users.UserDeleted": UserDeleted;
   "quikchat.users.UserUpdated": UserUpdated;
@@ -1721,28 +1721,52 @@ export interface AvroEvents {
 
 /** The command union of each context. */
 export interface ContextCommands {
-  messages: MessagesCommand;
-  conversations: ConversationsCommand;
-  presence: PresenceCommand;
-  typing: TypingCommand;
   calls: CallsCommand;
-  signaling: SignalingCommand;
-  huddles: HuddlesCommand;
-  notifications: NotificationsCommand;
+  conversations: ConversationsCommand;
   devices: DevicesCommand;
+  huddles: HuddlesCommand;
+  messages: MessagesCommand;
+  notifications: NotificationsCommand;
+  presence: PresenceCommand;
+  signaling: SignalingCommand;
+  typing: TypingCommand;
   users: UsersCommand;
 }
 
 /** The event union of each context. */
 export interface ContextEvents {
-  messages: MessagesEvent;
-  conversations: ConversationsEvent;
-  presence: PresenceEvent;
-  typing: TypingEvent;
   calls: CallsEvent;
-  signaling: SignalingEvent;
-  huddles: HuddlesEvent;
-  notifications: NotificationsEvent;
+  conversations: ConversationsEvent;
   devices: DevicesEvent;
+  huddles: HuddlesEvent;
+  messages: MessagesEvent;
+  notifications: NotificationsEvent;
+  presence: PresenceEvent;
+  signaling: SignalingEvent;
+  typing: TypingEvent;
   users: UsersEvent;
 }
+
+/** Every context of the contract: `schemas/<context>/context.json`, in name order. */
+export const CONTEXT_SPECS = {
+  /** Voice and video calls. */
+  calls: { keyField: "callId", ephemeral: false, upstream: false },
+  /** Conversations and their members. */
+  conversations: { keyField: "conversationId", ephemeral: false, upstream: false },
+  /** Each user's registered devices and push tokens. */
+  devices: { keyField: "userId", ephemeral: false, upstream: false },
+  /** Persistent audio/video rooms. */
+  huddles: { keyField: "huddleId", ephemeral: false, upstream: false },
+  /** Messages of conversations: sends, edits, deletions, reactions, read and delivery receipts. Decided by the conversation aggregate together with conversations. */
+  messages: { keyField: "conversationId", ephemeral: false, upstream: false },
+  /** Push and email notifications to users. */
+  notifications: { keyField: "userId", ephemeral: false, upstream: false },
+  /** Each user's connections and chosen status. */
+  presence: { keyField: "userId", ephemeral: false, upstream: false },
+  /** WebRTC signaling between the participants of a call (ephemeral). */
+  signaling: { keyField: "callId", ephemeral: true, upstream: false },
+  /** Typing indicators of conversations (ephemeral). */
+  typing: { keyField: "conversationId", ephemeral: true, upstream: false },
+  /** Users, produced by the upstream user service: events only. */
+  users: { keyField: "userId", ephemeral: false, upstream: true },
+} as const;

@@ -5,6 +5,8 @@ import avro from "avsc";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadCommonTypes, loadSchemaCatalog, SchemaCatalogError, type CatalogRecord, type JsonObject, type JsonValue } from "../../../../src/platform/contract/schema-catalog.js";
 import { ALL_TOPICS, CONTEXTS, CONTEXT_SPECS } from "../../../../src/platform/contract/topics.js";
+import { loadContextSpecs } from "../../../../src/platform/contract/context-specs.js";
+import { renderAvroTypes } from "../../../../src/platform/contract/avro-typegen.js";
 
 const records = loadSchemaCatalog();
 const events = records.filter((record) => record.kind === "event");
@@ -214,6 +216,8 @@ describe("loading a broken contract", () => {
   });
 
   const common = {
+    "schemas/messages/context.json": { doc: "messages", keyField: "conversationId", ephemeral: false, upstream: false },
+    "schemas/users/context.json": { doc: "users", keyField: "userId", ephemeral: false, upstream: true },
     "schemas/common/EventMeta.avsc": {
       type: "record", name: "EventMeta", namespace: "quikchat.common", doc: "meta",
       fields: [{ name: "eventId", type: "string" }],
@@ -267,9 +271,29 @@ describe("loading a broken contract", () => {
     expect(err.message).toMatch(message);
   });
 
+  it("takes a new context from its folder alone: its topics, subjects and generated types", () => {
+    const dir = contract({
+      ...common,
+      [FILE]: event(),
+      "schemas/probes/context.json": { doc: "Probes.", keyField: "probeId", ephemeral: true, upstream: false },
+      "schemas/probes/events/ProbeSeen.avsc": event({
+        name: "ProbeSeen",
+        namespace: "quikchat.probes",
+        partitionKey: "probeId",
+        fields: [{ name: "meta", type: "quikchat.common.EventMeta" }, { name: "probeId", type: "string" }],
+      }),
+    });
+    const loaded = loadSchemaCatalog({ root: dir });
+    expect(loaded.map((record) => record.subject)).toContain("quikapp.probes.events-quikchat.probes.ProbeSeen");
+    const generated = renderAvroTypes(loaded, loadContextSpecs(dir));
+    expect(generated).toContain('probes: { keyField: "probeId", ephemeral: true, upstream: false }');
+    expect(generated).toContain("probes: ProbesEvent;");
+  });
+
   it("refuses a file outside the layout, an unknown context and upstream commands", () => {
     expect(failure({ ...common, "schemas/messages/MessageSent.avsc": event() }).message).toMatch(/expected schemas\/common/);
     expect(failure({ ...common, "schemas/chat/events/MessageSent.avsc": event() }).message).toMatch(/unknown context "chat"/);
     expect(failure({ ...common, "schemas/users/commands/CreateUser.avsc": event() }).message).toMatch(/upstream context/);
+    expect(failure({ ...common, "schemas/chat/context.json": { keyField: "chatId" } }).message).toMatch(/schemas\/chat\/context.json: expected \{"doc"/);
   });
 });

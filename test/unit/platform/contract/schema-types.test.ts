@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { projectRoot } from "../../../../src/platform/config/project.js";
+import { loadContextSpecs } from "../../../../src/platform/contract/context-specs.js";
 import { GENERATED_TYPES_FILE, renderAvroTypes } from "../../../../src/platform/contract/avro-typegen.js";
 import type {
   AvroEvents,
@@ -39,15 +40,15 @@ function describeCommand(command: MessagesCommand): string {
 describe("the generated Avro types", () => {
   it("are what the generator renders from schemas/ now (run npm run gen:types after a schema change)", () => {
     const onDisk = readFileSync(join(projectRoot(), GENERATED_TYPES_FILE), "utf8");
-    expect(onDisk === renderAvroTypes(loadSchemaCatalog()), `${GENERATED_TYPES_FILE} is stale`).toBe(true);
+    expect(onDisk === renderAvroTypes(loadSchemaCatalog(), loadContextSpecs()), `${GENERATED_TYPES_FILE} is stale`).toBe(true);
   });
 
   it("render deterministically", () => {
-    expect(renderAvroTypes(loadSchemaCatalog())).toBe(renderAvroTypes([...loadSchemaCatalog()].reverse()));
+    expect(renderAvroTypes(loadSchemaCatalog(), loadContextSpecs())).toBe(renderAvroTypes([...loadSchemaCatalog()].reverse(), loadContextSpecs()));
   });
 
   it("declare one interface per record", () => {
-    const text = renderAvroTypes(loadSchemaCatalog());
+    const text = renderAvroTypes(loadSchemaCatalog(), loadContextSpecs());
     for (const record of loadSchemaCatalog()) expect(text, record.fullName).toContain(`export interface ${record.name} {`);
   });
 
