@@ -80,7 +80,7 @@ export class MachineServices {
   /** Why the Kafka fault cannot run here (the broker is not this checkout's stack's), or undefined. */
   async kafkaRestartable(): Promise<string | undefined> {
     const [status] = await stackStatus(this.kafkaSpec);
-    if (status?.state === "started") return undefined;
+    if (status?.state === "running") return undefined;
     return `the Kafka broker on ${status?.address} was not started by the local stack in ${this.kafkaSpec.dir} (${status?.state}: ${status?.detail}): the chaos run restarts it, so it must be ours; run from the checkout whose stack started it, or set QUIKCHAT_STACK_DIR to that stack's directory`;
   }
 

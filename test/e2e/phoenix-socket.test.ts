@@ -537,6 +537,17 @@ describe("the Redis rate limiter", () => {
     expect(await limiter.consume(user, "invented:3")).toMatchObject({ allowed: false, limit: "total" });
   });
 
+  it("gives back a refunded event to its budget and to the total", async () => {
+    const limiter = createRedisActionRateLimiter(redis, small, `test:ratelimit:${randomUUID()}`);
+    const user = newUser();
+    for (let i = 0; i < 10; i++) {
+      expect(await limiter.consume(user, "typing")).toEqual({ allowed: true });
+      await limiter.refund(user, "typing");
+    }
+    for (let i = 0; i < 2; i++) expect(await limiter.consume(user, "typing")).toEqual({ allowed: true });
+    expect(await limiter.consume(user, "typing")).toMatchObject({ allowed: false, limit: "typing" });
+  });
+
   it("keeps limiting in memory while Redis is unreachable", async () => {
     const down = createRedis("redis://127.0.0.1:9", logger, { name: "unreachable", failFast: true });
     try {

@@ -6,6 +6,9 @@ import { eventually } from "../support/test-config.js";
 import { connectSocket, joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
 import { tokenFor } from "../support/tokens.js";
 
+/** How long a socket closed for an expired token keeps its presence (the service's PRESENCE_RECONNECT_GRACE_MS). */
+const GRACE_MS = 3_000;
+
 interface Meta {
   phx_ref: string;
   device: string | null;
@@ -30,7 +33,14 @@ describe("presence and typing, end to end", () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    ({ service, base } = await startService("presence", { PRESENCE_DIFF_INTERVAL_MS: "50", TYPING_TIMEOUT_MS: "1500", TYPING_COALESCE_MS: "500" }));
+    ({ service, base } = await startService("presence", {
+      PRESENCE_DIFF_INTERVAL_MS: "50",
+      TYPING_TIMEOUT_MS: "1500",
+      TYPING_COALESCE_MS: "500",
+      // Low enough that charging coalesced starts would lock a typist out within one test.
+      RATE_LIMIT_TYPING_PER_MIN: "4",
+      PRESENCE_RECONNECT_GRACE_MS: String(GRACE_MS),
+    }));
     const created = await fetch(`${base}/api/conversations`, {
       method: "POST",
       headers: { authorization: `Bearer ${await tokenFor(alice, workspace)}`, "content-type": "application/json" },
@@ -90,7 +100,7 @@ describe("presence and typing, end to end", () => {
     phone.disconnect();
     const [remaining] = await metasOf(watcher, alice, 1, "alice with one device left");
     expect(remaining?.platform).toBe("desktop");
-    expect((await get(`/api/presence/${alice}`, carol)).body).toMatchObject({ user_id: alice, status: "online", device_count: 1 });
+    expect((await get(`/api/presence/${alice}`, carol)).body).toMatchObject({ user_id: alice, workspace_id: workspace, status: "online", device_count: 1 });
 
     laptop.disconnect();
     await eventually(async () => (watcher.listed().has(alice) ? undefined : true), 15_000, "alice gone from the list");
@@ -162,6 +172,78 @@ describe("presence and typing, end to end", () => {
     expect(await push(bobChat, "typing", { typing: true })).toMatchObject({ status: "ok" });
     expect(await push(bobChat, "typing", { typing: false })).toMatchObject({ status: "ok" });
     expect(await push(bobChat, "typing", { typing: "yes" })).toMatchObject({ status: "error", response: { reason: "invalid" } });
+  });
+
+  it("charges only the typing starts it forwards: a start per keystroke is never locked out", async () => {
+    const chat = (await connect(alice)).channel(`chat:${conversationId}`);
+    await join(chat);
+    const answers = [];
+    for (let keystroke = 0; keystroke < 12; keystroke++) answers.push(await push(chat, "typing:start", {}));
+    expect(answers.filter((answer) => answer.status !== "ok")).toEqual([]);
+    expect(answers.filter((answer) => answer.response.coalesced === true).length).toBeGreaterThanOrEqual(10);
+  });
+
+  /** A watcher's user-level view of `user`: each time the user appeared (a join with no presence before) and disappeared (a leave with no meta left). */
+  async function watchUser(watcherUser: string, user: string) {
+    const watcher = await watch(watcherUser);
+    const seen: { what: "appeared" | "disappeared"; at: number }[] = [];
+    watcher.presence.onJoin((id, current) => {
+      if (id === user && current === undefined) seen.push({ what: "appeared", at: Date.now() });
+    });
+    watcher.presence.onLeave((id, current: { metas: unknown[] }) => {
+      if (id === user && current.metas.length === 0) seen.push({ what: "disappeared", at: Date.now() });
+    });
+    return { ...watcher, seen };
+  }
+
+  /**
+   * A socket of `user` whose first token expires within two seconds; `later` is what `params`
+   * returns after it. It reconnects a second after a close, as a client fetching a fresh token
+   * might: long after the close went through the log on its own.
+   */
+  async function connectExpiring(user: string, later: () => string) {
+    const expiring = await tokenFor(user, workspace, 2);
+    let connects = 0;
+    const socket = connectSocket(base, () => ({ token: connects++ === 0 ? expiring : later() }), { reconnectAfterMs: () => 1_000 });
+    sockets.push(socket);
+    const closes: { code: number; at: number }[] = [];
+    socket.onClose((event: { code: number }) => void closes.push({ code: event.code, at: Date.now() }));
+    return { socket, closes, connects: () => connects };
+  }
+
+  it("shows no leave and no join when a socket closed for its expired token reconnects with a fresh one", async () => {
+    const user = `frank-${run}`;
+    const watcher = await watchUser(`${carol}-3`, user);
+    const fresh = await tokenFor(user, workspace);
+    const { closes, connects } = await connectExpiring(user, () => fresh);
+    const [first] = await metasOf(watcher, user, 1, "frank online");
+
+    await eventually(async () => (closes.some((close) => close.code === 4001) && connects() >= 2 ? true : undefined), 10_000, "the 4001 close and the reconnect");
+    const [second] = await eventually(async () => {
+      const metas = watcher.listed().get(user) ?? [];
+      return metas.length === 1 && metas[0]!.phx_ref !== first!.phx_ref ? metas : undefined;
+    }, 10_000, "the new connection's meta in place of the old one");
+    expect(second?.online_at).toBeGreaterThan(first!.online_at);
+    // Past the grace: nothing was left to expire.
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 500));
+    expect(watcher.seen.map((event) => event.what)).toEqual(["appeared"]);
+    expect(watcher.listed().get(user)).toHaveLength(1);
+  });
+
+  it("shows the leave once the grace has passed when a socket closed for its expired token does not come back", async () => {
+    const user = `gina-${run}`;
+    const watcher = await watchUser(`${carol}-4`, user);
+    const expired = await tokenFor(user, workspace, -60);
+    const { socket, closes } = await connectExpiring(user, () => expired);
+    await metasOf(watcher, user, 1, "gina online");
+
+    const gone = await eventually(async () => watcher.seen.find((event) => event.what === "disappeared"), 15_000, "gina's leave");
+    socket.disconnect();
+    const closed = closes.find((close) => close.code === 4001);
+    expect(closed).toBeDefined();
+    // The timer fires at the end of the grace, counted from the gateway's close (a few ms before the client saw it).
+    expect(gone.at - closed!.at).toBeGreaterThanOrEqual(GRACE_MS - 200);
+    expect(watcher.seen.map((event) => event.what)).toEqual(["appeared", "disappeared"]);
   });
 
   it("keeps presence to the caller's workspace", async () => {

@@ -14,7 +14,8 @@ export interface EchoFamily extends ChannelFamily {
 /**
  * A channel family for protocol tests, serving `echo:*`:
  * joins succeed (response `{topic, user_id}`) except `echo:forbidden` (`{reason: "forbidden"}`)
- * and `echo:crash` (join throws). Events: `ping` replies ok with its payload; `boom` throws;
+ * and `echo:crash` (join throws). Events: `ping` replies ok with its payload; `free` too, saying
+ * it was free (not charged against the rate limits); `boom` throws;
  * `push` pushes `pushed` with the payload, then replies ok; `close` closes the channel from the
  * server (`reason: "requested"`) after replying ok; `flood` pushes `count` messages of `size`
  * bytes; `slow` replies after `ms`; anything else is refused with `unknown_event`.
@@ -34,6 +35,8 @@ export function createEchoFamily(prefix = "echo:"): EchoFamily {
           switch (event) {
             case "ping":
               return { status: "ok", response: payload };
+            case "free":
+              return { status: "ok", response: payload, free: true };
             case "boom":
               throw new Error("handler failed on purpose");
             case "push":

@@ -42,7 +42,8 @@ export function deciderSpec<C extends CommandEnvelope, E extends EventEnvelope, 
             thenNothingHappened(): void {
               expect(decide()).toEqual([]);
             },
-            thenThrows(code: DomainErrorCode): void {
+            /** The decision is a DomainError of `code`; with `message`, one whose message matches it too. */
+            thenThrows(code: DomainErrorCode, message?: string | RegExp): void {
               let thrown: unknown;
               try {
                 decide();
@@ -51,6 +52,7 @@ export function deciderSpec<C extends CommandEnvelope, E extends EventEnvelope, 
               }
               expect(thrown).toBeInstanceOf(DomainError);
               expect((thrown as DomainError).code).toBe(code);
+              if (message !== undefined) expect((thrown as DomainError).message).toMatch(message);
             },
           };
         },

@@ -15,21 +15,24 @@ import { createHistoryStore, startHistoryProjection } from "./projections/histor
 import { membershipChanges } from "./projections/membership/membership-changes.js";
 import { membershipReadModel, startMembershipProjection } from "./projections/membership/membership-projection.js";
 import { MEMBERSHIP_PROJECTION } from "./projections/membership/mysql-membership-store.js";
-import { conversationRoutes } from "./routes.js";
+import { READ_POSITIONS_PROJECTION } from "./projections/membership/read-position-changes.js";
+import { readPositionsStore, startReadPositionsProjection } from "./projections/membership/read-positions-projection.js";
+import { conversationRoutes, SEND_ROUTE } from "./routes.js";
 
 /**
  * Conversations: their members and their messages, one aggregate per conversation
- * (`quikapp.conversations.*` and `quikapp.messages.*`), the membership and history read models,
- * the `chat:` and `conversation:` topics and the conversations REST API.
+ * (`quikapp.conversations.*` and `quikapp.messages.*`), the membership read model (with the read
+ * positions beside it) and the history read model, the `chat:` and `conversation:` topics and the
+ * conversations REST API.
  */
 export const conversations = defineContext({
   name: "conversations",
   config: conversationsConfig,
   // Membership is in MySQL whatever the history store.
   dependencies: (settings) => (settings.historyStore === "mongo" ? ["mysql", "mongo"] : ["mysql"]),
-  rateLimits: (settings) => [{ name: "message", perMinute: settings.messagesPerMinute, events: ["message:send", "new_message"] }],
+  rateLimits: (settings) => [{ name: "message", perMinute: settings.messagesPerMinute, events: ["message:send", "new_message", SEND_ROUTE] }],
   processors: () => [conversationProcessor],
-  projections: (kit, settings) => [membershipProjection(kit), historyProjection(kit, settings)],
+  projections: (kit, settings) => [membershipProjection(kit), historyProjection(kit, settings), readPositionsProjection(kit)],
   gateway: conversationsGateway,
 });
 
@@ -61,14 +64,26 @@ function historyProjection(kit: ProjectionKit, settings: ConversationsSettings):
   };
 }
 
+function readPositionsProjection(kit: ProjectionKit): ContextProjection {
+  const { config, codec, pool, logger, metrics } = kit;
+  return {
+    name: READ_POSITIONS_PROJECTION,
+    topic: TOPICS.messages.events,
+    store: () => readPositionsStore(pool, config.kafka.topicPrefix),
+    start: () => startReadPositionsProjection({ config, codec, pool, logger, metrics }),
+  };
+}
+
 async function conversationsGateway(kit: GatewayKit, settings: ConversationsSettings): Promise<GatewayPart> {
   const { config, bus, hub, logger, pool, redis, ports } = kit;
   const prefix = config.kafka.topicPrefix;
   const history = createHistoryStore(settings.historyStore, prefix, kit);
   await history.ensureSchema();
   const { store, readModel: membership } = membershipReadModel(pool, redis, prefix);
+  const readPositions = readPositionsStore(pool, prefix);
   // A gateway may start before any projector has made the tables it reads.
   await store.ensureSchema();
+  await readPositions.ensureSchema();
   ports.provide(MEMBERSHIP, membership);
   const subscriptions = new ConversationSubscriptions();
   const stopWatching = await watchMembership(hub, prefix, subscriptions, logger);
@@ -81,7 +96,7 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
   return {
     families: [conversationFamily(CHAT_DIALECT, channels), conversationFamily(CONVERSATION_DIALECT, channels)],
     routes: async (app) => {
-      await app.register(conversationRoutes, { bus, membership, history, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
+      await app.register(conversationRoutes, { bus, membership, inbox: store, readPositions, history, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
     },
     close: () => Promise.resolve(stopWatching()),
   };

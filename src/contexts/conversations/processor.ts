@@ -12,7 +12,9 @@ import type { ProcessorDefinition } from "../../platform/processor/processor-def
  * context owns the changelog (`quikapp.conversations.state`) and the consumer group.
  *
  * Accepted commands answer:
- * - membership commands: `{conversationId}`;
+ * - create: `{conversationId, created}`, `created` false when the conversation already was (a
+ *   direct conversation created again for the same pair);
+ * - other membership commands: `{conversationId}`;
  * - send: `{id, seq, sentAt}` (`sentAt`: the event's `occurredAt`, i.e. the command's `issuedAt`).
  *   A message id that was already sent by another command is a no-op answered `{id, seq}`: the
  *   aggregate does not keep the original `sentAt` (a retry with the same commandId gets the full
@@ -35,6 +37,7 @@ export const conversationProcessor: ProcessorDefinition<"conversations" | "messa
 function resultOf(events: readonly (ConversationsEvent | MessagesEvent)[], state: MessagesState, command: ConversationAggregateCommand): Record<string, unknown> {
   switch (command.type) {
     case "CreateConversation":
+      return { conversationId: command.data.conversationId, created: events.length > 0 };
     case "AddMember":
     case "RemoveMember":
       return { conversationId: command.data.conversationId };

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { defineSlice, positiveInt, type SettingsOf } from "../../platform/config/config-slice.js";
 import { DEFAULT_MAX_WORKSPACE_SERIES } from "./online-users-gauge.js";
 
@@ -11,6 +12,7 @@ export const presenceConfig = defineSlice({
     PRESENCE_CONNECTION_TTL_MS: positiveInt.default(900_000),
     PRESENCE_DIFF_INTERVAL_MS: positiveInt.default(100),
     PRESENCE_METRICS_MAX_WORKSPACES: positiveInt.default(DEFAULT_MAX_WORKSPACE_SERIES),
+    PRESENCE_RECONNECT_GRACE_MS: z.coerce.number().int().nonnegative().default(10_000),
   },
   problems: (env) =>
     env.PRESENCE_GATEWAY_STALE_MS <= env.PRESENCE_GATEWAY_HEARTBEAT_MS
@@ -29,6 +31,8 @@ export const presenceConfig = defineSlice({
     diffIntervalMs: env.PRESENCE_DIFF_INTERVAL_MS,
     /** Workspaces with a presence_online_users series of their own in a projector; the others are summed (see OnlineUsersGauge). */
     metricsMaxWorkspaces: env.PRESENCE_METRICS_MAX_WORKSPACES,
+    /** A socket closed because its token expired keeps its connection this long, for the client's reconnect (0: none). */
+    reconnectGraceMs: env.PRESENCE_RECONNECT_GRACE_MS,
   }),
 });
 

@@ -1,5 +1,6 @@
 import { defineContext, type GatewayKit, type GatewayPart } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
+import { DISCONNECT_REASONS } from "../../platform/phoenix/disconnect-reasons.js";
 import { ownTopicFamily } from "../../platform/phoenix/identity-families.js";
 import { ownPresence, statusSetter, workspacePresence } from "./channels/presence-channels.js";
 import { PresenceRooms } from "./channels/presence-rooms.js";
@@ -24,7 +25,13 @@ export const presence = defineContext({
   config: presenceConfig,
   // The projector reads the conversations' membership (MySQL) to announce user_online/user_offline.
   dependencies: () => ["mysql"],
-  processors: (settings) => [presenceProcessor({ connectionTtlMs: settings.connectionTtlMs })],
+  processors: (settings) => [
+    presenceProcessor({
+      connectionTtlMs: settings.connectionTtlMs,
+      // The client reconnects at once after these, with a fresh token: its presence should not flap.
+      reconnectGrace: { ms: settings.reconnectGraceMs, closeCodes: [DISCONNECT_REASONS.tokenExpired.code] },
+    }),
+  ],
   projections: (kit, settings) => {
     const { config, codec, redis, pool, logger, metrics, registry } = kit;
     return [

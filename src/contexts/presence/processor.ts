@@ -8,8 +8,9 @@ import type { ProcessorDefinition, ScheduledCommand } from "../../platform/proce
  * The presence processor: one aggregate per user over `quikapp.presence.commands` (key: userId),
  * its changelog `quikapp.presence.state`.
  *
- * Timer: at the earliest staleness deadline of the user's open connections it issues
- * `ExpirePresence{reason: stale}` for the connections due at that instant; a heartbeat decided
+ * Timer: at the earliest deadline of the user's connections (staleness, or the end of a closing
+ * connection's reconnect grace) it issues `ExpirePresence{reason: stale}` for the connections
+ * due at that instant; a heartbeat, or a reconnect of the closing connection's device, decided
  * before it arrives makes it a no-op.
  *
  * Accepted commands answer: connect `{connectionId}`; set status `{status}` (the chosen status);

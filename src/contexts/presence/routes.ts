@@ -16,9 +16,10 @@ export interface PresenceRoutesOptions {
 
 const presence = {
   type: "object",
-  required: ["user_id", "status", "device_count", "last_seen", "devices"],
+  required: ["user_id", "workspace_id", "status", "chosen_status", "status_text", "device_count", "last_seen", "online_at", "devices"],
   properties: {
     user_id: { type: "string" },
+    workspace_id: { type: "string" },
     status: { type: "string" },
     chosen_status: { type: "string" },
     status_text: { type: ["string", "null"] },

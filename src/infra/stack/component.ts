@@ -145,7 +145,11 @@ export async function componentDown(c: Component, log: StackLog): Promise<Compon
   return status(c, "down", { ms: Date.now() - t0 });
 }
 
-/** Reports whether `c` answers and whether this stack's process for it is alive; changes nothing. */
+/**
+ * Reports, without changing anything, `running` when this stack's process for `c` answers,
+ * `starting` when it is alive but does not answer yet, `reused` when something else answers,
+ * `down` when nothing does.
+ */
 export async function componentStatus(c: Component): Promise<ComponentStatus> {
   const t0 = Date.now();
   const [pid, answer] = await Promise.all([ownedPid(pidFile(c), c.marker), c.answers()]);
@@ -153,9 +157,9 @@ export async function componentStatus(c: Component): Promise<ComponentStatus> {
   if (answer.ok && answer.version) extra.version = answer.version;
   if (pid !== undefined) extra.pid = pid;
   if (!answer.ok) {
-    extra.detail = pid !== undefined ? `not answering yet (pid ${pid}); log: ${c.logFile}` : "not answering";
-    return status(c, pid !== undefined ? "started" : "down", extra);
+    extra.detail = pid !== undefined ? `not answering yet; log: ${c.logFile}` : "not answering";
+    return status(c, pid !== undefined ? "starting" : "down", extra);
   }
-  extra.detail = pid !== undefined ? `answering; started by this stack; data: ${c.dir}` : "answering; not started by this stack";
-  return status(c, pid !== undefined ? "started" : "reused", extra);
+  extra.detail = pid !== undefined ? `started by this stack; data: ${c.dir}` : "not started by this stack";
+  return status(c, pid !== undefined ? "running" : "reused", extra);
 }

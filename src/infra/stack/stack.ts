@@ -63,8 +63,9 @@ export function stackDown(spec: StackSpec, log: StackLog = quiet): Promise<Compo
 }
 
 /**
- * Reports, without changing anything, each component of `spec`: "started" when this stack's
- * process is alive (pid set), "reused" when something else answers there, "down" when nothing does.
+ * Reports, without changing anything, each component of `spec`: "running" when this stack's
+ * process answers (pid set), "starting" while it does not answer yet, "reused" when something
+ * else answers there, "down" when nothing does.
  */
 export function stackStatus(spec: StackSpec): Promise<ComponentStatus[]> {
   return each(components(spec), componentStatus);

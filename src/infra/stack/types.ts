@@ -29,10 +29,14 @@ export interface ComponentStatus {
   /** `host:port` the component answers on. */
   address: string;
   /**
-   * `started`: this call started it; `reused`: it already answered (ours or not);
-   * `stopped`: this call stopped it; `down`: nothing answers there.
+   * What `up` and `down` did: `started`: this call started it; `reused`: it already answered
+   * (ours or not); `stopped`: this call stopped it.
+   * What `status` sees: `running`: this stack's process answers; `starting`: this stack's
+   * process is alive but does not answer yet; `reused`: something this stack did not start
+   * answers (the machine's Redis, say).
+   * Either: `down`: nothing answers there.
    */
-  state: "started" | "reused" | "stopped" | "down";
+  state: "started" | "reused" | "stopped" | "running" | "starting" | "down";
   /** Set when the process was started by this stack and is alive. */
   pid?: number;
   version?: string;

@@ -25,6 +25,12 @@ export type RateDecision =
 export interface ActionRateLimiter {
   /** Counts one `event` of `userId` and says whether it may proceed. Never rejects. */
   consume(userId: string, event: string): Promise<RateDecision>;
+  /**
+   * Gives back what {@link consume} charged for one allowed `event` of `userId` (to its budget
+   * and to the total), for an event that turned out to cost nothing. Best effort: a refund lost
+   * to a store failure leaves the charge. Never rejects.
+   */
+  refund(userId: string, event: string): Promise<void>;
 }
 
 /** The platform's budgets, with the contexts' own (`budgets`) in front of them. */
@@ -79,6 +85,10 @@ export function createRedisActionRateLimiter(redis: Redis, limits: RateLimits, k
     }
   };
 
+  const reward = async (store: RateLimiterRedis, key: string): Promise<void> => {
+    await store.reward(key).catch(() => undefined);
+  };
+
   return {
     async consume(userId, event) {
       const name = rateLimitOf(limits, event);
@@ -86,6 +96,9 @@ export function createRedisActionRateLimiter(redis: Redis, limits: RateLimits, k
       const refusals = decisions.filter((decision) => !decision.allowed);
       if (refusals.length === 0) return { allowed: true };
       return refusals.reduce((longest, refusal) => (refusal.retryAfterMs > longest.retryAfterMs ? refusal : longest));
+    },
+    async refund(userId, event) {
+      await Promise.all([reward(byName.get(rateLimitOf(limits, event))!, `${userId}:${event}`), reward(total, userId)]);
     },
   };
 }

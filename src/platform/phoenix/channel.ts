@@ -16,9 +16,14 @@ export interface SocketIdentity {
   readonly tokenExpiresAt: number;
 }
 
-/** A reply to a join or a push: Phoenix sends it as `phx_reply {status, response}`; an error's reason is a code of the error registry. */
+/**
+ * A reply to a join or a push: Phoenix sends it as `phx_reply {status, response}`; an error's
+ * reason is a code of the error registry. An ok reply to a push may say the push was `free`:
+ * it cost the server nothing (folded into an earlier one), so the socket gives back what the
+ * per-user rate limits charged for it. `free` is never sent to the client.
+ */
 export type ChannelReply =
-  | { readonly status: "ok"; readonly response: Record<string, unknown> }
+  | { readonly status: "ok"; readonly response: Record<string, unknown>; readonly free?: boolean }
   | { readonly status: "error"; readonly response: { readonly reason: ErrorCode } & Record<string, unknown> };
 
 /** What a joined channel can do to its client. */

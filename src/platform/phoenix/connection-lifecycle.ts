@@ -10,6 +10,7 @@ export interface ClientInfo {
 /** Told when a socket opens and when it closes (presence); must not throw and must not block. */
 export interface ConnectionLifecycle {
   opened(identity: SocketIdentity, client: ClientInfo): void;
+  /** `closeCode`: the server's own when it closed the socket (e.g. 4001 for an expired token), the client's otherwise. */
   closed(identity: SocketIdentity, closeCode: number): void;
 }
 

@@ -159,6 +159,8 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     const connectionLog = log.child({ connectionId: identity.connectionId, userId: identity.userId });
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     let closing = false;
+    /** The code the server closed the socket with, if it did. */
+    let closedWith: number | undefined;
 
     const disconnect = (reason: DisconnectReason): Promise<void> => {
       if (closing || socket.readyState === socket.CLOSED) return closed;
@@ -166,6 +168,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       metrics.disconnects.inc({ reason: snakeCase(reason) });
       connectionLog.info({ reason }, "closing socket");
       const { code, reason: text } = DISCONNECT_REASONS[reason];
+      closedWith = code;
       socket.close(code, text);
       // A slow or dead client may never complete the handshake.
       setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
@@ -216,7 +219,8 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       clearTimeout(expiry);
       unregister();
       metrics.connections.dec();
-      options.lifecycle?.closed(identity, code);
+      // A client that never answers the close handshake leaves 1006: the server's reason is the one that counts.
+      options.lifecycle?.closed(identity, closedWith ?? code);
       connectionLog.debug({ code }, "socket closed");
       void session.terminate();
     });

@@ -269,6 +269,7 @@ export class SocketSession {
       return;
     }
     this.send(replyFrame({ joinRef: entry.joinRef, ref: frame.ref, topic: frame.topic }, reply.status, reply.response), "reply");
+    if (reply.status === "ok" && reply.free === true) await this.options.rateLimiter?.refund(this.options.identity.userId, frame.event);
     this.settle(entry);
   }
 

@@ -21,6 +21,7 @@ import { createRedis } from "../../../src/infra/redis/redis-connection.js";
 import { createMysqlPool, tablePrefixOf } from "../../../src/infra/mysql/mysql-pool.js";
 import { createHistoryStore, startHistoryProjection } from "../../../src/contexts/conversations/projections/history/history-projection.js";
 import { conversationDeltaChannel, type HistoryMessage } from "../../../src/contexts/conversations/projections/history/history-port.js";
+import { readPositionsStore } from "../../../src/contexts/conversations/projections/membership/read-positions-projection.js";
 import { startPresenceProjection } from "../../../src/contexts/presence/projections/presence/presence-projection.js";
 import type { RebuildProgress } from "../../../src/platform/projection/rebuild.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../../support/test-config.js";
@@ -121,7 +122,7 @@ describe("the projection tools", () => {
     await tools.close();
     await producer.close();
     const tables = tablePrefixOf(config.kafka.topicPrefix);
-    for (const table of ["message_reactions", "messages", "conversation_members", "conversations", "projection_checkpoints"]) {
+    for (const table of ["message_reactions", "messages", "conversation_members", "conversations", "conversation_activity", "conversation_reads", "projection_checkpoints"]) {
       await pool.query(`DROP TABLE IF EXISTS \`${tables}${table}\``);
     }
     const keys = await redis.keys(`${prefix}*`);
@@ -154,6 +155,17 @@ describe("the projection tools", () => {
     expect(result.applied).toBe(conversations.length * perConversation);
     expect(await history()).toEqual(before);
     expect(await store.lastSeq("c1")).toBe(perConversation);
+  });
+
+  it("rebuilds the read positions from the same messages, twice to the same positions", async () => {
+    const positions = readPositionsStore(pool, config.kafka.topicPrefix);
+    for (let run = 0; run < 2; run++) {
+      expect(await tools.rebuild("read-positions")).toMatchObject({ topic, applied: conversations.length * perConversation });
+      // A sender has read what they sent; the others have read nothing.
+      expect(await positions.position("c1", "alice")).toEqual({ lastSeq: perConversation, readSeq: perConversation, lastMessageAt: 1_700_000_000_000 + perConversation });
+      expect(await positions.position("c1", "bob")).toEqual({ lastSeq: perConversation, readSeq: 0, lastMessageAt: 1_700_000_000_000 + perConversation });
+    }
+    expect(await positions.position("nowhere", "alice")).toEqual({ lastSeq: 0, readSeq: 0, lastMessageAt: null });
   });
 
   it("rebuilds an empty projection (membership) to an empty read model", async () => {

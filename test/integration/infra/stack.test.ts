@@ -89,7 +89,7 @@ describe("local stack", { timeout: 300_000 }, () => {
     const status = await stackStatus(spec);
     const byName = Object.fromEntries(status.map((s) => [s.name, s]));
     for (const name of ["kafka", "registry", "mongo", "redis"] as const) {
-      expect(byName[name]?.state, name).toBe("started");
+      expect(byName[name]?.state, name).toBe("running");
       expect(byName[name]?.pid, name).toBeGreaterThan(0);
     }
     expect(byName.kafka?.version).toBe("3.9.1");

@@ -77,6 +77,7 @@ describe("the contexts list wires every role and tool", () => {
       "projection:membership",
       "projection:presence",
       "projection:probe",
+      "projection:read-positions",
       "projection:typing",
     ]);
     expect(health.stats).not.toHaveProperty("active_calls");
@@ -105,7 +106,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "presence", "typing", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

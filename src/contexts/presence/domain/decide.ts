@@ -25,6 +25,12 @@ import {
 export interface PresenceOptions {
   /** A connection without a heartbeat for this long is stale: its deadline is `issuedAt + connectionTtlMs` of its last open or heartbeat. */
   readonly connectionTtlMs: number;
+  /**
+   * Sockets closed with one of `closeCodes` (codes after which the client reconnects at once,
+   * such as an expired token's) keep their connection for `ms`, so that a reconnect shows no
+   * leave and no join. Absent: every close closes the connection at once.
+   */
+  readonly reconnectGrace?: { readonly ms: number; readonly closeCodes: readonly number[] };
 }
 
 /** Limits of what a user may set; lengths count Unicode code points. */
@@ -36,24 +42,30 @@ export const PRESENCE_LIMITS = {
  * The presence aggregate of one user (key: userId).
  *
  * - connect: opens the connection with the deadline `issuedAt + connectionTtlMs`. The user's
- *   first open connection also makes the user online: `ConnectionOpened` then `UserOnline` (with
+ *   first connection also makes the user online: `ConnectionOpened` then `UserOnline` (with
  *   the chosen status and text), in that order, so a reader applying them sees a connection when
- *   the user comes online. A connection already open is a no-op.
+ *   the user comes online. Closing connections of the same device (same `deviceId` and
+ *   `platform`) are then closed (`disconnected`): the new connection takes over from them, the
+ *   user never went offline, so no `UserOnline`. A connection already known is a no-op.
  * - disconnect: closes the connection (`disconnected`); closing the last one also makes the user
- *   offline, `lastSeenAt` = `issuedAt`: `ConnectionClosed` then `UserOffline`. A connection not
- *   open is a no-op.
+ *   offline, `lastSeenAt` = `issuedAt`: `ConnectionClosed` then `UserOffline`. With a close code
+ *   of the reconnect grace, unless the same device already has a newer connection, the
+ *   connection is only marked closing instead (`ConnectionClosing`, deadline `issuedAt` + the
+ *   grace): the user stays online. A connection not open, or already closing, is a no-op.
  * - heartbeat: moves an open connection's deadline to `issuedAt + connectionTtlMs`; a connection
- *   not open, or a deadline that would not move forward (a retried or late heartbeat), is a no-op.
+ *   not open or closing, or a deadline that would not move forward (a retried or late
+ *   heartbeat), is a no-op.
  * - set status: changes the chosen status and text (`offline` = appear offline; the default is
  *   `online` without text), whether connected or not. The same status and text again is a no-op;
  *   a text over {@link PRESENCE_LIMITS} is `invalid`.
- * - expire, `stale`: closes (`stale`) each of `connectionIds` (every connection when empty) that
- *   is open and whose deadline is at or before `issuedAt`, so a late timer or one for a
- *   connection refreshed since closes nothing. `gateway_down`: closes every open connection on
- *   `gatewayId` (a `gateway_down` without one is `invalid`), only those of `connectionIds` when
- *   given. When no connection is left, `UserOffline` follows, `lastSeenAt` = the latest heartbeat
- *   (or open) of the stale connections, or `issuedAt` for a dead gateway. Connections close in
- *   id order. Nothing to close is a no-op.
+ * - expire, `stale`: closes each of `connectionIds` (every connection when empty) whose deadline
+ *   is at or before `issuedAt` (`stale`; `disconnected` for a closing one whose grace ended), so a
+ *   late timer or one for a connection refreshed since closes nothing. `gateway_down`: closes
+ *   every connection on `gatewayId` (a `gateway_down` without one is `invalid`), only those of
+ *   `connectionIds` when given. When no connection is left, `UserOffline` follows, `lastSeenAt` =
+ *   the latest sign of life of the connections closed: when a closing one closed its socket, the
+ *   latest heartbeat (or open) of a stale one, `issuedAt` for a dead gateway's.
+ *   Connections close in id order. Nothing to close is a no-op.
  *
  * Connection ids are unique across gateways; the actor is not checked (gateways and sweepers
  * issue these commands for the user).
@@ -71,7 +83,7 @@ function decide(command: PresenceCommand, state: PresenceState, options: Presenc
     case "ConnectClient":
       return connect(command.data, state, options);
     case "DisconnectClient":
-      return disconnect(command.data, state);
+      return disconnect(command.data, state, options);
     case "PresenceHeartbeat":
       return heartbeat(command.data, state, options);
     case "SetStatus":
@@ -91,21 +103,34 @@ function connect(command: ConnectClient, state: PresenceState, { connectionTtlMs
     type: "ConnectionOpened",
     data: { userId, connectionId, deviceId, gatewayId, platform, expiresAt: command.meta.issuedAt + connectionTtlMs },
   };
-  if (Object.keys(connections).length > 0) return [opened];
-  const { status, statusText } = chosenStatusOf(state);
-  return [opened, { type: "UserOnline", data: { userId, status, statusText } }];
+  if (Object.keys(connections).length === 0) {
+    const { status, statusText } = chosenStatusOf(state);
+    return [opened, { type: "UserOnline", data: { userId, status, statusText } }];
+  }
+  const replaced = Object.entries(connections).filter(([, connection]) => connection.closingSince !== undefined && sameDevice(connection, command));
+  return [opened, ...closedEvents(userId, replaced, "disconnected")];
 }
 
-function disconnect(command: DisconnectClient, state: PresenceState): DecidedPresenceEvent[] {
-  const connection = own(connectionsOf(state), command.connectionId);
-  if (connection === undefined) return [];
-  return close(command.userId, state, [[command.connectionId, connection]], "disconnected", command.meta.issuedAt);
+function disconnect(command: DisconnectClient, state: PresenceState, { reconnectGrace }: PresenceOptions): DecidedPresenceEvent[] {
+  const connections = connectionsOf(state);
+  const connection = own(connections, command.connectionId);
+  if (connection === undefined || connection.closingSince !== undefined) return [];
+  const { userId, connectionId, closeCode } = command;
+  const { issuedAt } = command.meta;
+  // A reconnect decided first (it reached another gateway sooner) already took over.
+  const replacedAlready = Object.entries(connections).some(
+    ([id, other]) => id !== connectionId && other.closingSince === undefined && other.openedAt >= connection.openedAt && sameDevice(other, connection),
+  );
+  if (closeCode !== null && reconnectGrace !== undefined && reconnectGrace.ms > 0 && reconnectGrace.closeCodes.includes(closeCode) && !replacedAlready) {
+    return [{ type: "ConnectionClosing", data: { userId, connectionId, closeCode, expiresAt: issuedAt + reconnectGrace.ms } }];
+  }
+  return close(userId, state, [[connectionId, connection]], "disconnected", issuedAt);
 }
 
 function heartbeat(command: PresenceHeartbeat, state: PresenceState, { connectionTtlMs }: PresenceOptions): DecidedPresenceEvent[] {
   const connection = own(connectionsOf(state), command.connectionId);
   const expiresAt = command.meta.issuedAt + connectionTtlMs;
-  if (connection === undefined || expiresAt <= connection.expiresAt) return [];
+  if (connection === undefined || connection.closingSince !== undefined || expiresAt <= connection.expiresAt) return [];
   return [{ type: "ConnectionRefreshed", data: { userId: command.userId, connectionId: command.connectionId, expiresAt } }];
 }
 
@@ -153,9 +178,8 @@ function expire(command: ExpirePresence, state: PresenceState): DecidedPresenceE
 }
 
 /**
- * Closes `closing` (open connections of the user) in id order, and makes the user offline when
- * none is left: a stale user was last seen at the latest sign of life of those connections, any
- * other at `issuedAt`.
+ * Closes `closing` (connections of the user) in id order, and makes the user offline when none
+ * is left, last seen at the latest sign of life of those connections (see `decide`).
  */
 function close(
   userId: string,
@@ -165,15 +189,25 @@ function close(
   issuedAt: number,
 ): DecidedPresenceEvent[] {
   if (closing.length === 0) return [];
-  const events: DecidedPresenceEvent[] = [...closing]
+  const events = closedEvents(userId, closing, reason);
+  if (closing.length < Object.keys(connectionsOf(state)).length) return events;
+  const lastSeenAt = Math.max(...closing.map(([, connection]) => connection.closingSince ?? (reason === "stale" ? connection.refreshedAt : issuedAt)));
+  return [...events, { type: "UserOffline", data: { userId, lastSeenAt } }];
+}
+
+/** `ConnectionClosed` of each of `closing`, in id order; one whose grace ended was `disconnected`, not stale. */
+function closedEvents(userId: string, closing: readonly (readonly [string, PresenceConnection])[], reason: ConnectionCloseReason): DecidedPresenceEvent[] {
+  return [...closing]
     .sort(([a], [b]) => byCodeUnits(a, b))
     .map(([connectionId, connection]) => ({
       type: "ConnectionClosed",
-      data: { userId, connectionId, gatewayId: connection.gatewayId, reason },
+      data: { userId, connectionId, gatewayId: connection.gatewayId, reason: reason === "stale" && connection.closingSince !== undefined ? "disconnected" : reason },
     }));
-  if (closing.length < Object.keys(connectionsOf(state)).length) return events;
-  const lastSeenAt = reason === "stale" ? Math.max(...closing.map(([, connection]) => connection.refreshedAt)) : issuedAt;
-  return [...events, { type: "UserOffline", data: { userId, lastSeenAt } }];
+}
+
+/** Whether two connections come from the same device, as far as the clients said (a device id, or none, and a platform). */
+function sameDevice(a: Pick<PresenceConnection, "deviceId" | "platform">, b: Pick<PresenceConnection, "deviceId" | "platform">): boolean {
+  return a.deviceId === b.deviceId && a.platform === b.platform;
 }
 
 function codePoints(text: string): number {

@@ -11,8 +11,17 @@ export interface PresenceConnection {
   readonly openedAt: number;
   /** The last heartbeat; `openedAt` until the first one. */
   readonly refreshedAt: number;
-  /** Staleness deadline: without a heartbeat before then, the connection's timer closes it. */
+  /**
+   * Staleness deadline: without a heartbeat before then, the connection's timer closes it. For a
+   * closing connection, the end of its reconnect grace.
+   */
   readonly expiresAt: number;
+  /**
+   * When its socket closed with a code after which the client reconnects at once: the
+   * connection is kept (the user stays online) until a new connection of the same device or
+   * `expiresAt`. Omitted while the socket is open.
+   */
+  readonly closingSince?: number;
 }
 
 /** A user nothing has happened to yet: no connection, the default status. */
@@ -55,8 +64,9 @@ export function chosenStatusOf(state: PresenceState): { readonly status: Presenc
 }
 
 /**
- * The next staleness deadline of the user's connections: the earliest `expiresAt` and every
- * connection due at that very instant (sorted by id), or undefined without open connections.
+ * The next deadline of the user's connections (staleness, or the end of a closing one's grace):
+ * the earliest `expiresAt` and every connection due at that very instant (sorted by id), or
+ * undefined without connections.
  */
 export function nextExpiry(state: PresenceState): { readonly at: number; readonly connectionIds: string[] } | undefined {
   let at: number | undefined;
@@ -89,12 +99,12 @@ export function evolve(state: PresenceState, event: PresenceEvent): PresenceStat
       return { ...known, connections: { ...known.connections, [data.connectionId]: connection } };
     }
     case "ConnectionRefreshed": {
-      if (state.status !== "known") return state;
       const { data } = event;
-      const connection = own(state.connections, data.connectionId);
-      if (connection === undefined) return state;
-      const refreshed = { ...connection, refreshedAt: data.meta.occurredAt, expiresAt: data.expiresAt };
-      return { ...state, connections: { ...state.connections, [data.connectionId]: refreshed } };
+      return withConnection(state, data.connectionId, (connection) => ({ ...connection, refreshedAt: data.meta.occurredAt, expiresAt: data.expiresAt }));
+    }
+    case "ConnectionClosing": {
+      const { data } = event;
+      return withConnection(state, data.connectionId, (connection) => ({ ...connection, closingSince: data.meta.occurredAt, expiresAt: data.expiresAt }));
     }
     case "ConnectionClosed": {
       if (state.status !== "known" || own(state.connections, event.data.connectionId) === undefined) return state;
@@ -110,6 +120,14 @@ export function evolve(state: PresenceState, event: PresenceEvent): PresenceStat
     default:
       return unreachable(event);
   }
+}
+
+/** The state with `change` applied to one of its connections; unchanged when it has no such connection. */
+function withConnection(state: PresenceState, connectionId: string, change: (connection: PresenceConnection) => PresenceConnection): PresenceState {
+  if (state.status !== "known") return state;
+  const connection = own(state.connections, connectionId);
+  if (connection === undefined) return state;
+  return { ...state, connections: { ...state.connections, [connectionId]: change(connection) } };
 }
 
 function knownFrom(state: PresenceState, meta: EventMeta): KnownPresence {

@@ -11,9 +11,10 @@ const PRUNE_ABOVE = 10_000;
  * Typing over the ephemeral path: `StartTyping` / `StopTyping` commands on
  * `quikapp.typing.commands`, fire-and-forget (the reply is `ok` once Kafka has the command).
  * Clients send a start on every few keystrokes; a gateway forwards at most one start per user
- * and conversation within `coalesceMs` (the others are answered `ok` with `coalesced: true`), so
- * the processor renews an indicator at most that often, well before it expires. A stop is
- * always forwarded and ends the coalescing window.
+ * and conversation within `coalesceMs` (the others are answered `ok` with `coalesced: true`, and
+ * are free: not charged against the user's typing budget), so the processor renews an indicator
+ * at most that often, well before it expires. A stop is always forwarded and ends the
+ * coalescing window.
  */
 export function typingSignals(
   bus: CommandBus,
@@ -42,7 +43,7 @@ export function typingSignals(
       const last = forwarded.get(key);
       if (last !== undefined && at - last < settings.coalesceMs) {
         metrics?.typingOperations.inc({ operation: "coalesced" });
-        return Promise.resolve({ status: "ok", response: { coalesced: true } });
+        return Promise.resolve({ status: "ok", response: { coalesced: true }, free: true });
       }
       if (forwarded.size >= PRUNE_ABOVE) prune(at);
       forwarded.set(key, at);

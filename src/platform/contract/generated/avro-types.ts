@@ -1011,7 +1011,11 @@ export interface DisconnectClient {
   userId: string;
   /** One WebSocket connection, unique across gateways. */
   connectionId: string;
-  /** WebSocket close code seen by the gateway, for debugging. */
+  /**
+   * WebSocket close code of the connection: the gateway's own when it closed it. A code after which
+   * the client reconnects at once (4001, token expired) keeps the connection for a grace period
+   * (ConnectionClosing).
+   */
   closeCode: number | null;
 }
 
@@ -1057,6 +1061,27 @@ export interface ConnectionClosed {
   connectionId: string;
   gatewayId: string;
   reason: ConnectionCloseReason;
+}
+
+/**
+ * A connection closed with a code after which its client reconnects at once (4001: its token
+ * expired). It stays among the user's connections, shown as before, until expiresAt, so a reconnect
+ * within that grace shows no leave and no join: a new connection of the same device (deviceId and
+ * platform) closes it (ConnectionClosed, disconnected), the deadline otherwise (ConnectionClosed,
+ * disconnected, and UserOffline when it was the last).
+ */
+export interface ConnectionClosing {
+  meta: EventMeta;
+  userId: string;
+  /** One WebSocket connection, unique across gateways. */
+  connectionId: string;
+  /** WebSocket close code the connection closed with. */
+  closeCode: number;
+  /**
+   * End of the reconnect grace: without a new connection of the same device before then, the
+   * connection is closed. Epoch milliseconds (timestamp-millis).
+   */
+  expiresAt: number;
 }
 
 /**
@@ -1437,6 +1462,7 @@ export type PresenceCommand =
 /** Events of the presence context (topic key: userId). */
 export type PresenceEvent =
   | { readonly type: "ConnectionClosed"; readonly data: ConnectionClosed }
+  | { readonly type: "ConnectionClosing"; readonly data: ConnectionClosing }
   | { readonly type: "ConnectionOpened"; readonly data: ConnectionOpened }
   | { readonly type: "ConnectionRefreshed"; readonly data: ConnectionRefreshed }
   | { readonly type: "StatusChanged"; readonly data: StatusChanged }
@@ -1559,6 +1585,7 @@ export interface AvroRecords {
   "quikchat.notifications.RequestNotification": RequestNotification;
   "quikchat.presence.ConnectClient": ConnectClient;
   "quikchat.presence.ConnectionClosed": ConnectionClosed;
+  "quikchat.presence.ConnectionClosing": ConnectionClosing;
   "quikchat.presence.ConnectionOpened": ConnectionOpened;
   "quikchat.presence.ConnectionRefreshed": ConnectionRefreshed;
   "quikchat.presence.DisconnectClient": DisconnectClient;
@@ -1676,6 +1703,7 @@ export interface AvroEvents {
   "quikchat.notifications.NotificationRequested": NotificationRequested;
   "quikchat.notifications.NotificationSent": NotificationSent;
   "quikchat.presence.ConnectionClosed": ConnectionClosed;
+  "quikchat.presence.ConnectionClosing": ConnectionClosing;
   "quikchat.presence.ConnectionOpened": ConnectionOpened;
   "quikchat.presence.ConnectionRefreshed": ConnectionRefreshed;
   "quikchat.presence.StatusChanged": StatusChanged;

@@ -61,7 +61,7 @@ describe("the conversation processor: membership and messages in one aggregate",
   it("numbers the messages of members 1..n, on the messages events topic, co-partitioned with the conversation", async () => {
     const create = conversations.create("c1", "u1", ["u2"]);
     await producer.send([create]);
-    expect(await outcomeOf(create)).toEqual({ commandId: commandIdOf(create), ok: true, result: { conversationId: "c1" } });
+    expect(await outcomeOf(create)).toEqual({ commandId: commandIdOf(create), ok: true, result: { conversationId: "c1", created: true } });
 
     const sends = [messages.send("c1", "u1", "hello"), messages.send("c1", "u2", "hi"), messages.send("c1", "u1", "how are you?")];
     await producer.send(sends);

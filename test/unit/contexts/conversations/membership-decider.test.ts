@@ -137,6 +137,23 @@ describe("conversations decider", () => {
 
   describe("when the conversation is direct", () => {
     const direct = [created(undefined, "direct")];
+    const createDirect = (actorId: string, other: string, workspaceId = "w1"): ConversationCommand => ({
+      type: "CreateConversation",
+      data: { meta: commandMeta({ actorId, workspaceId }), conversationId: "c1", type: "direct", title: null, description: null, memberIds: [other] },
+    });
+
+    it("is the existing conversation when either of the two creates it again", () => {
+      spec.given(direct).when(createDirect("u1", "u2")).thenNothingHappened();
+      spec.given(direct).when(createDirect("u2", "u1")).thenNothingHappened();
+    });
+
+    it("is a conflict for another pair, another workspace or another type", () => {
+      spec.given(direct).when(createDirect("u1", "u3")).thenThrows("conflict");
+      spec.given(direct).when(createDirect("u3", "u2")).thenThrows("conflict");
+      spec.given(direct).when(createDirect("u1", "u2", "w2")).thenThrows("conflict");
+      spec.given(direct).when(create({ memberIds: ["u2"] })).thenThrows("conflict");
+      spec.given([created()]).when(createDirect("u1", "u2")).thenThrows("conflict");
+    });
 
     it("never changes its members", () => {
       spec.given(direct).when(add("u3")).thenThrows("forbidden");

@@ -334,7 +334,7 @@ describe("messages decider", () => {
     });
 
     it("lets plain members delete only their own", () => {
-      spec.given(history).when(del("m2", "u2")).thenThrows("forbidden");
+      spec.given(history).when(del("m2", "u2")).thenThrows("forbidden", "only its sender, the owner and admins may delete a message");
     });
 
     it("answers unknown message ids with not_found", () => {
@@ -390,8 +390,8 @@ describe("messages decider", () => {
   describe("when the conversation is direct", () => {
     const direct = [created([{ userId: "u1", role: "owner" }, { userId: "u2", role: "member" }], "direct"), sent("m1", 1, "u2")];
 
-    it("lets only the sender delete: the creator moderates nothing", () => {
-      spec.given(direct).when(del("m1", "u1")).thenThrows("forbidden");
+    it("lets only the sender delete: the creator moderates nothing, and is told so", () => {
+      spec.given(direct).when(del("m1", "u1")).thenThrows("forbidden", "in a direct conversation only its sender may delete a message");
       spec.given(direct).when(del("m1", "u2")).then([deleted("m1", 1)]);
     });
   });

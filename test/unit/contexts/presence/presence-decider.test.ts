@@ -13,6 +13,11 @@ const TTL = 60_000;
 const T0 = 1_700_000_000_000;
 const decider = presenceDecider({ connectionTtlMs: TTL });
 const spec = deciderSpec(decider);
+/** The close code of an expired token, and the reconnect grace it gets. */
+const TOKEN_EXPIRED = 4001;
+const GRACE = 10_000;
+const graceful = presenceDecider({ connectionTtlMs: TTL, reconnectGrace: { ms: GRACE, closeCodes: [TOKEN_EXPIRED] } });
+const graceSpec = deciderSpec(graceful);
 
 // ---- commands (user u1)
 
@@ -21,9 +26,9 @@ const connect = (
   connectionId: string,
   { gatewayId = "g1", deviceId = null, platform = "web", issuedAt = T0 }: { gatewayId?: string; deviceId?: string | null; platform?: DevicePlatform; issuedAt?: number } = {},
 ): PresenceCommand => ({ type: "ConnectClient", data: { meta: meta(issuedAt), userId: "u1", connectionId, deviceId, gatewayId, platform } });
-const disconnect = (connectionId: string, issuedAt = T0 + 5_000): PresenceCommand => ({
+const disconnect = (connectionId: string, issuedAt = T0 + 5_000, closeCode = 1000): PresenceCommand => ({
   type: "DisconnectClient",
-  data: { meta: meta(issuedAt), userId: "u1", connectionId, closeCode: 1000 },
+  data: { meta: meta(issuedAt), userId: "u1", connectionId, closeCode },
 });
 const heartbeat = (connectionId: string, issuedAt: number): PresenceCommand => ({
   type: "PresenceHeartbeat",
@@ -61,6 +66,10 @@ const closed = (connectionId: string, reason: "disconnected" | "stale" | "gatewa
   data: { userId: "u1", connectionId, gatewayId, reason },
 });
 const offline = (lastSeenAt: number): DecidedPresenceEvent => ({ type: "UserOffline", data: { userId: "u1", lastSeenAt } });
+const closing = (connectionId: string, expiresAt: number, closeCode = TOKEN_EXPIRED): DecidedPresenceEvent => ({
+  type: "ConnectionClosing",
+  data: { userId: "u1", connectionId, closeCode, expiresAt },
+});
 const statusChanged = (status: PresenceStatus, previousStatus: PresenceStatus, statusText: string | null = null): DecidedPresenceEvent => ({
   type: "StatusChanged",
   data: { userId: "u1", status, previousStatus, statusText },
@@ -223,6 +232,60 @@ describe("presence decider", () => {
     it("expires both with one timer command, in id order", () => {
       expect(staleConnectionsTimer(tied, "u1")).toMatchObject({ at: T0 + TTL, command: { data: { connectionIds: ["k1", "k2"] } } });
       expect(decider.decide(expireStale(T0 + TTL, ["k1", "k2"]), tied)).toEqual([closed("k1", "stale"), closed("k2", "stale", "g2"), offline(T0)]);
+    });
+  });
+
+  describe("when a socket closes for a token refresh (reconnect grace)", () => {
+    const one = [opened("k1", { deviceId: "d1" }), online()];
+    const closedAt = T0 + 5_000;
+    const lingering = [...one, closing("k1", closedAt + GRACE)];
+
+    it("keeps the connection, closing, until the end of the grace: the user stays online", () => {
+      graceSpec.given(one).when(disconnect("k1", closedAt, TOKEN_EXPIRED)).then([closing("k1", closedAt + GRACE)]);
+    });
+
+    it("closes at once on any other close code, or without a grace", () => {
+      graceSpec.given(one).when(disconnect("k1", closedAt, 1001)).then([closed("k1", "disconnected"), offline(closedAt)]);
+      spec.given(one).when(disconnect("k1", closedAt, TOKEN_EXPIRED)).then([closed("k1", "disconnected"), offline(closedAt)]);
+    });
+
+    it("hands over to a new connection of the same device: no UserOnline, the closing one closed after the new one opened", () => {
+      graceSpec.given(lingering).when(connect("k2", { deviceId: "d1", issuedAt: closedAt + 50 })).then([
+        opened("k2", { deviceId: "d1", expiresAt: closedAt + 50 + TTL }),
+        closed("k1", "disconnected"),
+      ]);
+    });
+
+    it("keeps it while another device connects", () => {
+      graceSpec.given(lingering).when(connect("k2", { deviceId: "d2", issuedAt: closedAt + 50 })).then([opened("k2", { deviceId: "d2", expiresAt: closedAt + 50 + TTL })]);
+      graceSpec.given(lingering).when(connect("k2", { deviceId: "d1", platform: "ios", issuedAt: closedAt + 50 })).then([
+        opened("k2", { deviceId: "d1", platform: "ios", expiresAt: closedAt + 50 + TTL }),
+      ]);
+    });
+
+    /** The lingering connection, its ConnectionClosing decided at `closedAt`. */
+    const closedThen = stateAfter([T0, one], [closedAt, [closing("k1", closedAt + GRACE)]]);
+
+    it("sets the timer to the end of the grace, which closes it and makes the user offline as of the close", () => {
+      expect(staleConnectionsTimer(closedThen, "u1")).toMatchObject({ at: closedAt + GRACE, command: { data: { connectionIds: ["k1"] } } });
+      expect(graceful.decide(expireStale(closedAt + GRACE, ["k1"]), closedThen)).toEqual([closed("k1", "disconnected"), offline(closedAt)]);
+      expect(graceful.decide(expireStale(closedAt + GRACE - 1, ["k1"]), closedThen)).toEqual([]);
+    });
+
+    it("ignores heartbeats and further closes of the closing connection, and a late timer after the hand-over", () => {
+      graceSpec.given(lingering).when(heartbeat("k1", closedAt + 100)).thenNothingHappened();
+      graceSpec.given(lingering).when(disconnect("k1", closedAt + 100)).thenNothingHappened();
+      const handedOver = [...lingering, opened("k2", { deviceId: "d1", expiresAt: closedAt + 50 + TTL }), closed("k1", "disconnected")];
+      graceSpec.given(handedOver).when(expireStale(closedAt + GRACE, ["k1"])).thenNothingHappened();
+    });
+
+    it("closes at once when the same device's reconnect was decided first (it reached another gateway sooner)", () => {
+      const reconnectedFirst = stateAfter([T0, [opened("k1", { deviceId: "d1" }), online()]], [closedAt - 10, [opened("k2", { deviceId: "d1", gatewayId: "g2" })]]);
+      expect(graceful.decide(disconnect("k1", closedAt, TOKEN_EXPIRED), reconnectedFirst)).toEqual([closed("k1", "disconnected")]);
+    });
+
+    it("closes it with its dead gateway, the user last seen at the close", () => {
+      expect(graceful.decide(gatewayDown("g1", closedAt + 1_000), closedThen)).toEqual([closed("k1", "gateway_down"), offline(closedAt)]);
     });
   });
 

@@ -204,6 +204,30 @@ describe("the presence fold", () => {
     });
   });
 
+  describe("when a socket closes for a token refresh and its device reconnects", () => {
+    const closing = (userId: string, connectionId: string, at: number) => ({
+      fullName: "quikchat.presence.ConnectionClosing",
+      value: { meta: meta(at), userId, connectionId, closeCode: 4001, expiresAt: at + 10_000 },
+    });
+
+    it("keeps the closing connection's meta, then swaps it for the new one in one diff, the user online throughout", () => {
+      const p = projection();
+      p.batch(p.records(opened("alice", "c1", T0), online("alice", T0)));
+      const lingering = p.batch(p.records(closing("alice", "c1", T0 + 10)));
+      expect(lingering.diffs.size).toBe(0);
+      expect(lingering.visibility).toEqual([]);
+      expect(JSON.parse(p.redis.hash(keys.connections("alice")).c1!)).toMatchObject({ expiresAt: T0 + 10 + 10_000 });
+
+      const handedOver = p.batch(p.records(opened("alice", "c2", T0 + 60), closed("alice", "c1", T0 + 60)));
+      expect(handedOver.diffs.get("w1")).toEqual({
+        joins: { alice: { metas: [metaOf("c2", "0.3.0", T0 + 60)] } },
+        leaves: { alice: { metas: [metaOf("c1", "0.0.0", T0)] } },
+      });
+      expect(handedOver.visibility).toEqual([]);
+      expect(p.redis.zset(keys.online("w1"))).toEqual({ alice: T0 + 60 });
+    });
+  });
+
   describe("when a visible user changes status", () => {
     it("replaces each meta: a leave of the old one and a join of the new one naming it in phx_ref_prev", () => {
       const p = projection();

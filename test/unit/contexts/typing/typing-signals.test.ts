@@ -25,13 +25,13 @@ function fakeBus() {
 }
 
 describe("typing signals", () => {
-  it("forwards one start per window, answers the repeats at once, and always forwards a stop", async () => {
+  it("forwards one start per window, answers the repeats at once (free of charge), and always forwards a stop", async () => {
     let now = 0;
     const { sent, bus } = fakeBus();
     const typing = typingSignals(bus, { coalesceMs: 2_000 }, undefined, () => now);
     expect(await typing.start("c1", alice)).toEqual({ status: "ok", response: {} });
     now = 500;
-    expect(await typing.start("c1", alice)).toEqual({ status: "ok", response: { coalesced: true } });
+    expect(await typing.start("c1", alice)).toEqual({ status: "ok", response: { coalesced: true }, free: true });
     now = 2_100;
     await typing.start("c1", alice);
     await typing.stop("c1", alice);

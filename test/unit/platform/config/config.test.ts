@@ -100,6 +100,12 @@ describe("loadConfig", () => {
     expect(loadConfig({ TYPING_TIMEOUT_MS: "8000", TYPING_COALESCE_MS: "3000" }).typing).toMatchObject({ timeoutMs: 8000, coalesceMs: 3000 });
   });
 
+  it("takes a reconnect grace of zero (none) but not a negative one", () => {
+    expect(loadConfig({}).presence.reconnectGraceMs).toBe(10_000);
+    expect(loadConfig({ PRESENCE_RECONNECT_GRACE_MS: "0" }).presence.reconnectGraceMs).toBe(0);
+    expect(() => loadConfig({ PRESENCE_RECONNECT_GRACE_MS: "-1" })).toThrow(/PRESENCE_RECONNECT_GRACE_MS/);
+  });
+
   it("treats empty strings as unset and returns a frozen object", () => {
     const config = loadConfig({ PORT: "", REDIS_URL: "" });
     expect(config.service.port).toBe(4000);

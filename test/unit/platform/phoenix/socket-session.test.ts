@@ -104,7 +104,9 @@ describe("a socket session", () => {
 
     it("never asks the rate limiter", async () => {
       let asked = 0;
-      const h = harness({ rateLimiter: { consume: async () => ((asked += 1), { allowed: false, limit: "event", retryAfterMs: 1 }) } });
+      const h = harness({
+        rateLimiter: { consume: async () => ((asked += 1), { allowed: false, limit: "event", retryAfterMs: 1 }), refund: () => Promise.resolve() },
+      });
       for (let i = 0; i < 50; i++) await h.send([null, String(i), "phoenix", "heartbeat", {}]);
       expect(asked).toBe(0);
       expect(h.take().every((frame) => (frame[4] as { status: string }).status === "ok")).toBe(true);
@@ -346,6 +348,7 @@ describe("a socket session", () => {
       const h = harness({
         rateLimiter: {
           consume: async (_user, event) => (limited.has(event) ? { allowed: false, limit: "event", retryAfterMs: 1_500 } : { allowed: true }),
+          refund: () => Promise.resolve(),
         },
       });
       await h.send(["1", "1", "echo:a", "phx_join", {}]);
@@ -358,6 +361,22 @@ describe("a socket session", () => {
         ["1", "1", "echo:a", "phx_close", {}],
       ]);
       expect(h.closes).toEqual([]);
+    });
+
+    it("give back the charge of a push its channel answers as free, and only of such a push", async () => {
+      const charged: string[] = [];
+      const h = harness({
+        rateLimiter: {
+          consume: async (user, event) => (charged.push(`${user} ${event}`), { allowed: true }),
+          refund: async (user, event) => void charged.splice(charged.indexOf(`${user} ${event}`), 1),
+        },
+      });
+      await h.send(["1", "1", "echo:a", "phx_join", {}]);
+      await h.send(["1", "2", "echo:a", "free", { n: 1 }]);
+      await h.send(["1", "3", "echo:a", "free", { n: 2 }]);
+      await h.send(["1", "4", "echo:a", "ping", {}]);
+      expect(h.take().slice(1, 3)).toEqual([reply("1", "2", "echo:a", "ok", { n: 1 }), reply("1", "3", "echo:a", "ok", { n: 2 })]);
+      expect(charged).toEqual(["u1 phx_join", "u1 ping"]);
     });
   });
 
@@ -525,5 +544,7 @@ describe("rate limit classes", () => {
     expect(rateLimitOf(limits, "typing")).toBe("typing");
     expect(rateLimitOf(limits, "phx_join")).toBe("join");
     expect(rateLimitOf(limits, "webrtc:ice-candidate")).toBe("event");
+    // REST sends draw from the sends' budget, not a route budget of their own.
+    expect(rateLimitOf(limits, "POST /api/conversations/:id/messages")).toBe("message");
   });
 });

@@ -10,7 +10,9 @@ import { evolve, initialState, type ActiveConversation, type ConversationState }
  * Decides conversation commands:
  *
  * - create: the creator is always a member (owner); a direct conversation has exactly two
- *   members; creating an existing conversation is a `conflict`.
+ *   members; creating an existing conversation is a `conflict`, except a direct one created
+ *   again for the same two people (by either of them): that is the existing conversation, a
+ *   no-op (get-or-create; gateways derive a direct conversation's id from its pair).
  * - add member: only members may add; only owners and admins may add an admin; nobody is added
  *   as owner; direct conversations never change members; adding a member again is a no-op.
  * - remove member: a member may remove themselves (leave); only the owner and admins may remove
@@ -33,7 +35,10 @@ export function decide(command: ConversationCommand, state: ConversationState): 
 }
 
 function create(command: CreateConversation, state: ConversationState): DecidedConversationEvent[] {
-  if (state.status === "active") throw new DomainError("conflict", "the conversation already exists");
+  if (state.status === "active") {
+    if (isSameDirect(command, state)) return [];
+    throw new DomainError("conflict", "the conversation already exists");
+  }
   const creator = command.meta.actorId;
   if (command.conversationId === "") throw new DomainError("invalid", "a conversation needs an id");
   if (command.memberIds.some((userId) => userId === "")) throw new DomainError("invalid", "member ids may not be empty");
@@ -84,6 +89,14 @@ function removeMember(command: RemoveMember, state: ConversationState): DecidedC
       data: { conversationId: command.conversationId, userId: command.userId, reason: command.userId === actor ? "left" : "removed" },
     },
   ];
+}
+
+/** True when `command` creates, in the same workspace, the direct conversation `state` already is between the same two people. */
+function isSameDirect(command: CreateConversation, state: ActiveConversation): boolean {
+  if (command.type !== "direct" || state.type !== "direct" || state.workspaceId !== command.meta.workspaceId) return false;
+  const pair = new Set([command.meta.actorId, ...command.memberIds]);
+  const members = Object.keys(state.members);
+  return pair.size === members.length && members.every((userId) => pair.has(userId));
 }
 
 /** The conversation, when it exists in the actor's workspace and the actor is a member. */

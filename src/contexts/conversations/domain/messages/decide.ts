@@ -157,10 +157,10 @@ function remove(command: DeleteMessage, state: MessagesState): DecidedMessageEve
   const conversation = membersOnly(command.meta, state);
   const message = messageOf(conversation, command.messageId);
   const actor = command.meta.actorId;
-  const role = own(conversation.members, actor);
-  const moderates = conversation.type !== "direct" && (role === "owner" || role === "admin");
-  if (message.senderId !== actor && !moderates) {
-    throw new DomainError("forbidden", "only its sender, the owner and admins may delete a message");
+  if (message.senderId !== actor) {
+    if (conversation.type === "direct") throw new DomainError("forbidden", "in a direct conversation only its sender may delete a message");
+    const role = own(conversation.members, actor);
+    if (role !== "owner" && role !== "admin") throw new DomainError("forbidden", "only its sender, the owner and admins may delete a message");
   }
   if (message.deleted === true) return [];
   return [{ type: "MessageDeleted", data: { conversationId: command.conversationId, seq: message.seq, messageId: command.messageId } }];

@@ -1,8 +1,9 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
 import { inTransaction, MysqlCheckpoints } from "../../../../infra/mysql/projection-checkpoints.js";
 import type { ProjectionSink } from "../../../../platform/projection/projection-runtime.js";
 import { membershipChanges } from "./membership-changes.js";
+import { readPositionTables } from "./mysql-read-positions-store.js";
 
 /** A conversation as the membership read model knows it. */
 export interface ConversationView {
@@ -17,6 +18,22 @@ export interface ConversationView {
   readonly version: number;
 }
 
+/** One of a user's conversations, as `GET /api/conversations` lists them: with how far it has gone and how far the user has read it. */
+export interface InboxEntry extends ConversationView {
+  /** The seq of its last message; 0 before the first. */
+  readonly lastSeq: number;
+  /** The last seq the user read or sent; 0 before either. */
+  readonly readSeq: number;
+  /** Epoch milliseconds of its last message, or of its creation before the first: what the inbox is ordered by. */
+  readonly activityAt: number;
+}
+
+/** Where a page of an inbox starts: after the entry with this activity time and id (exclusive). */
+export interface InboxCursor {
+  readonly activityAt: number;
+  readonly id: string;
+}
+
 export const MEMBERSHIP_PROJECTION = "membership";
 
 /**
@@ -26,6 +43,7 @@ export const MEMBERSHIP_PROJECTION = "membership";
 export class MysqlMembershipStore implements ProjectionSink {
   private readonly conversations: string;
   private readonly members: string;
+  private readonly readPositions;
   private readonly checkpointTable: MysqlCheckpoints;
 
   constructor(
@@ -34,6 +52,7 @@ export class MysqlMembershipStore implements ProjectionSink {
   ) {
     this.conversations = `${tablePrefix}conversations`;
     this.members = `${tablePrefix}conversation_members`;
+    this.readPositions = readPositionTables(tablePrefix);
     this.checkpointTable = new MysqlCheckpoints(pool, tablePrefix);
   }
 
@@ -116,21 +135,56 @@ export class MysqlMembershipStore implements ProjectionSink {
       );
       const row = rows[0];
       if (row === undefined) return undefined;
-      const [members] = await connection.query<RowDataPacket[]>(
-        `SELECT user_id, role FROM \`${this.members}\` WHERE conversation_id = ? ORDER BY joined_at, user_id`,
-        [id],
-      );
-      return {
-        id: String(row.id),
-        workspaceId: String(row.workspace_id),
-        type: String(row.type),
-        title: row.title === null ? null : String(row.title),
-        createdBy: String(row.created_by),
-        createdAt: Number(row.created_at),
-        version: Number(row.version),
-        members: members.map((member) => ({ userId: String(member.user_id), role: String(member.role) })),
-      };
+      const members = await this.membersOf(connection, [id]);
+      return viewOf(row, members.get(id) ?? []);
     });
+  }
+
+  /**
+   * A page of `userId`'s conversations in `workspaceId`, newest activity first (ties by id,
+   * descending), starting after `after`; each with the read positions the read-positions
+   * projection wrote (zeros where it wrote none yet).
+   */
+  async inbox(userId: string, workspaceId: string, page: { readonly limit: number; readonly after?: InboxCursor }): Promise<InboxEntry[]> {
+    const activityAt = "COALESCE(a.last_message_at, c.created_at)";
+    const after = page.after === undefined ? "" : `AND (${activityAt} < ? OR (${activityAt} = ? AND c.id < ?))`;
+    return inTransaction(this.pool, async (connection) => {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        `SELECT c.id, c.workspace_id, c.type, c.title, c.created_by, c.created_at, c.version,
+                COALESCE(a.last_seq, 0) AS last_seq, COALESCE(r.read_seq, 0) AS read_seq, ${activityAt} AS activity_at
+         FROM \`${this.members}\` m
+         JOIN \`${this.conversations}\` c ON c.id = m.conversation_id
+         LEFT JOIN \`${this.readPositions.activity}\` a ON a.conversation_id = c.id
+         LEFT JOIN \`${this.readPositions.reads}\` r ON r.conversation_id = c.id AND r.user_id = m.user_id
+         WHERE m.user_id = ? AND c.workspace_id = ? ${after}
+         ORDER BY activity_at DESC, c.id DESC
+         LIMIT ?`,
+        [userId, workspaceId, ...(page.after === undefined ? [] : [page.after.activityAt, page.after.activityAt, page.after.id]), page.limit],
+      );
+      const members = await this.membersOf(connection, rows.map((row) => String(row.id)));
+      return rows.map((row) => ({
+        ...viewOf(row, members.get(String(row.id)) ?? []),
+        lastSeq: Number(row.last_seq),
+        readSeq: Number(row.read_seq),
+        activityAt: Number(row.activity_at),
+      }));
+    });
+  }
+
+  private async membersOf(connection: PoolConnection, conversationIds: readonly string[]): Promise<Map<string, ConversationView["members"][number][]>> {
+    const byConversation = new Map<string, ConversationView["members"][number][]>();
+    if (conversationIds.length === 0) return byConversation;
+    const [rows] = await connection.query<RowDataPacket[]>(
+      `SELECT conversation_id, user_id, role FROM \`${this.members}\` WHERE conversation_id IN (?) ORDER BY joined_at, user_id`,
+      [conversationIds],
+    );
+    for (const row of rows) {
+      const id = String(row.conversation_id);
+      const members = byConversation.get(id) ?? [];
+      members.push({ userId: String(row.user_id), role: String(row.role) });
+      byConversation.set(id, members);
+    }
+    return byConversation;
   }
 
   /** The ids of the conversations `userId` is a member of, in id order (none for an unknown user). */
@@ -150,4 +204,17 @@ export class MysqlMembershipStore implements ProjectionSink {
       await this.checkpointTable.clear(connection, MEMBERSHIP_PROJECTION);
     });
   }
+}
+
+function viewOf(row: RowDataPacket, members: ConversationView["members"]): ConversationView {
+  return {
+    id: String(row.id),
+    workspaceId: String(row.workspace_id),
+    type: String(row.type),
+    title: row.title === null ? null : String(row.title),
+    createdBy: String(row.created_by),
+    createdAt: Number(row.created_at),
+    version: Number(row.version),
+    members,
+  };
 }

@@ -90,7 +90,8 @@ export function phxRefAt(record: Pick<PresenceRecord, "partition" | "offset">, i
  * The state after one record (pure and total; records of other types, and events that repeat
  * what the state already says, change nothing):
  * - ConnectionOpened adds the connection (`last_seen` = the event's time);
- * - ConnectionRefreshed moves its staleness deadline;
+ * - ConnectionRefreshed moves its staleness deadline, ConnectionClosing to the end of its
+ *   reconnect grace (the connection stays, and so does its meta);
  * - ConnectionClosed removes it;
  * - StatusChanged and UserOnline set the chosen status and text;
  * - UserOffline sets `last_seen`.
@@ -122,7 +123,8 @@ function evolveFacts(state: UserPresenceState, record: PresenceRecord): UserPres
       const connections = new Map(state.connections).set(event.connectionId, connection);
       return { ...state, workspaceId: event.meta.workspaceId, lastSeen: event.meta.occurredAt, connections };
     }
-    case "ConnectionRefreshed": {
+    case "ConnectionRefreshed":
+    case "ConnectionClosing": {
       const event = decoded.data;
       const connection = state.connections.get(event.connectionId);
       if (connection === undefined || connection.expiresAt === event.expiresAt) return state;
