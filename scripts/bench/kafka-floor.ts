@@ -7,7 +7,7 @@
  * Both clients are set up as the service sets them up: kafkajs as the gateway's producer
  * (idempotent, acks=all, one request in flight, later records gathered into the next request);
  * node-rdkafka as the processors' and projections' clients (idempotent producer with linger.ms
- * 1, the shared consumer settings: read_committed, fetch.wait.max.ms 10, consume(n) loops).
+ * 1, the shared consumer settings: read_committed, fetches held up to 500 ms, the same consume calls).
  */
 import { Kafka as KafkaJs, logLevel, type Message as KafkaJsMessage } from "kafkajs";
 import Kafka from "node-rdkafka";
@@ -105,13 +105,12 @@ async function rdkafkaClient(brokers: readonly string[], topic: string): Promise
   const consumer = new Kafka.KafkaConsumer(consumerSettings({ brokers, clientId: "bench-floor", groupId: `${topic}.rdkafka.${Date.now()}` }), { "auto.offset.reset": "latest" });
   await Promise.all([connect(producer, 10_000), connect(consumer, 10_000)]);
   producer.setPollInterval(50);
-  consumer.setDefaultConsumeTimeout(50);
   const partitions = await partitionCount(consumer, topic, 10_000);
   // Assigned at the end of each partition (-1): only records produced from now on are read.
   consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: -1 })));
   let running = true;
   const loop = (async () => {
-    while (running) for (const message of await consume(consumer, 64)) received(message.value);
+    while (running) for (const message of await consume(consumer, 64, 50)) received(message.value);
   })();
   return {
     produce: (key, buffer) => {

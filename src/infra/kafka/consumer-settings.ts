@@ -6,11 +6,12 @@ export const RECONNECT_BACKOFF_MAX_MS = 1_000;
 /**
  * The librdkafka consumer settings every reader of this service shares: offsets are committed
  * (or checkpointed) by the code that handled the records, never automatically; only committed
- * transactions are read; a fetch waits at most 10 ms, and a consume call returns as soon as it
- * reaches a partition's end instead of waiting out its timeout, so a lone record is handled at
- * once; a lost broker is redialled at least every second (librdkafka's default backoff grows to
- * 10 s, which outlasts a broker restart and costs the group its session). `extra` adds or
- * overrides settings (session timeouts, assignment strategy, callbacks).
+ * transactions are read; a fetch the broker cannot answer yet waits up to 500 ms (an idle reader
+ * costs the broker two requests a second; a record arriving meanwhile answers it at once, and
+ * `consume` hands it over without waiting for the partition's end); a lost broker is redialled
+ * at least every second (librdkafka's default backoff grows to 10 s, which outlasts a broker
+ * restart and costs the group its session). `extra` adds or overrides settings (session
+ * timeouts, assignment strategy, callbacks).
  */
 export function consumerSettings(
   base: { readonly brokers: readonly string[]; readonly clientId: string; readonly groupId: string },
@@ -23,9 +24,16 @@ export function consumerSettings(
     "enable.auto.commit": false,
     "isolation.level": "read_committed",
     "enable.partition.eof": true,
-    "fetch.wait.max.ms": 10,
+    "fetch.wait.max.ms": 500,
     "socket.keepalive.enable": true,
     "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
     ...extra,
   };
 }
+
+/**
+ * For readers that read to a partition's end and must see that end soon (restores, rebuilds):
+ * librdkafka signals the end only with an empty fetch answer, which the broker holds up to
+ * `fetch.wait.max.ms`. Short-lived readers only: each idle fetch costs the broker a request.
+ */
+export const END_SEEN_SOON: ConsumerGlobalConfig = { "fetch.wait.max.ms": 10 };

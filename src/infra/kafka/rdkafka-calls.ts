@@ -56,11 +56,23 @@ export async function disconnect(client: Kafka.Producer | Kafka.KafkaConsumer): 
 }
 
 /**
- * `consume(size)`: resolves with what arrived, up to `size` messages. node-rdkafka returns when
- * `size` messages were read, or when the consume timeout passed without a message, or — with
- * `enable.partition.eof` — once it read to the end of a partition after at least one message.
+ * Up to `size` records: waits at most `waitMs` for the first one, then takes what else is there
+ * or arrives within a millisecond of the last (a steady stream is bounded by `size`).
+ *
+ * node-rdkafka's own consume(n) goes on waiting after a record until n are read, the timeout
+ * passes, or the partition's end is signalled, and librdkafka signals the end only with the next
+ * (empty) fetch answer, which the broker holds up to `fetch.wait.max.ms`. Taking the first record
+ * alone and then draining keeps a lone record's latency independent of that wait, so fetches may
+ * wait long (few requests while idle) without delaying anything.
  */
-export function consume(consumer: Kafka.KafkaConsumer, size: number): Promise<Kafka.Message[]> {
+export async function consume(consumer: Kafka.KafkaConsumer, size: number, waitMs: number): Promise<Kafka.Message[]> {
+  const first = await consumeUpTo(consumer, 1, waitMs);
+  if (first.length === 0 || size <= 1) return first;
+  return first.concat(await consumeUpTo(consumer, size - 1, 1));
+}
+
+function consumeUpTo(consumer: Kafka.KafkaConsumer, size: number, timeoutMs: number): Promise<Kafka.Message[]> {
+  consumer.setDefaultConsumeTimeout(timeoutMs);
   return new Promise((resolve, reject) => {
     consumer.consume(size, (error, messages) => (error ? reject(asKafkaError(error)) : resolve(messages)));
   });

@@ -5,6 +5,9 @@ import type { AvroCodec } from "../avro/avro-codec.js";
 import type { Logger } from "../log/logger.js";
 import { sleep } from "../../platform/sleep.js";
 
+/** How long a consume call waits for a first record; the loop checks for work of its own in between. */
+const CONSUME_WAIT_MS = 50;
+
 /** A record read from Kafka and decoded into its reader schema. */
 export interface ConsumedRecord {
   readonly topic: string;
@@ -71,7 +74,6 @@ export class RecordConsumer {
   /** Connects, subscribes and starts the consume loop; resolves once subscribed. */
   async start(handlers: RecordHandlers): Promise<void> {
     await connect(this.consumer, 10_000);
-    this.consumer.setDefaultConsumeTimeout(50);
     this.consumer.subscribe([...this.options.topics]);
     this.running = true;
     this.loop = this.run(handlers);
@@ -83,7 +85,7 @@ export class RecordConsumer {
     while (this.running) {
       let messages: Kafka.Message[];
       try {
-        messages = await consume(this.consumer, batchSize);
+        messages = await consume(this.consumer, batchSize, CONSUME_WAIT_MS);
       } catch (error) {
         this.logger.warn({ err: error }, "kafka consume failed; retrying");
         await sleep(500);

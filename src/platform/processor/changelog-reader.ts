@@ -1,5 +1,5 @@
 import Kafka from "node-rdkafka";
-import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
+import { consumerSettings, END_SEEN_SOON } from "../../infra/kafka/consumer-settings.js";
 import type { Logger } from "../../infra/log/logger.js";
 import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../../infra/kafka/rdkafka-calls.js";
 
@@ -41,7 +41,7 @@ export class ChangelogReader {
     private readonly logger: Logger,
   ) {
     this.consumer = new Kafka.KafkaConsumer(
-      consumerSettings(options),
+      consumerSettings(options, END_SEEN_SOON),
       { "auto.offset.reset": "earliest" },
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: asKafkaError(error) }, "kafka changelog reader error"));
@@ -49,7 +49,6 @@ export class ChangelogReader {
 
   async start(): Promise<void> {
     await connect(this.consumer, 10_000);
-    this.consumer.setDefaultConsumeTimeout(100);
   }
 
   /**
@@ -79,7 +78,7 @@ export class ChangelogReader {
     try {
       while (reading.size > 0) {
         if (stopping()) throw new RestoreInterrupted();
-        for (const message of await consume(this.consumer, 1_000)) {
+        for (const message of await consume(this.consumer, 1_000, 100)) {
           const aggregates = states.get(message.partition);
           if (aggregates === undefined || message.key === undefined || message.key === null) continue;
           const id = message.key.toString();

@@ -27,10 +27,10 @@ export interface BatchBounds {
 }
 
 /**
- * batchSize bounds more than the transaction: node-rdkafka's consume(n) keeps reading while
- * records keep arriving within a millisecond of each other, so under a steady stream a call
- * returns only once it holds n. 32 keeps that wait to tens of milliseconds at hundreds of
- * commands per second (500 at once held commands for up to a second at 500/s). A backlog is
+ * batchSize bounds more than the transaction: a consume call keeps reading while records keep
+ * arriving within a millisecond of each other, so under a steady stream it returns only once it
+ * holds n. 32 keeps that wait to tens of milliseconds at hundreds of commands per second (500 at
+ * once held commands for up to a second at 500/s). A backlog is
  * another matter: its records are already fetched, a call returns at once with n of them, and a
  * transaction's round trips cost the same whatever its size, so the bound grows while batches
  * come back full at once (a full batch that took longer was a steady stream, which a larger
@@ -39,6 +39,8 @@ export interface BatchBounds {
 const DEFAULT_BOUNDS = { batchSize: 32, maxBatchSize: 512 };
 /** A consume call that returns a full batch within this was served from records already fetched. */
 const BACKLOG_CONSUME_MS = 5;
+/** How long a consume call waits for a first command; the loop checks rebalances and stopping in between. */
+const CONSUME_WAIT_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
 /**
@@ -75,7 +77,7 @@ export class ConsumeLoop<S> {
         await ownership.applyRebalances();
         if (signal.aborted) break;
         const began = performance.now();
-        const messages = await consume(consumer, this.nextBatchSize);
+        const messages = await consume(consumer, this.nextBatchSize, CONSUME_WAIT_MS);
         const backlog = messages.length >= this.nextBatchSize && performance.now() - began < BACKLOG_CONSUME_MS;
         this.nextBatchSize = backlog ? Math.min(this.maxBatchSize, 2 * this.nextBatchSize) : this.batchSize;
         await ownership.applyRebalances();

@@ -119,7 +119,6 @@ interface RuntimeDefinition<S> extends StepDefinition<CommandEnvelope, EventEnve
 }
 
 const DEFAULTS = { sessionTimeoutMs: 10_000, transactionTimeoutMs: 10_000 };
-const CONSUME_TIMEOUT_MS = 100;
 
 /** Builds the parts of one processor from its definition, starts them in order and stops them in reverse. */
 class ProcessorRuntime<S> {
@@ -240,7 +239,6 @@ class ProcessorRuntime<S> {
       await this.changelog.start();
       await this.timers?.connect();
       await connect(this.consumer, 10_000);
-      this.consumer.setDefaultConsumeTimeout(CONSUME_TIMEOUT_MS);
       this.consumer.subscribe([...topics.commands]);
     } catch (error) {
       await Promise.all([disconnect(this.consumer), this.changelog.close(), this.producer.close(), this.timers?.close()]);

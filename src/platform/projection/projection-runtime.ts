@@ -7,6 +7,9 @@ import type { Logger } from "../../infra/log/logger.js";
 import type { ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
 import { sleep } from "../sleep.js";
 
+/** How long a consume call waits for a first record; the loop checks for work of its own in between. */
+const CONSUME_WAIT_MS = 50;
+
 /**
  * Where a projection keeps its read model and its checkpoint, together.
  *
@@ -137,7 +140,6 @@ export class ProjectionRuntime {
 
   async start(): Promise<void> {
     await connect(this.consumer, 10_000);
-    this.consumer.setDefaultConsumeTimeout(50);
     this.consumer.subscribe([...this.options.topics]);
     this.running = true;
     this.loop = this.run();
@@ -231,7 +233,7 @@ export class ProjectionRuntime {
       try {
         await this.pendingSeeks;
         await this.verifySink();
-        const messages = await consume(this.consumer, batchSize);
+        const messages = await consume(this.consumer, batchSize, CONSUME_WAIT_MS);
         if (messages.length > 0) await this.handle(messages);
       } catch (error) {
         this.logger.warn({ err: error, projection: this.options.name }, "projection batch (or check of its checkpoints) failed; retrying from the checkpoints");

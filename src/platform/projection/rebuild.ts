@@ -1,5 +1,5 @@
 import Kafka from "node-rdkafka";
-import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
+import { consumerSettings, END_SEEN_SOON } from "../../infra/kafka/consumer-settings.js";
 import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../../infra/kafka/rdkafka-calls.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../../infra/kafka/record-consumer.js";
@@ -106,7 +106,7 @@ export async function rebuildProjection(sink: RebuildableSink, codec: AvroCodec,
   const remaining = new Set(target.keys());
   if (remaining.size > 0) {
     const consumer = new Kafka.KafkaConsumer(
-      consumerSettings(options),
+      consumerSettings(options, END_SEEN_SOON),
       { "auto.offset.reset": "earliest" },
     );
     consumer.on("event.error", (error) => logger.warn({ err: asKafkaError(error) }, "rebuild consumer error"));
@@ -121,11 +121,10 @@ export async function rebuildProjection(sink: RebuildableSink, codec: AvroCodec,
     });
     await connect(consumer, 10_000);
     try {
-      consumer.setDefaultConsumeTimeout(100);
       consumer.assign([...target.keys()].map((partition) => ({ topic, partition, offset: OFFSET_BEGINNING })));
       while (remaining.size > 0) {
         const byPartition = new Map<number, Kafka.Message[]>();
-        for (const message of await consume(consumer, options.batchSize ?? 500)) {
+        for (const message of await consume(consumer, options.batchSize ?? 500, 100)) {
           if (message.topic !== topic || message.offset >= (target.get(message.partition) ?? 0)) continue;
           byPartition.set(message.partition, [...(byPartition.get(message.partition) ?? []), message]);
         }
