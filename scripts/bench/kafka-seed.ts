@@ -12,7 +12,6 @@ import { bootstrapContract } from "../../src/cli/bootstrap.js";
 import { loadConfig } from "../../src/contexts/index.js";
 import type { AddMember, CommandMeta, CreateConversation, MessageSent } from "../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../src/platform/contract/topics.js";
-import { createKafkajs } from "../../src/infra/kafka/kafkajs-client.js";
 import { connect, disconnect } from "../../src/infra/kafka/rdkafka-calls.js";
 import { RecordProducer } from "../../src/infra/kafka/record-producer.js";
 import { createLogger } from "../../src/infra/log/logger.js";
@@ -43,7 +42,7 @@ async function produceConversationCommands(prefix: string, type: string, command
   const started = epochMs();
   const config = configFor(prefix);
   const { codec } = await bootstrapContract(config, logger);
-  const producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+  const producer = new RecordProducer(config.kafka, codec, logger);
   try {
     const topic = prefix + TOPICS.conversations.commands;
     const records = commands.map((value) => ({ topic, key: value.conversationId, fullName: `quikchat.conversations.${type}`, value }));

@@ -132,7 +132,7 @@ const SERVICE_STEPS: readonly StepRule[] = [
   { file: /^platform\/phoenix\/channel-replies$/, step: "reply" },
   { file: /^platform\/gateway\/command-bus$/, fn: /^onMessage$/, step: "reply" },
   { file: /^platform\/gateway\/command-bus$/, step: "produce" },
-  { file: /^infra\/kafka\/(?:record-producer|kafkajs-client)$/, step: "produce" },
+  { file: /^infra\/kafka\/record-producer$/, step: "produce" },
   { file: /^contexts\/[^/]+\/channels\/[^/]+-actions$/, step: "validate: payload" },
   { file: /^contexts\/[^/]+\/channels\/[^/]+-family$/, fn: /^handleIn$/, step: "validate: payload" },
   // Everything a delta meets from Redis to the socket: the hub, the feeds, the outlets, the writes.
@@ -155,15 +155,14 @@ const SERVICE_STEPS: readonly StepRule[] = [
  * cannot be told from the stack.
  */
 const PACKAGE_STEPS: readonly StepRule[] = [
-  // The gateways' command producer is their only kafkajs client that works per message.
-  { pkg: /^kafkajs$/, step: { gateway: "produce", otherwise: "Kafka client (kafkajs)" } },
-  { pkg: /^node-rdkafka$/, step: "Kafka client (node-rdkafka)" },
+  { pkg: /^kafkajs$/, step: "Kafka client (kafkajs)" },
+  // The gateways' command producer is their only Kafka client that works per message.
+  { pkg: /^node-rdkafka$/, step: { gateway: "produce", otherwise: "Kafka client (node-rdkafka)" } },
   { pkg: /^(?:ioredis|redis-parser|@ioredis\/.+)$/, step: "Redis client" },
   { pkg: /^(?:mysql2|sql-escaper)$/, step: "MySQL client" },
   { pkg: /^mongodb$/, step: "MongoDB client" },
   // ws parsing the frames that came in; what the gateway sends goes through service frames.
   { pkg: /^ws$/, step: { gateway: "decode", otherwise: "WebSocket (ws)" } },
-  { pkg: /^rate-limiter-flexible$/, step: { gateway: "validate: rate limits", otherwise: "rate limiter" } },
   { pkg: /^(?:prom-client|tdigest|bintrees)$/, step: "metrics" },
   { pkg: /^(?:pino|sonic-boom|thread-stream)$/, step: "logs" },
   { pkg: /^(?:fastify|@fastify\/.+|find-my-way|avvio|light-my-request)$/, step: "REST" },

@@ -136,7 +136,7 @@ export async function start(
     const connections = createConnectionRegistry(config.websocket);
     if (runs("gateway")) {
       const hub = new PubSubHub(redisConnection("gateway-subscriber"), logger);
-      const producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+      const producer = new RecordProducer({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-gateway` }, codec, logger);
       await producer.connect();
       closers.push(() => producer.close());
       const bus = new CommandBus(producer, hub, config.service.nodeId, prefix, logger, { metrics: gatewayMetrics(metrics.registry) });

@@ -14,17 +14,7 @@ const LEVELS: Record<logLevel, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
-/**
- * What kafkajs warns each time an idempotent producer is made with bounded retries, as
- * `RecordProducer` makes them on purpose: said once per process, with why it is safe here.
- */
-const BOUNDED_RETRIES_WARNING = "Limiting retries for the idempotent producer may invalidate EoS guarantees";
-const BOUNDED_RETRIES_EXPLAINED =
-  "kafkajs producers retry a bounded number of times by design (kafkajs warns this 'may invalidate EoS guarantees'): " +
-  "a command given up on is sent again by its client with the same commandId, and processors apply a repeated commandId once";
-let boundedRetriesExplained = false;
-
-/** A kafkajs client for the edge (gateway producers, admin, tooling), logging through pino. */
+/** A kafkajs client for administration and tooling (topics, probes, offsets), logging through pino. */
 export function createKafkajs(
   settings: KafkaSettings,
   logger: Logger,
@@ -43,11 +33,6 @@ export function createKafkajs(
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...extra } = log;
-        if (message === BOUNDED_RETRIES_WARNING) {
-          if (!boundedRetriesExplained) kafkaLogger.info(BOUNDED_RETRIES_EXPLAINED);
-          boundedRetriesExplained = true;
-          return;
-        }
         kafkaLogger[LEVELS[level]](extra, message);
       },
   });

@@ -1,5 +1,8 @@
-import { CompressionTypes, Partitioners, type Kafka, type Producer } from "kafkajs";
+import Kafka from "node-rdkafka";
 import type { AvroCodec } from "../avro/avro-codec.js";
+import type { Logger } from "../log/logger.js";
+import { RECONNECT_BACKOFF_MAX_MS } from "./consumer-settings.js";
+import { asKafkaError, connect, disconnect } from "./rdkafka-calls.js";
 
 /** One Avro record to append to a topic. */
 export interface OutgoingRecord {
@@ -11,101 +14,135 @@ export interface OutgoingRecord {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-interface Queued {
-  readonly messages: { topic: string; message: { key: string; value: Buffer; headers?: Record<string, string> } }[];
+export interface RecordProducerSettings {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+}
+
+/** The records of one `send` call still awaiting their delivery reports. */
+interface Pending {
+  remaining: number;
+  failure: Error | undefined;
   resolve(): void;
   reject(error: Error): void;
 }
 
 /**
- * Appends Avro records to Kafka with an idempotent kafkajs producer (`acks=all`, one request
- * in flight, so retries neither duplicate nor reorder records of a partition).
+ * Delivery reports reach JavaScript only when the client is polled: every millisecond while
+ * records await theirs (a `send` resolves at most that much after Kafka acknowledged them), and
+ * once a second otherwise (client errors), so an idle producer costs nothing.
+ */
+const BUSY_POLL_MS = 1;
+const IDLE_POLL_MS = 1_000;
+/** A record neither acknowledged nor refused within this is failed (the caller retries with the same command id). */
+const MESSAGE_TIMEOUT_MS = 30_000;
+
+/**
+ * Appends Avro records to Kafka with an idempotent librdkafka producer (`acks=all`; retries
+ * neither duplicate nor reorder the records of a partition). The protocol work (batching,
+ * requests, retries) runs on librdkafka's threads; JavaScript only encodes values and hands
+ * records over.
  *
- * `send` resolves once every record is acknowledged by the in-sync replicas; a record that
- * does not match its schema is refused before anything is sent.
+ * `send` resolves once every record is acknowledged by the in-sync replicas; a record that does
+ * not match its schema is refused before anything is sent. Keys are partitioned with
+ * `murmur2_random`, the Java client's default partitioner (and kafkajs's), so records keyed by
+ * an aggregate id land on the partition number any other client would choose: commands and
+ * events of a context are co-partitioned.
  */
 export class RecordProducer {
-  private readonly producer: Producer;
-  private connected: Promise<void> | undefined;
-  private readonly queue: Queued[] = [];
-  private flushing = false;
+  private connected: Promise<Kafka.Producer> | undefined;
+  /** Records handed to librdkafka whose delivery reports have not come yet. */
+  private outstanding = 0;
+  private busyPoll: NodeJS.Timeout | undefined;
 
   constructor(
-    kafka: Kafka,
+    private readonly settings: RecordProducerSettings,
     private readonly codec: AvroCodec,
-  ) {
-    // Murmur2 keys as the Java client does, so records keyed by an aggregate id land on the
-    // same partition number whichever client (or language) wrote them: commands and events of
-    // a context are co-partitioned. librdkafka producers must use `murmur2_random` to match.
-    // Retries are bounded: a command that is given up on is retried by its client with the
-    // same commandId, and the processor answers a repeated commandId without a new event.
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Appends `records` after everything sent before; resolves once they are acknowledged. */
+  async send(records: readonly OutgoingRecord[]): Promise<void> {
+    // Encoding first: a record that does not match its schema sends nothing of the call.
+    const encoded = records.map((record) => ({ record, value: this.codec.encode(record.fullName, record.value) }));
+    if (encoded.length === 0) return;
+    const producer = await this.client();
+    this.outstanding += encoded.length;
+    this.busyPoll ??= setInterval(() => producer.poll(), BUSY_POLL_MS);
+    await new Promise<void>((resolve, reject) => {
+      const pending: Pending = { remaining: encoded.length, failure: undefined, resolve, reject };
+      for (const { record, value } of encoded) {
+        const headers = record.headers === undefined ? undefined : Object.entries(record.headers).map(([name, text]) => ({ [name]: text }));
+        try {
+          producer.produce(record.topic, null, value, Buffer.from(record.key), Date.now(), pending, headers);
+        } catch (error) {
+          // Not queued (the local queue is full, or the client failed): no report will come for it.
+          this.outstanding -= 1;
+          settle(pending, asKafkaError(error));
+        }
+      }
+      if (this.outstanding === 0) this.stopBusyPoll();
     });
   }
 
-  /**
-   * Appends `records` after everything sent before; resolves once they are acknowledged. While
-   * one request is in flight, the records of later calls are gathered and go out together in
-   * the next request: one request at a time keeps the order, batching keeps the throughput.
-   */
-  send(records: readonly OutgoingRecord[]): Promise<void> {
-    let messages: Queued["messages"];
-    try {
-      messages = records.map((record) => ({
-        topic: record.topic,
-        message: {
-          key: record.key,
-          value: this.codec.encode(record.fullName, record.value),
-          ...(record.headers ? { headers: { ...record.headers } } : {}),
-        },
-      }));
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ messages, resolve, reject });
-      if (!this.flushing) void this.flush();
-    });
+  /** Connects once (again after {@link close}); resolves when the broker's metadata is known. */
+  async connect(): Promise<void> {
+    await this.client();
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0);
-      const byTopic = new Map<string, Queued["messages"][number]["message"][]>();
-      for (const { topic, message } of batch.flatMap((queued) => queued.messages)) {
-        byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
-      }
-      try {
-        await this.connect();
-        await this.producer.sendBatch({
-          acks: -1,
-          compression: CompressionTypes.None,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
-        for (const queued of batch) queued.resolve();
-      } catch (error) {
-        for (const queued of batch) queued.reject(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    this.flushing = false;
+  async close(): Promise<void> {
+    const connected = this.connected;
+    this.connected = undefined;
+    const producer = await connected?.catch(() => undefined);
+    if (producer === undefined) return;
+    await new Promise<void>((resolve) => producer.flush(5_000, () => resolve()));
+    this.stopBusyPoll();
+    producer.setPollInterval(0);
+    await disconnect(producer);
   }
 
-  connect(): Promise<void> {
-    this.connected ??= this.producer.connect().catch((error: unknown) => {
+  private client(): Promise<Kafka.Producer> {
+    this.connected ??= this.open().catch((error: unknown) => {
       this.connected = undefined;
       throw error;
     });
     return this.connected;
   }
 
-  async close(): Promise<void> {
-    if (this.connected === undefined) return;
-    this.connected = undefined;
-    await this.producer.disconnect();
+  private async open(): Promise<Kafka.Producer> {
+    const producer = new Kafka.Producer(
+      {
+        "metadata.broker.list": this.settings.brokers.join(","),
+        "client.id": this.settings.clientId,
+        "enable.idempotence": true,
+        "linger.ms": 1,
+        "socket.keepalive.enable": true,
+        "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
+        dr_cb: true,
+      },
+      { partitioner: "murmur2_random", "message.timeout.ms": MESSAGE_TIMEOUT_MS },
+    );
+    producer.on("delivery-report", (error, report) => {
+      settle(report.opaque as Pending, error ? asKafkaError(error) : undefined);
+      this.outstanding -= 1;
+      if (this.outstanding === 0) this.stopBusyPoll();
+    });
+    producer.on("event.error", (error) => this.logger.warn({ err: asKafkaError(error) }, "kafka producer error"));
+    await connect(producer, 10_000);
+    producer.setPollInterval(IDLE_POLL_MS);
+    return producer;
   }
+
+  private stopBusyPoll(): void {
+    clearInterval(this.busyPoll);
+    this.busyPoll = undefined;
+  }
+}
+
+function settle(pending: Pending, error: Error | undefined): void {
+  pending.failure ??= error;
+  pending.remaining -= 1;
+  if (pending.remaining > 0) return;
+  if (pending.failure === undefined) pending.resolve();
+  else pending.reject(pending.failure);
 }

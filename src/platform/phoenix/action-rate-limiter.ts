@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { redisScript } from "../../infra/redis/redis-script.js";
 
 /**
  * A per-user budget of some client events, per minute: each event name counts apart (a user
@@ -49,56 +49,115 @@ export function rateLimitOf(limits: RateLimits, event: string): string {
   return limits.budgets?.find((budget) => budget.events.includes(event))?.name ?? "event";
 }
 
+/** A budget's window. */
+const WINDOW_MS = 60_000;
+
 /**
- * Fixed one-minute windows counted in Redis, so a user's budget holds across gateways. While
- * Redis is unreachable each process counts in memory instead (rate-limiter-flexible's insurance
- * limiter) rather than letting everything through or refusing everything.
+ * Counts one event against two windows (the event's budget, then the user's total) in one round
+ * trip: `[count, ms left]` of each. A window starts with its first event.
+ */
+const TAKE = redisScript(`
+local result = {}
+for i = 1, 2 do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+  local left = redis.call('PTTL', KEYS[i])
+  if left < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[1]); left = tonumber(ARGV[1]) end
+  result[2 * i - 1] = count
+  result[2 * i] = left
+end
+return result
+`);
+
+/** Gives one event back to both windows, where they still exist. */
+const GIVE_BACK = redisScript(`
+for i = 1, 2 do
+  if redis.call('DECR', KEYS[i]) < 0 then redis.call('DEL', KEYS[i]) end
+end
+return 0
+`);
+
+/** A window counted in this process: the limiter's fallback while Redis cannot be reached. */
+interface LocalWindow {
+  count: number;
+  readonly endsAt: number;
+}
+
+/** Local windows kept at most; expired ones are dropped first, then the oldest. */
+const MAX_LOCAL_WINDOWS = 100_000;
+
+/**
+ * Fixed one-minute windows counted in Redis, so a user's budget holds across gateways: one
+ * script per event charges its budget and the user's total in one round trip. While Redis is
+ * unreachable each process counts in memory instead, rather than letting everything through or
+ * refusing everything. Keys hold the user in braces, so a user's windows share a cluster slot.
  */
 export function createRedisActionRateLimiter(redis: Redis, limits: RateLimits, keyPrefix = "quikchat:ratelimit"): ActionRateLimiter {
-  const limiter = (name: string, points: number) =>
-    new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: `${keyPrefix}:${name}`,
-      points,
-      duration: 60,
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${keyPrefix}:${name}`, points, duration: 60 }),
-    });
-  const byName = new Map<string, RateLimiterRedis>([
-    ["join", limiter("join", limits.joinsPerMinute)],
-    ["event", limiter("event", limits.eventsPerMinute)],
+  const points = new Map<string, number>([
+    ["join", limits.joinsPerMinute],
+    ["event", limits.eventsPerMinute],
   ]);
   for (const budget of limits.budgets ?? []) {
-    if (byName.has(budget.name) || budget.name === "total") throw new Error(`two rate-limit budgets are named ${budget.name}`);
-    byName.set(budget.name, limiter(budget.name, budget.perMinute));
+    if (points.has(budget.name) || budget.name === "total") throw new Error(`two rate-limit budgets are named ${budget.name}`);
+    points.set(budget.name, budget.perMinute);
   }
-  const total = limiter("total", limits.totalPerMinute);
-
-  const consume = async (name: string, store: RateLimiterRedis, key: string): Promise<RateDecision> => {
-    try {
-      await store.consume(key);
-      return { allowed: true };
-    } catch (refusal) {
-      // Anything but a RateLimiterRes is a store failure the insurance limiter did not absorb: let the event through.
-      if (!(refusal instanceof RateLimiterRes)) return { allowed: true };
-      return { allowed: false, limit: name, retryAfterMs: Math.max(1, Math.ceil(refusal.msBeforeNext)) };
+  const keys = (userId: string, event: string, name: string): [string, string] => [
+    `${keyPrefix}:${name}:{${userId}}:${event}`,
+    `${keyPrefix}:total:{${userId}}`,
+  ];
+  const local = new Map<string, LocalWindow>();
+  const takeLocally = (key: string, now: number): [number, number] => {
+    let window = local.get(key);
+    if (window === undefined || window.endsAt <= now) {
+      if (local.size >= MAX_LOCAL_WINDOWS) forgetWindows(local, now);
+      local.set(key, (window = { count: 0, endsAt: now + WINDOW_MS }));
     }
+    window.count += 1;
+    return [window.count, window.endsAt - now];
   };
-
-  const reward = async (store: RateLimiterRedis, key: string): Promise<void> => {
-    await store.reward(key).catch(() => undefined);
+  const take = async (budgetKey: string, totalKey: string): Promise<number[]> => {
+    if (redis.status === "ready") {
+      try {
+        return (await TAKE.run(redis, [budgetKey, totalKey], [WINDOW_MS])) as number[];
+      } catch {
+        // Counted locally below.
+      }
+    }
+    const now = Date.now();
+    return [...takeLocally(budgetKey, now), ...takeLocally(totalKey, now)];
   };
 
   return {
     async consume(userId, event) {
       const name = rateLimitOf(limits, event);
-      const decisions = await Promise.all([consume(name, byName.get(name)!, `${userId}:${event}`), consume("total", total, userId)]);
-      const refusals = decisions.filter((decision) => !decision.allowed);
+      const [budgetKey, totalKey] = keys(userId, event, name);
+      const [budgetCount = 0, budgetLeft = 0, totalCount = 0, totalLeft = 0] = await take(budgetKey, totalKey);
+      const refusals = [
+        ...(budgetCount > points.get(name)! ? [{ limit: name, left: budgetLeft }] : []),
+        ...(totalCount > limits.totalPerMinute ? [{ limit: "total", left: totalLeft }] : []),
+      ];
       if (refusals.length === 0) return { allowed: true };
-      return refusals.reduce((longest, refusal) => (refusal.retryAfterMs > longest.retryAfterMs ? refusal : longest));
+      const longest = refusals.reduce((a, b) => (b.left > a.left ? b : a));
+      return { allowed: false, limit: longest.limit, retryAfterMs: Math.max(1, Math.ceil(longest.left)) };
     },
     async refund(userId, event) {
-      await Promise.all([reward(byName.get(rateLimitOf(limits, event))!, `${userId}:${event}`), reward(total, userId)]);
+      const pair = keys(userId, event, rateLimitOf(limits, event));
+      for (const key of pair) {
+        const window = local.get(key);
+        if (window !== undefined && window.count > 0) window.count -= 1;
+      }
+      if (redis.status === "ready") await GIVE_BACK.run(redis, pair, []).catch(() => undefined);
     },
   };
+}
+
+/** Drops expired windows; when none had expired, the oldest tenth. */
+function forgetWindows(local: Map<string, LocalWindow>, now: number): void {
+  for (const [key, window] of local) if (window.endsAt <= now) local.delete(key);
+  if (local.size < MAX_LOCAL_WINDOWS) return;
+  let drop = Math.ceil(MAX_LOCAL_WINDOWS / 10);
+  for (const key of local.keys()) {
+    if (drop-- <= 0) break;
+    local.delete(key);
+  }
 }

@@ -2,7 +2,7 @@ import type { CommandMeta } from "../contract/generated/avro-types.js";
 import { loadSchemaCatalog } from "../contract/schema-catalog.js";
 import type { CommandContext } from "../contract/topics.js";
 import { AvroEncodeError, type AvroCodec } from "../../infra/avro/avro-codec.js";
-import { createKafkajs, type KafkaSettings } from "../../infra/kafka/kafkajs-client.js";
+import type { KafkaSettings } from "../../infra/kafka/kafkajs-client.js";
 import { RecordProducer, type OutgoingRecord } from "../../infra/kafka/record-producer.js";
 import type { Logger } from "../../infra/log/logger.js";
 import type { AggregateSnapshot } from "./aggregate-snapshot.js";
@@ -74,7 +74,7 @@ export class TimerIssuer<S> {
   /** @throws when two of the consumed contexts declare a command of the same name (timer commands are routed by type) */
   constructor(private readonly deps: TimerIssuerDeps<S>) {
     this.routes = commandRoutes(deps.topics.contexts);
-    this.producer = new RecordProducer(createKafkajs(deps.kafka, deps.logger), deps.codec);
+    this.producer = new RecordProducer(deps.kafka, deps.codec, deps.logger);
   }
 
   connect(): Promise<void> {

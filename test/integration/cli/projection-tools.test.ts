@@ -13,7 +13,6 @@ import type {
 } from "../../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../../src/platform/contract/topics.js";
 import type { AvroCodec } from "../../../src/infra/avro/avro-codec.js";
-import { createKafkajs } from "../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../../../src/infra/kafka/record-producer.js";
 import { projectionMetrics } from "../../../src/infra/metrics/service-metrics.js";
 import { createMongoClient } from "../../../src/infra/mongo/mongo-connection.js";
@@ -111,7 +110,7 @@ describe("the projection tools", () => {
 
   beforeAll(async () => {
     ({ codec } = await bootstrapContract(config, logger));
-    producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
     await send(conversations.flatMap((id) => Array.from({ length: perConversation }, (_, i) => sent(id, i + 1))));
     subscriber.on("pmessage", (_pattern, channel) => published.push(channel));
     await subscriber.psubscribe(`${prefix}*`);

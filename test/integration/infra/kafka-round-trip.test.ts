@@ -35,7 +35,7 @@ describe("a command's round trip through the registry and Kafka", () => {
     { ...sendMessage, subject, schema: newerSchema, type: avro.Type.forSchema(newerSchema as avro.Schema) },
   ]);
   const kafka = createKafkajs(config.kafka, logger);
-  const producer = new RecordProducer(kafka, writerCodec);
+  const producer = new RecordProducer(config.kafka, writerCodec, logger);
   const consumer = new RecordConsumer(
     { brokers: config.kafka.brokers, clientId: "round-trip", groupId: `${prefix}group`, topics: [topic] },
     readerCodec,

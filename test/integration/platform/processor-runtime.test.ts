@@ -46,7 +46,7 @@ const eventsCausedBy = async (commandId: string): Promise<ReadRecord[]> => (awai
 describe("the processor runtime", () => {
   beforeAll(async () => {
     codec = (await bootstrapContract(config, logger)).codec;
-    producer = new RecordProducer(kafka, codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
     await replies.start();
     processor = await start();
   });

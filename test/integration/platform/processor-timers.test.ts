@@ -9,7 +9,6 @@ import { typingProcessor } from "../../../src/contexts/typing/processor.js";
 import type { CommandMeta, ConnectClient, PresenceHeartbeat, StartTyping } from "../../../src/platform/contract/generated/avro-types.js";
 import { TOPICS, type CommandContext } from "../../../src/platform/contract/topics.js";
 import type { AvroCodec } from "../../../src/infra/avro/avro-codec.js";
-import { createKafkajs } from "../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer, type OutgoingRecord } from "../../../src/infra/kafka/record-producer.js";
 import { createRedis } from "../../../src/infra/redis/redis-connection.js";
 import { processorDeps, readTopic, type ReadRecord } from "../../support/processor-harness.js";
@@ -20,7 +19,6 @@ const config = testConfig({ KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: "2" })
 const logger = testLogger();
 const topic = (context: "typing" | "presence", kind: "commands" | "events"): string => prefix + TOPICS[context][kind];
 
-const kafka = createKafkajs(config.kafka, logger);
 const redis = createRedis(config.redis.url, logger, { name: "processor-timers-test" });
 const registry = new Registry();
 let codec: AvroCodec;
@@ -86,7 +84,7 @@ function eventsUntil(context: "typing" | "presence", key: string, type: string, 
 describe("processor timers", () => {
   beforeAll(async () => {
     codec = (await bootstrapContract(config, logger)).codec;
-    producer = new RecordProducer(kafka, codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
   });
 
   afterEach(async () => {

@@ -3,7 +3,6 @@ import { bootstrapContract } from "../../../src/cli/bootstrap.js";
 import type { MessageRead } from "../../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../../src/platform/contract/topics.js";
 import type { AvroCodec } from "../../../src/infra/avro/avro-codec.js";
-import { createKafkajs } from "../../../src/infra/kafka/kafkajs-client.js";
 import type { ConsumedRecord } from "../../../src/infra/kafka/record-consumer.js";
 import { RecordProducer } from "../../../src/infra/kafka/record-producer.js";
 import { ProjectionRuntime, type ProjectionSink } from "../../../src/platform/projection/projection-runtime.js";
@@ -56,7 +55,7 @@ describe("the projection runtime", () => {
 
   beforeAll(async () => {
     ({ codec } = await bootstrapContract(config, logger));
-    producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
   });
 
   afterAll(async () => {

@@ -20,9 +20,18 @@ export interface ConversationActions {
 }
 
 /**
+ * The actions whose commands the conversation's own processor refuses to a non-member
+ * (`not_a_member`): the gateway does not ask the read model again before sending them.
+ */
+const DECIDED_FOR_MEMBERS_ONLY: ReadonlySet<ConversationAction> = new Set(["send", "edit", "delete", "react", "unreact", "read"]);
+
+/**
  * `chat:{conversationId}` or `conversation:{conversationId}`, by dialect: members of the
- * conversation (in the caller's workspace) only, checked on the join and again on every push.
- * A refusal does not tell a non-member whether the conversation exists.
+ * conversation (in the caller's workspace) only, checked on the join and again on every push:
+ * by the read model, or, for the actions in {@link DECIDED_FOR_MEMBERS_ONLY}, by the processor
+ * that decides them (from the aggregate itself, so even a removal the read model has not seen
+ * yet is refused). Either refusal closes the channel. A refusal does not tell a non-member
+ * whether the conversation exists.
  */
 export function conversationFamily(
   dialect: Dialect,
@@ -42,6 +51,10 @@ export function conversationFamily(
         outlet.push(dialect.deliveries[delivery], payload);
       });
       const unsubscribe = deps.subscriptions.add(conversationId, identity.userId, outlet);
+      const removed = (): ChannelReply => {
+        outlet.close("removed from the conversation");
+        return refuse("unauthorized");
+      };
       const unregister = () => {
         unsubscribe();
         opened?.close();
@@ -54,12 +67,13 @@ export function conversationFamily(
             const action = dialect.actions[event];
             if (action === undefined) return refuse("unknown_event");
             // Removal closes the channel through a membership delta; this holds even if that delta is lost.
-            if (!(await deps.membership.isMember(conversationId, identity.userId, identity.workspaceId))) {
-              outlet.close("removed from the conversation");
-              return refuse("unauthorized");
+            const decidedForMembers = DECIDED_FOR_MEMBERS_ONLY.has(action);
+            if (!decidedForMembers && !(await deps.membership.isMember(conversationId, identity.userId, identity.workspaceId))) {
+              return removed();
             }
             if (deps.actions === undefined) return refuse("not_available");
-            return deps.actions.handle(action, conversationId, payload, identity);
+            const reply = await deps.actions.handle(action, conversationId, payload, identity);
+            return decidedForMembers && reply.status === "error" && reply.response.reason === "not_a_member" ? removed() : reply;
           },
           leave: () => Promise.resolve(unregister()),
         },

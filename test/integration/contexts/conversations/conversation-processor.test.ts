@@ -47,7 +47,7 @@ const outcomeOf = async (record: OutgoingRecord, count = 1) => (await replies.of
 describe("the conversation processor: membership and messages in one aggregate", () => {
   beforeAll(async () => {
     codec = (await bootstrapContract(config, logger)).codec;
-    producer = new RecordProducer(kafka, codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
     await replies.start();
     instances.push(await start("a"));
   });

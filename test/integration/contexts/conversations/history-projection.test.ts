@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapContract } from "../../../../src/cli/bootstrap.js";
 import type { EventMeta, MessageDeleted, MessageEdited, MessageRead, MessageSent } from "../../../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../../../src/platform/contract/topics.js";
-import { createKafkajs } from "../../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../../../../src/infra/kafka/record-producer.js";
 import { createMongoClient } from "../../../../src/infra/mongo/mongo-connection.js";
 import { createRedis } from "../../../../src/infra/redis/redis-connection.js";
@@ -66,7 +65,7 @@ describe.each(["mysql", "mongo"] as const)("the history projection over %s", (hi
 
   beforeAll(async () => {
     const { codec } = await bootstrapContract(config, logger);
-    producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
     subscriber.on("message", (_channel, message) => deltas.push(JSON.parse(message) as ConversationDelta));
     await subscriber.subscribe(conversationDeltaChannel(prefix, "c1"), conversationDeltaChannel(prefix, "warmup"));
     projection = await startHistoryProjection({ config, codec, store, redis, logger });

@@ -3,7 +3,6 @@ import { bootstrapContract } from "../../../../src/cli/bootstrap.js";
 import type { ConversationCreated, MemberAdded, MemberRemoved } from "../../../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../../../src/platform/contract/topics.js";
 import type { AvroCodec } from "../../../../src/infra/avro/avro-codec.js";
-import { createKafkajs } from "../../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../../../../src/infra/kafka/record-producer.js";
 import { createMysqlPool } from "../../../../src/infra/mysql/mysql-pool.js";
 import { createRedis } from "../../../../src/infra/redis/redis-connection.js";
@@ -57,7 +56,7 @@ describe("the membership projection", () => {
 
   beforeAll(async () => {
     codec = (await bootstrapContract(config, logger)).codec;
-    producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
     await subscriber.subscribe(membershipChannel(prefix));
     subscriber.on("message", (_channel, message) => deltas.push(JSON.parse(message) as MembershipDelta));
     projection = await startMembershipProjection({ config, codec, pool, redis, logger });

@@ -113,7 +113,7 @@ describe("the presence projection", () => {
 
   beforeAll(async () => {
     codec = (await bootstrapContract(config, logger)).codec;
-    producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
     // Alice is a member of c1; bob of nothing.
     await membership.ensureSchema();
     const memberAdded: MemberAdded = { meta: meta(T0), conversationId: "c1", userId: "alice", role: "member" };

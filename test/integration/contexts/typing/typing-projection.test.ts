@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapContract } from "../../../../src/cli/bootstrap.js";
 import type { EventMeta, TypingStarted, TypingStopped } from "../../../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../../../src/platform/contract/topics.js";
-import { createKafkajs } from "../../../../src/infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../../../../src/infra/kafka/record-producer.js";
 import { createRedis } from "../../../../src/infra/redis/redis-connection.js";
 import { conversationDeltaChannel, type ConversationDelta } from "../../../../src/contexts/conversations/projections/history/history-port.js";
@@ -58,7 +57,7 @@ describe("the typing projection", () => {
 
   beforeAll(async () => {
     const { codec } = await bootstrapContract(config, logger);
-    producer = new RecordProducer(createKafkajs(config.kafka, logger), codec);
+    producer = new RecordProducer(config.kafka, codec, logger);
     subscriber.on("message", (_channel: string, message: string) => deltas.push(JSON.parse(message) as ConversationDelta));
     await subscriber.subscribe(conversationDeltaChannel(prefix, "c1"), conversationDeltaChannel(prefix, "warmup"));
     projection = await startTypingProjection({ config, codec, redis, logger, registry });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChannelFamily, ChannelOutlet, SocketIdentity } from "../../../../src/platform/phoenix/channel.js";
-import { conversationFamily, type MembershipCheck } from "../../../../src/contexts/conversations/channels/conversation-family.js";
+import { refuse } from "../../../../src/platform/phoenix/channel-replies.js";
+import { conversationFamily, type ConversationActions, type MembershipCheck } from "../../../../src/contexts/conversations/channels/conversation-family.js";
 import { ConversationSubscriptions } from "../../../../src/contexts/conversations/channels/conversation-subscriptions.js";
 import { CHAT_DIALECT, CONVERSATION_DIALECT } from "../../../../src/contexts/conversations/channels/dialects.js";
 import { ownTopicFamily, userFamily, type OpenUserChannelPart } from "../../../../src/platform/phoenix/identity-families.js";
@@ -71,16 +72,30 @@ describe("who may join which topic", () => {
   });
 
   it("checks membership again on every push, closing the channel of a removed member", async () => {
-    const chat = await join("chat:c1", alice);
-    if (chat.status !== "ok") throw new Error("join failed");
-    members.delete("c1/alice");
-    try {
-      expect(await chat.channel.handleIn("message:send", { content: "hi" })).toEqual({ status: "error", response: { reason: "unauthorized" } });
-      expect(closed).toContain("chat:c1: removed from the conversation");
-    } finally {
-      members.add("c1/alice");
-      await chat.channel.leave();
+    // Message actions are refused by the processor (from the aggregate, here the same set of
+    // members); typing is checked against the read model before it is handed over.
+    const handled: string[] = [];
+    const actions: ConversationActions = {
+      handle: (action) => {
+        handled.push(action);
+        return Promise.resolve(members.has("c1/alice") ? { status: "ok", response: {} } : refuse("not_a_member"));
+      },
+    };
+    const family = conversationFamily(CHAT_DIALECT, { membership, subscriptions, actions });
+    for (const event of ["message:send", "typing:start"]) {
+      closed.length = 0;
+      const chat = await family.join("chat:c1", {}, alice, outlet("chat:c1"));
+      if (chat.status !== "ok") throw new Error("join failed");
+      members.delete("c1/alice");
+      try {
+        expect(await chat.channel.handleIn(event, { content: "hi" })).toEqual({ status: "error", response: { reason: "unauthorized" } });
+        expect(closed).toEqual(["chat:c1: removed from the conversation"]);
+      } finally {
+        members.add("c1/alice");
+        await chat.channel.leave();
+      }
     }
+    expect(handled).toEqual(["send"]);
   });
 
   it("maps each dialect's client events and answers unknown ones", async () => {

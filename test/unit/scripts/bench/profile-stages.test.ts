@@ -107,7 +107,7 @@ function profileOf(samples: readonly (readonly [string[], number])[], endTime: n
 describe("the budget of a profile", () => {
   const fanout = ["(root)", "deliverMessages@contexts/conversations/channels/conversation-feed", "push@platform/phoenix/socket-session", "send@platform/phoenix/socket-route", "writev"];
   const decode = ["(root)", "receive@platform/phoenix/socket-session", "decodeFrame@platform/phoenix/phoenix-serializer"];
-  const producer = ["(root)", "@pkg:kafkajs", "writeBuffer"];
+  const producer = ["(root)", "@pkg:node-rdkafka", "produce"];
   const gateway = profileOf(
     [
       [decode, 1_000],

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { redisScript } from "../../../../infra/redis/redis-script.js";
 import type { ConversationView } from "./mysql-membership-store.js";
 
 /** What the cache knows about one user in one conversation. */
@@ -14,7 +15,7 @@ export interface MembershipAnswer {
  * so a slow reader filling from MySQL can never overwrite what the projection wrote later.
  * Version -1 caches "no such conversation" until any real version arrives.
  */
-const REPLACE = `
+const REPLACE = redisScript(`
 local current = tonumber(redis.call('HGET', KEYS[2], 'v') or '-2')
 if current >= tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
@@ -25,7 +26,7 @@ if #ARGV >= 4 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 redis.call('HSET', KEYS[2], 'v', ARGV[1], 'ws', ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1
-`;
+`);
 
 /**
  * The Redis cache of conversation membership, over the MySQL read model. Entries expire after
@@ -56,6 +57,6 @@ export class RedisMembershipCache {
   async store(conversationId: string, view: ConversationView | undefined): Promise<void> {
     const [members, meta] = this.keys(conversationId);
     const args = view === undefined ? ["-1", "", String(this.ttlMs)] : [String(view.version), view.workspaceId, String(this.ttlMs), ...view.members.map((m) => m.userId)];
-    await this.redis.eval(REPLACE, 2, members, meta, ...args);
+    await REPLACE.run(this.redis, [members, meta], args);
   }
 }
