@@ -109,19 +109,42 @@ export function conversationFeed(
           if (missing.length < 500) return;
         }
       };
-      const handle = async (item: ConversationDelta | "resync") => {
+      /** Delivers `item` at once, unless history must be read first: then the read and the delivery, to wait for. */
+      const deliverNow = (item: ConversationDelta | "resync"): Promise<void> | undefined => {
         if (item === "resync") return repairUpTo(undefined);
         if (item.kind !== "message_new") {
           deliver(item.kind, deltaPayload(item));
-          return observeDelivery(deltaTime(item));
+          observeDelivery(deltaTime(item));
+          return undefined;
         }
-        if (item.seq <= last) return;
-        if (item.seq > last + 1) await repairUpTo(item.seq);
+        if (item.seq <= last) return undefined;
+        if (item.seq > last + 1) return repairUpTo(item.seq).then(() => deliverMessages([item.message]));
         deliverMessages([item.message]);
+        return undefined;
       };
+      const failed = (error: unknown) => logger.warn({ err: error, conversationId }, "delta delivery failed");
+      // Items waiting behind a history read: while there are any, later items queue behind them
+      // (in order); otherwise an item is delivered synchronously, the common case, with no promise.
+      let queued = 0;
       const enqueue = (item: ConversationDelta | "resync") => {
         if (!live) return void waiting.push(item);
-        queue = queue.then(() => handle(item)).catch((error: unknown) => logger.warn({ err: error, conversationId }, "delta delivery failed"));
+        let next: Promise<void>;
+        if (queued === 0) {
+          let reading: Promise<void> | undefined;
+          try {
+            reading = deliverNow(item);
+          } catch (error) {
+            return failed(error);
+          }
+          if (reading === undefined) return;
+          next = reading;
+        } else {
+          next = queue.then(() => deliverNow(item));
+        }
+        queued += 1;
+        queue = next.catch(failed).finally(() => {
+          queued -= 1;
+        });
       };
 
       const stop = await fanout.listen(conversationId, { onDelta: enqueue, onResync: () => enqueue("resync") });
