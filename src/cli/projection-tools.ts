@@ -11,6 +11,7 @@ import { createMongoClient } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool } from "../infra/mysql/mysql-pool.js";
 import { createRedis } from "../infra/redis/redis-connection.js";
 import { Registry } from "prom-client";
+import { formatTable } from "./tool-output.js";
 import {
   partitionStatus,
   rebuildProjection,
@@ -156,8 +157,7 @@ export function formatStatus(statuses: readonly ProjectionStatus[]): string {
       rows.push([projection, p.topic, String(p.partition), p.checkpoint === undefined ? "-" : String(p.checkpoint), String(p.highWatermark), String(p.lag)]);
     }
   }
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const table = rows.map((row) => row.map((cell, column) => (column >= 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  "));
+  const table = formatTable(rows, (column) => column >= 2);
   const missing = [...new Set(statuses.flatMap(({ missingTopic }) => (missingTopic === undefined ? [] : [missingTopic])))];
   return [...table, ...missing.map((topic) => `${topic}: no such topic (quikchat bootstrap, or start, creates it)`)].join("\n");
 }
