@@ -30,9 +30,14 @@ export class RecordProducer {
   private readonly queue: Queued[] = [];
   private flushing = false;
 
+  /**
+   * `produceSeconds` observes each request, from sending it to its acknowledgement
+   * (`kafka_produce_latency_seconds` of the producing role).
+   */
   constructor(
     kafka: Kafka,
     private readonly codec: AvroCodec,
+    private readonly produceSeconds?: { observe(seconds: number): void },
   ) {
     // Murmur2 keys as the Java client does, so records keyed by an aggregate id land on the
     // same partition number whichever client (or language) wrote them: commands and events of
@@ -82,11 +87,13 @@ export class RecordProducer {
       }
       try {
         await this.connect();
+        const started = process.hrtime.bigint();
         await this.producer.sendBatch({
           acks: -1,
           compression: CompressionTypes.None,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
+        this.produceSeconds?.observe(Number(process.hrtime.bigint() - started) / 1e9);
         for (const queued of batch) queued.resolve();
       } catch (error) {
         for (const queued of batch) queued.reject(error instanceof Error ? error : new Error(String(error)));
