@@ -103,7 +103,7 @@ async function withProjectionTools<T>(access: "read" | "write", work: (tools: Pr
   }
 }
 
-const projections = program.command("projections").description("projection status and rebuild");
+const projections = program.command("projections").description("every projection of every context: status, rebuild, reset");
 projections
   .command("status")
   .description("each projection's checkpoint, the topic's high watermark and the lag, per partition (read-only)")
@@ -123,6 +123,14 @@ projections
       }),
     ).finally(() => bar?.stop());
     console.log(formatRebuildResult(name, result));
+  });
+projections
+  .command("reset")
+  .description("move a projection back to the beginning of its topic: clear its read model with its checkpoints, and let the projector replay it when it starts (stop the projector roles first)")
+  .addArgument(new Argument("<projection>", "the projection to reset (see `projections status`)"))
+  .action(async (name: string) => {
+    const topic = await withProjectionTools("write", (tools) => tools.reset(name));
+    console.log(`${name}: read model and checkpoints cleared; the projector replays ${topic} from the beginning when it starts`);
   });
 
 registerEventsTail(program, config);
