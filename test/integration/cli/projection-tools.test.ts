@@ -24,6 +24,7 @@ import { conversationDeltaChannel, type HistoryMessage } from "../../../src/cont
 import { readPositionsStore } from "../../../src/contexts/conversations/projections/membership/read-positions-projection.js";
 import { startPresenceProjection } from "../../../src/contexts/presence/projections/presence/presence-projection.js";
 import type { RebuildProgress } from "../../../src/platform/projection/rebuild.js";
+import { messageSent } from "../../support/message-events.js";
 import { runCli } from "../../support/service-process.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../../support/test-config.js";
 
@@ -37,20 +38,7 @@ const meta = (n: number): EventMeta => ({
   actorId: "alice",
   workspaceId: "w1",
 });
-const sent = (conversationId: string, seq: number): MessageSent => ({
-  meta: meta(seq),
-  conversationId,
-  seq,
-  messageId: `${conversationId}-m${seq}`,
-  senderId: "alice",
-  clientMsgId: null,
-  type: "text",
-  content: `${conversationId} says ${seq}`,
-  attachments: [],
-  replyToMessageId: null,
-  mentionedUserIds: [],
-  metadata: {},
-});
+const sent = (conversationId: string, seq: number): MessageSent => messageSent(conversationId, seq, meta(seq));
 
 /** A day of presence for users u0…u5 of w1: connects, a second device, a status change, a sign-off. */
 function presenceDay(): { fullName: string; value: { userId: string } }[] {
