@@ -52,6 +52,11 @@ async function cli(...args: string[]): Promise<{ code: number | string; output: 
   return { code: await run.exited, output: run.output() };
 }
 
+/** JSON lines printed by a tool. */
+const lines = (output: string) => output.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown> & { offset: number });
+/** The MessageSent records of the conversation, in order. */
+const readEvents = async () => (await showAggregate(tools, "messages", conversation)).events.filter((record) => record.fullName === "quikchat.messages.MessageSent");
+
 describe("the operator tools against a processor deciding real commands", () => {
   beforeAll(async () => {
     const { codec } = await bootstrapContract(config, logger);
@@ -115,6 +120,14 @@ describe("the operator tools against a processor deciding real commands", () => 
   it("replays a dead letter, which fails again into the DLQ once, never in a loop", async () => {
     const [first] = await listDeadLetters(tools, "messages");
     expect(first?.record.headers).toMatchObject({ error_code: "misrouted", source_topic: topics.messageCommands });
+    const shown = await cli("dlq", "show", "messages", "--id", first!.id);
+    expect(shown.code, shown.output).toBe(0);
+    expect(JSON.parse(shown.output) as unknown).toMatchObject({
+      id: first!.id,
+      headers: { error_code: "misrouted", error: expect.stringContaining("is not the aggregate id") as unknown },
+      record: "quikchat.messages.SendMessage",
+      value: { content: "poison" },
+    });
 
     const { code, output } = await cli("dlq", "replay", "messages", "--all");
     expect(code, output).toBe(0);
@@ -196,5 +209,26 @@ describe("the operator tools against a processor deciding real commands", () => 
     const { code, output } = await cli("groups", "lag");
     expect(code, output).toBe(0);
     expect(output).toMatch(new RegExp(`^${prefix.replaceAll(".", "\\.")}quikchat\\.conversations\\.processor\\s+\\w+\\s+\\d+\\s+${topics.messageCommands.replaceAll(".", "\\.")}`, "m"));
+  });
+
+  it("tails from a partition's offset or a time, and follows new records until interrupted", async () => {
+    const all = await readEvents();
+    const second = all[1]!;
+    const fromOffset = await cli("events", "tail", "messages", "--from", `${second.partition}:${second.offset}`, "--json");
+    expect(fromOffset.code).toBe(0);
+    expect(lines(fromOffset.output).map((line) => line.offset)).toEqual(all.slice(1).map((record) => record.offset));
+    const fromTime = await cli("events", "tail", "messages", "--from", new Date(all[2]!.timestamp!).toISOString(), "--json");
+    expect(lines(fromTime.output).map((line) => (line.value as { content: string }).content)).toEqual(["three"]);
+
+    const follow = runCli(["events", "tail", "messages", "--from", "end", "--follow", "--key", conversation], { ...env, LOG_LEVEL: "warn" });
+    // Until it has its partitions it reads nothing: keep sending until one arrives, then interrupt it.
+    await eventually(async () => {
+      await producer.send([messageCommands.send(conversation, "alice", "followed")]);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return follow.output().includes('"content":"followed"') ? true : undefined;
+    }, 60_000, "a followed record");
+    expect(follow.output()).toMatch(new RegExp(`^${topics.messageEvents.replaceAll(".", "\\.")}/\\d@\\d+ \\S+Z key=${conversation} quikchat\\.messages\\.MessageSent \\{`, "m"));
+    follow.child.kill("SIGINT");
+    expect(await follow.exited).toBe(0);
   });
 });
