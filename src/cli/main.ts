@@ -22,7 +22,7 @@ import { registerDlqTools } from "./dlq-tools.js";
 import { registerEventsTail } from "./events-tail.js";
 import { registerGroupsLag } from "./groups-lag.js";
 import { ToolError } from "./tool-error.js";
-import { progressBar, type Progress } from "./tool-output.js";
+import { jsonLine, progressBar, type Progress } from "./tool-output.js";
 import { registerExport } from "./topic-export.js";
 import { registerTrace } from "./trace.js";
 
@@ -107,8 +107,17 @@ const projections = program.command("projections").description("every projection
 projections
   .command("status")
   .description("each projection's checkpoint, the topic's high watermark and the lag, per partition (read-only)")
-  .action(async () => {
-    console.log(formatStatus(await withProjectionTools("read", (tools) => tools.status())));
+  .option("--json", "one JSON object per partition (and per missing topic)", false)
+  .action(async (options: { json: boolean }) => {
+    const statuses = await withProjectionTools("read", (tools) => tools.status());
+    if (!options.json) {
+      console.log(formatStatus(statuses));
+      return;
+    }
+    for (const { projection, partitions, missingTopic } of statuses) {
+      if (missingTopic !== undefined) console.log(jsonLine({ projection, topic: missingTopic, missing: true }));
+      for (const partition of partitions) console.log(jsonLine({ projection, ...partition, checkpoint: partition.checkpoint ?? null }));
+    }
   });
 projections
   .command("rebuild")
