@@ -29,6 +29,22 @@ describe("the topic documentation for analytics consumers", () => {
     expect(facts.find((fact) => fact.topic === "quikapp.messages.dlq")).toMatchObject({ partitions: "1", retention: "30 days" });
   });
 
+  it("groups the contexts in the README's topic table as their specs do: kept, ephemeral, upstream", () => {
+    const section = read("README.md").split("## Topics and schemas")[1]!.split("\n## ")[0]!;
+    const row = (marker: string) =>
+      (section.split("\n").find((line) => line.startsWith("| ") && line.includes(marker) && !line.startsWith("| context")) ?? "")
+        .split("|")[1]!
+        .replace(/\(.*\)/, "")
+        .split(",")
+        .map((name) => name.trim())
+        .filter((name) => name !== "")
+        .sort();
+    const where = (test: (spec: (typeof CONTEXT_SPECS)[keyof typeof CONTEXT_SPECS]) => boolean) => CONTEXTS.filter((context) => test(CONTEXT_SPECS[context])).sort();
+    expect(row("(ephemeral)")).toEqual(where((spec) => spec.ephemeral));
+    expect(row("(upstream)")).toEqual(where((spec) => spec.upstream));
+    expect(row("(kept forever)")).toEqual(where((spec) => !spec.ephemeral && !spec.upstream));
+  });
+
   it("keys the hand-written table of schemas/README.md as the contexts' specs do, one row per context", () => {
     const rows = [...read("schemas/README.md").matchAll(/^\| (\w+) \| `quikapp\.(\w+)\.events` \| `(\w+)` \|/gm)].map((match) => ({ context: match[1], topicContext: match[2], key: match[3] }));
     expect(rows.map((row) => row.context).sort()).toEqual([...CONTEXTS].sort());
