@@ -15,6 +15,8 @@ export interface TopicFacts {
   readonly records: string;
   readonly key: string;
   readonly partitions: string;
+  /** What is in order: every record of one key, or the whole topic when it has one partition. */
+  readonly order: string;
   readonly retention: string;
   readonly compatibility: string;
 }
@@ -25,7 +27,7 @@ const CONFIGURED_PARTITIONS = 7_919;
 /** Stands for the configured ephemeral retention. */
 const CONFIGURED_EPHEMERAL_MS = 7_919_000;
 
-function retentionOf(kind: (typeof ALL_TOPICS)[number]["kind"], ephemeral: boolean): { retention: string; partitions: string } {
+function retentionOf(kind: (typeof ALL_TOPICS)[number]["kind"], ephemeral: boolean): { retention: string; partitions: string; order: string } {
   const config = topicConfig({ name: "", kind, ephemeral }, { partitions: CONFIGURED_PARTITIONS, replicationFactor: 1, ephemeralRetentionMs: CONFIGURED_EPHEMERAL_MS });
   const entry = (name: string) => config.configEntries?.find((candidate) => candidate.name === name)?.value;
   const ms = Number(entry("retention.ms"));
@@ -38,7 +40,8 @@ function retentionOf(kind: (typeof ALL_TOPICS)[number]["kind"], ephemeral: boole
           ? "forever"
           : `${ms / DAY_MS} days`;
   const partitions = config.numPartitions === CONFIGURED_PARTITIONS ? "`KAFKA_PARTITIONS`, by key (murmur2)" : `${config.numPartitions ?? "?"}`;
-  return { retention, partitions };
+  const order = config.numPartitions === 1 ? "the whole topic, in the order written" : "per key, in the order written";
+  return { retention, partitions, order };
 }
 
 /** The facts of every topic of the contract, in catalog order (per context: events, commands, state, dlq). */
@@ -64,8 +67,8 @@ export function topicFacts(records: readonly CatalogRecord[]): TopicFacts[] {
 
 /** The facts as a Markdown table. */
 export function renderTopicFacts(facts: readonly TopicFacts[]): string {
-  const rows = facts.map((f) => `| \`${f.topic}\` | ${f.records} | ${f.key} | ${f.partitions} | ${f.retention} | ${f.compatibility} |`);
-  return ["| topic | records | key | partitions | retention | compatibility |", "|---|---|---|---|---|---|", ...rows].join("\n");
+  const rows = facts.map((f) => `| \`${f.topic}\` | ${f.records} | ${f.key} | ${f.partitions} | ${f.order} | ${f.retention} | ${f.compatibility} |`);
+  return ["| topic | records | key | partitions | order | retention | compatibility |", "|---|---|---|---|---|---|---|", ...rows].join("\n");
 }
 
 /** The markers of the generated table in a Markdown file. */

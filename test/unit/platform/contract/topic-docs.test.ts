@@ -22,11 +22,12 @@ describe("the topic documentation for analytics consumers", () => {
       key: "`conversationId`",
       retention: "forever",
       partitions: "`KAFKA_PARTITIONS`, by key (murmur2)",
+      order: "per key, in the order written",
       compatibility: "FULL",
       records: expect.stringContaining("MessageSent"),
     });
     expect(facts.find((fact) => fact.topic === "quikapp.typing.events")?.retention).toBe("`KAFKA_EPHEMERAL_RETENTION_MS`");
-    expect(facts.find((fact) => fact.topic === "quikapp.messages.dlq")).toMatchObject({ partitions: "1", retention: "30 days" });
+    expect(facts.find((fact) => fact.topic === "quikapp.messages.dlq")).toMatchObject({ partitions: "1", order: "the whole topic, in the order written", retention: "30 days" });
   });
 
   it("groups the contexts in the README's topic table as their specs do: kept, ephemeral, upstream", () => {
