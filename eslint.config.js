@@ -74,4 +74,12 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
     },
   },
+  {
+    // The examples are plain JavaScript for others to copy (a test runs each): untyped rules, Node's
+    // globals, and their own configuration from the environment.
+    files: ["examples/**/*.mjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, program: null, project: false }, globals: { console: "readonly", process: "readonly", fetch: "readonly", setInterval: "readonly" } },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, "no-restricted-syntax": "off" },
+  },
 );

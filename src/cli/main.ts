@@ -1,5 +1,4 @@
 import { Argument, Command, Option } from "commander";
-import { SingleBar } from "cli-progress";
 import { CONTEXT_MODULES, loadConfig, settingsOf, type Config } from "../contexts/index.js";
 import { usedDependencies } from "../platform/context-module.js";
 import { ConfigError } from "../platform/config/config-slice.js";
@@ -18,6 +17,14 @@ import {
 } from "./projection-tools.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
 import { ROLES, start, type Role } from "./start.js";
+import { registerAggregateShow } from "./aggregate-show.js";
+import { registerDlqTools } from "./dlq-tools.js";
+import { registerEventsTail } from "./events-tail.js";
+import { registerGroupsLag } from "./groups-lag.js";
+import { ToolError } from "./tool-error.js";
+import { jsonLine, progressBar, type Progress } from "./tool-output.js";
+import { registerExport } from "./topic-export.js";
+import { registerTrace } from "./trace.js";
 
 function config(): Config {
   return loadConfig(process.env);
@@ -34,8 +41,7 @@ function printComponents(components: readonly ComponentStatus[]): void {
 
 const program = new Command("quikchat")
   .description("QuikChat Realtime: roles and operator tools")
-  .version(projectVersion(), "-V, --version", "print the version")
-  .showHelpAfterError();
+  .version(projectVersion(), "-V, --version", "print the version");
 
 program
   .command("start")
@@ -97,35 +103,57 @@ async function withProjectionTools<T>(access: "read" | "write", work: (tools: Pr
   }
 }
 
-const projections = program.command("projections").description("projection status and rebuild");
+const projections = program.command("projections").description("every projection of every context: status, rebuild, reset");
 projections
   .command("status")
   .description("each projection's checkpoint, the topic's high watermark and the lag, per partition (read-only)")
-  .action(async () => {
-    console.log(formatStatus(await withProjectionTools("read", (tools) => tools.status())));
+  .option("--json", "one JSON object per partition (and per missing topic)", false)
+  .action(async (options: { json: boolean }) => {
+    const statuses = await withProjectionTools("read", (tools) => tools.status());
+    if (!options.json) {
+      console.log(formatStatus(statuses));
+      return;
+    }
+    for (const { projection, partitions, missingTopic } of statuses) {
+      if (missingTopic !== undefined) console.log(jsonLine({ projection, topic: missingTopic, missing: true }));
+      for (const partition of partitions) console.log(jsonLine({ projection, ...partition, checkpoint: partition.checkpoint ?? null }));
+    }
   });
 projections
   .command("rebuild")
   .description("clear a read model and its checkpoints, then replay its topic without pushing anything (stop the projector roles first)")
   .addArgument(new Argument("<projection>", "the projection to rebuild (see `projections status`)"))
   .action(async (name: string) => {
-    const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} offsets | {applied} events applied`, clearOnComplete: false });
-    let started = false;
+    let bar: Progress | undefined;
     const result = await withProjectionTools("write", (tools) =>
       tools.rebuild(name, ({ read, total, applied }) => {
-        if (!started) bar.start(total, 0, { applied: 0 });
-        started = true;
+        bar ??= progressBar(name, total, " | {applied} events applied");
         bar.update(read, { applied });
       }),
-    ).finally(() => bar.stop());
+    ).finally(() => bar?.stop());
     console.log(formatRebuildResult(name, result));
   });
+projections
+  .command("reset")
+  .description("move a projection back to the beginning of its topic: clear its read model with its checkpoints, and let the projector replay it when it starts (stop the projector roles first)")
+  .addArgument(new Argument("<projection>", "the projection to reset (see `projections status`)"))
+  .action(async (name: string) => {
+    const topic = await withProjectionTools("write", (tools) => tools.reset(name));
+    console.log(`${name}: read model and checkpoints cleared; the projector replays ${topic} from the beginning when it starts`);
+  });
+
+registerEventsTail(program, config);
+registerTrace(program, config);
+registerAggregateShow(program, config);
+registerDlqTools(program, config);
+registerGroupsLag(program, config);
+registerExport(program, config);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   // Expected failures are one line; anything else keeps its stack for a bug report.
-  const expected = [ConfigError, StackError, ProjectionToolError, TokenToolError, UnreachableDependencyError];
+  const expected = [ConfigError, StackError, ProjectionToolError, TokenToolError, UnreachableDependencyError, ToolError];
   if (expected.some((type) => error instanceof type)) {
     console.error(`quikchat: ${(error as Error).message}`);
   } else {

@@ -11,6 +11,7 @@ import { createMongoClient } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool } from "../infra/mysql/mysql-pool.js";
 import { createRedis } from "../infra/redis/redis-connection.js";
 import { Registry } from "prom-client";
+import { formatTable } from "./tool-output.js";
 import {
   partitionStatus,
   rebuildProjection,
@@ -90,6 +91,21 @@ export async function openProjectionTools(
     return projection;
   };
 
+  /** `name`'s projection and a store of it with its schema, once it is sure that no projector runs it (a `ProjectionToolError` otherwise). */
+  const stoppedProjection = async (name: string) => {
+    const projection = projectionOf(name);
+    const group = projectionGroup(config, name);
+    const [described] = (await admin.describeGroups([group])).groups;
+    if (described !== undefined && described.members.length > 0) {
+      throw new ProjectionToolError(
+        `the ${name} projection is running (${described.members.length} member(s) in consumer group ${group}): stop every projector role first`,
+      );
+    }
+    const store = projection.store();
+    await store.ensureSchema?.();
+    return { projection, store };
+  };
+
   const offsets = async (topic: string): Promise<PartitionOffsets[]> =>
     (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }));
 
@@ -118,17 +134,8 @@ export async function openProjectionTools(
 
     /** Clears `name`'s read model and checkpoints and replays its topic up to the watermarks of now. */
     async rebuild(name: string, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildResult> {
-      const projection = projectionOf(name);
-      const group = projectionGroup(config, name);
-      const [described] = (await admin.describeGroups([group])).groups;
-      if (described !== undefined && described.members.length > 0) {
-        throw new ProjectionToolError(
-          `the ${name} projection is running (${described.members.length} member(s) in consumer group ${group}): stop every projector role first`,
-        );
-      }
+      const { projection, store } = await stoppedProjection(name);
       const topic = prefix + projection.topic;
-      const store = projection.store();
-      await store.ensureSchema?.();
       const afterApply = projection.afterRebuild?.bind(projection);
       return rebuildProjection(store, codec, logger.child({ projection: name, rebuild: true }), {
         brokers: config.kafka.brokers,
@@ -139,6 +146,19 @@ export async function openProjectionTools(
         ...(afterApply === undefined ? {} : { afterApply }),
         ...(onProgress === undefined ? {} : { onProgress }),
       });
+    },
+
+    /**
+     * Moves `name` back to the beginning of its topic without replaying it here: clears its read
+     * model with its checkpoints (they are committed together, so one cannot go without the other:
+     * checkpoints at the beginning over a kept read model would apply every event again to a model
+     * that already holds it), and leaves the replay to the projector, which catches up from the
+     * beginning when it starts, pushing nothing until it is live. Returns the topic it will replay.
+     */
+    async reset(name: string): Promise<string> {
+      const { projection, store } = await stoppedProjection(name);
+      await store.clear();
+      return prefix + projection.topic;
     },
 
     close,
@@ -156,8 +176,7 @@ export function formatStatus(statuses: readonly ProjectionStatus[]): string {
       rows.push([projection, p.topic, String(p.partition), p.checkpoint === undefined ? "-" : String(p.checkpoint), String(p.highWatermark), String(p.lag)]);
     }
   }
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const table = rows.map((row) => row.map((cell, column) => (column >= 2 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  "));
+  const table = formatTable(rows, (column) => column >= 2);
   const missing = [...new Set(statuses.flatMap(({ missingTopic }) => (missingTopic === undefined ? [] : [missingTopic])))];
   return [...table, ...missing.map((topic) => `${topic}: no such topic (quikchat bootstrap, or start, creates it)`)].join("\n");
 }

@@ -21,7 +21,7 @@ import { kafkaProbe } from "../infra/kafka/kafka-probe.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../infra/kafka/record-producer.js";
 import type { Logger } from "../infra/log/logger.js";
-import { createServiceMetrics, gatewayMetrics, projectionMetrics } from "../infra/metrics/service-metrics.js";
+import { createServiceMetrics, gatewayMetrics, kafkaMetrics, projectionMetrics, redisMetrics } from "../infra/metrics/service-metrics.js";
 import { createMongoClient, mongoProbe } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
@@ -74,13 +74,15 @@ export async function start(
       await close().catch((error: unknown) => logger.warn({ err: error }, "error while closing"));
     }
   };
+  const metrics = createServiceMetrics({ node: config.service.nodeId });
+  const redisMeasured = redisMetrics(metrics.registry);
+  /** Every Redis connection of the process, each counted and timed on `/metrics`. */
   const redisConnection = (name: string, options: { failFast?: boolean } = {}): Redis => {
-    const connection = createRedis(config.redis.url, logger, { name, ...options });
+    const connection = createRedis(config.redis.url, logger, { name, ...options, metrics: redisMeasured });
     closers.push(() => connection.quit());
     return connection;
   };
   try {
-    const metrics = createServiceMetrics({ node: config.service.nodeId });
     const redis = redisConnection("main");
     const healthRedis = redisConnection("health", { failFast: true });
     const pool = uses.includes("mysql") ? createMysqlPool(config.mysql.url, config.mysql.poolSize) : undefined;
@@ -136,7 +138,7 @@ export async function start(
     const connections = createConnectionRegistry(config.websocket);
     if (runs("gateway")) {
       const hub = new PubSubHub(redisConnection("gateway-subscriber"), logger);
-      const producer = new RecordProducer({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-gateway` }, codec, logger);
+      const producer = new RecordProducer({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-gateway` }, codec, logger, kafkaMetrics(metrics.registry).produceSeconds.labels("gateway"));
       await producer.connect();
       closers.push(() => producer.close());
       const bus = new CommandBus(producer, hub, config.service.nodeId, prefix, logger, { metrics: gatewayMetrics(metrics.registry) });

@@ -122,23 +122,29 @@ export class RecordConsumer {
 /** Decodes one Kafka message into its reader schema; rejects with `AvroDecodeError` for bytes that are not a known record. */
 export async function decodeMessage(codec: AvroCodec, message: Kafka.Message): Promise<ConsumedRecord> {
   const { fullName, value } = await codec.decode(message.value);
-  const headers: Record<string, string> = {};
-  for (const header of message.headers ?? []) {
-    for (const [name, headerValue] of Object.entries(header)) headers[name] = headerValue.toString();
-  }
   return {
     topic: message.topic,
     partition: message.partition,
     offset: message.offset,
     key: message.key === undefined || message.key === null ? null : message.key.toString(),
     timestamp: message.timestamp,
-    headers,
+    headers: headersOf(message),
     fullName,
     value,
   };
 }
 
-function toBuffer(key: Kafka.MessageKey | undefined): Buffer | null {
+/** A message's headers as strings (a repeated name keeps its last value). */
+export function headersOf(message: Kafka.Message): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const header of message.headers ?? []) {
+    for (const [name, headerValue] of Object.entries(header)) headers[name] = headerValue.toString();
+  }
+  return headers;
+}
+
+/** A message key as bytes (node-rdkafka hands keys over as Buffers or strings). */
+export function toBuffer(key: Kafka.MessageKey | undefined): Buffer | null {
   if (key === undefined || key === null) return null;
   return Buffer.isBuffer(key) ? key : Buffer.from(String(key));
 }

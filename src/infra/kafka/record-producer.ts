@@ -55,10 +55,15 @@ export class RecordProducer {
   private outstanding = 0;
   private busyPoll: NodeJS.Timeout | undefined;
 
+  /**
+   * `produceSeconds` observes each `send`, from handing its records over to their last
+   * acknowledgement (`kafka_produce_latency_seconds` of the producing role).
+   */
   constructor(
     private readonly settings: RecordProducerSettings,
     private readonly codec: AvroCodec,
     private readonly logger: Logger,
+    private readonly produceSeconds?: { observe(seconds: number): void },
   ) {}
 
   /** Appends `records` after everything sent before; resolves once they are acknowledged. */
@@ -69,6 +74,7 @@ export class RecordProducer {
     const producer = await this.client();
     this.outstanding += encoded.length;
     this.busyPoll ??= setInterval(() => producer.poll(), BUSY_POLL_MS);
+    const started = process.hrtime.bigint();
     await new Promise<void>((resolve, reject) => {
       const pending: Pending = { remaining: encoded.length, failure: undefined, resolve, reject };
       for (const { record, value } of encoded) {
@@ -83,6 +89,7 @@ export class RecordProducer {
       }
       if (this.outstanding === 0) this.stopBusyPoll();
     });
+    this.produceSeconds?.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   /** Connects once (again after {@link close}); resolves when the broker's metadata is known. */

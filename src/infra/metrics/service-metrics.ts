@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type HistogramConfiguration } from "prom-client";
 
 /** The metrics one process exposes on `/metrics`; each role registers its own on `registry`. */
 export interface ServiceMetrics {
@@ -87,6 +87,11 @@ export function shared<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 
+/** A histogram already registered on `registry` under its name, or made there. */
+function sharedHistogram<L extends string>(registry: Registry, configuration: Omit<HistogramConfiguration<L>, "registers">): Histogram<L> {
+  return shared(registry, configuration.name, () => new Histogram({ ...configuration, registers: [registry] }));
+}
+
 /** The gateway's end-to-end latencies. */
 export interface GatewayMetrics {
   /**
@@ -134,11 +139,14 @@ export interface ProjectionMetrics {
   readonly lag: Gauge<"projection" | "topic" | "partition">;
   /** Events applied to the read model (skipped repeats not counted). */
   readonly events: Counter<"projection">;
+  /** The process's Kafka client metrics: each projection's consumer lag as librdkafka sees it. */
+  readonly kafka: KafkaMetrics;
 }
 
 /** The projection metrics on `registry`, created on first use and shared by every projection of the process. */
 export function projectionMetrics(registry: Registry): ProjectionMetrics {
   return {
+    kafka: kafkaMetrics(registry),
     lag: shared(
       registry,
       "quikchat_projection_lag",
@@ -161,5 +169,60 @@ export function projectionMetrics(registry: Registry): ProjectionMetrics {
           registers: [registry],
         }),
     ),
+  };
+}
+
+/** What every Redis connection of the process reports (see `instrumentRedis`). */
+export interface RedisMetrics {
+  /** Commands sent, by command name (lower case: a bounded set, the commands this code issues). */
+  readonly commands: Counter<"command">;
+  /** From sending a command to its reply (or failure), by command name. */
+  readonly latency: Histogram<"operation">;
+}
+
+/** The Redis metrics on `registry` (the seed's names), created on first use and shared by every connection. */
+export function redisMetrics(registry: Registry): RedisMetrics {
+  return {
+    commands: shared(
+      registry,
+      "redis_commands_total",
+      () => new Counter({ name: "redis_commands_total", help: "Redis commands sent, by command", labelNames: ["command"], registers: [registry] }),
+    ),
+    latency: sharedHistogram(registry, {
+      name: "redis_latency_seconds",
+      help: "Time from sending a Redis command to its reply, by command",
+      labelNames: ["operation"],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    }),
+  };
+}
+
+/** What every Kafka client of the process reports. */
+export interface KafkaMetrics {
+  /**
+   * Records of a partition a consumer has not read yet, from librdkafka's statistics, by client
+   * (the role's consumer: `processor:<context>`, `projection:<name>`), topic and partition.
+   */
+  readonly consumerLag: Gauge<"client" | "topic" | "partition">;
+  /** From producing to the broker's acknowledgement (a gateway's batch) or the transaction's commit (a processor's batch), by client. */
+  readonly produceSeconds: Histogram<"client">;
+}
+
+const CONSUMER_LAG = {
+  name: "kafka_consumer_lag",
+  help: "Records of a partition not yet read by the consumer (librdkafka statistics), by client, topic and partition",
+  labelNames: ["client", "topic", "partition"] as const,
+};
+
+/** The Kafka client metrics on `registry`, created on first use and shared by every client of the process. */
+export function kafkaMetrics(registry: Registry): KafkaMetrics {
+  return {
+    consumerLag: shared(registry, "kafka_consumer_lag", () => new Gauge({ ...CONSUMER_LAG, registers: [registry] })),
+    produceSeconds: sharedHistogram(registry, {
+      name: "kafka_produce_latency_seconds",
+      help: "Time from producing records to their acknowledgement (or their transaction's commit), by client",
+      labelNames: ["client"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    }),
   };
 }

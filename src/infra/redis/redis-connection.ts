@@ -1,13 +1,16 @@
 import { Redis } from "ioredis";
 import type { DependencyProbe } from "../../platform/gateway/dependency-health.js";
 import type { Logger } from "../log/logger.js";
+import type { RedisMetrics } from "../metrics/service-metrics.js";
+import { instrumentRedis } from "./redis-instrumentation.js";
 
 /**
  * A Redis connection that reconnects forever with a capped backoff. Commands issued while
  * disconnected wait in the offline queue unless `failFast` is set (health checks, where a
- * prompt "unhealthy" beats a queued ping).
+ * prompt "unhealthy" beats a queued ping). With `metrics`, every command is counted and timed
+ * (see {@link instrumentRedis}).
  */
-export function createRedis(url: string, logger: Logger, options: { name: string; failFast?: boolean }): Redis {
+export function createRedis(url: string, logger: Logger, options: { name: string; failFast?: boolean; metrics?: RedisMetrics }): Redis {
   const redis = new Redis(url, {
     connectionName: options.name,
     lazyConnect: false,
@@ -23,7 +26,7 @@ export function createRedis(url: string, logger: Logger, options: { name: string
   redis.on("ready", () => {
     reported = false;
   });
-  return redis;
+  return options.metrics === undefined ? redis : instrumentRedis(redis, options.metrics);
 }
 
 export function redisProbe(redis: Redis): DependencyProbe {

@@ -14,11 +14,29 @@ export type DeadLetterReason = "undecodable" | "unknown_command" | "misrouted" |
 const MAX_ERROR_LENGTH = 1_000;
 
 /**
+ * The header of a command that `quikchat dlq replay` re-produced: the dead letter it came from,
+ * `<dlq topic>:<partition>:<offset>`. A replayed command that fails again keeps it on its new dead
+ * letter, so that the replay tool can tell a replay's failure apart and never replays it in a loop.
+ */
+export const REPLAY_OF_HEADER = "replay_of";
+
+/** The {@link REPLAY_OF_HEADER} of a consumed message, if it is a replay. */
+function replayOf(message: Kafka.Message): string | undefined {
+  for (const header of message.headers ?? []) {
+    const value = header[REPLAY_OF_HEADER];
+    if (value !== undefined) return value.toString();
+  }
+  return undefined;
+}
+
+/**
  * The dead-letter record of a command: its original key and value bytes, with headers `error`
  * (the message), `error_code`, `source_topic`, `source_partition` and `source_offset`, so that
- * it can be inspected and replayed to its source topic after a fix.
+ * it can be inspected and replayed to its source topic after a fix; a replayed command's dead letter
+ * also keeps its {@link REPLAY_OF_HEADER}.
  */
 export function deadLetterRecord(dlqTopic: string, message: Kafka.Message, reason: DeadLetterReason, error: Error): TransactionalRecord {
+  const replayed = replayOf(message);
   return {
     topic: dlqTopic,
     key: message.key === undefined ? null : message.key,
@@ -29,6 +47,7 @@ export function deadLetterRecord(dlqTopic: string, message: Kafka.Message, reaso
       source_topic: message.topic,
       source_partition: String(message.partition),
       source_offset: String(message.offset),
+      ...(replayed === undefined ? {} : { [REPLAY_OF_HEADER]: replayed }),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from "prom-client";
+import { kafkaMetrics, type KafkaMetrics } from "../../infra/metrics/service-metrics.js";
 
 /** How a command ended, the `outcome` label of `quikchat_commands_total`. */
 export type CommandCount = "accepted" | "rejected" | "duplicate" | "failed";
@@ -13,12 +14,15 @@ export interface ProcessorMetrics {
   readonly restoreSeconds: Histogram<"context">;
   /** Commands issued by timers (appended to the commands topic), by the command's context. */
   readonly timerCommands: Counter<"context">;
+  /** The process's Kafka client metrics: the processor's consumer lag, its transactions' and its timers' produce latency. */
+  readonly kafka: KafkaMetrics;
 }
 
 /** The processor metrics on `registry`, created on first use and shared by every runtime of the process. */
 export function processorMetrics(registry: Registry): ProcessorMetrics {
   const existing = <T>(name: string): T | undefined => registry.getSingleMetric(name) as T | undefined;
   return {
+    kafka: kafkaMetrics(registry),
     commands:
       existing<Counter<"context" | "outcome">>("quikchat_commands_total") ??
       new Counter({

@@ -4,6 +4,7 @@ import type { CommandContext } from "../contract/topics.js";
 import type { CommandEnvelope, EventEnvelope } from "../domain/decider.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
+import { reportConsumerLag, STATISTICS_INTERVAL_MS } from "../../infra/kafka/consumer-lag.js";
 import { asKafkaError, connect, disconnect, partitionCount } from "../../infra/kafka/rdkafka-calls.js";
 import type { Logger } from "../../infra/log/logger.js";
 import { DEFAULT_DEDUPE_WINDOW } from "./aggregate-snapshot.js";
@@ -166,6 +167,7 @@ class ProcessorRuntime<S> {
         clientId,
         transactionalId: `${groupId}.${deps.nodeId}${instance}`,
         transactionTimeoutMs: options.transactionTimeoutMs ?? DEFAULTS.transactionTimeoutMs,
+        produceSeconds: metrics.kafka.produceSeconds.labels(`processor:${owner}`),
       },
       logger,
     );
@@ -183,6 +185,7 @@ class ProcessorRuntime<S> {
         // each member the same partition numbers of topics with equal partition counts (it is
         // eager: a rebalance revokes and restores every partition).
         "partition.assignment.strategy": contexts.length > 1 ? "range" : "cooperative-sticky",
+        "statistics.interval.ms": STATISTICS_INTERVAL_MS,
         // Called only once connected, when the ownership below exists.
         rebalance_cb: (error: Kafka.LibrdKafkaError | undefined, assignment: Kafka.TopicPartition[]) =>
           this.ownership.onRebalance(error, assignment),
@@ -190,6 +193,7 @@ class ProcessorRuntime<S> {
       { "auto.offset.reset": "earliest" },
     );
     consumer.on("event.error", (error) => logger.warn({ err: asKafkaError(error) }, "kafka consumer error"));
+    reportConsumerLag(consumer, metrics.kafka.consumerLag, `processor:${owner}`);
     const timer = definition.timer?.bind(definition);
     const timers =
       timer === undefined

@@ -74,7 +74,7 @@ export class TimerIssuer<S> {
   /** @throws when two of the consumed contexts declare a command of the same name (timer commands are routed by type) */
   constructor(private readonly deps: TimerIssuerDeps<S>) {
     this.routes = commandRoutes(deps.topics.contexts);
-    this.producer = new RecordProducer(deps.kafka, deps.codec, deps.logger);
+    this.producer = new RecordProducer(deps.kafka, deps.codec, deps.logger, deps.metrics.kafka.produceSeconds.labels(`timers:${deps.topics.owner}`));
   }
 
   connect(): Promise<void> {

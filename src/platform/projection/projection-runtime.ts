@@ -1,5 +1,6 @@
 import Kafka from "node-rdkafka";
 import { consumerSettings } from "../../infra/kafka/consumer-settings.js";
+import { reportConsumerLag, STATISTICS_INTERVAL_MS } from "../../infra/kafka/consumer-lag.js";
 import { asKafkaError, connect, consume, disconnect, OFFSET_BEGINNING } from "../../infra/kafka/rdkafka-calls.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import { decodeMessage, type ConsumedRecord } from "../../infra/kafka/record-consumer.js";
@@ -125,12 +126,14 @@ export class ProjectionRuntime {
           // A dead projector's partitions move within seconds, not the library's default 45 s.
           "session.timeout.ms": 10_000,
           "heartbeat.interval.ms": 3_000,
+          ...(options.metrics === undefined ? {} : { "statistics.interval.ms": STATISTICS_INTERVAL_MS }),
           rebalance_cb: (error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.rebalance(error, assignment),
         },
       ),
       { "auto.offset.reset": "earliest" },
     );
     this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "projection consumer error"));
+    if (options.metrics !== undefined) reportConsumerLag(this.consumer, options.metrics.kafka.consumerLag, `projection:${options.name}`);
     // At a partition's end there is nothing left to apply, whatever transaction markers follow the last record.
     this.consumer.on("partition.eof", (eof) => {
       this.behind.delete(key(eof));

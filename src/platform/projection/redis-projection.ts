@@ -4,7 +4,7 @@ import type { CoreConfig } from "../config/core-config.js";
 import type { AvroCodec } from "../../infra/avro/avro-codec.js";
 import type { ConsumedRecord } from "../../infra/kafka/record-consumer.js";
 import type { Logger } from "../../infra/log/logger.js";
-import type { ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
+import { redisMetrics, type ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
 import { createRedis } from "../../infra/redis/redis-connection.js";
 import { ProjectionRuntime } from "./projection-runtime.js";
 import type { RedisCheckpointedStore } from "./redis-checkpointed-store.js";
@@ -39,14 +39,15 @@ export interface RedisProjection<Outcome> {
  * the runtime.
  */
 export async function startRedisProjection<Outcome>(
-  deps: Pick<RedisProjectionDeps, "config" | "codec" | "logger" | "metrics">,
+  deps: Pick<RedisProjectionDeps, "config" | "codec" | "logger" | "metrics" | "registry">,
   projection: RedisProjection<Outcome>,
 ): Promise<ProjectionRuntime> {
   const { config, codec } = deps;
   const { name, afterCommit } = projection;
   const prefix = config.kafka.topicPrefix;
   const logger = deps.logger.child({ projection: name });
-  const store = projection.store(createRedis(config.redis.url, logger, { name: `${name}-projection` }));
+  const connection = createRedis(config.redis.url, logger, { name: `${name}-projection`, ...(deps.registry === undefined ? {} : { metrics: redisMetrics(deps.registry) }) });
+  const store = projection.store(connection);
   const runtime = new ProjectionRuntime(
     {
       name,

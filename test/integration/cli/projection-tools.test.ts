@@ -23,6 +23,8 @@ import { conversationDeltaChannel, type HistoryMessage } from "../../../src/cont
 import { readPositionsStore } from "../../../src/contexts/conversations/projections/membership/read-positions-projection.js";
 import { startPresenceProjection } from "../../../src/contexts/presence/projections/presence/presence-projection.js";
 import type { RebuildProgress } from "../../../src/platform/projection/rebuild.js";
+import { messageSent } from "../../support/message-events.js";
+import { runCli } from "../../support/service-process.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../../support/test-config.js";
 
 const logger = testLogger();
@@ -35,20 +37,7 @@ const meta = (n: number): EventMeta => ({
   actorId: "alice",
   workspaceId: "w1",
 });
-const sent = (conversationId: string, seq: number): MessageSent => ({
-  meta: meta(seq),
-  conversationId,
-  seq,
-  messageId: `${conversationId}-m${seq}`,
-  senderId: "alice",
-  clientMsgId: null,
-  type: "text",
-  content: `${conversationId} says ${seq}`,
-  attachments: [],
-  replyToMessageId: null,
-  mentionedUserIds: [],
-  metadata: {},
-});
+const sent = (conversationId: string, seq: number): MessageSent => messageSent(conversationId, seq, meta(seq));
 
 /** A day of presence for users u0…u5 of w1: connects, a second device, a status change, a sign-off. */
 function presenceDay(): { fullName: string; value: { userId: string } }[] {
@@ -174,6 +163,18 @@ describe("the projection tools", () => {
     expect(membership?.partitions.every((p) => p.checkpoint === undefined && p.lag === 0)).toBe(true);
   });
 
+  it("resets the read positions from the command line: read model and checkpoints cleared, nothing replayed until a projector starts", async () => {
+    const positions = readPositionsStore(pool, config.kafka.topicPrefix);
+    expect((await positions.position("c1", "alice")).lastSeq).toBe(perConversation);
+    const run = runCli(["projections", "reset", "read-positions"], { KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: "3", HISTORY_STORE: "mysql", LOG_LEVEL: "warn" });
+    expect(await run.exited, run.output()).toBe(0);
+    expect(run.output().trim()).toBe(`read-positions: read model and checkpoints cleared; the projector replays ${topic} from the beginning when it starts`);
+    expect(await positions.position("c1", "alice")).toEqual({ lastSeq: 0, readSeq: 0, lastMessageAt: null });
+    const status = (await tools.status()).find((entry) => entry.projection === "read-positions");
+    expect(status?.partitions.every((p) => p.checkpoint === undefined && p.lag === p.highWatermark)).toBe(true);
+    expect(status?.partitions.reduce((sum, p) => sum + p.lag, 0)).toBe(conversations.length * perConversation);
+  });
+
   it("publishes no delta while rebuilding", async () => {
     // Pub/sub is delivered within milliseconds: a delta published during the rebuilds would be here.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -230,6 +231,7 @@ describe("the projection tools", () => {
         "the projection to reach the end of its partitions",
       );
       await expect(tools.rebuild("history")).rejects.toThrow(ProjectionToolError);
+      await expect(tools.reset("history")).rejects.toThrow(ProjectionToolError);
 
       await send([sent("c1", perConversation + 1)]);
       await eventually(async () => ((await store.lastSeq("c1")) === perConversation + 1 ? true : undefined), 30_000, "the new message in history");

@@ -54,5 +54,11 @@ describe("quikchat projections status", () => {
     expect(output).toMatch(new RegExp(`^history\\s+${prefix.replaceAll(".", "\\.")}quikapp\\.messages\\.events\\s+5\\s+-\\s+0\\s+0$`, "m"));
     expect(await footprint(prefix)).toEqual(before);
     expect(before.tables).toEqual([]);
+
+    const json = runCli(["projections", "status", "--json"], { KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: "warn" });
+    expect(await json.exited).toBe(0);
+    const rows = json.output().trim().split("\n").map((line) => JSON.parse(line) as { projection: string; partition: number; checkpoint: number | null; lag: number });
+    expect(rows.filter((row) => row.projection === "history").map((row) => row.partition)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(rows.every((row) => row.checkpoint === null && row.lag === 0)).toBe(true);
   });
 });

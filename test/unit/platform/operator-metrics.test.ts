@@ -76,8 +76,11 @@ describe("the metrics registry", () => {
     const registry = new Registry();
     expect(gatewayMetrics(registry).commandReplySeconds).toBe(gatewayMetrics(registry).commandReplySeconds);
     expect(projectionMetrics(registry).lag).toBe(projectionMetrics(registry).lag);
+    expect(projectionMetrics(registry).kafka.consumerLag).toBe(projectionMetrics(registry).kafka.consumerLag);
     expect(presenceOperations(registry)).toBe(presenceOperations(registry));
     expect(registry.getMetricsAsArray().map((m) => m.name).sort()).toEqual([
+      "kafka_consumer_lag",
+      "kafka_produce_latency_seconds",
       "presence_tracking_operations_total",
       "quikchat_command_reply_seconds",
       "quikchat_event_delivery_seconds",

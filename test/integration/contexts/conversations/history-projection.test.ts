@@ -10,6 +10,7 @@ import { createHistoryStore, startHistoryProjection } from "../../../../src/cont
 import { conversationDeltaChannel, type ConversationDelta } from "../../../../src/contexts/conversations/projections/history/history-port.js";
 import type { ProjectionRuntime } from "../../../../src/platform/projection/projection-runtime.js";
 import { eventually, testConfig, testLogger, uniquePrefix, untilProjectionLive } from "../../../support/test-config.js";
+import { messageSent } from "../../../support/message-events.js";
 
 const logger = testLogger();
 
@@ -21,20 +22,7 @@ const meta = (n: number, actorId = "alice"): EventMeta => ({
   actorId,
   workspaceId: "w1",
 });
-const sent = (seq: number, content: string): MessageSent => ({
-  meta: meta(seq),
-  conversationId: "c1",
-  seq,
-  messageId: `m${seq}`,
-  senderId: "alice",
-  clientMsgId: `local-${seq}`,
-  type: "text",
-  content,
-  attachments: [],
-  replyToMessageId: null,
-  mentionedUserIds: [],
-  metadata: {},
-});
+const sent = (seq: number, content: string): MessageSent => messageSent("c1", seq, meta(seq), { messageId: `m${seq}`, clientMsgId: `local-${seq}`, content });
 const edited = (seq: number, revision: number, content: string): MessageEdited => ({
   meta: meta(100 + seq),
   conversationId: "c1",
