@@ -110,22 +110,26 @@ export function decodeFrame(data: string | Uint8Array, options: DecodeOptions): 
   return result;
 }
 
+/** The text of a WebSocket message: a string, or its UTF-8 bytes. */
+export type EncodedFrame = string | Buffer;
+
 /** Encodes one server frame as the text of a WebSocket message. Throws only on unserializable payloads (cycles, BigInt). */
-export function encodeFrame(version: ProtocolVersion, frame: PhoenixFrame): string {
+export function encodeFrame(version: ProtocolVersion, frame: PhoenixFrame): EncodedFrame {
   const { payload } = frame;
   // A push of a frozen payload (one broadcast to every socket of a room, which nobody may
-  // change) is encoded once per version, topic and event, however many sockets it goes to.
+  // change) is encoded once per version, topic and event, however many sockets it goes to,
+  // and to bytes at once: every socket is handed the same bytes, none converts the text again.
   if (frame.ref !== null || frame.joinRef !== null || !Object.isFrozen(payload)) return serialize(version, frame);
   let texts = encodedPushes.get(payload);
-  if (texts === undefined) encodedPushes.set(payload, (texts = new Map<string, string>()));
+  if (texts === undefined) encodedPushes.set(payload, (texts = new Map<string, Buffer>()));
   const key = `${version}\u0000${frame.topic}\u0000${frame.event}`;
-  let text = texts.get(key);
-  if (text === undefined) texts.set(key, (text = serialize(version, frame)));
-  return text;
+  let bytes = texts.get(key);
+  if (bytes === undefined) texts.set(key, (bytes = Buffer.from(serialize(version, frame))));
+  return bytes;
 }
 
 /** Encoded pushes of frozen payloads, by protocol version, topic and event. */
-const encodedPushes = new WeakMap<object, Map<string, string>>();
+const encodedPushes = new WeakMap<object, Map<string, Buffer>>();
 
 function serialize(version: ProtocolVersion, frame: PhoenixFrame): string {
   if (version === "2.0.0") return JSON.stringify([frame.joinRef, frame.ref, frame.topic, frame.event, frame.payload]);

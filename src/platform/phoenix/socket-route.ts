@@ -191,7 +191,8 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       transport: {
         send: (text) => {
           if (closing || socket.readyState !== socket.OPEN) return;
-          socket.send(text);
+          // Text frames always, bytes or not (the Phoenix client reads binary frames as its binary serializer's).
+          socket.send(text, { binary: false });
           if (socket.bufferedAmount > limits.maxBufferedBytes) void disconnect("slowConsumer");
         },
         close: (reason) => void disconnect(reason),

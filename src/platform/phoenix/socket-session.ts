@@ -12,14 +12,15 @@ import {
   replyFrame,
   type FrameError,
   type PhoenixFrame,
+  type EncodedFrame,
   type ProtocolVersion,
 } from "./phoenix-serializer.js";
 import type { TopicRouter } from "./topic-router.js";
 
 /** The socket under a session: the WebSocket in production, a recorder in tests. */
 export interface SessionTransport {
-  /** Sends one text frame. May close the socket instead (slow consumer); the owner then calls `terminate`. */
-  send(text: string): void;
+  /** Sends one text frame (a Buffer holds its UTF-8 bytes). May close the socket instead (slow consumer); the owner then calls `terminate`. */
+  send(text: EncodedFrame): void;
   /** Closes the socket; the owner then calls `terminate`. */
   close(reason: DisconnectReason): void;
 }
@@ -349,7 +350,7 @@ export class SocketSession {
 
   private send(frame: PhoenixFrame, kind: OutboundKind): void {
     if (this.terminated) return;
-    let text: string;
+    let text: EncodedFrame;
     try {
       text = encodeFrame(this.options.version, frame);
     } catch (error) {

@@ -45,7 +45,7 @@ function harness(
     ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
     transport: {
       send: (text) => {
-        const parsed = JSON.parse(text) as Wire | { join_ref: string | null; ref: string | null; topic: string; event: string; payload: Record<string, unknown> };
+        const parsed = JSON.parse(text.toString()) as Wire | { join_ref: string | null; ref: string | null; topic: string; event: string; payload: Record<string, unknown> };
         sent.push(Array.isArray(parsed) ? parsed : [parsed.join_ref, parsed.ref, parsed.topic, parsed.event, parsed.payload]);
       },
       close: (reason) => closes.push(reason),
