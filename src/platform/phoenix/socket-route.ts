@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Duplex } from "node:stream";
 import fastifyWebsocket from "@fastify/websocket";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
@@ -136,7 +137,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
         return;
       }
       admission.upgraded = true;
-      serve(socket, admission);
+      serve(socket, request.raw.socket, admission);
     },
   );
 
@@ -154,7 +155,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
   });
 
   /** Everything here runs synchronously, so no frame arrives before its handler is attached. */
-  function serve(socket: WebSocket, admission: Admission): void {
+  function serve(socket: WebSocket, connection: Duplex, admission: Admission): void {
     const identity: SocketIdentity = { ...admission.identity, connectionId: randomUUID() };
     const connectionLog = log.child({ connectionId: identity.connectionId, userId: identity.userId });
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
@@ -175,6 +176,14 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       return closed;
     };
 
+    // Frames sent in one tick (a burst of deltas, a reply and a push) leave in one write: the
+    // connection is corked at the first and uncorked once the tick's work is done.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      connection.uncork();
+    };
+
     const session = new SocketSession({
       identity,
       version: admission.version,
@@ -191,6 +200,11 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       transport: {
         send: (text) => {
           if (closing || socket.readyState !== socket.OPEN) return;
+          if (!corked) {
+            corked = true;
+            connection.cork();
+            process.nextTick(uncork);
+          }
           // Text frames always, bytes or not (the Phoenix client reads binary frames as its binary serializer's).
           socket.send(text, { binary: false });
           if (socket.bufferedAmount > limits.maxBufferedBytes) void disconnect("slowConsumer");
