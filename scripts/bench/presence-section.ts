@@ -2,7 +2,10 @@
 import { attemptOurs, requireOurs, type Context } from "./context.js";
 import { forkWorker } from "./processes.js";
 import type { PresenceProbeApi, PresenceResult } from "./presence-probe.js";
-import { failed, latency, row, type Row } from "./report.js";
+import { failed, latency, row, verdict, type Row } from "./report.js";
+
+/** The speed issue's goal for connect → diff, p99. */
+const JOIN_DIFF_P99_GOAL_MS = 25;
 
 async function measure(context: Context): Promise<PresenceResult> {
   const { gateways } = requireOurs(context);
@@ -23,6 +26,7 @@ export async function presenceSection(context: Context): Promise<Row[]> {
   return [
     row("5", "presence: socket connect → presence_diff join at a watcher, p50 / p99 / max ms (changes 150 ms apart)", {
       ours: result instanceof Error ? failed(result) : `${latency(result.connectToJoinDiffMs)}${missed}`,
+      goal: `p99 ≤ ${JOIN_DIFF_P99_GOAL_MS} ms: ${result instanceof Error ? "not measured" : verdict(result.connectToJoinDiffMs.p99 <= JOIN_DIFF_P99_GOAL_MS)}`,
     }),
     row("5", "presence: socket close → presence_diff leave at a watcher, p50 / p99 / max ms", {
       ours: result instanceof Error ? failed(result) : latency(result.closeToLeaveDiffMs),
