@@ -15,6 +15,7 @@ import type { KafkaSeedApi } from "./kafka-seed.js";
 import { memberCount, startService } from "./service.js";
 import { freePort } from "../bench-support.js";
 import { mapLimit } from "./stats.js";
+import { heapGrowth, takeHeapSnapshot } from "./heap-snapshots.js";
 import { sleep } from "../../src/platform/sleep.js";
 
 type ServerApi = { listen: (args: { port: number }) => Promise<void> };
@@ -36,7 +37,15 @@ const MEMBERS = 10;
 const user = (c: number, m: number) => `mem-${c}-${m}`;
 
 /** Connects the planned sockets to `servers` (socket i to server i mod n), idles, reads memory. */
-async function hold(context: Context, label: string, protocol: "phoenix" | "socketio", urls: readonly string[], rss: () => number[], topicsOf: (c: number, m: number) => string[]): Promise<MemoryResult> {
+async function hold(
+  context: Context,
+  label: string,
+  protocol: "phoenix" | "socketio",
+  urls: readonly string[],
+  rss: () => number[],
+  topicsOf: (c: number, m: number) => string[],
+  snapshot?: (moment: "before" | "after") => Promise<void>,
+): Promise<MemoryResult> {
   const { connections, idleMs, socketsPerClientProcess } = context.plan;
   const plans: SocketPlan[] = range(connections).map((i) => {
     const [c, m] = [Math.floor(i / MEMBERS), i % MEMBERS];
@@ -44,6 +53,7 @@ async function hold(context: Context, label: string, protocol: "phoenix" | "sock
   });
   await sleep(2_000);
   const rssBeforeBytes = rss();
+  await snapshot?.("before");
   const pool = await ClientPool.start(`${label}-memory`, Math.ceil(connections / socketsPerClientProcess));
   try {
     context.progress(`  ${label}: connecting ${int(connections)} sockets to ${urls.length} processes`);
@@ -52,6 +62,7 @@ async function hold(context: Context, label: string, protocol: "phoenix" | "sock
     await sleep(idleMs);
     const rssAfterBytes = rss();
     const open = await pool.open();
+    await snapshot?.("after");
     const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
     return {
       processes: urls.length,
@@ -97,6 +108,15 @@ async function createInBulk(context: Context, base: string, count: number): Prom
   return ids;
 }
 
+/** Prints (and keeps in the raw results) what the first gateway's heap gained per connection, by kind. */
+function reportHeapGrowth(context: Context, before: string, after: string, connections: number): void {
+  const growth = heapGrowth(before, after).slice(0, 25);
+  const total = heapGrowth(before, after).reduce((sum, g) => sum + g.bytes, 0);
+  context.raw.memoryHeap = { before, after, connections, bytesPerConnection: total / connections, top: growth.map((g) => ({ ...g, bytesPerConnection: g.bytes / connections })) };
+  context.progress(`  QuikChat heap growth per connection (first gateway, ${int(connections)} connections, live objects): ${(total / connections / 1024).toFixed(1)} KB`);
+  for (const g of growth) context.progress(`    ${(g.bytes / connections).toFixed(0).padStart(6)} B  ${(g.count / connections).toFixed(2).padStart(6)} ×  ${g.group}`);
+}
+
 const processCount = (context: Context) => Math.max(2, Math.ceil(context.plan.connections / context.plan.connectionsPerServerProcess));
 
 async function ours(context: Context): Promise<MemoryResult> {
@@ -105,16 +125,21 @@ async function ours(context: Context): Promise<MemoryResult> {
   const conversations = Math.ceil(context.plan.connections / MEMBERS);
   context.progress(`  QuikChat: ${processes} fresh gateway processes, ${int(conversations)} conversations of ${MEMBERS}`);
   const gateways = await Promise.all(range(processes).map((i) => startService(`memory-gateway-${i}`, "gateway", context.prefix, context.logDir)));
+  const dir = process.env.HEAP_SNAPSHOT_DIR;
+  const snapshots: Partial<Record<"before" | "after", string>> = {};
   try {
     const ids = await createInBulk(context, core.base, conversations);
-    return await hold(
+    const result = await hold(
       context,
       "quikchat",
       "phoenix",
       gateways.map((g) => g.socketUrl),
       () => gateways.map((g) => g.rss()),
       (c, m) => [`chat:${ids[c]}`, `user:${user(c, m)}`],
+      dir === undefined ? undefined : async (moment) => void (snapshots[moment] = await takeHeapSnapshot(gateways[0]!.pid, dir)),
     );
+    if (snapshots.before !== undefined && snapshots.after !== undefined) reportHeapGrowth(context, snapshots.before, snapshots.after, result.open / processes);
+    return result;
   } finally {
     await Promise.all(gateways.map((g) => g.stop()));
   }

@@ -84,7 +84,8 @@ export async function startService(name: string, role: "all" | "gateway", prefix
   const base = `http://127.0.0.1:${port}`;
   const log = `${logDir}/${name}.log`;
   const profile = process.env.PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
-  const child = spawnLogged(name, process.execPath, [...profile, "bin/quikchat.cjs", "start", "--role", role], log, {
+  const heap = process.env.HEAP_SNAPSHOT_DIR ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${process.env.HEAP_SNAPSHOT_DIR}`] : [];
+  const child = spawnLogged(name, process.execPath, [...profile, ...heap, "bin/quikchat.cjs", "start", "--role", role], log, {
     // NODE_NAME names the process's command-reply channel: unique per process and run.
     env: { ...process.env, ...SERVICE_ENV, PORT: String(port), NODE_NAME: `${prefix}${name}`, KAFKA_TOPIC_PREFIX: prefix, ...env },
   });
