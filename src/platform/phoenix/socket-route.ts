@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import fastifyWebsocket from "@fastify/websocket";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
@@ -90,7 +92,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     preClose: async () => {
       await registry.closeAll("shutdown");
     },
-    // ws closes the socket itself on protocol errors (1002, 1007, 1009); these are only reported.
+    // Errors of the route's handler; a served socket's own errors are logged by `releaseUpgrade`.
     errorHandler: (error, _socket, request) => {
       log.info({ err: error, userId: admissions.get(request)?.identity.userId }, "websocket error");
     },
@@ -137,6 +139,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
         return;
       }
       admission.upgraded = true;
+      releaseUpgrade(socket, request.raw.socket, admission);
       serve(socket, request.raw.socket, admission);
     },
   );
@@ -153,6 +156,20 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     handler: async (_request, reply) =>
       reply.code(404).send({ error: "longpoll_unsupported", message: "this server speaks WebSocket only, at /socket/websocket" }),
   });
+
+  /**
+   * @fastify/websocket keeps the upgrade's request and reply reachable for as long as the socket
+   * lives: its 'error' listener closes over them, and the ServerResponse it made for routing
+   * stays assigned to the TCP connection. With them stay the headers, the URL (token included)
+   * and a request logger. The socket's errors are logged here instead (ws closes the socket itself
+   * on protocol errors: 1002, 1007, 1009), and the response is detached, so they go after the
+   * upgrade.
+   */
+  function releaseUpgrade(socket: WebSocket, connection: Socket, admission: Admission): void {
+    socket.removeAllListeners("error");
+    socket.on("error", (error) => log.info({ err: error, userId: admission.identity.userId }, "websocket error"));
+    (connection as Socket & { _httpMessage?: ServerResponse | null })._httpMessage?.detachSocket(connection);
+  }
 
   /** Everything here runs synchronously, so no frame arrives before its handler is attached. */
   function serve(socket: WebSocket, connection: Duplex, admission: Admission): void {
