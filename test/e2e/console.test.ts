@@ -166,4 +166,16 @@ describe("the web console, in a browser", () => {
     expect(await letters.count()).toBe(2);
     await shot("dead-letters");
   });
+
+  it("rebuilds a projection only on a confirmation, and refuses while a projector runs it", async () => {
+    const rebuild = (body: object) =>
+      page.evaluate(async (posted) => {
+        const response = await fetch("/console/api/projections/history/rebuild", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(posted) });
+        return { status: response.status, body: (await response.json()) as { message: string; confirmation?: string } };
+      }, body);
+    const asked = await rebuild({});
+    expect(asked).toMatchObject({ status: 409, body: { message: expect.stringContaining("Rebuild the history projection?") as unknown } });
+    // This service runs its projectors: the confirmed rebuild is refused, as `quikchat projections rebuild` is.
+    expect(await rebuild({ confirmation: asked.body.confirmation })).toMatchObject({ status: 400, body: { message: expect.stringContaining("the history projection is running") as unknown } });
+  });
 });
