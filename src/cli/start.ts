@@ -182,7 +182,11 @@ export async function start(
           ...contributed((part) => part.routes),
           // The operators' console, over every context of the process (off in production until configured).
           ...(config.console.enabled
-            ? [async (app: FastifyInstance) => app.register(consoleRoutes, { config, logger, codec, verifier, registry: metrics.registry, lookups: contributed((part) => part.lookups).flat() })]
+            ? [
+                async (app: FastifyInstance) => {
+                  await app.register(consoleRoutes, { config, logger, codec, verifier, registry: metrics.registry, lookups: contributed((part) => part.lookups).flat() });
+                },
+              ]
             : []),
         ],
       };

@@ -85,9 +85,9 @@ ${message === undefined ? "" : `<p class="refused" role="alert">${escapeHtml(mes
 </main></body></html>`;
 }
 
-/** A refusal for a signed-in bearer that is not an operator (403), or keys that could not be fetched (503). */
+/** A refusal: a signed-in bearer that is not an operator (403), a bad request (400), or a dependency or key set that did not answer (5xx). */
 export function refusedPage(status: number, message: string): string {
-  const title = status === 403 ? "Not an operator" : "Try again";
+  const title = status === 403 ? "Not an operator" : status === 400 ? "Not possible" : "Try again";
   return `${head(title)}<body data-page="refused"><main class="narrow"><h1>${title}</h1><p class="refused" role="alert">${escapeHtml(message)}</p>
 <form method="post" action="/console/sign-out"><button type="submit">Sign in as someone else</button></form></main></body></html>`;
 }

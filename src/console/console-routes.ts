@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
 import { aggregateContexts, showAggregate } from "../cli/aggregate-show.js";
+import { UnreachableDependencyError } from "../cli/dependency-wait.js";
 import { listDeadLetters, replayDeadLetters } from "../cli/dlq-tools.js";
 import { tailEvents } from "../cli/events-tail.js";
 import { groupsLag } from "../cli/groups-lag.js";
@@ -67,9 +68,13 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
   const access = operatorAccess(options.verifier, config.console.key);
   const confirmations = new Confirmations();
   const maxStreams = options.maxStreams ?? 8;
-  let streams = 0;
+  /** The live event streams open now: ended before the server closes, which would wait for them otherwise. */
+  const streams = new Set<AbortController>();
   const kafka = lazily(() => openKafkaTools(config, logger.child({ component: "console" })));
   const projections = lazily<ProjectionTools>(() => openProjectionTools(config, logger.child({ component: "console" }), options.codec));
+  app.addHook("preClose", async () => {
+    for (const stream of streams) stream.abort();
+  });
   app.addHook("onClose", async () => {
     await Promise.allSettled([kafka.close(), projections.close()]);
   });
@@ -98,11 +103,13 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
     request.consoleOperator = result.operator;
   });
   app.setErrorHandler(async (error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    const expected = error instanceof ToolError || error instanceof ProjectionToolError || error.validation !== undefined;
-    if (!expected) request.log.error({ err: error }, "console request failed");
-    const status = expected ? 400 : 500;
-    const message = expected ? error.message : "internal error (see the gateway's log)";
-    return isApi(request) ? sendJson(reply.code(status), { statusCode: status, error: expected ? "Bad Request" : "Internal Server Error", message }) : sendHtml(reply.code(status), refusedPage(status, message));
+    const mistake = error instanceof ToolError || error instanceof ProjectionToolError || error.validation !== undefined;
+    // Kafka or the registry silent when the console first reads them: the message names the variable and address.
+    const unreachable = error instanceof UnreachableDependencyError;
+    if (!mistake) request.log.error({ err: error }, "console request failed");
+    const [status, title] = mistake ? [400, "Bad Request"] : unreachable ? [503, "Service Unavailable"] : [500, "Internal Server Error"];
+    const message = mistake || unreachable ? error.message : "internal error (see the gateway's log)";
+    return isApi(request) ? sendJson(reply.code(status), { statusCode: status, error: title, message }) : sendHtml(reply.code(status), refusedPage(status, message));
   });
 
   const hidden = { hide: true } as const;
@@ -135,13 +142,13 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
     const tools = await kafka.get();
     const target = query.target ?? "";
     resolveTopic(tools.prefix, target);
-    if (streams >= maxStreams) return sendJson(reply.code(429), { statusCode: 429, error: "Too Many Requests", message: `${maxStreams} live event streams are open on this gateway already` });
-    streams += 1;
+    if (streams.size >= maxStreams) return sendJson(reply.code(429), { statusCode: 429, error: "Too Many Requests", message: `${maxStreams} live event streams are open on this gateway already` });
+    const abort = new AbortController();
+    streams.add(abort);
     reply.hijack();
     const out = reply.raw;
     out.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
     const send = (event: string, body: unknown) => out.write(`event: ${event}\ndata: ${jsonLine(body)}\n\n`);
-    const abort = new AbortController();
     out.on("close", () => abort.abort());
     const heartbeat = setInterval(() => out.write(": keep-alive\n\n"), 15_000);
     try {
@@ -154,7 +161,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
       send("failure", { message: error instanceof ToolError ? error.message : "the stream failed (see the gateway's log)" });
     } finally {
       clearInterval(heartbeat);
-      streams -= 1;
+      streams.delete(abort);
       out.end();
     }
   });
@@ -216,7 +223,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
   function confirmed(request: FastifyRequest, reply: FastifyReply, action: string, target: string, prompt: string): boolean {
     const token = ((request.body ?? {}) as { confirmation?: unknown }).confirmation;
     if (typeof token === "string" && confirmations.check(token, action, target)) return true;
-    void sendJson(reply.code(409), { statusCode: 409, error: "Confirmation Required", message: prompt, confirmation: confirmations.issue(action, target), ...(token === undefined ? {} : { expired: true }) });
+    void sendJson(reply.code(409), { statusCode: 409, error: "Confirmation Required", message: prompt, confirmation: confirmations.issue(action, target) });
     return false;
   }
 };

@@ -44,7 +44,12 @@ export function credentialOf(headers: { readonly authorization?: string | undefi
   if (bearer !== undefined && bearer !== "") return bearer;
   for (const part of (headers.cookie ?? "").split(";")) {
     const [name, ...value] = part.trim().split("=");
-    if (name === SESSION_COOKIE) return decodeURIComponent(value.join("="));
+    if (name !== SESSION_COOKIE) continue;
+    try {
+      return decodeURIComponent(value.join("="));
+    } catch {
+      return undefined;
+    }
   }
   return undefined;
 }
