@@ -60,15 +60,18 @@ export function readChangelogRecord(key: string | null, value: Buffer | null): C
   const partId = separator < 0 ? undefined : key.slice(separator + 1);
   const ids = partId === undefined ? { aggregateId } : { aggregateId, partId };
   if (value === null) return { fullName: CHANGELOG_RECORDS.tombstone, value: ids };
-  if (partId !== undefined) {
-    try {
-      return { fullName: CHANGELOG_RECORDS.part, value: { ...ids, part: JSON.parse(value.toString("utf8")) as unknown } };
-    } catch (error) {
-      throw new SnapshotFormatError(`part ${partId} of ${aggregateId} is not JSON`, { cause: error });
-    }
-  }
+  if (partId !== undefined) return { fullName: CHANGELOG_RECORDS.part, value: { ...ids, part: parsePart(aggregateId, partId, value) } };
   const { snapshot } = decodeSnapshot(value, (id) => ({ $part: id }));
   return { fullName: CHANGELOG_RECORDS.snapshot, value: { aggregateId, version: snapshot.version, state: snapshot.state, outcomes: snapshot.outcomes } };
+}
+
+/** A part's stored value; a {@link SnapshotFormatError} when it is not JSON. */
+function parsePart(aggregateId: string, partId: string, value: Buffer): object {
+  try {
+    return JSON.parse(value.toString("utf8")) as object;
+  } catch (error) {
+    throw new SnapshotFormatError(`part ${partId} of ${aggregateId} is not JSON`, { cause: error });
+  }
 }
 
 export class ChangelogCodec<S> {
@@ -124,12 +127,7 @@ export class ChangelogCodec<S> {
       const { snapshot, nextPart } = decodeSnapshot<S>(value, (partId) => {
         const stored = latest.get(partKey(key, partId));
         if (stored === undefined) throw new SnapshotFormatError(`snapshot of ${key} refers to missing part ${partId}`);
-        let part: object;
-        try {
-          part = JSON.parse(stored.toString("utf8")) as object;
-        } catch (error) {
-          throw new SnapshotFormatError(`part ${partId} of ${key} is not JSON`, { cause: error });
-        }
+        const part = parsePart(key, partId, stored);
         ids.set(part, partId);
         return part;
       });
