@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { STATUS_CODES } from "node:http";
 import { join } from "node:path";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
@@ -88,7 +89,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
   };
   const isApi = (request: FastifyRequest) => request.url.startsWith("/console/api/");
   const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: Extract<Access, { ok: false }>) => {
-    if (isApi(request)) return sendJson(reply.code(refusal.status), { statusCode: refusal.status, error: refusal.status === 403 ? "Forbidden" : refusal.status === 401 ? "Unauthorized" : "Service Unavailable", message: refusal.message });
+    if (isApi(request)) return sendJson(reply.code(refusal.status), { statusCode: refusal.status, error: STATUS_CODES[refusal.status], message: refusal.message });
     return sendHtml(reply.code(refusal.status), refusal.status === 401 ? signInPage(refusal.message) : refusedPage(refusal.status, refusal.message));
   };
 
@@ -106,10 +107,12 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
     const mistake = error instanceof ToolError || error instanceof ProjectionToolError || error.validation !== undefined;
     // Kafka or the registry silent when the console first reads them: the message names the variable and address.
     const unreachable = error instanceof UnreachableDependencyError;
-    if (!mistake) request.log.error({ err: error }, "console request failed");
-    const [status, title] = mistake ? [400, "Bad Request"] : unreachable ? [503, "Service Unavailable"] : [500, "Internal Server Error"];
-    const message = mistake || unreachable ? error.message : "internal error (see the gateway's log)";
-    return isApi(request) ? sendJson(reply.code(status), { statusCode: status, error: title, message }) : sendHtml(reply.code(status), refusedPage(status, message));
+    // fastify's own refusals (a body too large, a content type it does not parse) keep their status.
+    const refused = error.statusCode !== undefined && error.statusCode < 500;
+    if (!mistake && !unreachable && !refused) request.log.error({ err: error }, "console request failed");
+    const status = mistake ? 400 : unreachable ? 503 : refused ? error.statusCode! : 500;
+    const message = status === 500 ? "internal error (see the gateway's log)" : error.message;
+    return isApi(request) ? sendJson(reply.code(status), { statusCode: status, error: STATUS_CODES[status], message }) : sendHtml(reply.code(status), refusedPage(status, message));
   });
 
   const hidden = { hide: true } as const;
