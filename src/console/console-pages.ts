@@ -13,7 +13,7 @@ export const PAGES = [
 export type PageId = (typeof PAGES)[number]["id"];
 
 /** Text for HTML, attributes included. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char]!);
 }
 
