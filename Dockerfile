@@ -18,6 +18,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/schemas ./schemas
 COPY --from=build /app/bin ./bin
+# The operators' console serves its page script and stylesheet as they are (see src/console/assets).
+COPY --from=build /app/src/console/assets ./src/console/assets
 COPY package.json ./
 EXPOSE 4000
 USER node

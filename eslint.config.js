@@ -43,10 +43,10 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/cli/**"],
+    files: ["src/cli/**", "src/console/**"],
     rules: {
       "no-restricted-imports": ["error", {
-        patterns: [{ group: ["**/contexts/*/**"], message: "Roles and tools reach the contexts through the list in src/contexts/index.ts only." }],
+        patterns: [{ group: ["**/contexts/*/**"], message: "Roles, tools and the console reach the contexts through the list in src/contexts/index.ts only." }],
       }],
     },
   },
@@ -73,6 +73,17 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-member-access": "off",
       "@typescript-eslint/no-non-null-assertion": "off",
     },
+  },
+  {
+    // The console's pages run this plain JavaScript in the browser as it is: untyped rules, the browser's globals.
+    files: ["src/console/assets/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: "script",
+      parserOptions: { projectService: false, program: null, project: false },
+      globals: { document: "readonly", location: "readonly", history: "readonly", fetch: "readonly", EventSource: "readonly", FormData: "readonly", URLSearchParams: "readonly", Node: "readonly", setTimeout: "readonly", setInterval: "readonly" },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules },
   },
   {
     // The examples are plain JavaScript for others to copy (a test runs each): untyped rules, Node's

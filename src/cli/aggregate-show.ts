@@ -8,8 +8,11 @@ import { ToolError } from "./tool-error.js";
 import { isoTime, jsonLine } from "./tool-output.js";
 import { metaOf, parseTime, partitionOfKey, planRanges, readAll, typeOf, type ToolRecord } from "./topic-reader.js";
 
-/** Where time travel stops: an offset of the named context's events partition (inclusive), or a time (inclusive). */
-export type AggregatePoint = { readonly kind: "offset"; readonly offset: number } | { readonly kind: "time"; readonly at: number };
+/**
+ * Where time travel stops: an offset (inclusive) of the aggregate's partition of the named
+ * context's events topic, or of `topic` (another of the aggregate's events topics), or a time (inclusive).
+ */
+export type AggregatePoint = { readonly kind: "offset"; readonly offset: number; readonly topic?: string } | { readonly kind: "time"; readonly at: number };
 
 /** Parses `--at`: an offset or an ISO time; undefined for anything else. */
 export function parseAggregatePoint(text: string): AggregatePoint | undefined {
@@ -35,6 +38,11 @@ function processorDefinitions(config: Config): AnyProcessorDefinition[] {
   return modules.flatMap((module) => module.processors?.(settingsOf(config, module)) ?? []);
 }
 
+/** The contexts whose aggregates a processor decides, in the order of the module list. */
+export function aggregateContexts(config: Config): string[] {
+  return processorDefinitions(config).flatMap((definition) => definition.contexts as readonly string[]);
+}
+
 /**
  * The state of aggregate `id` of `context` folded from its events up to `at` (all of them without),
  * with the events that made it: time travel over the log.
@@ -51,8 +59,7 @@ export async function showAggregate(tools: KafkaTools, context: string, id: stri
   const definitions = processorDefinitions(tools.config);
   const definition = isContextName(context) ? definitions.find((candidate) => (candidate.contexts as readonly string[]).includes(context)) : undefined;
   if (definition === undefined) {
-    const decided = definitions.flatMap((candidate) => candidate.contexts as readonly string[]);
-    throw new ToolError(`no processor decides aggregates of ${context}; the contexts with aggregates are ${decided.join(", ")}`);
+    throw new ToolError(`no processor decides aggregates of ${context}; the contexts with aggregates are ${aggregateContexts(tools.config).join(", ")}`);
   }
   const contexts = definition.contexts as readonly CommandContext[];
   const topics = contexts.map((c) => tools.prefix + TOPICS[c].events);
@@ -64,7 +71,8 @@ export async function showAggregate(tools: KafkaTools, context: string, id: stri
   const all = (await readAll(tools.codec, ranges, tools.readOptions("aggregate")))
     .filter((record) => record.key === id && record.fullName !== undefined)
     .sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0) || rank(a) - rank(b) || a.offset - b.offset);
-  const named = tools.prefix + TOPICS[context as CommandContext].events;
+  const named = at?.kind === "offset" && at.topic !== undefined ? at.topic : tools.prefix + TOPICS[context as CommandContext].events;
+  if (!topics.includes(named)) throw new ToolError(`${named} is not one of the topics of ${context} aggregates (${topics.join(", ")})`);
   const events = all.filter(cutAt(all, named, at));
   const decider = definition.decider;
   const state = events.reduce((current: unknown, record) => decider.evolve(current, { type: typeOf(record), data: record.value }), decider.initialState());

@@ -1,5 +1,6 @@
 import { SignJWT } from "jose";
 import type { CoreConfig } from "../platform/config/core-config.js";
+import { OPERATOR_ROLE_CLAIM } from "../console/operator-access.js";
 
 /** Why `quikchat token` will not mint a token, in one line. */
 export class TokenToolError extends Error {
@@ -25,12 +26,14 @@ export interface TokenRequest {
   readonly userId: string;
   readonly workspaceId: string;
   readonly ttlSeconds: number;
+  /** Roles for the `roles` claim (`operator` signs in to the console); none: no claim. */
+  readonly roles?: readonly string[];
 }
 
 /**
  * A token a developer can connect with: HS256 with the configured `JWT_SECRET` (the development
  * key when unset), carrying what the gateway requires (`sub`, `workspace_id`, `exp`, plus `iss`
- * and `aud` when they are configured). Refused in production, where tokens come from the
+ * and `aud` when they are configured, and `roles` when asked). Refused in production, where tokens come from the
  * deployment's own auth service, and when the service accepts RS256 tokens only (no secret to
  * sign with).
  */
@@ -43,7 +46,8 @@ export async function developmentToken(config: Pick<CoreConfig, "service" | "aut
   }
   if (request.userId.trim() === "" || request.workspaceId.trim() === "") throw new TokenToolError("token: the user id and the workspace must not be empty");
   const issuedAt = Math.floor(now / 1000);
-  let token = new SignJWT({ workspace_id: request.workspaceId })
+  const roles = request.roles === undefined || request.roles.length === 0 ? {} : { [OPERATOR_ROLE_CLAIM]: [...request.roles] };
+  let token = new SignJWT({ workspace_id: request.workspaceId, ...roles })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(request.userId)
     .setIssuedAt(issuedAt)

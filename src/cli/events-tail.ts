@@ -15,6 +15,8 @@ export interface TailOptions {
   readonly type?: string;
   readonly correlation?: string;
   readonly signal?: AbortSignal;
+  /** Told once the start offsets are fixed: a record produced after it is read (with `--from end`, one produced before it may not be). */
+  readonly onStart?: () => void;
 }
 
 /** Whether `record` passes the tail's filters. */
@@ -32,6 +34,7 @@ export function matchesFilters(record: ToolRecord, filters: Pick<TailOptions, "k
 export async function tailEvents(tools: KafkaTools, options: TailOptions, onRecord: (record: ToolRecord) => void): Promise<number> {
   const topic = resolveTopic(tools.prefix, options.target);
   const ranges = await planRanges(tools.admin, [topic], options.from, options.follow ? { kind: "never" } : { kind: "end" });
+  options.onStart?.();
   let matched = 0;
   for await (const batch of readRecords(tools.codec, ranges, tools.readOptions("tail", options.signal === undefined ? {} : { signal: options.signal }))) {
     for (const record of batch) {

@@ -8,6 +8,7 @@ import { StackError, stackDown, stackStatus, stackUp, type ComponentStatus } fro
 import { bootstrapContract, contractCodec } from "./bootstrap.js";
 import { UnreachableDependencyError, waitForDependencies } from "./dependency-wait.js";
 import { developmentToken, parseTtl, TokenToolError } from "./dev-token.js";
+import { OPERATOR_ROLE, OPERATOR_ROLE_CLAIM } from "../console/operator-access.js";
 import {
   formatRebuildResult,
   formatStatus,
@@ -82,8 +83,10 @@ program
   .addArgument(new Argument("<userId>", "the token's subject (sub)"))
   .option("--workspace <id>", "its workspace_id", "default")
   .option("--ttl <duration>", "how long it is valid: seconds, or a number with s, m, h or d", "1h")
-  .action(async (userId: string, options: { workspace: string; ttl: string }) => {
-    console.log(await developmentToken(config(), { userId, workspaceId: options.workspace, ttlSeconds: parseTtl(options.ttl) }));
+  .option("--operator", `with the operator role ("${OPERATOR_ROLE_CLAIM}": ["${OPERATOR_ROLE}"]): signs in to the web console at /console`, false)
+  .action(async (userId: string, options: { workspace: string; ttl: string; operator: boolean }) => {
+    const roles = options.operator ? [OPERATOR_ROLE] : [];
+    console.log(await developmentToken(config(), { userId, workspaceId: options.workspace, ttlSeconds: parseTtl(options.ttl), roles }));
   });
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
 import { kitFor, usedDependencies, type ContextModule, type GatewayKit, type GatewayPart, type ProjectionKit } from "../platform/context-module.js";
@@ -27,6 +28,7 @@ import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
 import { RedisReplyPublisher } from "../infra/redis/redis-reply-publisher.js";
 import { stackUp } from "../infra/stack/stack.js";
+import { consoleRoutes } from "../console/console-routes.js";
 import { bootstrapContract } from "./bootstrap.js";
 import { waitForDependencies } from "./dependency-wait.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
@@ -176,7 +178,17 @@ export async function start(
           rateLimiter,
           lifecycle: allOf(contributed((part) => part.lifecycle)),
         },
-        routes: contributed((part) => part.routes),
+        routes: [
+          ...contributed((part) => part.routes),
+          // The operators' console, over every context of the process (off in production until configured).
+          ...(config.console.enabled
+            ? [
+                async (app: FastifyInstance) => {
+                  await app.register(consoleRoutes, { config, logger, codec, verifier, registry: metrics.registry, lookups: contributed((part) => part.lookups).flat() });
+                },
+              ]
+            : []),
+        ],
       };
     }
 

@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import { Partitioners, type Admin } from "kafkajs";
 import Kafka from "node-rdkafka";
 import type { CONTEXT_SPECS} from "../platform/contract/topics.js";
-import { CONTEXTS, isContextName, topicKindsOf, topicSpec, TOPICS, type TopicKind } from "../platform/contract/topics.js";
+import { ALL_TOPICS, CONTEXTS, isContextName, topicKindsOf, topicSpec, TOPICS, type TopicKind } from "../platform/contract/topics.js";
+import { readChangelogRecord } from "../platform/processor/changelog-codec.js";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
 import { consumerSettings, END_SEEN_SOON } from "../infra/kafka/consumer-settings.js";
 import { asKafkaError, connect, consume, disconnect } from "../infra/kafka/rdkafka-calls.js";
-import { decodeMessage, headersOf, toBuffer } from "../infra/kafka/record-consumer.js";
+import { headersOf, toBuffer } from "../infra/kafka/record-consumer.js";
 import type { Logger } from "../infra/log/logger.js";
 import { ToolError } from "./tool-error.js";
 
@@ -203,25 +204,18 @@ export async function readAll(codec: AvroCodec, ranges: readonly PartitionRange[
   return records;
 }
 
+/** Whether `topic` (prefix included) is a processor's changelog: JSON snapshots, not Avro (see `ChangelogCodec`). */
+const isChangelogTopic = (topic: string): boolean => ALL_TOPICS.some((spec) => spec.compacted && topic.endsWith(spec.name));
+
 async function toolRecord(codec: AvroCodec, message: Kafka.Message): Promise<ToolRecord> {
   const rawKey = toBuffer(message.key);
-  const base = { raw: message.value, rawKey };
+  const key = rawKey === null ? null : rawKey.toString();
+  const place = { topic: message.topic, partition: message.partition, offset: message.offset, timestamp: message.timestamp, key, headers: headersOf(message), raw: message.value, rawKey };
   try {
-    const decoded = await decodeMessage(codec, message);
-    return { ...decoded, ...base, error: undefined };
+    const decoded = isChangelogTopic(message.topic) ? readChangelogRecord(key, message.value) : await codec.decode(message.value);
+    return { ...place, fullName: decoded.fullName, value: decoded.value, error: undefined };
   } catch (error) {
-    return {
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      timestamp: message.timestamp,
-      key: rawKey === null ? null : rawKey.toString(),
-      headers: headersOf(message),
-      ...base,
-      fullName: undefined,
-      value: undefined,
-      error: (error as Error).message,
-    };
+    return { ...place, fullName: undefined, value: undefined, error: (error as Error).message };
   }
 }
 

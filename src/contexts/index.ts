@@ -1,6 +1,7 @@
 import { CORE_SLICES, type CoreConfig } from "../platform/config/core-config.js";
 import { loadSlices, variablesOf, type ConfigSlice } from "../platform/config/config-slice.js";
 import type { ContextModule } from "../platform/context-module.js";
+import { consoleConfig, type ConsoleSettings } from "../console/console-config.js";
 import { conversations } from "./conversations/module.js";
 import { presence } from "./presence/module.js";
 import { typing } from "./typing/module.js";
@@ -15,10 +16,10 @@ export const CONTEXT_MODULES = [conversations, presence, typing] as const;
 type Module = (typeof CONTEXT_MODULES)[number];
 type SettingsOfModule<M> = M extends ContextModule<string, infer Settings> ? Settings : never;
 
-/** The whole configuration of a process: the platform's and every context's settings, under the context's name. */
-export type Config = CoreConfig & { readonly [M in Module as M["name"]]: SettingsOfModule<M> };
+/** The whole configuration of a process: the platform's, the operators' console's, and every context's settings under the context's name. */
+export type Config = CoreConfig & { readonly console: ConsoleSettings } & { readonly [M in Module as M["name"]]: SettingsOfModule<M> };
 
-const SLICES: readonly ConfigSlice[] = [...CORE_SLICES, ...CONTEXT_MODULES.flatMap((module): ConfigSlice[] => (module.config ? [module.config] : []))];
+const SLICES: readonly ConfigSlice[] = [...CORE_SLICES, consoleConfig, ...CONTEXT_MODULES.flatMap((module): ConfigSlice[] => (module.config ? [module.config] : []))];
 
 /**
  * Validates the environment and returns the configuration, frozen, or throws a `ConfigError`

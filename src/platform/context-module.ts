@@ -180,8 +180,22 @@ export interface GatewayPart {
   readonly routes?: FastifyPluginAsync;
   /** Told of every socket that opens and closes. */
   readonly lifecycle?: ConnectionLifecycle;
+  /** Its read models an operator may look up by id on the web console (read-only, operators only). */
+  readonly lookups?: readonly ReadModelLookup[];
   /** Counters measured here, for `/health` `stats`. */
   stats?(): Readonly<Record<string, number>>;
   /** Stops what it started; called in reverse order of the list, before the connections close. */
   close?(): Promise<void>;
+}
+
+/** A read model an operator looks up by one id on the console, e.g. the presence of a workspace. */
+export interface ReadModelLookup {
+  /** Its id in the console's URLs (`workspace-presence`). */
+  readonly id: string;
+  /** What it shows (`Presence of a workspace`). */
+  readonly title: string;
+  /** What the id names (`workspace id`). */
+  readonly keyName: string;
+  /** What the read model holds for `key` now, as JSON; reads only. */
+  read(key: string): Promise<unknown>;
 }

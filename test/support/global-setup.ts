@@ -1,12 +1,13 @@
 import { loadConfig } from "../../src/contexts/index.js";
 import { stackUp } from "../../src/infra/stack/stack.js";
 import { stackSpecFromConfig } from "../../src/cli/stack-spec.js";
+import { ensureChromium } from "./browser-install.js";
 import { removeRunData } from "./run-data.js";
 
 /**
  * Brings up the local stack once per test run (reusing whatever already runs), so the
  * integration and end-to-end tests always talk to real servers. Left running afterwards:
- * the next run starts warm. Every topic (and subject, table, Redis key) a test creates is named
+ * the next run starts warm. Installs the browser of the console's tests when the machine lacks it. Every topic (and subject, table, Redis key) a test creates is named
  * `test.r<run start>.<label>.…`;
  * the teardown deletes this run's, and the setup those of runs that started over an hour ago
  * (interrupted before their teardown), so a long-lived development broker does not fill up
@@ -29,6 +30,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     return runStart === undefined || Number(runStart) < started - 3_600;
   };
   await removeRunData(config, "test", stale);
+  // The console's browser tests drive Debian's chromium: installed here, once, where it is missing.
+  ensureChromium((line) => console.log(line));
   return async () => {
     await removeRunData(config, "test", (name) => name.startsWith(run));
   };

@@ -70,6 +70,14 @@ async function presenceGateway(kit: GatewayKit, settings: PresenceSettings): Pro
       await app.register(presenceRoutes, { presence, setStatus, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
     },
     lifecycle: tracker,
+    lookups: [
+      {
+        id: "workspace-presence",
+        title: "Presence of a workspace",
+        keyName: "workspace id",
+        read: async (workspaceId) => ({ online: await presence.onlineUsers(workspaceId), connections: await presence.workspaceState(workspaceId) }),
+      },
+    ],
     stats: () => ({ online_users: tracker.localUsers }),
     // Runs before the command bus closes: the DisconnectClient commands of the sockets closed on shutdown go out first.
     close: () => tracker.close(),

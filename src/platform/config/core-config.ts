@@ -10,8 +10,8 @@ import { projectRoot, projectVersion } from "./project.js";
  * `config.ts`).
  */
 
-/** Read by several slices (production tightens authentication). */
-const nodeEnv = z.enum(["development", "production", "test"]).default("development");
+/** Read by several slices (production tightens authentication, and keeps the console off until configured). */
+export const nodeEnv = z.enum(["development", "production", "test"]).default("development");
 
 const service = defineSlice({
   name: "service",

@@ -34,6 +34,46 @@ const MIN_OUTCOMES_PER_PART = 20;
 
 const partKey = (aggregateId: string, partId: string): string => `${aggregateId}${SEPARATOR}${partId}`;
 
+/** The record names the operator tools give changelog records (they are JSON, not Avro records of the contract). */
+export const CHANGELOG_RECORDS = { snapshot: "quikchat.changelog.Snapshot", part: "quikchat.changelog.SnapshotPart", tombstone: "quikchat.changelog.Tombstone" } as const;
+
+/** One changelog record as an operator reads it: which aggregate (and part) it is, and what it holds. */
+export interface ChangelogEntry {
+  readonly fullName: (typeof CHANGELOG_RECORDS)[keyof typeof CHANGELOG_RECORDS];
+  /**
+   * A snapshot: `{aggregateId, version, state, outcomes}`, a piece it shares with others still
+   * written as `{"$part": "<part id>"}`; a part: `{aggregateId, partId, part}`; a tombstone:
+   * `{aggregateId}` (and `partId` for a part's).
+   */
+  readonly value: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Reads one record of a changelog on its own (a head, a part or a tombstone), without the other
+ * records of its aggregate: references to parts stay references. Throws
+ * {@link SnapshotFormatError} for a key or value this codec did not write.
+ */
+export function readChangelogRecord(key: string | null, value: Buffer | null): ChangelogEntry {
+  if (key === null) throw new SnapshotFormatError("changelog record without a key");
+  const separator = key.indexOf(SEPARATOR);
+  const aggregateId = separator < 0 ? key : key.slice(0, separator);
+  const partId = separator < 0 ? undefined : key.slice(separator + 1);
+  const ids = partId === undefined ? { aggregateId } : { aggregateId, partId };
+  if (value === null) return { fullName: CHANGELOG_RECORDS.tombstone, value: ids };
+  if (partId !== undefined) return { fullName: CHANGELOG_RECORDS.part, value: { ...ids, part: parsePart(aggregateId, partId, value) } };
+  const { snapshot } = decodeSnapshot(value, (id) => ({ $part: id }));
+  return { fullName: CHANGELOG_RECORDS.snapshot, value: { aggregateId, version: snapshot.version, state: snapshot.state, outcomes: snapshot.outcomes } };
+}
+
+/** A part's stored value; a {@link SnapshotFormatError} when it is not JSON. */
+function parsePart(aggregateId: string, partId: string, value: Buffer): object {
+  try {
+    return JSON.parse(value.toString("utf8")) as object;
+  } catch (error) {
+    throw new SnapshotFormatError(`part ${partId} of ${aggregateId} is not JSON`, { cause: error });
+  }
+}
+
 export class ChangelogCodec<S> {
   /** Partition → aggregate id → the parts committed to the changelog. */
   private readonly written = new Map<number, Map<string, WrittenParts>>();
@@ -87,12 +127,7 @@ export class ChangelogCodec<S> {
       const { snapshot, nextPart } = decodeSnapshot<S>(value, (partId) => {
         const stored = latest.get(partKey(key, partId));
         if (stored === undefined) throw new SnapshotFormatError(`snapshot of ${key} refers to missing part ${partId}`);
-        let part: object;
-        try {
-          part = JSON.parse(stored.toString("utf8")) as object;
-        } catch (error) {
-          throw new SnapshotFormatError(`part ${partId} of ${key} is not JSON`, { cause: error });
-        }
+        const part = parsePart(key, partId, stored);
         ids.set(part, partId);
         return part;
       });

@@ -210,6 +210,16 @@ describe("the operator tools against a processor deciding real commands", () => 
     expect(output).toMatch(new RegExp(`^${prefix.replaceAll(".", "\\.")}quikchat\\.conversations\\.processor\\s+\\w+\\s+\\d+\\s+${topics.messageCommands.replaceAll(".", "\\.")}`, "m"));
   });
 
+  it("tails a processor's changelog decoded: its JSON snapshots, not undecodable Avro", async () => {
+    const { code, output } = await cli("events", "tail", TOPICS.conversations.state, "--json", "--key", conversation);
+    expect(code, output).toBe(0);
+    const snapshots = lines(output) as unknown as { record: string; error?: string; value: { aggregateId: string; version: number; state: { status: string } } }[];
+    expect(snapshots.length).toBeGreaterThan(0);
+    expect(snapshots.filter((line) => line.error !== undefined)).toEqual([]);
+    expect(snapshots.at(-1)).toMatchObject({ record: "quikchat.changelog.Snapshot", value: { aggregateId: conversation, state: { status: "active" } } });
+    expect(snapshots.at(-1)!.value.version).toBeGreaterThanOrEqual(4);
+  });
+
   it("tails from a partition's offset or a time, and follows new records until interrupted", async () => {
     const all = await readEvents();
     const second = all[1]!;

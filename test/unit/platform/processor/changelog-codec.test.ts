@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SnapshotFormatError, type AggregateSnapshot } from "../../../../src/platform/processor/aggregate-snapshot.js";
-import { ChangelogCodec } from "../../../../src/platform/processor/changelog-codec.js";
+import { ChangelogCodec, readChangelogRecord } from "../../../../src/platform/processor/changelog-codec.js";
 
 /** A state shaped like a conversation's: generations shared by reference, the last one changing. */
 interface State {
@@ -90,5 +90,21 @@ describe("the changelog codec", () => {
     const latest = compact(log);
     latest.delete("c1\u00000");
     expect(() => codec().restore(0, latest)).toThrow(SnapshotFormatError);
+  });
+
+  it("reads each record on its own for the operator tools: a snapshot with its references, a part, tombstones", () => {
+    const writer = codec();
+    const written = writer.records(0, "c1", snapshot({ generations: [g0, g1], cursor: 1 }, 4));
+    written.commit();
+    const [part, head] = written.records.map(({ key, value }) => readChangelogRecord(key, value));
+    expect(part).toEqual({ fullName: "quikchat.changelog.SnapshotPart", value: { aggregateId: "c1", partId: "0", part: g0 } });
+    expect(head).toEqual({ fullName: "quikchat.changelog.Snapshot", value: { aggregateId: "c1", version: 4, state: { generations: [{ $part: "0" }, g1], cursor: 1 }, outcomes: [] } });
+    const deleted = writer.records(0, "c1", undefined).records.map(({ key, value }) => readChangelogRecord(key, value));
+    expect(deleted).toEqual([
+      { fullName: "quikchat.changelog.Tombstone", value: { aggregateId: "c1", partId: "0" } },
+      { fullName: "quikchat.changelog.Tombstone", value: { aggregateId: "c1" } },
+    ]);
+    expect(() => readChangelogRecord("c1", Buffer.from("not json"))).toThrow(SnapshotFormatError);
+    expect(() => readChangelogRecord(null, Buffer.from("{}"))).toThrow(SnapshotFormatError);
   });
 });
