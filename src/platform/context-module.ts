@@ -16,6 +16,7 @@ import type { Authenticate } from "./gateway/rest-support.js";
 import type { ActionRateLimiter, RateLimitBudget } from "./phoenix/action-rate-limiter.js";
 import type { ChannelFamily } from "./phoenix/channel.js";
 import type { ConnectionLifecycle } from "./phoenix/connection-lifecycle.js";
+import type { ConnectionRegistry } from "./phoenix/connection-registry.js";
 import type { OpenUserChannelPart } from "./phoenix/identity-families.js";
 import type { Ports } from "./ports.js";
 import type { AnyProcessorDefinition } from "./processor/processor-definition.js";
@@ -162,6 +163,8 @@ export interface GatewayKit {
   readonly bus: CommandBus;
   /** This gateway process: the node id plus a per-start suffix, so a restarted gateway is a new one. */
   readonly gatewayId: string;
+  /** The open sockets of this gateway (to close or extend a user's). */
+  readonly connections: ConnectionRegistry;
   /** Bearer authentication of REST requests. */
   readonly authenticate: Authenticate;
   /** The per-user budgets, shared with the socket (each REST route counts as one event name). */

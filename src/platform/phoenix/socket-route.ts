@@ -16,6 +16,7 @@ import { negotiateVersion, type ProtocolVersion } from "./phoenix-serializer.js"
 import { socketDocumentation } from "./socket-openapi.js";
 import { SocketSession, type SessionObserver } from "./socket-session.js";
 import { createTopicRouter } from "./topic-router.js";
+import { accessTokenOf, refreshReply } from "./token-refresh.js";
 import { clientInfo, type ClientInfo, type ConnectionLifecycle } from "./connection-lifecycle.js";
 
 /** The socket limits of the configuration (documented on `CoreConfig["websocket"]`) with the rate limits. */
@@ -156,7 +157,8 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
 
   /** Everything here runs synchronously, so no frame arrives before its handler is attached. */
   function serve(socket: WebSocket, connection: Duplex, admission: Admission): void {
-    const identity: SocketIdentity = { ...admission.identity, connectionId: randomUUID() };
+    // Mutable here only: a refresh moves the token's expiry, which every channel of the socket sees.
+    const identity: { -readonly [K in keyof SocketIdentity]: SocketIdentity[K] } = { ...admission.identity, connectionId: randomUUID() };
     const connectionLog = log.child({ connectionId: identity.connectionId, userId: identity.userId });
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     let closing = false;
@@ -197,6 +199,11 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       rateLimiter,
       logger: connectionLog,
       observer,
+      refreshToken: async (payload) => {
+        const token = accessTokenOf(payload);
+        if (token === undefined) return { status: "error", response: { reason: "invalid", message: "access_token must be a non-empty string" } };
+        return refreshReply(identity, await verifier.verify(token), extend);
+      },
       transport: {
         send: (text) => {
           if (closing || socket.readyState !== socket.OPEN) return;
@@ -214,9 +221,19 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     });
 
     const idle = setTimeout(() => void disconnect("heartbeatTimeout"), limits.idleTimeoutMs).unref();
-    let expiry = armExpiry(identity.tokenExpiresAt, () => void disconnect("tokenExpired"), (timer) => (expiry = timer));
+    const expire = () => void disconnect("tokenExpired");
+    let expiry = armExpiry(identity.tokenExpiresAt, expire, (timer) => (expiry = timer));
+    function extend(expiresAt: number): void {
+      if (closing) return;
+      identity.tokenExpiresAt = expiresAt;
+      clearTimeout(expiry);
+      expiry = armExpiry(expiresAt, expire, (timer) => (expiry = timer));
+      connectionLog.debug({ expiresAt }, "authentication extended");
+    }
     const unregister = registry.register({
       userId: identity.userId,
+      connectionId: identity.connectionId,
+      extend,
       close: async (reason) => {
         if (reason === "shutdown") await session.quiesce(SHUTDOWN_DRAIN_MS);
         await disconnect(reason);
