@@ -121,9 +121,14 @@ export async function createJwtVerifier(settings: JwtVerifierSettings): Promise<
   };
 }
 
+/** The prefix of the actor ids the service uses for itself. */
+export const SYSTEM_ACTOR_PREFIX = "system:";
+
 function claimsOf(payload: JWTPayload): VerifyResult {
   const workspaceId = payload.workspace_id;
   if (typeof payload.sub !== "string" || payload.sub === "") return refuse("missing_claims", "the token has no sub");
+  // The service's own actors (timers, sweepers, operators, the upstream user service) are `system:…`: no token may act as one.
+  if (payload.sub.startsWith(SYSTEM_ACTOR_PREFIX)) return refuse("invalid_claims", "the token's sub is reserved for the service");
   if (typeof workspaceId !== "string" || workspaceId === "") return refuse("missing_claims", "the token has no workspace_id");
   if (typeof payload.exp !== "number") return refuse("missing_claims", "the token has no exp");
   const issuedAt = typeof payload.iat === "number" ? payload.iat : undefined;

@@ -48,7 +48,7 @@ describe("the topic catalog", () => {
     const keys = Object.fromEntries(ALL_TOPICS.map((spec) => [spec.context, spec.keyField]));
     expect(keys).toEqual({
       messages: "conversationId", conversations: "conversationId", typing: "conversationId",
-      presence: "userId", notifications: "userId", devices: "userId", users: "userId",
+      presence: "userId", notifications: "userId", devices: "userId", users: "userId", sessions: "userId",
       calls: "callId", signaling: "callId", huddles: "huddleId",
     });
   });
