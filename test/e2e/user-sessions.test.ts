@@ -1,10 +1,12 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import avro from "avsc";
 import { SignJWT } from "jose";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
 import type { Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectSocket, joinChannel, pushTo } from "../support/phoenix-client.js";
+import { connectSocket, joinChannel, pushTo, watchPresence } from "../support/phoenix-client.js";
 import { runCli, startService, type ServiceProcess } from "../support/service-process.js";
-import { eventually, uniquePrefix } from "../support/test-config.js";
+import { eventually, testConfig, uniquePrefix } from "../support/test-config.js";
 import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
 
 /** A token of `user` issued `ageSeconds` ago (so that a revocation now is after its second), valid for an hour. */
@@ -20,8 +22,9 @@ function oldToken(user: string, workspace: string, ageSeconds = 5): Promise<stri
 
 /**
  * A user's connections end to end, on two gateway processes (one running every role, one only a
- * gateway) of one deployment: in-band token refresh, a server-side refresh, and disconnecting a
- * user everywhere with its tokens revoked, driven by the `quikchat users` command.
+ * gateway) of one deployment: in-band token refresh, a server-side refresh, disconnecting a
+ * user everywhere with its tokens revoked, driven by the `quikchat users` command, and the
+ * upstream user service's events, produced as that service would.
  */
 describe("user sessions, end to end", () => {
   const run = randomBytes(3).toString("hex");
@@ -77,6 +80,27 @@ describe("user sessions, end to end", () => {
     return { code, output: tool.output() };
   };
 
+  /** A record of the upstream topic, as the user service produces it: Avro with the registry's schema, in the Confluent wire format, keyed by user id. */
+  async function upstreamValue(record: string, value: Record<string, unknown>): Promise<Buffer> {
+    const { registry } = testConfig();
+    const subject = `${env.KAFKA_TOPIC_PREFIX}quikapp.users.events-quikchat.users.${record}`;
+    const latest = (await (await fetch(`${registry.url}/subjects/${encodeURIComponent(subject)}/versions/latest`)).json()) as { id: number; schema: string };
+    const header = Buffer.alloc(5);
+    header.writeInt32BE(latest.id, 1);
+    return Buffer.concat([header, avro.Type.forSchema(JSON.parse(latest.schema) as avro.Schema).toBuffer(value)]);
+  }
+
+  async function produceUpstream(messages: { key: string; value: Buffer }[]): Promise<void> {
+    const kafka = new Kafka({ clientId: `upstream-${run}`, brokers: [...testConfig().kafka.brokers], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      await producer.send({ topic: `${env.KAFKA_TOPIC_PREFIX}quikapp.users.events`, messages });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
   const restStatus = async (base: string, token: string) => (await fetch(`${base}/api/presence/online`, { headers: { authorization: `Bearer ${token}` } })).status;
 
   it("keeps a socket that refreshes its token in band past the first token's expiry, and closes one that does not with 4001", async () => {
@@ -126,6 +150,55 @@ describe("user sessions, end to end", () => {
       status: "error",
       response: { reason: "unauthorized", message: "the token has been revoked" },
     });
+  }, 60_000);
+
+  it("takes a user deleted upstream offline and out of its conversations, refuses its tokens, and dead-letters an undecodable record", async () => {
+    const gone = `gone-${run}`;
+    const stays = `stays-${run}`;
+    const staysToken = await tokenFor(stays, workspace);
+    const created = await fetch(`${gatewayA}/api/conversations`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${staysToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ type: "group", members: [gone], title: "doomed" }),
+    });
+    expect(created.status).toBe(201);
+    const { id: conversationId } = (await created.json()) as { id: string };
+    const watcher = await watchPresence((await connect(gatewayA, staysToken)).socket, workspace);
+    const goneToken = await tokenFor(gone, workspace);
+    const socket = await joined(gatewayB, gone, goneToken);
+    await eventually(async () => (watcher.users().has(gone) ? true : undefined), 15_000, "the user online");
+
+    const meta = { eventId: randomUUID(), occurredAt: Date.now(), correlationId: randomUUID(), causationId: null, actorId: "user-service", workspaceId: workspace };
+    await produceUpstream([
+      { key: gone, value: Buffer.from("not an Avro record") },
+      { key: gone, value: await upstreamValue("UserDeleted", { meta, userId: gone }) },
+    ]);
+
+    await eventually(async () => (socket.closes.includes(1000) ? true : undefined), 20_000, "the socket closed with 1000");
+    await eventually(async () => (watcher.users().has(gone) ? undefined : true), 15_000, "the user offline");
+    await eventually(
+      async () => {
+        const conversation = (await (await fetch(`${gatewayA}/api/conversations/${conversationId}`, { headers: { authorization: `Bearer ${staysToken}` } })).json()) as {
+          members: { userId: string }[];
+        };
+        return conversation.members.some((member) => member.userId === gone) ? undefined : conversation.members.map((member) => member.userId);
+      },
+      15_000,
+      "the user out of the conversation",
+    );
+    // Every token of a deleted user is refused, however new.
+    expect(await restStatus(gatewayA, goneToken)).toBe(401);
+    expect(await restStatus(gatewayB, await tokenFor(gone, workspace))).toBe(401);
+
+    const admin = new Kafka({ clientId: `dlq-${run}`, brokers: [...testConfig().kafka.brokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(`${env.KAFKA_TOPIC_PREFIX}quikapp.users.dlq`);
+      expect(offsets.reduce((sum, { high }) => sum + Number(high), 0)).toBe(1);
+    } finally {
+      await admin.disconnect();
+    }
+    expect(services.every((service) => service.child.exitCode === null)).toBe(true);
   }, 60_000);
 
   it("ends a user's connections at the instant a server-side refresh gives them", async () => {

@@ -3,6 +3,8 @@ import { TOPICS } from "../../platform/contract/topics.js";
 import { TOKEN_REVOCATIONS } from "../../platform/gateway/token-revocations.js";
 import { USER_SESSIONS } from "./ports.js";
 import { sessionsProcessor } from "./processor.js";
+import { RedisProfilesStore, USERS_PROJECTION } from "./projections/profiles/redis-profiles-store.js";
+import { startUpstreamUsersProjection } from "./projections/profiles/upstream-users-projection.js";
 import { RedisSessionsStore, SESSIONS_PROJECTION } from "./projections/sessions/redis-sessions-store.js";
 import { sessionKeys } from "./projections/sessions/sessions-model.js";
 import { startSessionsProjection } from "./projections/sessions/sessions-projection.js";
@@ -12,7 +14,9 @@ import { enforceSessions } from "./session-enforcer.js";
 import { userTools } from "./tools.js";
 
 /**
- * Users as this service sees them: what it does to a user's live connections and tokens
+ * Users as this service sees them: the upstream user service's events (`quikapp.users.events`:
+ * the users read model, and a deleted user disconnected everywhere and out of its
+ * conversations, through commands), what it does to a user's live connections and tokens
  * (`quikapp.sessions.*`: disconnect everywhere, token revocation, refresh of a connection's
  * authentication; one aggregate per user), the revocations the gateways' authentication
  * consults, and the gateways' part that closes or extends sockets.
@@ -24,10 +28,18 @@ import { userTools } from "./tools.js";
  */
 export const users = defineContext({
   name: "users",
+  // The upstream users projection reads the conversations' memberships (MySQL) of a deleted user.
+  dependencies: () => ["mysql"],
   processors: () => [sessionsProcessor],
   projections: (kit) => {
     const { config, codec, redis, logger, metrics, registry } = kit;
     return [
+      {
+        name: USERS_PROJECTION,
+        topic: TOPICS.users.events,
+        store: () => new RedisProfilesStore(kit.redisConnection("users-store"), config.kafka.topicPrefix),
+        start: () => startUpstreamUsersProjection({ config, codec, logger, metrics, registry, pool: kit.pool }),
+      },
       {
         name: SESSIONS_PROJECTION,
         topic: TOPICS.sessions.events,

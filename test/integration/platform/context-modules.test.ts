@@ -81,6 +81,7 @@ describe("the contexts list wires every role and tool", () => {
       "projection:read-positions",
       "projection:sessions",
       "projection:typing",
+      "projection:users",
     ]);
     expect(health.stats).not.toHaveProperty("active_calls");
   });
@@ -108,7 +109,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "sessions", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

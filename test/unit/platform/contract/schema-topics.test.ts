@@ -18,11 +18,11 @@ describe("the topic catalog", () => {
     expect(TOPICS.messages.dlq).toBe("quikapp.messages.dlq");
   });
 
-  it("gives the upstream users context an events topic only", () => {
-    expect(Object.keys(TOPICS.users)).toEqual(["events"]);
+  it("gives the upstream users context its events topic and our dead letters only", () => {
+    expect(Object.keys(TOPICS.users)).toEqual(["events", "dlq"]);
     // @ts-expect-error: users are produced upstream; there is no commands topic to write to.
     expect(TOPICS.users.commands).toBeUndefined();
-    expect(ALL_TOPICS.filter((spec) => spec.context === "users").map((spec) => spec.name)).toEqual(["quikapp.users.events"]);
+    expect(ALL_TOPICS.filter((spec) => spec.context === "users").map((spec) => spec.name)).toEqual(["quikapp.users.events", "quikapp.users.dlq"]);
   });
 
   it("lists every topic once, with a spec matching its name", () => {
