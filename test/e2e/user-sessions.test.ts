@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import avro from "avsc";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import type { Socket } from "phoenix";
+import { Presence, type Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSocket, joinChannel, pushTo, watchPresence } from "../support/phoenix-client.js";
 import { runCli, startService, type ServiceProcess } from "../support/service-process.js";
@@ -199,6 +199,24 @@ describe("user sessions, end to end", () => {
       await admin.disconnect();
     }
     expect(services.every((service) => service.child.exitCode === null)).toBe(true);
+  }, 60_000);
+
+  it("shows an upstream user_updated's display name and avatar in the user's presence metas", async () => {
+    const named = `named-${run}`;
+    const viewer = await connect(gatewayA, await tokenFor(`viewer-${run}`, workspace));
+    const channel = viewer.socket.channel(`presence:${workspace}`);
+    const presence = new Presence(channel);
+    await joinChannel(channel);
+    await joined(gatewayB, named, await tokenFor(named, workspace));
+    const metasOf = () => presence.list((id: string, { metas }: { metas: Record<string, unknown>[] }) => ({ id, metas })).find((entry) => entry.id === named)?.metas;
+    await eventually(async () => metasOf()?.length, 15_000, "the user online");
+
+    const meta = { eventId: randomUUID(), occurredAt: Date.now(), correlationId: randomUUID(), causationId: null, actorId: "user-service", workspaceId: workspace };
+    const profile = { userId: named, displayName: "Nadia N.", username: null, email: null, avatarUrl: "https://img.example/n.png", timezone: null };
+    await produceUpstream([{ key: named, value: await upstreamValue("UserUpdated", { meta, ...profile }) }]);
+    const shown = await eventually(async () => metasOf()?.find((entry) => entry.display_name === "Nadia N."), 15_000, "the new name in the metas");
+    expect(shown).toMatchObject({ display_name: "Nadia N.", avatar_url: "https://img.example/n.png", phx_ref_prev: expect.any(String) });
+    expect(metasOf()).toHaveLength(1);
   }, 60_000);
 
   it("ends a user's connections at the instant a server-side refresh gives them", async () => {

@@ -1059,6 +1059,17 @@ export interface SetStatus {
   statusText: string | null;
 }
 
+/**
+ * The user's profile as others see it in presence changed upstream (issued by system:users from the
+ * user service's events).
+ */
+export interface UpdateProfile {
+  meta: CommandMeta;
+  userId: string;
+  displayName: string | null;
+  avatarUrl: string | null;
+}
+
 // ---- quikchat.presence: events
 
 /** A connection of a user is gone. */
@@ -1122,6 +1133,16 @@ export interface ConnectionRefreshed {
    * milliseconds (timestamp-millis).
    */
   expiresAt: number;
+}
+
+/**
+ * The display name and avatar shown in the user's presence metas, as the user service last said.
+ */
+export interface ProfileChanged {
+  meta: EventMeta;
+  userId: string;
+  displayName: string | null;
+  avatarUrl: string | null;
 }
 
 /** A user changed the status shown to others. */
@@ -1527,7 +1548,8 @@ export type PresenceCommand =
   | { readonly type: "DisconnectClient"; readonly data: DisconnectClient }
   | { readonly type: "ExpirePresence"; readonly data: ExpirePresence }
   | { readonly type: "PresenceHeartbeat"; readonly data: PresenceHeartbeat }
-  | { readonly type: "SetStatus"; readonly data: SetStatus };
+  | { readonly type: "SetStatus"; readonly data: SetStatus }
+  | { readonly type: "UpdateProfile"; readonly data: UpdateProfile };
 
 /** Events of the presence context (topic key: userId). */
 export type PresenceEvent =
@@ -1535,6 +1557,7 @@ export type PresenceEvent =
   | { readonly type: "ConnectionClosing"; readonly data: ConnectionClosing }
   | { readonly type: "ConnectionOpened"; readonly data: ConnectionOpened }
   | { readonly type: "ConnectionRefreshed"; readonly data: ConnectionRefreshed }
+  | { readonly type: "ProfileChanged"; readonly data: ProfileChanged }
   | { readonly type: "StatusChanged"; readonly data: StatusChanged }
   | { readonly type: "UserOffline"; readonly data: UserOffline }
   | { readonly type: "UserOnline"; readonly data: UserOnline };
@@ -1671,8 +1694,10 @@ export interface AvroRecords {
   "quikchat.presence.DisconnectClient": DisconnectClient;
   "quikchat.presence.ExpirePresence": ExpirePresence;
   "quikchat.presence.PresenceHeartbeat": PresenceHeartbeat;
+  "quikchat.presence.ProfileChanged": ProfileChanged;
   "quikchat.presence.SetStatus": SetStatus;
   "quikchat.presence.StatusChanged": StatusChanged;
+  "quikchat.presence.UpdateProfile": UpdateProfile;
   "quikchat.presence.UserOffline": UserOffline;
   "quikchat.presence.UserOnline": UserOnline;
   "quikchat.sessions.ConnectionsRefreshed": ConnectionsRefreshed;
@@ -1740,6 +1765,7 @@ export interface AvroCommands {
   "quikchat.presence.ExpirePresence": ExpirePresence;
   "quikchat.presence.PresenceHeartbeat": PresenceHeartbeat;
   "quikchat.presence.SetStatus": SetStatus;
+  "quikchat.presence.UpdateProfile": UpdateProfile;
   "quikchat.sessions.DisconnectUser": DisconnectUser;
   "quikchat.sessions.RefreshConnections": RefreshConnections;
   "quikchat.signaling.SendAnswer": SendAnswer;
@@ -1792,6 +1818,7 @@ export interface AvroEvents {
   "quikchat.presence.ConnectionClosing": ConnectionClosing;
   "quikchat.presence.ConnectionOpened": ConnectionOpened;
   "quikchat.presence.ConnectionRefreshed": ConnectionRefreshed;
+  "quikchat.presence.ProfileChanged": ProfileChanged;
   "quikchat.presence.StatusChanged": StatusChanged;
   "quikchat.presence.UserOffline": UserOffline;
   "quikchat.presence.UserOnline": UserOnline;

@@ -16,9 +16,20 @@ describe("the reactions to upstream user events", () => {
     ]);
   });
 
-  it("are none for a created or updated user", () => {
-    expect(reactionsTo({ type: "UserCreated", data: { meta, userId: "alice", ...profile } }, ["c1"])).toEqual([]);
-    expect(reactionsTo({ type: "UserUpdated", data: { meta, userId: "alice", ...profile } }, ["c1"])).toEqual([]);
+  it("give a created or updated user's display name and avatar to its presence, as the user service", () => {
+    const update = {
+      context: "presence",
+      type: "UpdateProfile",
+      key: "alice",
+      command: {
+        meta: { commandId: "users:e1:profile", correlationId: "corr", actorId: "system:users", workspaceId: "w1", issuedAt: meta.occurredAt, replyTo: null },
+        userId: "alice",
+        displayName: "Alice",
+        avatarUrl: "https://img/a.png",
+      },
+    };
+    expect(reactionsTo({ type: "UserCreated", data: { meta, userId: "alice", ...profile } }, ["c1"])).toEqual([update]);
+    expect(reactionsTo({ type: "UserUpdated", data: { meta, userId: "alice", ...profile } }, ["c1"])).toEqual([update]);
   });
 });
 
