@@ -28,7 +28,7 @@ export interface ServiceProcess {
 export function runCli(args: readonly string[], env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
     cwd: projectRoot(),
-    // As bin/quikchat.cjs does for the installed command: a process of every role polls seven consumers.
+    // As bin/quikchat.cjs does for the installed command: a process of every role polls eleven consumers.
     env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "32", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
