@@ -50,9 +50,10 @@ export const users = defineContext({
   },
   gateway: async (kit) => {
     const prefix = kit.config.kafka.topicPrefix;
-    kit.ports.provide(TOKEN_REVOCATIONS, new SessionsReadModel(kit.redis, prefix));
+    const revocations = new SessionsReadModel(kit.redis, prefix);
+    kit.ports.provide(TOKEN_REVOCATIONS, revocations);
     kit.ports.provide(USER_SESSIONS, sessionCommands(kit.bus));
-    const stop = await enforceSessions(kit.hub, sessionKeys(prefix).deltas, kit.connections, kit.logger.child({ component: "session-enforcer" }));
+    const stop = await enforceSessions(kit.hub, sessionKeys(prefix).deltas, kit.connections, revocations, kit.logger.child({ component: "session-enforcer" }));
     return { close: async () => stop() };
   },
   tools: userTools,

@@ -5,6 +5,8 @@ export interface RegisteredConnection {
   readonly userId: string;
   /** The socket's connection id (its presence connection). */
   readonly connectionId: string;
+  /** The `iat` (seconds) of the socket's current token, when it has one: whether a revocation concerns it. */
+  readonly tokenIssuedAt: number | undefined;
   /** Closes the socket for `reason`; resolves once it is closed (or given up on and destroyed). */
   close(reason: DisconnectReason): Promise<void>;
   /**
@@ -29,6 +31,8 @@ export interface ConnectionRegistry {
    * or `release`d.
    */
   reserve(userId: string): "reserved" | "limit" | "closing";
+  /** Every open socket of this process. */
+  all(): readonly RegisteredConnection[];
   /** The open sockets of `userId` on this process. */
   connectionsOf(userId: string): readonly RegisteredConnection[];
   /** Returns a reserved slot whose upgrade did not happen. */
@@ -66,6 +70,9 @@ export function createConnectionRegistry(limits: { readonly maxConnectionsPerUse
       if (count >= limits.maxConnectionsPerUser) return "limit";
       perUser.set(userId, count + 1);
       return "reserved";
+    },
+    all() {
+      return [...open];
     },
     connectionsOf(userId) {
       return [...open].filter((connection) => connection.userId === userId);

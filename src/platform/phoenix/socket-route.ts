@@ -59,6 +59,7 @@ const AUTH_TOKEN_PROTOCOL_PREFIX = "base64url.bearer.phx.";
 
 interface Admission {
   readonly identity: Omit<SocketIdentity, "connectionId">;
+  readonly tokenIssuedAt: number | undefined;
   readonly client: ClientInfo;
   readonly version: ProtocolVersion;
   upgraded: boolean;
@@ -109,7 +110,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     if (!version) return refuse(reply, 400, "unsupported_vsn", "vsn must be 1.0.x or 2.0.x");
     const verified = await verifier.verify(request.query.token ?? tokenFromProtocols(request.headers["sec-websocket-protocol"]));
     if (!verified.ok) return refuse(reply, tokenErrorStatus(verified.error.code), verified.error.code, verified.error.message);
-    const { userId, workspaceId, expiresAt } = verified.token;
+    const { userId, workspaceId, expiresAt, issuedAt } = verified.token;
     const reservation = registry.reserve(userId);
     if (reservation === "limit") {
       return refuse(reply, 429, "too_many_connections", `at most ${limits.maxConnectionsPerUser} sockets per user`);
@@ -117,6 +118,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     if (reservation === "closing") return refuse(reply, 503, "shutting_down", "this gateway is shutting down");
     const admission: Admission = {
       identity: { userId, workspaceId, tokenExpiresAt: expiresAt },
+      tokenIssuedAt: issuedAt,
       client: clientInfo(request.query),
       version,
       upgraded: false,
@@ -162,6 +164,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     const connectionLog = log.child({ connectionId: identity.connectionId, userId: identity.userId });
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     let closing = false;
+    let tokenIssuedAt = admission.tokenIssuedAt;
     /** The code the server closed the socket with, if it did. */
     let closedWith: number | undefined;
 
@@ -202,7 +205,10 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       refreshToken: async (payload) => {
         const token = accessTokenOf(payload);
         if (token === undefined) return { status: "error", response: { reason: "invalid", message: "access_token must be a non-empty string" } };
-        return refreshReply(identity, await verifier.verify(token), extend);
+        return refreshReply(identity, await verifier.verify(token), (refreshed) => {
+          tokenIssuedAt = refreshed.issuedAt;
+          extend(refreshed.expiresAt);
+        });
       },
       transport: {
         send: (text) => {
@@ -233,6 +239,9 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     const unregister = registry.register({
       userId: identity.userId,
       connectionId: identity.connectionId,
+      get tokenIssuedAt() {
+        return tokenIssuedAt;
+      },
       extend,
       close: async (reason) => {
         if (reason === "shutdown") await session.quiesce(SHUTDOWN_DRAIN_MS);

@@ -21,18 +21,18 @@ export function refreshRefusal(current: Pick<SocketIdentity, "userId" | "workspa
 
 /**
  * The reply to an `access_token` push whose token was verified as `verified`: `ok {expires_at}`
- * when it replaces the socket's token (then `accept` is called with the new expiry, in seconds),
+ * when it replaces the socket's token (then `accept` is called with the new token),
  * otherwise an error reply, `unauthorized` with the refusal as `message` (`unavailable` when the
  * keys or revocations could not be read: retry), and the socket keeps its current token.
  */
-export function refreshReply(current: Pick<SocketIdentity, "userId" | "workspaceId" | "tokenExpiresAt">, verified: VerifyResult, accept: (expiresAt: number) => void): ChannelReply {
+export function refreshReply(current: Pick<SocketIdentity, "userId" | "workspaceId" | "tokenExpiresAt">, verified: VerifyResult, accept: (token: VerifiedToken) => void): ChannelReply {
   if (!verified.ok) {
     const reason = tokenErrorStatus(verified.error.code) === 503 ? "unavailable" : "unauthorized";
     return { status: "error", response: { reason, message: verified.error.message } };
   }
   const refusal = refreshRefusal(current, verified.token);
   if (refusal !== undefined) return { status: "error", response: { reason: "unauthorized", message: refusal } };
-  accept(verified.token.expiresAt);
+  accept(verified.token);
   return { status: "ok", response: { expires_at: verified.token.expiresAt } };
 }
 

@@ -519,7 +519,7 @@ describe("the topic router", () => {
 });
 
 describe("the connection registry", () => {
-  const connection = (userId: string, close: (reason: DisconnectReason) => Promise<void>, connectionId = `${userId}-1`) => ({ userId, connectionId, close, extend: () => undefined });
+  const connection = (userId: string, close: (reason: DisconnectReason) => Promise<void>, connectionId = `${userId}-1`) => ({ userId, connectionId, tokenIssuedAt: undefined, close, extend: () => undefined });
 
   it("lists the open sockets of a user", () => {
     const registry = createConnectionRegistry({ maxConnectionsPerUser: 5 });

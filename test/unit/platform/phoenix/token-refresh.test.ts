@@ -20,8 +20,8 @@ describe("an access_token refresh", () => {
 
   it("answers ok with the new expiry and moves the socket's expiry only when accepted", () => {
     const accepted: number[] = [];
-    expect(refreshReply(current, { ok: true, token: token() }, (at) => accepted.push(at))).toEqual({ status: "ok", response: { expires_at: 2_000 } });
-    expect(refreshReply(current, { ok: true, token: token({ userId: "mallory" }) }, (at) => accepted.push(at))).toEqual({
+    expect(refreshReply(current, { ok: true, token: token() }, (next) => accepted.push(next.expiresAt))).toEqual({ status: "ok", response: { expires_at: 2_000 } });
+    expect(refreshReply(current, { ok: true, token: token({ userId: "mallory" }) }, (next) => accepted.push(next.expiresAt))).toEqual({
       status: "error",
       response: { reason: "unauthorized", message: "the token is for another user" },
     });
