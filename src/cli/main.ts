@@ -26,6 +26,7 @@ import { ToolError } from "./tool-error.js";
 import { jsonLine, progressBar, type Progress } from "./tool-output.js";
 import { registerExport } from "./topic-export.js";
 import { registerTrace } from "./trace.js";
+import { toolKit } from "./command-bus-tool.js";
 
 function config(): Config {
   return loadConfig(process.env);
@@ -151,6 +152,7 @@ registerAggregateShow(program, config);
 registerDlqTools(program, config);
 registerGroupsLag(program, config);
 registerExport(program, config);
+for (const module of CONTEXT_MODULES) module.tools?.(program, toolKit(config));
 
 try {
   await program.parseAsync(process.argv);

@@ -9,6 +9,7 @@ import { bearerAuthentication } from "../platform/gateway/bearer-auth.js";
 import { CommandBus } from "../platform/gateway/command-bus.js";
 import { createJwtVerifier } from "../platform/gateway/jwt-verifier.js";
 import { PubSubHub } from "../platform/gateway/pubsub-hub.js";
+import { TOKEN_REVOCATIONS, withRevocations } from "../platform/gateway/token-revocations.js";
 import { serve } from "../platform/gateway/server.js";
 import { createRedisActionRateLimiter } from "../platform/phoenix/action-rate-limiter.js";
 import { allOf } from "../platform/phoenix/connection-lifecycle.js";
@@ -145,7 +146,8 @@ export async function start(
       closers.push(() => producer.close());
       const bus = new CommandBus(producer, hub, config.service.nodeId, prefix, logger, { metrics: gatewayMetrics(metrics.registry) });
       await bus.start();
-      const verifier = await createJwtVerifier(config.auth);
+      // A context that keeps revocations provides them below; every verification reads the port then.
+      const verifier = withRevocations(await createJwtVerifier(config.auth), () => ports.find(TOKEN_REVOCATIONS));
       const limits = socketLimitsFromConfig(config, modules.flatMap((module) => module.rateLimits?.(settings(module)) ?? []));
       const rateLimiter = createRedisActionRateLimiter(redis, limits.rateLimits, `${prefix}quikchat:ratelimit`);
       const kit: Omit<GatewayKit, "pool" | "mongo"> = {
@@ -156,6 +158,7 @@ export async function start(
         bus,
         // A restarted gateway is a new one: the presence sweeper expires what its predecessor held.
         gatewayId: `${config.service.nodeId}.${randomUUID().slice(0, 8)}`,
+        connections,
         authenticate: bearerAuthentication(verifier),
         rateLimiter,
         registry: metrics.registry,

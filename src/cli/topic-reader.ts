@@ -52,7 +52,7 @@ export function contractTopics(prefix: string, kinds: readonly TopicKind[] = ["c
  */
 export function resolveTopic(prefix: string, name: string, kind: TopicKind = "events"): string {
   if (isContextName(name)) {
-    if (!topicKindsOf(name).includes(kind)) throw new ToolError(`the ${name} context has no ${kind} topic (it is upstream: events only)`);
+    if (!topicKindsOf(name).includes(kind)) throw new ToolError(`the ${name} context has no ${kind} topic (it is upstream: its events and our dead letters only)`);
     return prefix + TOPICS[name][kind as "events"];
   }
   const bare = prefix !== "" && name.startsWith(prefix) ? name.slice(prefix.length) : name;

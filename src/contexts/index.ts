@@ -5,13 +5,14 @@ import { consoleConfig, type ConsoleSettings } from "../console/console-config.j
 import { conversations } from "./conversations/module.js";
 import { presence } from "./presence/module.js";
 import { typing } from "./typing/module.js";
+import { users } from "./users/module.js";
 
 /**
  * Every context of the service. Each role and tool iterates this list: adding a context is its
  * `.avsc` files, its folder and one line here. Contexts start in this order, so one that uses
  * another's port comes after it.
  */
-export const CONTEXT_MODULES = [conversations, presence, typing] as const;
+export const CONTEXT_MODULES = [conversations, presence, typing, users] as const;
 
 type Module = (typeof CONTEXT_MODULES)[number];
 type SettingsOfModule<M> = M extends ContextModule<string, infer Settings> ? Settings : never;

@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import type { FastifyPluginAsync } from "fastify";
 import type { Redis } from "ioredis";
 import type { MongoClient } from "mongodb";
@@ -16,6 +17,7 @@ import type { Authenticate } from "./gateway/rest-support.js";
 import type { ActionRateLimiter, RateLimitBudget } from "./phoenix/action-rate-limiter.js";
 import type { ChannelFamily } from "./phoenix/channel.js";
 import type { ConnectionLifecycle } from "./phoenix/connection-lifecycle.js";
+import type { ConnectionRegistry } from "./phoenix/connection-registry.js";
 import type { OpenUserChannelPart } from "./phoenix/identity-families.js";
 import type { Ports } from "./ports.js";
 import type { AnyProcessorDefinition } from "./processor/processor-definition.js";
@@ -51,6 +53,18 @@ export interface ContextModule<Name extends string = string, Settings = unknown>
   projections?(kit: ProjectionKit, settings: Settings): readonly ContextProjection[];
   /** What it serves on a gateway: channel families, REST routes, reactions to sockets opening and closing. */
   gateway?(kit: GatewayKit, settings: Settings): Promise<GatewayPart>;
+  /** Its operator commands under `quikchat` (e.g. `users disconnect`). */
+  tools?(program: Command, kit: ToolKit): void;
+}
+
+/** What the command line gives a context's operator commands. */
+export interface ToolKit {
+  /**
+   * Runs `work` with a command bus of the tool's own, sending as a gateway does (outcomes come
+   * back to the tool); connects once the dependencies answer and closes after. A refusal or a
+   * failure to get an answer rejects with a one-line error for the operator.
+   */
+  withCommandBus<T>(work: (bus: CommandBus) => Promise<T>): Promise<T>;
 }
 
 /** Declares a context module, inferring its name and settings. */
@@ -162,6 +176,8 @@ export interface GatewayKit {
   readonly bus: CommandBus;
   /** This gateway process: the node id plus a per-start suffix, so a restarted gateway is a new one. */
   readonly gatewayId: string;
+  /** The open sockets of this gateway (to close or extend a user's). */
+  readonly connections: ConnectionRegistry;
   /** Bearer authentication of REST requests. */
   readonly authenticate: Authenticate;
   /** The per-user budgets, shared with the socket (each REST route counts as one event name). */

@@ -28,7 +28,7 @@ export interface ServiceProcess {
 export function runCli(args: readonly string[], env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
     cwd: projectRoot(),
-    // As bin/quikchat.cjs does for the installed command: a process of every role polls seven consumers.
+    // As bin/quikchat.cjs does for the installed command: a process of every role polls eleven consumers.
     env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "32", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -40,13 +40,13 @@ export function runCli(args: readonly string[], env: Record<string, string>): Se
 }
 
 /**
- * Starts `quikchat start` (all roles) on a free port with its own topic prefix and the test
- * JWT secret, and resolves once `/health/ready` answers 200.
+ * Starts `quikchat start` (all roles, or `args`) on a free port with its own topic prefix (unless
+ * `env` gives one) and the test JWT secret, and resolves once `/health/ready` answers 200.
  */
-export async function startService(label: string, env: Record<string, string> = {}): Promise<{ service: ServiceProcess; base: string }> {
+export async function startService(label: string, env: Record<string, string> = {}, args: readonly string[] = ["start"]): Promise<{ service: ServiceProcess; base: string }> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const service = runCli(["start"], {
+  const service = runCli(args, {
     PORT: String(port),
     HOST: "127.0.0.1",
     KAFKA_TOPIC_PREFIX: uniquePrefix(label),

@@ -46,6 +46,7 @@ function resultOf(command: PresenceCommand): Record<string, unknown> {
       return { status: command.data.status };
     case "DisconnectClient":
     case "PresenceHeartbeat":
+    case "UpdateProfile":
     case "ExpirePresence":
       return {};
     default:

@@ -7,7 +7,7 @@
 import { topicConfig } from "../../infra/kafka/topic-bootstrap.js";
 import { COMPATIBILITY_RULE } from "./compatibility.js";
 import type { CatalogRecord } from "./schema-catalog.js";
-import { ALL_TOPICS, CONTEXT_SPECS } from "./topics.js";
+import { ALL_TOPICS, CONTEXT_SPECS, topicName } from "./topics.js";
 
 export interface TopicFacts {
   readonly topic: string;
@@ -52,7 +52,9 @@ export function topicFacts(records: readonly CatalogRecord[]): TopicFacts[] {
     const holds =
       spec.kind === "state"
         ? "the processor's aggregate snapshots as JSON (internal, not Avro)"
-        : spec.kind === "dlq"
+        : spec.kind === "dlq" && CONTEXT_SPECS[spec.context].upstream
+          ? `the records of \`${topicName(spec.context, "events")}\` that could not be decoded, as read, with headers \`error\`, \`error_code\` (\`undecodable\`), \`source_topic\`, \`source_partition\`, \`source_offset\``
+          : spec.kind === "dlq"
           ? `commands that failed, as read, with headers \`error\`, \`error_code\`, \`source_topic\`, \`source_partition\`, \`source_offset\` (and \`replay_of\` when a replay failed): ${names.join(", ")}`
           : names.join(", ");
     return {

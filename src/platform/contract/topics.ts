@@ -30,9 +30,10 @@ export type OwnedTopics<C extends string> = {
   readonly [K in TopicKind]: `quikapp.${C}.${K}`;
 };
 
-/** Topics of an upstream context: its events topic only. */
+/** Topics of an upstream context: its events topic, and ours for its records we could not consume. */
 export interface UpstreamTopics<C extends string> {
   readonly events: `quikapp.${C}.events`;
+  readonly dlq: `quikapp.${C}.dlq`;
 }
 
 /** The topic names of every context, typed so that `TOPICS.users.commands` does not compile. */
@@ -53,10 +54,11 @@ function ownedTopics<C extends string>(context: C): OwnedTopics<C> {
 /**
  * Topic names per context, e.g. `TOPICS.messages.events === "quikapp.messages.events"`.
  * Owned contexts have `events`, `commands`, `state` (compacted changelog) and `dlq`; upstream
- * contexts (`users`) only `events`.
+ * contexts (`users`) their `events` (the upstream service's) and our `dlq` of the records we
+ * could not consume.
  */
 export const TOPICS: TopicCatalog = Object.freeze(
-  Object.fromEntries(CONTEXTS.map((context) => [context, CONTEXT_SPECS[context].upstream ? { events: topicName(context, "events") } : ownedTopics(context)])),
+  Object.fromEntries(CONTEXTS.map((context) => [context, CONTEXT_SPECS[context].upstream ? { events: topicName(context, "events"), dlq: topicName(context, "dlq") } : ownedTopics(context)])),
 ) as TopicCatalog;
 
 /** One topic to create at bootstrap, with what decides its configuration. */
@@ -74,9 +76,9 @@ export interface TopicSpec {
 
 const TOPIC_KINDS: readonly TopicKind[] = ["events", "commands", "state", "dlq"];
 
-/** Kinds of topic that exist for a context: all four when owned, `events` alone when upstream. */
+/** Kinds of topic that exist for a context: all four when owned, `events` and `dlq` when upstream. */
 export function topicKindsOf(context: ContextName): readonly TopicKind[] {
-  return CONTEXT_SPECS[context].upstream ? ["events"] : TOPIC_KINDS;
+  return CONTEXT_SPECS[context].upstream ? ["events", "dlq"] : TOPIC_KINDS;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import type { TokenVerifier } from "./jwt-verifier.js";
+import { tokenErrorStatus, type TokenVerifier } from "./jwt-verifier.js";
 import { ServiceError } from "../errors/error-codes.js";
 import type { Authenticate } from "./rest-support.js";
 
@@ -10,7 +10,7 @@ export function bearerAuthentication(verifier: TokenVerifier): Authenticate {
     const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
     const result = await verifier.verify(token);
     if (result.ok) return { userId: result.token.userId, workspaceId: result.token.workspaceId };
-    if (result.error.code === "key_unavailable") throw new ServiceError("unavailable", result.error.message);
+    if (tokenErrorStatus(result.error.code) === 503) throw new ServiceError("unavailable", result.error.message);
     throw new ServiceError("unauthorized", result.error.message);
   };
 }

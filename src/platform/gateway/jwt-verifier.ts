@@ -17,12 +17,15 @@ export interface VerifiedToken {
   readonly workspaceId: string;
   /** `exp`, seconds since the epoch. */
   readonly expiresAt: number;
+  /** `iat`, seconds since the epoch, when the token says when it was issued. */
+  readonly issuedAt: number | undefined;
   readonly claims: Readonly<JWTPayload>;
 }
 
 /**
- * Why a token was refused. Every code but `key_unavailable` is the bearer's fault (HTTP 401);
- * `key_unavailable` means the JWKS endpoint could not be reached (HTTP 503, try again).
+ * Why a token was refused. Every code but `key_unavailable` and `revocation_unavailable` is the
+ * bearer's fault (HTTP 401); those two mean the JWKS endpoint or the revocations could not be
+ * read (HTTP 503, try again).
  */
 export type TokenErrorCode =
   | "missing_token"
@@ -33,7 +36,9 @@ export type TokenErrorCode =
   | "not_yet_valid"
   | "invalid_claims"
   | "missing_claims"
-  | "key_unavailable";
+  | "revoked"
+  | "key_unavailable"
+  | "revocation_unavailable";
 
 export interface TokenError {
   readonly code: TokenErrorCode;
@@ -43,7 +48,7 @@ export interface TokenError {
 
 /** The HTTP status a refusal maps to, for the upgrade and for REST. */
 export function tokenErrorStatus(code: TokenErrorCode): 401 | 503 {
-  return code === "key_unavailable" ? 503 : 401;
+  return code === "key_unavailable" || code === "revocation_unavailable" ? 503 : 401;
 }
 
 export type VerifyResult = { readonly ok: true; readonly token: VerifiedToken } | { readonly ok: false; readonly error: TokenError };
@@ -116,12 +121,18 @@ export async function createJwtVerifier(settings: JwtVerifierSettings): Promise<
   };
 }
 
+/** The prefix of the actor ids the service uses for itself. */
+export const SYSTEM_ACTOR_PREFIX = "system:";
+
 function claimsOf(payload: JWTPayload): VerifyResult {
   const workspaceId = payload.workspace_id;
   if (typeof payload.sub !== "string" || payload.sub === "") return refuse("missing_claims", "the token has no sub");
+  // The service's own actors (timers, sweepers, operators, the upstream user service) are `system:…`: no token may act as one.
+  if (payload.sub.startsWith(SYSTEM_ACTOR_PREFIX)) return refuse("invalid_claims", "the token's sub is reserved for the service");
   if (typeof workspaceId !== "string" || workspaceId === "") return refuse("missing_claims", "the token has no workspace_id");
   if (typeof payload.exp !== "number") return refuse("missing_claims", "the token has no exp");
-  return { ok: true, token: { userId: payload.sub, workspaceId, expiresAt: payload.exp, claims: payload } };
+  const issuedAt = typeof payload.iat === "number" ? payload.iat : undefined;
+  return { ok: true, token: { userId: payload.sub, workspaceId, expiresAt: payload.exp, issuedAt, claims: payload } };
 }
 
 function refusalFor(error: unknown): VerifyResult {
@@ -145,6 +156,7 @@ function refusalFor(error: unknown): VerifyResult {
   return refuse("key_unavailable", "the signing keys are unavailable");
 }
 
-function refuse(code: TokenErrorCode, message: string): VerifyResult {
+/** A refusal of a token. */
+export function refuse(code: TokenErrorCode, message: string): VerifyResult {
   return { ok: false, error: { code, message } };
 }

@@ -19,7 +19,7 @@ const errorBody = (description: string) =>
 /** The error responses every REST route may give, for its response schema (their reasons are those of `error-codes.ts`). */
 export const errorResponses = {
   400: errorBody("Malformed JSON, a body or parameter that does not match the schema, or a rule of the domain (invalid)"),
-  401: errorBody("Missing, malformed, forged or expired bearer token"),
+  401: errorBody("Missing, malformed, forged, expired or revoked bearer token"),
   403: errorBody("The caller is part of it but may not do this (forbidden)"),
   404: errorBody("No such thing, or not the caller's: existence is not revealed (not_found, not_a_member)"),
   409: errorBody("A conflict with the current state (conflict)"),

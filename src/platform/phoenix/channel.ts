@@ -12,7 +12,7 @@ export interface SocketIdentity {
   readonly workspaceId: string;
   /** Unique per socket; also the presence connection id. */
   readonly connectionId: string;
-  /** Seconds since the epoch when the token expires. */
+  /** Seconds since the epoch when the socket's token expires; later once the token is refreshed (`access_token`) or the connection extended. */
   readonly tokenExpiresAt: number;
 }
 

@@ -3,8 +3,19 @@ import type { DisconnectReason } from "./disconnect-reasons.js";
 /** What the registry needs of an open socket. */
 export interface RegisteredConnection {
   readonly userId: string;
+  /** The socket's connection id (its presence connection). */
+  readonly connectionId: string;
+  /** The `iat` (seconds) of the socket's current token, when it has one: whether a revocation concerns it. */
+  readonly tokenIssuedAt: number | undefined;
   /** Closes the socket for `reason`; resolves once it is closed (or given up on and destroyed). */
   close(reason: DisconnectReason): Promise<void>;
+  /**
+   * Moves the instant the socket's authentication ends to `expiresAt` (seconds since the epoch):
+   * the socket closes with `tokenExpired` then, unless extended again or refreshed by its client;
+   * one in the past closes it at once. What an accepted `access_token` push does, and what a
+   * server-side refresh of the connection does.
+   */
+  extend(expiresAt: number): void;
 }
 
 /**
@@ -20,6 +31,10 @@ export interface ConnectionRegistry {
    * or `release`d.
    */
   reserve(userId: string): "reserved" | "limit" | "closing";
+  /** Every open socket of this process. */
+  all(): readonly RegisteredConnection[];
+  /** The open sockets of `userId` on this process. */
+  connectionsOf(userId: string): readonly RegisteredConnection[];
   /** Returns a reserved slot whose upgrade did not happen. */
   release(userId: string): void;
   /**
@@ -55,6 +70,12 @@ export function createConnectionRegistry(limits: { readonly maxConnectionsPerUse
       if (count >= limits.maxConnectionsPerUser) return "limit";
       perUser.set(userId, count + 1);
       return "reserved";
+    },
+    all() {
+      return [...open];
+    },
+    connectionsOf(userId) {
+      return [...open].filter((connection) => connection.userId === userId);
     },
     release,
     register(connection) {

@@ -37,10 +37,10 @@ export const socketDocumentation: SwaggerTransform = ({ schema, url }) => ({
     response: {
       101: { description: "Switching Protocols: the socket is open", type: "null" },
       400: refusal("unsupported vsn"),
-      401: refusal("token missing, malformed, forged, expired, not yet valid, wrong iss/aud, or missing claims"),
+      401: refusal("token missing, malformed, forged, expired, not yet valid, wrong iss/aud, missing claims, a sub of the service's own (system:…), or revoked"),
       426: refusal("a plain GET without a WebSocket upgrade"),
       429: refusal("the user already holds WS_MAX_CONNECTIONS_PER_USER sockets on this gateway"),
-      503: refusal("the gateway is shutting down, or the JWKS endpoint is unreachable"),
+      503: refusal("the gateway is shutting down, or the JWKS endpoint or the token revocations are unreachable"),
     },
   },
 });

@@ -18,6 +18,7 @@ import { negotiateVersion, type ProtocolVersion } from "./phoenix-serializer.js"
 import { socketDocumentation } from "./socket-openapi.js";
 import { SocketSession, type SessionObserver } from "./socket-session.js";
 import { createTopicRouter } from "./topic-router.js";
+import { accessTokenOf, refreshReply } from "./token-refresh.js";
 import { clientInfo, type ClientInfo, type ConnectionLifecycle } from "./connection-lifecycle.js";
 
 /** The socket limits of the configuration (documented on `CoreConfig["websocket"]`) with the rate limits. */
@@ -60,6 +61,7 @@ const AUTH_TOKEN_PROTOCOL_PREFIX = "base64url.bearer.phx.";
 
 interface Admission {
   readonly identity: Omit<SocketIdentity, "connectionId">;
+  readonly tokenIssuedAt: number | undefined;
   readonly client: ClientInfo;
   readonly version: ProtocolVersion;
   upgraded: boolean;
@@ -110,7 +112,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     if (!version) return refuse(reply, 400, "unsupported_vsn", "vsn must be 1.0.x or 2.0.x");
     const verified = await verifier.verify(request.query.token ?? tokenFromProtocols(request.headers["sec-websocket-protocol"]));
     if (!verified.ok) return refuse(reply, tokenErrorStatus(verified.error.code), verified.error.code, verified.error.message);
-    const { userId, workspaceId, expiresAt } = verified.token;
+    const { userId, workspaceId, expiresAt, issuedAt } = verified.token;
     const reservation = registry.reserve(userId);
     if (reservation === "limit") {
       return refuse(reply, 429, "too_many_connections", `at most ${limits.maxConnectionsPerUser} sockets per user`);
@@ -118,6 +120,7 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     if (reservation === "closing") return refuse(reply, 503, "shutting_down", "this gateway is shutting down");
     const admission: Admission = {
       identity: { userId, workspaceId, tokenExpiresAt: expiresAt },
+      tokenIssuedAt: issuedAt,
       client: clientInfo(request.query),
       version,
       upgraded: false,
@@ -173,10 +176,12 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
 
   /** Everything here runs synchronously, so no frame arrives before its handler is attached. */
   function serve(socket: WebSocket, connection: Duplex, admission: Admission): void {
-    const identity: SocketIdentity = { ...admission.identity, connectionId: randomUUID() };
+    // Mutable here only: a refresh moves the token's expiry, which every channel of the socket sees.
+    const identity: { -readonly [K in keyof SocketIdentity]: SocketIdentity[K] } = { ...admission.identity, connectionId: randomUUID() };
     const connectionLog = log.child({ connectionId: identity.connectionId, userId: identity.userId });
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     let closing = false;
+    let tokenIssuedAt = admission.tokenIssuedAt;
     /** The code the server closed the socket with, if it did. */
     let closedWith: number | undefined;
 
@@ -214,6 +219,14 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
       rateLimiter,
       logger: connectionLog,
       observer,
+      refreshToken: async (payload) => {
+        const token = accessTokenOf(payload);
+        if (token === undefined) return { status: "error", response: { reason: "invalid", message: "access_token must be a non-empty string" } };
+        return refreshReply(identity, await verifier.verify(token), (refreshed) => {
+          tokenIssuedAt = refreshed.issuedAt;
+          extend(refreshed.expiresAt);
+        });
+      },
       transport: {
         send: (text) => {
           if (closing || socket.readyState !== socket.OPEN) return;
@@ -231,9 +244,22 @@ export const phoenixSocketRoute: FastifyPluginAsync<PhoenixSocketOptions> = asyn
     });
 
     const idle = setTimeout(() => void disconnect("heartbeatTimeout"), limits.idleTimeoutMs).unref();
-    let expiry = armExpiry(identity.tokenExpiresAt, () => void disconnect("tokenExpired"), (timer) => (expiry = timer));
+    const expire = () => void disconnect("tokenExpired");
+    let expiry = armExpiry(identity.tokenExpiresAt, expire, (timer) => (expiry = timer));
+    function extend(expiresAt: number): void {
+      if (closing) return;
+      identity.tokenExpiresAt = expiresAt;
+      clearTimeout(expiry);
+      expiry = armExpiry(expiresAt, expire, (timer) => (expiry = timer));
+      connectionLog.debug({ expiresAt }, "authentication extended");
+    }
     const unregister = registry.register({
       userId: identity.userId,
+      connectionId: identity.connectionId,
+      get tokenIssuedAt() {
+        return tokenIssuedAt;
+      },
+      extend,
       close: async (reason) => {
         if (reason === "shutdown") await session.quiesce(SHUTDOWN_DRAIN_MS);
         await disconnect(reason);

@@ -16,6 +16,7 @@ import {
   type ProtocolVersion,
 } from "./phoenix-serializer.js";
 import type { TopicRouter } from "./topic-router.js";
+import { ACCESS_TOKEN_EVENT } from "./token-refresh.js";
 
 /** The socket under a session: the WebSocket in production, a recorder in tests. */
 export interface SessionTransport {
@@ -56,6 +57,11 @@ export interface SocketSessionOptions {
   /** A child logger carrying the connection id. */
   readonly logger: Logger;
   readonly observer?: SessionObserver;
+  /**
+   * Answers an `access_token` push on any joined topic (the socket replaces its token); the
+   * topic's channel never sees it. Absent: the channel handles it like any other event.
+   */
+  readonly refreshToken?: (payload: Record<string, unknown>) => Promise<ChannelReply>;
 }
 
 /** Server pushes held while a join is still running, so they follow its reply. */
@@ -260,7 +266,10 @@ export class SocketSession {
   private async answer(frame: PhoenixFrame, entry: ChannelEntry, channel: JoinedChannel): Promise<void> {
     let reply: ChannelReply;
     try {
-      reply = checkedReply(await channel.handleIn(frame.event, frame.payload));
+      const { refreshToken } = this.options;
+      reply = checkedReply(
+        frame.event === ACCESS_TOKEN_EVENT && refreshToken !== undefined ? await refreshToken(frame.payload) : await channel.handleIn(frame.event, frame.payload),
+      );
     } catch (error) {
       // Phoenix errors a channel whose process crashed; the client rejoins it. The push gets an answer first.
       this.options.logger.error({ err: error, topic: frame.topic, event: frame.event }, "channel handler failed");

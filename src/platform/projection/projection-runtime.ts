@@ -65,6 +65,12 @@ export interface ProjectionOptions {
    * what only this projection uses, such as its sink's own connection.
    */
   readonly onClose?: () => Promise<void>;
+  /**
+   * Takes each record that cannot be decoded (not Confluent-framed Avro, a schema id the registry
+   * does not know), e.g. to a dead-letter topic, before the records after it are applied; when it
+   * rejects, the batch fails and is retried. Without it such records are logged and skipped.
+   */
+  readonly deadLetter?: (message: Kafka.Message, error: Error) => Promise<void>;
 }
 
 interface PartitionKey {
@@ -93,7 +99,8 @@ function handled<T>(promise: Promise<T>): Promise<T> {
  * is only a hint, committed after the sink, so it is never ahead). While a partition is behind
  * the high watermark it had when assigned, `afterApply` is told it is catching up, so a
  * rebuild does not replay live side effects. Undecodable records are logged and
- * skipped: they stay in the log, and the partition keeps flowing.
+ * skipped (handed to `deadLetter` first, when given): they stay in the log, and the partition
+ * keeps flowing.
  */
 export class ProjectionRuntime {
   private readonly consumer: Kafka.KafkaConsumer;
@@ -324,6 +331,7 @@ export class ProjectionRuntime {
         { err: error, projection: this.options.name, topic: message.topic, partition: message.partition, offset: message.offset },
         "skipping an undecodable event",
       );
+      await this.options.deadLetter?.(message, error instanceof Error ? error : new Error(String(error)));
       return undefined;
     }
   }

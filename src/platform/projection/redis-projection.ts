@@ -6,7 +6,7 @@ import type { ConsumedRecord } from "../../infra/kafka/record-consumer.js";
 import type { Logger } from "../../infra/log/logger.js";
 import { redisMetrics, type ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
 import { createRedis } from "../../infra/redis/redis-connection.js";
-import { ProjectionRuntime } from "./projection-runtime.js";
+import { ProjectionRuntime, type ProjectionOptions, type ProjectionSink } from "./projection-runtime.js";
 import type { RedisCheckpointedStore } from "./redis-checkpointed-store.js";
 
 /** What a role gives a projection whose read model is in Redis. */
@@ -31,6 +31,17 @@ export interface RedisProjection<Outcome> {
   readonly store: (redis: Redis) => RedisCheckpointedStore<Outcome>;
   /** Announces what a batch committed (gauges, deltas); `catchingUp` as in `AfterApply`. */
   readonly afterCommit: (outcome: Outcome, records: readonly ConsumedRecord[], context: { readonly catchingUp: boolean }) => Promise<void>;
+  /**
+   * Runs before each batch of a partition is applied (the records as read, some perhaps below
+   * the checkpoint): side effects that must not be lost, such as commands issued in reaction,
+   * which then happen at least once (their ids must make a repeat harmless). When it rejects,
+   * nothing of the batch is applied, and it is retried.
+   */
+  readonly beforeApply?: (records: readonly ConsumedRecord[]) => Promise<void>;
+  /** Takes each record that cannot be decoded (see `ProjectionOptions.deadLetter`). */
+  readonly deadLetter?: ProjectionOptions["deadLetter"];
+  /** Closes what the projection opened besides its store, once the runtime has stopped. */
+  readonly onClose?: () => Promise<void>;
 }
 
 /**
@@ -48,6 +59,22 @@ export async function startRedisProjection<Outcome>(
   const logger = deps.logger.child({ projection: name });
   const connection = createRedis(config.redis.url, logger, { name: `${name}-projection`, ...(deps.registry === undefined ? {} : { metrics: redisMetrics(deps.registry) }) });
   const store = projection.store(connection);
+  const { beforeApply } = projection;
+  const sink: ProjectionSink =
+    beforeApply === undefined
+      ? store
+      : {
+          checkpoints: (topic) => store.checkpoints(topic),
+          apply: async (topic, partition, records) => {
+            await beforeApply(records);
+            return store.apply(topic, partition, records);
+          },
+          verify: () => store.verify(),
+        };
+  const close = async () => {
+    await projection.onClose?.();
+    await store.close();
+  };
   const runtime = new ProjectionRuntime(
     {
       name,
@@ -56,9 +83,10 @@ export async function startRedisProjection<Outcome>(
       groupPrefix: prefix,
       topics: [prefix + projection.topic],
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
-      onClose: () => store.close(),
+      ...(projection.deadLetter === undefined ? {} : { deadLetter: projection.deadLetter }),
+      onClose: close,
     },
-    store,
+    sink,
     codec,
     logger,
     async (records, context) => {
@@ -69,7 +97,7 @@ export async function startRedisProjection<Outcome>(
   try {
     await runtime.start();
   } catch (error) {
-    await store.close();
+    await close();
     throw error;
   }
   return runtime;

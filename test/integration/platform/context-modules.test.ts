@@ -72,13 +72,16 @@ describe("the contexts list wires every role and tool", () => {
     expect(Object.keys(health.parts).sort()).toEqual([
       "processor:conversations",
       "processor:presence",
+      "processor:sessions",
       "processor:typing",
       "projection:history",
       "projection:membership",
       "projection:presence",
       "projection:probe",
       "projection:read-positions",
+      "projection:sessions",
       "projection:typing",
+      "projection:users",
     ]);
     expect(health.stats).not.toHaveProperty("active_calls");
   });
@@ -106,7 +109,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

@@ -43,7 +43,8 @@ describe("the operator tools' arguments", () => {
     expect(resolveTopic("p.", "quikapp.typing.commands")).toBe("p.quikapp.typing.commands");
     expect(resolveTopic("p.", "p.quikapp.typing.commands")).toBe("p.quikapp.typing.commands");
     expect(() => resolveTopic("", "nowhere")).toThrow(ToolError);
-    expect(() => resolveTopic("", "users", "dlq")).toThrow(/upstream/);
+    expect(() => resolveTopic("", "users", "commands")).toThrow(/upstream/);
+    expect(resolveTopic("p.", "users", "dlq")).toBe("p.quikapp.users.dlq");
   });
 
   it("find a key's partition as the producers of the service do (murmur2)", () => {

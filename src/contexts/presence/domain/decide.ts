@@ -5,10 +5,12 @@ import type {
   ExpirePresence,
   PresenceHeartbeat,
   SetStatus,
+  UpdateProfile,
 } from "../../../platform/contract/generated/avro-types.js";
 import { unreachable, type Decider } from "../../../platform/domain/decider.js";
 import { DomainError } from "../../../platform/domain/domain-error.js";
 import { own } from "../../../platform/domain/own-entry.js";
+import { USER_SERVICE_ACTOR } from "../../../platform/domain/system-actors.js";
 import type { PresenceCommand } from "./commands.js";
 import type { DecidedPresenceEvent, PresenceEvent } from "./events.js";
 import {
@@ -67,6 +69,9 @@ export const PRESENCE_LIMITS = {
  *   latest heartbeat (or open) of a stale one, `issuedAt` for a dead gateway's.
  *   Connections close in id order. Nothing to close is a no-op.
  *
+ * - update profile: `ProfileChanged` with the display name and avatar others see in the user's
+ *   metas, from the user service only (`system:users`; anyone else is `forbidden`).
+ *
  * Connection ids are unique across gateways; the actor is not checked (gateways and sweepers
  * issue these commands for the user).
  */
@@ -90,9 +95,17 @@ function decide(command: PresenceCommand, state: PresenceState, options: Presenc
       return setStatus(command.data, state);
     case "ExpirePresence":
       return expire(command.data, state);
+    case "UpdateProfile":
+      return updateProfile(command.data);
     default:
       return unreachable(command);
   }
+}
+
+function updateProfile(command: UpdateProfile): DecidedPresenceEvent[] {
+  if (command.meta.actorId !== USER_SERVICE_ACTOR) throw new DomainError("forbidden", "profiles come from the user service");
+  const { userId, displayName, avatarUrl } = command;
+  return [{ type: "ProfileChanged", data: { userId, displayName, avatarUrl } }];
 }
 
 function connect(command: ConnectClient, state: PresenceState, { connectionTtlMs }: PresenceOptions): DecidedPresenceEvent[] {

@@ -117,6 +117,9 @@ export function evolve(state: PresenceState, event: PresenceEvent): PresenceStat
       return { ...knownFrom(state, event.data.meta), lastSeenAt: event.data.lastSeenAt };
     case "StatusChanged":
       return { ...knownFrom(state, event.data.meta), chosenStatus: event.data.status, statusText: event.data.statusText };
+    // The profile matters to the read model's metas only; deciding never needs it.
+    case "ProfileChanged":
+      return state;
     default:
       return unreachable(event);
   }

@@ -85,6 +85,14 @@ export type DevicePlatform = "ios" | "android" | "web" | "desktop";
  */
 export type DeviceUnregisterReason = "user_request" | "token_invalid" | "stale" | "evicted" | "user_deleted";
 
+/**
+ * Why every socket of a user was closed: requested by an operator or a backend (the client may
+ * reconnect, unless its tokens were revoked), or user_deleted (the account was deleted upstream:
+ * every token of the user is refused from then on). A reader that does not know a newer symbol sees
+ * requested.
+ */
+export type DisconnectCause = "requested" | "user_deleted";
+
 /** Envelope metadata shared by every QuikChat event; always the first field, named meta. */
 export interface EventMeta {
   /** Unique id of this event. Consumers deduplicate on it. */
@@ -1051,6 +1059,17 @@ export interface SetStatus {
   statusText: string | null;
 }
 
+/**
+ * The user's profile as others see it in presence changed upstream (issued by system:users from the
+ * user service's events).
+ */
+export interface UpdateProfile {
+  meta: CommandMeta;
+  userId: string;
+  displayName: string | null;
+  avatarUrl: string | null;
+}
+
 // ---- quikchat.presence: events
 
 /** A connection of a user is gone. */
@@ -1116,6 +1135,16 @@ export interface ConnectionRefreshed {
   expiresAt: number;
 }
 
+/**
+ * The display name and avatar shown in the user's presence metas, as the user service last said.
+ */
+export interface ProfileChanged {
+  meta: EventMeta;
+  userId: string;
+  displayName: string | null;
+  avatarUrl: string | null;
+}
+
 /** A user changed the status shown to others. */
 export interface StatusChanged {
   meta: EventMeta;
@@ -1158,6 +1187,68 @@ export type ConnectionCloseReason = "disconnected" | "stale" | "gateway_down";
  * stopped. A reader that does not know a newer symbol sees stale.
  */
 export type PresenceExpiryReason = "stale" | "gateway_down";
+
+// ---- quikchat.sessions: commands
+
+/**
+ * Close every socket of a user on every gateway and, when asked, refuse the tokens issued before
+ * the command until they expire.
+ */
+export interface DisconnectUser {
+  meta: CommandMeta;
+  userId: string;
+  cause: DisconnectCause;
+  /**
+   * Refuse the user's tokens issued before meta.issuedAt (JWT iat) until they expire, so that the
+   * client cannot simply reconnect. Implied by user_deleted.
+   */
+  revokeTokens: boolean;
+}
+
+/**
+ * Extend (or end) the authentication of a user's live connections: each is closed with 4001 at
+ * expiresAt instead of its token's exp, unless its client refreshes its token in band.
+ */
+export interface RefreshConnections {
+  meta: CommandMeta;
+  userId: string;
+  /** One connection of the user; null: every connection of the user. */
+  connectionId: string | null;
+  /**
+   * When the connections' authentication ends; at or before meta.issuedAt it ends at once. Epoch
+   * milliseconds (timestamp-millis).
+   */
+  expiresAt: number;
+}
+
+// ---- quikchat.sessions: events
+
+/** The authentication of a user's live connections (or of one) now ends at expiresAt. */
+export interface ConnectionsRefreshed {
+  meta: EventMeta;
+  userId: string;
+  /** One connection of the user; null: every connection of the user. */
+  connectionId: string | null;
+  /** Epoch milliseconds (timestamp-millis). */
+  expiresAt: number;
+}
+
+/**
+ * Every socket of a user was to be closed, on every gateway; its tokens issued before
+ * tokensRevokedBefore are refused until they expire.
+ */
+export interface UserDisconnected {
+  meta: EventMeta;
+  userId: string;
+  cause: DisconnectCause;
+  /**
+   * The user's tokens issued before this instant (JWT iat, to the second) are refused: the latest
+   * revocation of the user, which never moves back. Null when the user's tokens were never revoked.
+   * With user_deleted every token of the user is refused, whenever issued. Epoch milliseconds
+   * (timestamp-millis).
+   */
+  tokensRevokedBefore: number | null;
+}
 
 // ---- quikchat.signaling: commands
 
@@ -1457,7 +1548,8 @@ export type PresenceCommand =
   | { readonly type: "DisconnectClient"; readonly data: DisconnectClient }
   | { readonly type: "ExpirePresence"; readonly data: ExpirePresence }
   | { readonly type: "PresenceHeartbeat"; readonly data: PresenceHeartbeat }
-  | { readonly type: "SetStatus"; readonly data: SetStatus };
+  | { readonly type: "SetStatus"; readonly data: SetStatus }
+  | { readonly type: "UpdateProfile"; readonly data: UpdateProfile };
 
 /** Events of the presence context (topic key: userId). */
 export type PresenceEvent =
@@ -1465,9 +1557,20 @@ export type PresenceEvent =
   | { readonly type: "ConnectionClosing"; readonly data: ConnectionClosing }
   | { readonly type: "ConnectionOpened"; readonly data: ConnectionOpened }
   | { readonly type: "ConnectionRefreshed"; readonly data: ConnectionRefreshed }
+  | { readonly type: "ProfileChanged"; readonly data: ProfileChanged }
   | { readonly type: "StatusChanged"; readonly data: StatusChanged }
   | { readonly type: "UserOffline"; readonly data: UserOffline }
   | { readonly type: "UserOnline"; readonly data: UserOnline };
+
+/** Commands of the sessions context (topic key: userId). */
+export type SessionsCommand =
+  | { readonly type: "DisconnectUser"; readonly data: DisconnectUser }
+  | { readonly type: "RefreshConnections"; readonly data: RefreshConnections };
+
+/** Events of the sessions context (topic key: userId). */
+export type SessionsEvent =
+  | { readonly type: "ConnectionsRefreshed"; readonly data: ConnectionsRefreshed }
+  | { readonly type: "UserDisconnected"; readonly data: UserDisconnected };
 
 /** Commands of the signaling context (topic key: callId). */
 export type SignalingCommand =
@@ -1591,10 +1694,16 @@ export interface AvroRecords {
   "quikchat.presence.DisconnectClient": DisconnectClient;
   "quikchat.presence.ExpirePresence": ExpirePresence;
   "quikchat.presence.PresenceHeartbeat": PresenceHeartbeat;
+  "quikchat.presence.ProfileChanged": ProfileChanged;
   "quikchat.presence.SetStatus": SetStatus;
   "quikchat.presence.StatusChanged": StatusChanged;
+  "quikchat.presence.UpdateProfile": UpdateProfile;
   "quikchat.presence.UserOffline": UserOffline;
   "quikchat.presence.UserOnline": UserOnline;
+  "quikchat.sessions.ConnectionsRefreshed": ConnectionsRefreshed;
+  "quikchat.sessions.DisconnectUser": DisconnectUser;
+  "quikchat.sessions.RefreshConnections": RefreshConnections;
+  "quikchat.sessions.UserDisconnected": UserDisconnected;
   "quikchat.signaling.AnswerRelayed": AnswerRelayed;
   "quikchat.signaling.IceCandidateRelayed": IceCandidateRelayed;
   "quikchat.signaling.OfferRelayed": OfferRelayed;
@@ -1656,6 +1765,9 @@ export interface AvroCommands {
   "quikchat.presence.ExpirePresence": ExpirePresence;
   "quikchat.presence.PresenceHeartbeat": PresenceHeartbeat;
   "quikchat.presence.SetStatus": SetStatus;
+  "quikchat.presence.UpdateProfile": UpdateProfile;
+  "quikchat.sessions.DisconnectUser": DisconnectUser;
+  "quikchat.sessions.RefreshConnections": RefreshConnections;
   "quikchat.signaling.SendAnswer": SendAnswer;
   "quikchat.signaling.SendIceCandidate": SendIceCandidate;
   "quikchat.signaling.SendOffer": SendOffer;
@@ -1706,9 +1818,12 @@ export interface AvroEvents {
   "quikchat.presence.ConnectionClosing": ConnectionClosing;
   "quikchat.presence.ConnectionOpened": ConnectionOpened;
   "quikchat.presence.ConnectionRefreshed": ConnectionRefreshed;
+  "quikchat.presence.ProfileChanged": ProfileChanged;
   "quikchat.presence.StatusChanged": StatusChanged;
   "quikchat.presence.UserOffline": UserOffline;
   "quikchat.presence.UserOnline": UserOnline;
+  "quikchat.sessions.ConnectionsRefreshed": ConnectionsRefreshed;
+  "quikchat.sessions.UserDisconnected": UserDisconnected;
   "quikchat.signaling.AnswerRelayed": AnswerRelayed;
   "quikchat.signaling.IceCandidateRelayed": IceCandidateRelayed;
   "quikchat.signaling.OfferRelayed": OfferRelayed;
@@ -1728,6 +1843,7 @@ export interface ContextCommands {
   messages: MessagesCommand;
   notifications: NotificationsCommand;
   presence: PresenceCommand;
+  sessions: SessionsCommand;
   signaling: SignalingCommand;
   typing: TypingCommand;
   users: UsersCommand;
@@ -1742,6 +1858,7 @@ export interface ContextEvents {
   messages: MessagesEvent;
   notifications: NotificationsEvent;
   presence: PresenceEvent;
+  sessions: SessionsEvent;
   signaling: SignalingEvent;
   typing: TypingEvent;
   users: UsersEvent;
@@ -1763,6 +1880,8 @@ export const CONTEXT_SPECS = {
   notifications: { keyField: "userId", ephemeral: false, upstream: false },
   /** Each user's connections and chosen status. */
   presence: { keyField: "userId", ephemeral: false, upstream: false },
+  /** What the service does to a user's live connections and tokens: disconnects everywhere, token revocations, server-side refreshes of a connection's authentication. */
+  sessions: { keyField: "userId", ephemeral: false, upstream: false },
   /** WebRTC signaling between the participants of a call (ephemeral). */
   signaling: { keyField: "callId", ephemeral: true, upstream: false },
   /** Typing indicators of conversations (ephemeral). */

@@ -32,7 +32,7 @@ const added = (userId: string, role: "admin" | "member" = "member"): DecidedConv
   type: "MemberAdded",
   data: { conversationId: "c1", userId, role },
 });
-const removed = (userId: string, reason: "left" | "removed"): DecidedConversationEvent => ({
+const removed = (userId: string, reason: "left" | "removed" | "user_deleted"): DecidedConversationEvent => ({
   type: "MemberRemoved",
   data: { conversationId: "c1", userId, reason },
 });
@@ -91,6 +91,19 @@ describe("conversations decider", () => {
 
     it("refuses additions by non-members", () => {
       spec.given(group).when(add("u4", "u3")).thenThrows("not_a_member");
+    });
+
+    it("removes a user deleted upstream when the user service says so, whoever the user is", () => {
+      spec.given(group).when(remove("u1", "system:users")).then([removed("u1", "user_deleted")]);
+      spec.given(group).when(remove("u2", "system:users")).then([removed("u2", "user_deleted")]);
+      spec.given(group).when(remove("u9", "system:users")).thenNothingHappened();
+    });
+
+    it("ignores the user service's removal in another workspace", () => {
+      spec
+        .given(group)
+        .when({ type: "RemoveMember", data: { meta: commandMeta({ actorId: "system:users", workspaceId: "w2" }), conversationId: "c1", userId: "u2" } })
+        .thenNothingHappened();
     });
 
     it("lets only the owner and admins add an admin, and nobody add an owner", () => {
@@ -159,6 +172,7 @@ describe("conversations decider", () => {
       spec.given(direct).when(add("u3")).thenThrows("forbidden");
       spec.given(direct).when(remove("u2")).thenThrows("forbidden");
       spec.given(direct).when(remove("u1", "u1")).thenThrows("forbidden");
+      spec.given(direct).when(remove("u2", "system:users")).thenNothingHappened();
     });
   });
 

@@ -85,6 +85,21 @@ function stateAfter(...steps: [issuedAt: number, events: DecidedPresenceEvent[]]
 }
 
 describe("presence decider", () => {
+  describe("when the user service gives a profile", () => {
+    const updateProfile = (actorId: string): PresenceCommand => ({
+      type: "UpdateProfile",
+      data: { meta: commandMeta({ actorId }), userId: "u1", displayName: "Ulla", avatarUrl: null },
+    });
+
+    it("announces the display name and avatar for the metas, whatever the user's connections", () => {
+      spec.given([]).when(updateProfile("system:users")).then([{ type: "ProfileChanged", data: { userId: "u1", displayName: "Ulla", avatarUrl: null } }]);
+    });
+
+    it("refuses a profile from anyone else", () => {
+      spec.given([]).when(updateProfile("u1")).thenThrows("forbidden");
+    });
+  });
+
   describe("when nothing has happened to the user", () => {
     it("opens the first connection with a deadline one TTL away, then makes the user online with the default status", () => {
       spec.given([]).when(connect("k1", { deviceId: "d1", platform: "ios" })).then([opened("k1", { deviceId: "d1", platform: "ios" }), online()]);

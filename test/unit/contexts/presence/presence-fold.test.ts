@@ -228,6 +228,27 @@ describe("the presence fold", () => {
     });
   });
 
+  describe("when the user service changes a visible user's profile", () => {
+    const profileChanged = (userId: string, at: number, displayName: string | null, avatarUrl: string | null) => ({
+      fullName: "quikchat.presence.ProfileChanged",
+      value: { meta: meta(at), userId, displayName, avatarUrl },
+    });
+
+    it("replaces its meta with one showing the display name and avatar, and keeps them for later connections", () => {
+      const p = projection();
+      p.batch(p.records(opened("alice", "c1", T0), online("alice", T0)));
+      const outcome = p.batch(p.records(profileChanged("alice", T0 + 10, "Alice B.", "https://img/a.png")));
+      const profile = { display_name: "Alice B.", avatar_url: "https://img/a.png" };
+      expect(outcome.diffs.get("w1")).toEqual({
+        joins: { alice: { metas: [metaOf("c1", "0.2.0", T0, { ...profile, phx_ref_prev: "0.0.0" })] } },
+        leaves: { alice: { metas: [metaOf("c1", "0.0.0", T0)] } },
+      });
+      const second = p.batch(p.records(opened("alice", "c2", T0 + 20)));
+      expect(second.diffs.get("w1")).toEqual({ joins: { alice: { metas: [metaOf("c2", "0.3.0", T0 + 20, profile)] } }, leaves: {} });
+      expect(p.batch(p.records(profileChanged("alice", T0 + 30, "Alice B.", "https://img/a.png"))).diffs.size).toBe(0);
+    });
+  });
+
   describe("when a visible user changes status", () => {
     it("replaces each meta: a leave of the old one and a join of the new one naming it in phx_ref_prev", () => {
       const p = projection();

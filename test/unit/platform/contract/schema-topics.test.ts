@@ -18,11 +18,11 @@ describe("the topic catalog", () => {
     expect(TOPICS.messages.dlq).toBe("quikapp.messages.dlq");
   });
 
-  it("gives the upstream users context an events topic only", () => {
-    expect(Object.keys(TOPICS.users)).toEqual(["events"]);
+  it("gives the upstream users context its events topic and our dead letters only", () => {
+    expect(Object.keys(TOPICS.users)).toEqual(["events", "dlq"]);
     // @ts-expect-error: users are produced upstream; there is no commands topic to write to.
     expect(TOPICS.users.commands).toBeUndefined();
-    expect(ALL_TOPICS.filter((spec) => spec.context === "users").map((spec) => spec.name)).toEqual(["quikapp.users.events"]);
+    expect(ALL_TOPICS.filter((spec) => spec.context === "users").map((spec) => spec.name)).toEqual(["quikapp.users.events", "quikapp.users.dlq"]);
   });
 
   it("lists every topic once, with a spec matching its name", () => {
@@ -48,7 +48,7 @@ describe("the topic catalog", () => {
     const keys = Object.fromEntries(ALL_TOPICS.map((spec) => [spec.context, spec.keyField]));
     expect(keys).toEqual({
       messages: "conversationId", conversations: "conversationId", typing: "conversationId",
-      presence: "userId", notifications: "userId", devices: "userId", users: "userId",
+      presence: "userId", notifications: "userId", devices: "userId", users: "userId", sessions: "userId",
       calls: "callId", signaling: "callId", huddles: "huddleId",
     });
   });

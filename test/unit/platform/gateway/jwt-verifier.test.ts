@@ -80,6 +80,15 @@ describe("the JWT verifier", () => {
     expect(result).toMatchObject({ ok: false, error: { code: "missing_claims" } });
   });
 
+  it("refuses a token whose sub is one of the service's own actors", async () => {
+    expect(await verifier.verify(await hs256(claims({ sub: "system:users" })))).toMatchObject({ ok: false, error: { code: "invalid_claims" } });
+  });
+
+  it("returns the token's iat when it has one", async () => {
+    expect(await verifier.verify(await hs256(claims({ iat: now() - 10 })))).toMatchObject({ ok: true, token: { issuedAt: now() - 10 } });
+    expect(await verifier.verify(await hs256(claims()))).toMatchObject({ ok: true, token: { issuedAt: undefined } });
+  });
+
   it("refuses a token that is not valid yet", async () => {
     const result = await verifier.verify(await hs256(claims({ nbf: now() + 600 })));
     expect(result).toMatchObject({ ok: false, error: { code: "not_yet_valid" } });

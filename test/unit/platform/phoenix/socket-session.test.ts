@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ChannelFamily, ChannelOutlet, JoinResult, SocketIdentity } from "../../../../src/platform/phoenix/channel.js";
+import type { ChannelFamily, ChannelOutlet, ChannelReply, JoinResult, SocketIdentity } from "../../../../src/platform/phoenix/channel.js";
 import { CONTEXT_MODULES, loadConfig, settingsOf } from "../../../../src/contexts/index.js";
 import { rateLimitOf, type ActionRateLimiter } from "../../../../src/platform/phoenix/action-rate-limiter.js";
 import { socketLimitsFromConfig } from "../../../../src/platform/phoenix/socket-route.js";
@@ -29,7 +29,13 @@ interface Harness {
 }
 
 function harness(
-  options: { limits?: Partial<SessionLimits>; families?: ChannelFamily[]; rateLimiter?: ActionRateLimiter; version?: ProtocolVersion } = {},
+  options: {
+    limits?: Partial<SessionLimits>;
+    families?: ChannelFamily[];
+    rateLimiter?: ActionRateLimiter;
+    version?: ProtocolVersion;
+    refreshToken?: (payload: Record<string, unknown>) => Promise<ChannelReply>;
+  } = {},
 ): Harness {
   const echo = createEchoFamily();
   const sent: Wire[] = [];
@@ -43,6 +49,7 @@ function harness(
     limits: { maxChannels: 100, maxFrameBytes: 1_024, maxBadFrames: 10, maxPendingFrames: 1_000, ...options.limits },
     logger: silent,
     ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
+    ...(options.refreshToken ? { refreshToken: options.refreshToken } : {}),
     transport: {
       send: (text) => {
         const parsed = JSON.parse(text.toString()) as Wire | { join_ref: string | null; ref: string | null; topic: string; event: string; payload: Record<string, unknown> };
@@ -228,6 +235,22 @@ describe("a socket session", () => {
       await h.send(["1", "2", "echo:a", "ping", { body: "hi" }]);
       await h.send(["1", "3", "echo:a", "other", {}]);
       expect(h.take()).toEqual([reply("1", "2", "echo:a", "ok", { body: "hi" }), reply("1", "3", "echo:a", "error", { reason: "unknown_event" })]);
+    });
+
+    it("of access_token go to the socket's token refresh, not to the channel, on any joined topic", async () => {
+      const refreshed: Record<string, unknown>[] = [];
+      const h = harness({
+        refreshToken: async (payload) => {
+          refreshed.push(payload);
+          return { status: "ok", response: { expires_at: 7 } };
+        },
+      });
+      await h.send(["1", "1", "echo:a", "phx_join", {}]);
+      h.take();
+      await h.send(["1", "2", "echo:a", "access_token", { access_token: "t" }]);
+      await h.send(["9", "3", "echo:b", "access_token", { access_token: "t" }]);
+      expect(h.take()).toEqual([reply("1", "2", "echo:a", "ok", { expires_at: 7 }), reply(null, "3", "echo:b", "error", { reason: "unmatched topic" })]);
+      expect(refreshed).toEqual([{ access_token: "t" }]);
     });
 
     it("to a topic not joined get 'unmatched topic'", async () => {
@@ -496,6 +519,18 @@ describe("the topic router", () => {
 });
 
 describe("the connection registry", () => {
+  const connection = (userId: string, close: (reason: DisconnectReason) => Promise<void>, connectionId = `${userId}-1`) => ({ userId, connectionId, tokenIssuedAt: undefined, close, extend: () => undefined });
+
+  it("lists the open sockets of a user", () => {
+    const registry = createConnectionRegistry({ maxConnectionsPerUser: 5 });
+    for (const [user, id] of [["a", "a-1"], ["b", "b-1"], ["a", "a-2"]] as const) {
+      registry.reserve(user);
+      registry.register(connection(user, async () => undefined, id));
+    }
+    expect(registry.connectionsOf("a").map((open) => open.connectionId)).toEqual(["a-1", "a-2"]);
+    expect(registry.connectionsOf("c")).toEqual([]);
+  });
+
   it("holds at most maxConnectionsPerUser slots per user, and frees them", () => {
     const registry = createConnectionRegistry({ maxConnectionsPerUser: 2 });
     expect(registry.reserve("a")).toBe("reserved");
@@ -509,7 +544,7 @@ describe("the connection registry", () => {
   it("frees a registered socket's slot when it is removed, once", () => {
     const registry = createConnectionRegistry({ maxConnectionsPerUser: 1 });
     registry.reserve("a");
-    const remove = registry.register({ userId: "a", close: async () => undefined });
+    const remove = registry.register(connection("a", async () => undefined));
     expect(registry.size).toBe(1);
     expect(registry.reserve("a")).toBe("limit");
     remove();
@@ -523,12 +558,12 @@ describe("the connection registry", () => {
     const registry = createConnectionRegistry({ maxConnectionsPerUser: 5 });
     const closed: string[] = [];
     registry.reserve("a");
-    registry.register({ userId: "a", close: async (reason) => void closed.push(`a:${reason}`) });
+    registry.register(connection("a", async (reason) => void closed.push(`a:${reason}`)));
     registry.reserve("late");
     await registry.closeAll("shutdown");
     expect(closed).toEqual(["a:shutdown"]);
     expect(registry.reserve("b")).toBe("closing");
-    registry.register({ userId: "late", close: async (reason) => void closed.push(`late:${reason}`) });
+    registry.register(connection("late", async (reason) => void closed.push(`late:${reason}`)));
     await Promise.resolve();
     expect(closed).toEqual(["a:shutdown", "late:shutdown"]);
   });

@@ -2,6 +2,7 @@ import type { AddMember, CreateConversation, RemoveMember } from "../../../../pl
 import { unreachable, type Decider } from "../../../../platform/domain/decider.js";
 import { DomainError } from "../../../../platform/domain/domain-error.js";
 import { own } from "../../../../platform/domain/own-entry.js";
+import { USER_SERVICE_ACTOR } from "../../../../platform/domain/system-actors.js";
 import type { ConversationCommand } from "./commands.js";
 import type { ConversationEvent, DecidedConversationEvent } from "./events.js";
 import { evolve, initialState, type ActiveConversation, type ConversationState } from "./state.js";
@@ -18,6 +19,10 @@ import { evolve, initialState, type ActiveConversation, type ConversationState }
  * - remove member: a member may remove themselves (leave); only the owner and admins may remove
  *   others, admins only plain members; direct conversations never change members; removing
  *   someone who is not a member is a no-op.
+ * - remove member by the user service (`system:users`, for a user deleted upstream): accepted
+ *   for any member of a group or channel conversation of its workspace (`MemberRemoved`
+ *   `user_deleted`); a direct conversation keeps its two members (its id is the pair's), and a
+ *   user who is not a member, or a conversation that does not exist, is a no-op.
  *
  * A conversation of another workspace is `not_found`, so its existence does not leak.
  */
@@ -73,6 +78,7 @@ function addMember(command: AddMember, state: ConversationState): DecidedConvers
 }
 
 function removeMember(command: RemoveMember, state: ConversationState): DecidedConversationEvent[] {
+  if (command.meta.actorId === USER_SERVICE_ACTOR) return removeDeletedUser(command, state);
   const conversation = membersOnly(command.meta, state);
   if (conversation.type === "direct") throw new DomainError("forbidden", "direct conversations never change members");
   const target = own(conversation.members, command.userId);
@@ -89,6 +95,12 @@ function removeMember(command: RemoveMember, state: ConversationState): DecidedC
       data: { conversationId: command.conversationId, userId: command.userId, reason: command.userId === actor ? "left" : "removed" },
     },
   ];
+}
+
+function removeDeletedUser(command: RemoveMember, state: ConversationState): DecidedConversationEvent[] {
+  if (state.status !== "active" || state.workspaceId !== command.meta.workspaceId) return [];
+  if (state.type === "direct" || own(state.members, command.userId) === undefined) return [];
+  return [{ type: "MemberRemoved", data: { conversationId: command.conversationId, userId: command.userId, reason: "user_deleted" } }];
 }
 
 /** True when `command` creates, in the same workspace, the direct conversation `state` already is between the same two people. */

@@ -25,6 +25,9 @@ export interface UserPresenceState {
   /** The status the user chose; `offline` = appear offline. */
   readonly status: PresenceStatus;
   readonly statusText: string | null;
+  /** The display name and avatar the user service last gave (`ProfileChanged`); null when it gave none. */
+  readonly displayName: string | null;
+  readonly avatarUrl: string | null;
   /** Epoch milliseconds of the latest connect or of going offline; null when never seen. */
   readonly lastSeen: number | null;
   /** The open connections by connection id. */
@@ -35,7 +38,7 @@ export interface UserPresenceState {
 
 /** A user no event has touched yet. */
 export function unknownUser(userId: string): UserPresenceState {
-  return { userId, workspaceId: null, status: DEFAULT_STATUS, statusText: null, lastSeen: null, connections: new Map(), metas: new Map() };
+  return { userId, workspaceId: null, status: DEFAULT_STATUS, statusText: null, displayName: null, avatarUrl: null, lastSeen: null, connections: new Map(), metas: new Map() };
 }
 
 /** True when the workspace sees the user online: at least one connection, and a chosen status other than offline. */
@@ -93,10 +96,10 @@ export function phxRefAt(record: Pick<PresenceRecord, "partition" | "offset">, i
  * - ConnectionRefreshed moves its staleness deadline, ConnectionClosing to the end of its
  *   reconnect grace (the connection stays, and so does its meta);
  * - ConnectionClosed removes it;
- * - StatusChanged and UserOnline set the chosen status and text;
+ * - StatusChanged and UserOnline set the chosen status and text, ProfileChanged the display name and avatar;
  * - UserOffline sets `last_seen`.
  * Then the metas follow: none while the user is not visible; otherwise each connection keeps
- * its meta unless the user's look (status, text, workspace) changed or the user just became
+ * its meta unless the user's look (status, text, display name, avatar, workspace) changed or the user just became
  * visible, in which case it gets a new one (`phx_ref_prev` = the replaced meta's ref, if any).
  */
 export function evolvePresence(state: UserPresenceState, record: PresenceRecord): UserPresenceState {
@@ -144,6 +147,11 @@ function evolveFacts(state: UserPresenceState, record: PresenceRecord): UserPres
       if (state.status === event.status && state.statusText === event.statusText && state.workspaceId === workspaceId) return state;
       return { ...state, workspaceId, status: event.status, statusText: event.statusText };
     }
+    case "ProfileChanged": {
+      const { displayName, avatarUrl } = decoded.data;
+      if (state.displayName === displayName && state.avatarUrl === avatarUrl) return state;
+      return { ...state, displayName, avatarUrl };
+    }
     case "UserOffline": {
       const event = decoded.data;
       if (state.lastSeen === event.lastSeenAt && state.workspaceId === event.meta.workspaceId) return state;
@@ -161,6 +169,8 @@ function withMetas(previous: UserPresenceState, next: UserPresenceState, record:
     isVisible(previous) &&
     previous.status === next.status &&
     previous.statusText === next.statusText &&
+    previous.displayName === next.displayName &&
+    previous.avatarUrl === next.avatarUrl &&
     previous.workspaceId === next.workspaceId;
   const metas = new Map<string, PresenceMeta>();
   const connections = new Map<string, PresenceConnection>();
@@ -180,6 +190,8 @@ function withMetas(previous: UserPresenceState, next: UserPresenceState, record:
       platform: connection.platform,
       status: next.status,
       status_text: next.statusText,
+      ...(next.displayName === null ? {} : { display_name: next.displayName }),
+      ...(next.avatarUrl === null ? {} : { avatar_url: next.avatarUrl }),
       online_at: connection.onlineAt,
     };
     created += 1;

@@ -8,7 +8,7 @@
  * - `<p>presence:checkpoint` hash: `<topic>:<partition>` → next offset to apply. Written in the
  *   same MULTI/EXEC as the changes of the records below it.
  * - `<p>presence:user:<userId>` hash: `status` (the status the user chose: online, away, dnd,
- *   offline = appear offline), `status_text`, `device_count` (open connections), `last_seen`
+ *   offline = appear offline), `status_text`, `display_name` and `avatar_url` (from the user service), `device_count` (open connections), `last_seen`
  *   (epoch ms of the last sign of life: set when the user went offline, and to the time of the
  *   latest connect), `online_at` (epoch ms of the first of the current connections, absent when
  *   offline), `workspace_id`.
@@ -37,6 +37,9 @@ export interface PresenceMeta {
   readonly platform: string;
   readonly status: string;
   readonly status_text: string | null;
+  /** The user's display name and avatar, as the user service last gave them (absent until it does). */
+  readonly display_name?: string;
+  readonly avatar_url?: string;
   /** Epoch milliseconds when the connection opened. */
   readonly online_at: number;
 }

@@ -1,0 +1,7 @@
+/**
+ * The actor ids under which the service acts for itself (never a token's `sub`: the gateway
+ * refuses tokens whose `sub` starts with `system:`). Deciders may grant them what no user may do.
+ */
+
+/** The upstream user service, for what follows from its events (a deleted user leaving its conversations). */
+export const USER_SERVICE_ACTOR = "system:users";
