@@ -39,6 +39,28 @@ export type CallRejectReason = "declined" | "busy";
 /** Media of a call. A reader that does not know a newer symbol sees audio. */
 export type CallType = "audio" | "video";
 
+/** Per-channel settings. */
+export interface ChannelSettings {
+  /** Publications are kept for recovery and history reads. */
+  historyEnabled: boolean;
+  /** How long a publication stays in history. */
+  historyTtlSeconds: number;
+  /** Joined clients receive presence_state and presence_diff of the subscribers. */
+  presenceEnabled: boolean;
+  /** Whether publications notify offline subscribers (read by the notifier). */
+  pushNotificationsEnabled: boolean;
+  /** Most sockets joined to the channel at once across gateways; 0: no limit. */
+  maxSubscribers: number;
+}
+
+/**
+ * Who may join and publish on a channel: USER (its one user receives), TEAM (subscribers publish
+ * and receive), SYSTEM (every user of the workspace receives, only backends publish), PRESENCE
+ * (subscribers see each other's presence), PRIVATE (invite only). A reader that does not know a
+ * newer symbol sees PRIVATE, the narrowest.
+ */
+export type ChannelType = "USER" | "TEAM" | "SYSTEM" | "PRESENCE" | "PRIVATE";
+
 /** Envelope metadata shared by every QuikChat command; always the first field, named meta. */
 export interface CommandMeta {
   /**
@@ -315,6 +337,114 @@ export interface RecordingStopped {
   /** User who stopped it; null when the end of the call stopped it. */
   stoppedBy: string | null;
   durationMs: number;
+}
+
+// ---- quikchat.channels: commands
+
+/** Create a channel in meta.workspaceId (issued by a backend through the server API). */
+export interface CreateChannel {
+  meta: CommandMeta;
+  /** Id of the new channel; clients join channel:{channelId}. */
+  channelId: string;
+  name: string;
+  channelType: ChannelType;
+  /** The user of a USER channel; who owns any other. */
+  ownerId: string | null;
+  settings: ChannelSettings;
+  /** Users subscribed from the start. */
+  subscriberIds: string[];
+}
+
+/** Delete a channel: its joined clients are closed, its history is dropped. */
+export interface DeleteChannel {
+  meta: CommandMeta;
+  channelId: string;
+}
+
+/** Publish data into a channel, by a backend (fromServer) or by a joined client. */
+export interface PublishToChannel {
+  meta: CommandMeta;
+  channelId: string;
+  /** The publication, JSON text. */
+  data: string;
+  /** Issued through the server API (set by the gateway, never by a client). */
+  fromServer: boolean;
+}
+
+/** Drop a channel's history; seqs continue where they were. */
+export interface RemoveChannelHistory {
+  meta: CommandMeta;
+  channelId: string;
+}
+
+/** Subscribe a user to a channel (server-side). */
+export interface SubscribeUser {
+  meta: CommandMeta;
+  channelId: string;
+  userId: string;
+}
+
+/** Unsubscribe a user from a channel (server-side): their joined clients are closed. */
+export interface UnsubscribeUser {
+  meta: CommandMeta;
+  channelId: string;
+  userId: string;
+}
+
+// ---- quikchat.channels: events
+
+/** A channel exists, in meta.workspaceId. */
+export interface ChannelCreated {
+  meta: EventMeta;
+  channelId: string;
+  name: string;
+  channelType: ChannelType;
+  ownerId: string | null;
+  settings: ChannelSettings;
+}
+
+/** A channel no longer exists; its id may be created again. */
+export interface ChannelDeleted {
+  meta: EventMeta;
+  channelId: string;
+}
+
+/** A channel's history up to upToSeq was dropped. */
+export interface ChannelHistoryRemoved {
+  meta: EventMeta;
+  channelId: string;
+  upToSeq: number;
+}
+
+/** A publication in a channel, with the channel's next seq. */
+export interface ChannelPublished {
+  meta: EventMeta;
+  channelId: string;
+  /** 1, 2, 3 … per channel, without gaps. */
+  seq: number;
+  /** JSON text. */
+  data: string;
+  /** The publishing user; null for a backend. */
+  publisherId: string | null;
+  /**
+   * When it leaves history (historyTtlSeconds after it); null when the channel keeps no history.
+   * Epoch milliseconds (timestamp-millis).
+   */
+  expiresAt: number | null;
+}
+
+/** A user became a subscriber of a channel. */
+export interface UserSubscribed {
+  meta: EventMeta;
+  channelId: string;
+  userId: string;
+}
+
+/** A user stopped being a subscriber of a channel. */
+export interface UserUnsubscribed {
+  meta: EventMeta;
+  channelId: string;
+  userId: string;
 }
 
 // ---- quikchat.conversations: commands
@@ -1367,6 +1497,24 @@ export type CallsEvent =
   | { readonly type: "RecordingStarted"; readonly data: RecordingStarted }
   | { readonly type: "RecordingStopped"; readonly data: RecordingStopped };
 
+/** Commands of the channels context (topic key: channelId). */
+export type ChannelsCommand =
+  | { readonly type: "CreateChannel"; readonly data: CreateChannel }
+  | { readonly type: "DeleteChannel"; readonly data: DeleteChannel }
+  | { readonly type: "PublishToChannel"; readonly data: PublishToChannel }
+  | { readonly type: "RemoveChannelHistory"; readonly data: RemoveChannelHistory }
+  | { readonly type: "SubscribeUser"; readonly data: SubscribeUser }
+  | { readonly type: "UnsubscribeUser"; readonly data: UnsubscribeUser };
+
+/** Events of the channels context (topic key: channelId). */
+export type ChannelsEvent =
+  | { readonly type: "ChannelCreated"; readonly data: ChannelCreated }
+  | { readonly type: "ChannelDeleted"; readonly data: ChannelDeleted }
+  | { readonly type: "ChannelHistoryRemoved"; readonly data: ChannelHistoryRemoved }
+  | { readonly type: "ChannelPublished"; readonly data: ChannelPublished }
+  | { readonly type: "UserSubscribed"; readonly data: UserSubscribed }
+  | { readonly type: "UserUnsubscribed"; readonly data: UserUnsubscribed };
+
 /** Commands of the conversations context (topic key: conversationId). */
 export type ConversationsCommand =
   | { readonly type: "AddMember"; readonly data: AddMember }
@@ -1525,7 +1673,20 @@ export interface AvroRecords {
   "quikchat.calls.RejectCall": RejectCall;
   "quikchat.calls.StartRecording": StartRecording;
   "quikchat.calls.StopRecording": StopRecording;
+  "quikchat.channels.ChannelCreated": ChannelCreated;
+  "quikchat.channels.ChannelDeleted": ChannelDeleted;
+  "quikchat.channels.ChannelHistoryRemoved": ChannelHistoryRemoved;
+  "quikchat.channels.ChannelPublished": ChannelPublished;
+  "quikchat.channels.CreateChannel": CreateChannel;
+  "quikchat.channels.DeleteChannel": DeleteChannel;
+  "quikchat.channels.PublishToChannel": PublishToChannel;
+  "quikchat.channels.RemoveChannelHistory": RemoveChannelHistory;
+  "quikchat.channels.SubscribeUser": SubscribeUser;
+  "quikchat.channels.UnsubscribeUser": UnsubscribeUser;
+  "quikchat.channels.UserSubscribed": UserSubscribed;
+  "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
   "quikchat.common.Attachment": Attachment;
+  "quikchat.common.ChannelSettings": ChannelSettings;
   "quikchat.common.CommandMeta": CommandMeta;
   "quikchat.common.EventMeta": EventMeta;
   "quikchat.conversations.AddMember": AddMember;
@@ -1624,6 +1785,12 @@ export interface AvroCommands {
   "quikchat.calls.RejectCall": RejectCall;
   "quikchat.calls.StartRecording": StartRecording;
   "quikchat.calls.StopRecording": StopRecording;
+  "quikchat.channels.CreateChannel": CreateChannel;
+  "quikchat.channels.DeleteChannel": DeleteChannel;
+  "quikchat.channels.PublishToChannel": PublishToChannel;
+  "quikchat.channels.RemoveChannelHistory": RemoveChannelHistory;
+  "quikchat.channels.SubscribeUser": SubscribeUser;
+  "quikchat.channels.UnsubscribeUser": UnsubscribeUser;
   "quikchat.conversations.AddMember": AddMember;
   "quikchat.conversations.CreateConversation": CreateConversation;
   "quikchat.conversations.RemoveMember": RemoveMember;
@@ -1675,6 +1842,12 @@ export interface AvroEvents {
   "quikchat.calls.ParticipantsInvited": ParticipantsInvited;
   "quikchat.calls.RecordingStarted": RecordingStarted;
   "quikchat.calls.RecordingStopped": RecordingStopped;
+  "quikchat.channels.ChannelCreated": ChannelCreated;
+  "quikchat.channels.ChannelDeleted": ChannelDeleted;
+  "quikchat.channels.ChannelHistoryRemoved": ChannelHistoryRemoved;
+  "quikchat.channels.ChannelPublished": ChannelPublished;
+  "quikchat.channels.UserSubscribed": UserSubscribed;
+  "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
   "quikchat.conversations.ConversationCreated": ConversationCreated;
   "quikchat.conversations.MemberAdded": MemberAdded;
   "quikchat.conversations.MemberRemoved": MemberRemoved;
@@ -1722,6 +1895,7 @@ export interface AvroEvents {
 /** The command union of each context. */
 export interface ContextCommands {
   calls: CallsCommand;
+  channels: ChannelsCommand;
   conversations: ConversationsCommand;
   devices: DevicesCommand;
   huddles: HuddlesCommand;
@@ -1736,6 +1910,7 @@ export interface ContextCommands {
 /** The event union of each context. */
 export interface ContextEvents {
   calls: CallsEvent;
+  channels: ChannelsEvent;
   conversations: ConversationsEvent;
   devices: DevicesEvent;
   huddles: HuddlesEvent;
@@ -1751,6 +1926,8 @@ export interface ContextEvents {
 export const CONTEXT_SPECS = {
   /** Voice and video calls. */
   calls: { keyField: "callId", ephemeral: false, upstream: false },
+  /** Typed channels that backends create, subscribe users to and publish into. */
+  channels: { keyField: "channelId", ephemeral: false, upstream: false },
   /** Conversations and their members. */
   conversations: { keyField: "conversationId", ephemeral: false, upstream: false },
   /** Each user's registered devices and push tokens. */
