@@ -18,6 +18,7 @@ import type { ChannelFamily } from "./phoenix/channel.js";
 import type { ConnectionLifecycle } from "./phoenix/connection-lifecycle.js";
 import type { OpenUserChannelPart } from "./phoenix/identity-families.js";
 import type { Ports } from "./ports.js";
+import type { ServerMethod } from "./gateway/server-api/server-method.js";
 import type { AnyProcessorDefinition } from "./processor/processor-definition.js";
 import type { RebuildableSink } from "./projection/rebuild.js";
 
@@ -178,6 +179,8 @@ export interface GatewayPart {
   readonly userChannel?: OpenUserChannelPart;
   /** Its REST routes, registered after every context's part is made. */
   readonly routes?: FastifyPluginAsync;
+  /** Its methods of the server API for backends (HTTP `POST /api/server/<name>` and gRPC). */
+  readonly serverMethods?: readonly ServerMethod[];
   /** Told of every socket that opens and closes. */
   readonly lifecycle?: ConnectionLifecycle;
   /** Counters measured here, for `/health` `stats`. */

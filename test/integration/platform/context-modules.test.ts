@@ -70,9 +70,11 @@ describe("the contexts list wires every role and tool", () => {
     const health = (await (await fetch(`${base}/health`)).json()) as { stats: Record<string, number>; parts: Record<string, string> };
     expect(health.stats).toMatchObject({ probe_counter: 7, websocket_connections: 0, online_users: 0 });
     expect(Object.keys(health.parts).sort()).toEqual([
+      "processor:channels",
       "processor:conversations",
       "processor:presence",
       "processor:typing",
+      "projection:channels",
       "projection:history",
       "projection:membership",
       "projection:presence",
@@ -106,7 +108,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "channels", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();
