@@ -169,6 +169,27 @@ describe("channels and the server API, end to end", () => {
     expect((await api("presence_stats", { channel: other })).body).toMatchObject({ error: { reason: "not_available" } });
   });
 
+  it("publishes a system message into a conversation, once per idempotency key", async () => {
+    const created = await fetch(`${base}/api/conversations`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await tokenFor(alice, workspace)}`, "content-type": "application/json" },
+      body: JSON.stringify({ type: "group", members: [bob], name: "Pair" }),
+    });
+    const conversationId = ((await created.json()) as { id: string }).id;
+    const chat = (await connect(bob)).channel(`chat:${conversationId}`);
+    const messages: Payload[] = [];
+    chat.on("message:new", (message: Payload) => void messages.push(message));
+    await joinChannel(chat);
+
+    const first = await api("publish", { channel: `chat:${conversationId}`, data: { content: "maintenance at 5" }, idempotency_key: "m-1" });
+    expect(first.body).toEqual({ result: { offset: 1, epoch: expect.any(String) } });
+    expect((await rpc("Publish", { channel: `conversation:${conversationId}`, data: JSON.stringify("maintenance at 5"), idempotency_key: "m-1" })).offset).toBe(1);
+    await eventually(async () => (messages.length === 1 ? true : undefined), 10_000, "bob to receive the system message");
+    expect(messages[0]).toMatchObject({ seq: 1, type: "system", content: "maintenance at 5", senderId: "system:server-api" });
+    expect((await api("publish", { channel: `chat:${conversationId}`, data: { text: 1 } })).body).toMatchObject({ error: { reason: "invalid" } });
+    expect((await api("publish", { channel: "chat:nope", data: "x" })).body).toMatchObject({ error: { reason: "not_found" } });
+  });
+
   it("refuses a wrong API key on both transports", async () => {
     const http = await api("list_channels", { workspace_id: workspace }, "wrong-key-0123456789");
     expect(http.status).toBe(401);

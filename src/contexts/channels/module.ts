@@ -3,7 +3,7 @@ import { TOPICS } from "../../platform/contract/topics.js";
 import { PubSubDeltas } from "../../platform/gateway/pubsub-deltas.js";
 import { ChannelAdmission } from "./channels/channel-admission.js";
 import { channelFamily } from "./channels/channel-family.js";
-import { WORKSPACE_PRESENCE } from "./ports.js";
+import { CONVERSATION_PUBLISHER, WORKSPACE_PRESENCE } from "./ports.js";
 import { channelProcessor } from "./processor.js";
 import { CHANNELS_PROJECTION, channelDeltaChannel, type ChannelChange } from "./projections/channels/channel-changes.js";
 import { channelStore, startChannelProjection } from "./projections/channels/channel-projection.js";
@@ -43,7 +43,7 @@ async function channelsGateway(kit: GatewayKit): Promise<GatewayPart> {
   const changes = new PubSubDeltas<ChannelChange>(hub, (channelId) => channelDeltaChannel(prefix, channelId), logger);
   return {
     families: [channelFamily({ store, changes, admission, bus, presence, logger })],
-    serverMethods: channelServerMethods({ bus, store, presence }),
+    serverMethods: channelServerMethods({ bus, store, presence, conversations: () => ports.find(CONVERSATION_PUBLISHER) }),
     close: () => Promise.resolve(admission.close()),
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ChannelSettings, CommandMeta, CreateChannel, PublishToChannel } from "../../platform/contract/generated/avro-types.js";
 import { DomainError } from "../../platform/domain/domain-error.js";
 import type { CommandBus } from "../../platform/gateway/command-bus.js";
-import type { ServerMethod } from "../../platform/gateway/server-api/server-method.js";
+import { SERVER_ACTOR, type ServerMethod } from "../../platform/gateway/server-api/server-method.js";
 import { ServiceError } from "../../platform/errors/error-codes.js";
 import { sleep } from "../../platform/sleep.js";
 import type { PresenceEntries } from "../presence/projections/presence/presence-model.js";
@@ -10,10 +10,7 @@ import { audienceOf } from "./channels/channel-family.js";
 import { publicationData } from "./channels/publication-data.js";
 import { validateCreation } from "./domain/decide.js";
 import type { ChannelView, MysqlChannelStore } from "./projections/channels/mysql-channel-store.js";
-import type { WorkspacePresence } from "./ports.js";
-
-/** The actor of commands issued through the server API (backends act as the service itself). */
-export const SERVER_ACTOR = "system:server-api";
+import type { ConversationPublisher, WorkspacePresence } from "./ports.js";
 
 /** How long a write waits for the read model to show it, so that a join or read right after sees it. */
 const READ_YOUR_WRITES_MS = 5_000;
@@ -46,12 +43,14 @@ const channelSchema = {
     num_subscribers: { type: "integer" },
   },
 } as const;
+/** A channel id, or `chat:{id}` / `conversation:{id}` for a system message into a conversation. */
+const publishTarget = { type: "string", minLength: 1, maxLength: 160, pattern: "^((chat|conversation):[A-Za-z0-9._:@-]+|[A-Za-z0-9._@-]+)$" } as const;
 const publishParams = {
   type: "object",
   required: ["channel", "data"],
   additionalProperties: false,
   properties: {
-    channel: channelId,
+    channel: publishTarget,
     data: { description: "Any JSON value but null" },
     idempotency_key: { type: "string", minLength: 1, maxLength: 128, description: "A retry with the same key within 24 hours (the processor's dedupe window of 500 commands per channel) publishes once" },
   },
@@ -64,6 +63,7 @@ export interface ChannelServerMethodsDeps {
   readonly bus: CommandBus;
   readonly store: Pick<MysqlChannelStore, "channel" | "isSubscribed" | "subscribersOf" | "list" | "publicationsOf" | "lastSeq">;
   readonly presence: () => WorkspacePresence | undefined;
+  readonly conversations: () => ConversationPublisher | undefined;
 }
 
 /**
@@ -71,7 +71,9 @@ export interface ChannelServerMethodsDeps {
  * processor, awaited through the command bus; a create, delete, subscribe or unsubscribe answers
  * once the read model shows it (within 5 s), so a client may join right after. Every read comes
  * from the read model (the channels store in MySQL, presence from the presence context). A
- * channel is addressed by its id alone: its workspace is the one it was created in.
+ * channel is addressed by its id alone: its workspace is the one it was created in. `publish`
+ * (and `publish_batch`, `broadcast`) to `chat:{id}` or `conversation:{id}` sends a system
+ * message into that conversation through the conversations context.
  */
 export function channelServerMethods(deps: ChannelServerMethodsDeps): ServerMethod[] {
   const { bus, store } = deps;
@@ -85,6 +87,12 @@ export function channelServerMethods(deps: ChannelServerMethodsDeps): ServerMeth
   const decided = <C extends { meta: CommandMeta }>(type: string, id: string, command: C) => bus.request("channels", type, id, command);
   const publish = async (params: Record<string, unknown>): Promise<Record<string, unknown>> => {
     const id = String(params.channel);
+    const conversation = /^(?:chat|conversation):(.+)$/.exec(id)?.[1];
+    if (conversation !== undefined) {
+      const publisher = deps.conversations();
+      if (publisher === undefined) throw new ServiceError("not_available", "conversations are not served here");
+      return { ...(await publisher.publish(conversation, params.data, typeof params.idempotency_key === "string" ? params.idempotency_key : undefined)) };
+    }
     const data = publicationData(params.data);
     const view = await existing(id);
     const key = params.idempotency_key;
@@ -232,7 +240,7 @@ export function channelServerMethods(deps: ChannelServerMethodsDeps): ServerMeth
         type: "object",
         required: ["channels", "data"],
         additionalProperties: false,
-        properties: { channels: { type: "array", minItems: 1, maxItems: 1000, items: channelId }, data: publishParams.properties.data, idempotency_key: publishParams.properties.idempotency_key },
+        properties: { channels: { type: "array", minItems: 1, maxItems: 1000, items: publishTarget }, data: publishParams.properties.data, idempotency_key: publishParams.properties.idempotency_key },
       },
       result: { type: "object", properties: { responses: outcomes } },
       call: async (params) => ({

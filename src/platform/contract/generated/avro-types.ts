@@ -881,6 +881,11 @@ export interface SendMessage {
    * server.
    */
   metadata: Record<string, string>;
+  /**
+   * Sent by a backend through the server API (set by the gateway, never taken from a client): a
+   * system message, which needs no membership.
+   */
+  fromServer: boolean;
 }
 
 // ---- quikchat.messages: events

@@ -1,3 +1,6 @@
+/** The actor of commands issued through the server API: backends act as the service itself. */
+export const SERVER_ACTOR = "system:server-api";
+
 /**
  * One method of the server API, the API backends call with an API key (Centrifugo's server API
  * shapes). Each context contributes its methods through its gateway part; the platform serves
