@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import type { Channel, Socket } from "phoenix";
+import { Presence, type Channel, type Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTO_LOADER_OPTIONS, REALTIME_PROTO } from "../../src/platform/gateway/server-api/grpc-server.js";
 import { freePort, startService, type ServiceProcess } from "../support/service-process.js";
@@ -113,6 +113,21 @@ describe("channels and the server API, end to end", () => {
     expect(await refusal(join(bob, id))).toBe("channel_full");
     await new Promise((resolve) => first.channel.leave().receive("ok", resolve));
     await join(bob, id);
+  });
+
+  it("shows a PRESENCE channel's subscribers to each other with the stock Presence class, and nobody else", async () => {
+    const created = await rpc("CreateChannel", { workspace_id: workspace, name: "Desk", type: "PRESENCE", subscribers: [alice, bob] });
+    const id = String(created.channel);
+    // Carol is online in the workspace (her sockets of the tests above) but not subscribed.
+    const channel = (await connect(alice)).channel(`channel:${id}`);
+    const presence = new Presence(channel);
+    await joinChannel(channel);
+    await eventually(async () => {
+      const users = new Set(presence.list((userId: string) => userId));
+      return users.has(alice) && users.has(bob) ? users : undefined;
+    }, 10_000, "alice and bob in the channel's presence");
+    expect(new Set(presence.list((userId: string) => userId))).not.toContain(carol);
+    expect((await api("presence_stats", { channel: id })).body).toMatchObject({ result: { num_users: 2 } });
   });
 
   it("a join with last_seq recovers what was missed from history", async () => {
