@@ -447,6 +447,31 @@ export interface UserUnsubscribed {
   userId: string;
 }
 
+// ---- quikchat.comments: commands
+
+/** A user comments on a video (in meta.workspaceId). */
+export interface PostComment {
+  meta: CommandMeta;
+  videoId: string;
+  /** Id of the new comment, chosen by the gateway. */
+  commentId: string;
+  content: string;
+}
+
+// ---- quikchat.comments: events
+
+/**
+ * A comment on a video, by meta.actorId in meta.workspaceId: what downstream syncs (such as a
+ * Firebase push) consume.
+ */
+export interface CommentPosted {
+  meta: EventMeta;
+  videoId: string;
+  commentId: string;
+  userId: string;
+  content: string;
+}
+
 // ---- quikchat.conversations: commands
 
 /** Add a user to a conversation. Direct conversations never change members. */
@@ -1520,6 +1545,14 @@ export type ChannelsEvent =
   | { readonly type: "UserSubscribed"; readonly data: UserSubscribed }
   | { readonly type: "UserUnsubscribed"; readonly data: UserUnsubscribed };
 
+/** Commands of the comments context (topic key: videoId). */
+export type CommentsCommand =
+  | { readonly type: "PostComment"; readonly data: PostComment };
+
+/** Events of the comments context (topic key: videoId). */
+export type CommentsEvent =
+  | { readonly type: "CommentPosted"; readonly data: CommentPosted };
+
 /** Commands of the conversations context (topic key: conversationId). */
 export type ConversationsCommand =
   | { readonly type: "AddMember"; readonly data: AddMember }
@@ -1690,6 +1723,8 @@ export interface AvroRecords {
   "quikchat.channels.UnsubscribeUser": UnsubscribeUser;
   "quikchat.channels.UserSubscribed": UserSubscribed;
   "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
+  "quikchat.comments.CommentPosted": CommentPosted;
+  "quikchat.comments.PostComment": PostComment;
   "quikchat.common.Attachment": Attachment;
   "quikchat.common.ChannelSettings": ChannelSettings;
   "quikchat.common.CommandMeta": CommandMeta;
@@ -1796,6 +1831,7 @@ export interface AvroCommands {
   "quikchat.channels.RemoveChannelHistory": RemoveChannelHistory;
   "quikchat.channels.SubscribeUser": SubscribeUser;
   "quikchat.channels.UnsubscribeUser": UnsubscribeUser;
+  "quikchat.comments.PostComment": PostComment;
   "quikchat.conversations.AddMember": AddMember;
   "quikchat.conversations.CreateConversation": CreateConversation;
   "quikchat.conversations.RemoveMember": RemoveMember;
@@ -1853,6 +1889,7 @@ export interface AvroEvents {
   "quikchat.channels.ChannelPublished": ChannelPublished;
   "quikchat.channels.UserSubscribed": UserSubscribed;
   "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
+  "quikchat.comments.CommentPosted": CommentPosted;
   "quikchat.conversations.ConversationCreated": ConversationCreated;
   "quikchat.conversations.MemberAdded": MemberAdded;
   "quikchat.conversations.MemberRemoved": MemberRemoved;
@@ -1901,6 +1938,7 @@ export interface AvroEvents {
 export interface ContextCommands {
   calls: CallsCommand;
   channels: ChannelsCommand;
+  comments: CommentsCommand;
   conversations: ConversationsCommand;
   devices: DevicesCommand;
   huddles: HuddlesCommand;
@@ -1916,6 +1954,7 @@ export interface ContextCommands {
 export interface ContextEvents {
   calls: CallsEvent;
   channels: ChannelsEvent;
+  comments: CommentsEvent;
   conversations: ConversationsEvent;
   devices: DevicesEvent;
   huddles: HuddlesEvent;
@@ -1933,6 +1972,8 @@ export const CONTEXT_SPECS = {
   calls: { keyField: "callId", ephemeral: false, upstream: false },
   /** Typed channels that backends create, subscribe users to and publish into. */
   channels: { keyField: "channelId", ephemeral: false, upstream: false },
+  /** Public comments on videos (comments:{videoId}). */
+  comments: { keyField: "videoId", ephemeral: false, upstream: false },
   /** Conversations and their members. */
   conversations: { keyField: "conversationId", ephemeral: false, upstream: false },
   /** Each user's registered devices and push tokens. */
