@@ -113,6 +113,10 @@ describe("channels and the server API, end to end", () => {
     expect(await refusal(join(bob, id))).toBe("channel_full");
     await new Promise((resolve) => first.channel.leave().receive("ok", resolve));
     await join(bob, id);
+    // Raised over HTTP: the next join is admitted.
+    expect((await api("update_channel", { channel: id, settings: { max_subscribers: 2 } })).body).toMatchObject({ result: { settings: { max_subscribers: 2, history_enabled: false } } });
+    await join(carol, id);
+    expect(await refusal(join(alice, id))).toBe("channel_full");
   });
 
   it("shows a PRESENCE channel's subscribers to each other with the stock Presence class, and nobody else", async () => {

@@ -8,7 +8,7 @@ import { sleep } from "../../platform/sleep.js";
 import type { PresenceEntries } from "../presence/projections/presence/presence-model.js";
 import { audienceOf } from "./channels/channel-family.js";
 import { publicationData } from "./channels/publication-data.js";
-import { validateCreation } from "./domain/decide.js";
+import { settingsOf, validateCreation, validateSettings } from "./domain/decide.js";
 import type { ChannelView, MysqlChannelStore } from "./projections/channels/mysql-channel-store.js";
 import type { ConversationPublisher, WorkspacePresence } from "./ports.js";
 
@@ -194,6 +194,31 @@ export function channelServerMethods(deps: ChannelServerMethodsDeps): ServerMeth
         await decided("DeleteChannel", id, { meta: meta(view.workspaceId), channelId: id });
         await shown(async () => ((await store.channel(id)) === undefined ? true : undefined));
         return {};
+      },
+    },
+    {
+      name: "update_channel",
+      description: "Change a channel's settings (the ones given; the others stay); answers the channel. They apply to joins and publications from then on",
+      params: { type: "object", required: ["channel", "settings"], additionalProperties: false, properties: { channel: channelId, settings: settingsSchema } },
+      result: channelSchema,
+      async call(params) {
+        const id = String(params.channel);
+        const view = await existing(id);
+        const settings = settingsFrom({ ...channelOf(view).settings as Record<string, unknown>, ...(params.settings as Record<string, unknown>) });
+        try {
+          validateSettings(settings);
+        } catch (error) {
+          if (error instanceof DomainError) throw new ServiceError(error.code, error.message);
+          throw error;
+        }
+        await decided("UpdateChannelSettings", id, { meta: meta(view.workspaceId), channelId: id, settings });
+        const expected = settingsOf(view.channelType, settings);
+        const updated = await shown(async () => {
+          const current = await store.channel(id);
+          const same = current !== undefined && (Object.keys(expected) as (keyof ChannelSettings)[]).every((key) => current.settings[key] === expected[key]);
+          return same ? current : undefined;
+        });
+        return channelOf(updated ?? view);
       },
     },
     {

@@ -1,11 +1,14 @@
 import type {
   CommandMeta,
+  ChannelSettings,
+  ChannelType,
   CreateChannel,
   DeleteChannel,
   PublishToChannel,
   RemoveChannelHistory,
   SubscribeUser,
   UnsubscribeUser,
+  UpdateChannelSettings,
 } from "../../../platform/contract/generated/avro-types.js";
 import { unreachable, type Decider } from "../../../platform/domain/decider.js";
 import { DomainError } from "../../../platform/domain/domain-error.js";
@@ -39,6 +42,9 @@ export const CHANNEL_LIMITS = {
  *   `clientMayPublish` allows: not on USER and SYSTEM channels (`forbidden`), only by
  *   subscribers elsewhere (`not_a_member`).
  * - remove history: `ChannelHistoryRemoved` up to the last seq; nothing to remove is a no-op.
+ * - update settings: `ChannelSettingsUpdated` with the new settings (checked as at creation;
+ *   PRESENCE keeps presence on); the same settings again is a no-op. They apply to joins and
+ *   publications from then on.
  */
 export const channelDecider: Decider<ChannelCommand, ChannelEvent, ChannelState> = { initialState, evolve, decide };
 
@@ -56,6 +62,8 @@ export function decide(command: ChannelCommand, state: ChannelState): DecidedCha
       return publish(command.data, state);
     case "RemoveChannelHistory":
       return removeHistory(command.data, state);
+    case "UpdateChannelSettings":
+      return updateSettings(command.data, state);
     default:
       return unreachable(command);
   }
@@ -69,17 +77,27 @@ export function validateCreation(command: Omit<CreateChannel, "meta">): void {
   if (channelType === "USER" && (ownerId === null || ownerId === "")) throw new DomainError("invalid", "a USER channel names its user (owner_id)");
   if (channelType === "USER" && subscriberIds.length > 0) throw new DomainError("invalid", "a USER channel has no subscribers: its user receives it");
   if (subscriberIds.length > CHANNEL_LIMITS.subscribersAtCreation) throw new DomainError("invalid", `at most ${CHANNEL_LIMITS.subscribersAtCreation} subscribers at creation`);
+  validateSettings(settings);
+}
+
+/** Checks settings whatever the channel: `maxSubscribers` ≥ 0, a history lifetime of 1 s to 30 days when history is on. */
+export function validateSettings(settings: ChannelSettings): void {
   if (!Number.isInteger(settings.maxSubscribers) || settings.maxSubscribers < 0) throw new DomainError("invalid", "maxSubscribers must be 0 (no limit) or more");
   if (settings.historyEnabled && (settings.historyTtlSeconds < 1 || settings.historyTtlSeconds > CHANNEL_LIMITS.historyTtlSeconds)) {
     throw new DomainError("invalid", `historyTtlSeconds must be 1–${CHANNEL_LIMITS.historyTtlSeconds} when history is enabled`);
   }
 }
 
+/** The settings a channel of `channelType` ends up with: a PRESENCE channel always has presence on. */
+export function settingsOf(channelType: ChannelType, settings: ChannelSettings): ChannelSettings {
+  return channelType === "PRESENCE" ? { ...settings, presenceEnabled: true } : settings;
+}
+
 function create(command: CreateChannel, state: ChannelState): DecidedChannelEvent[] {
   validateCreation(command);
   if (state.status === "active") throw new DomainError("conflict", "the channel exists");
   const { channelId, name, channelType, ownerId } = command;
-  const settings = channelType === "PRESENCE" ? { ...command.settings, presenceEnabled: true } : command.settings;
+  const settings = settingsOf(channelType, command.settings);
   return [
     { type: "ChannelCreated", data: { channelId, name, channelType, ownerId, settings } },
     ...[...new Set(command.subscriberIds)].map((userId): DecidedChannelEvent => ({ type: "UserSubscribed", data: { channelId, userId } })),
@@ -139,6 +157,14 @@ function publish(command: PublishToChannel, state: ChannelState): DecidedChannel
       },
     },
   ];
+}
+
+function updateSettings(command: UpdateChannelSettings, state: ChannelState): DecidedChannelEvent[] {
+  const channel = existing(command.meta, state);
+  validateSettings(command.settings);
+  const settings = settingsOf(channel.channelType, command.settings);
+  if (JSON.stringify(settings) === JSON.stringify(channel.settings)) return [];
+  return [{ type: "ChannelSettingsUpdated", data: { channelId: command.channelId, settings } }];
 }
 
 function removeHistory(command: RemoveChannelHistory, state: ChannelState): DecidedChannelEvent[] {

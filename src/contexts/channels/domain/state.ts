@@ -60,6 +60,9 @@ export function evolve(state: ChannelState, event: ChannelEvent): ChannelState {
     case "ChannelPublished":
       if (state.status !== "active") return state;
       return { ...state, lastSeq: Math.max(state.lastSeq, event.data.seq) };
+    case "ChannelSettingsUpdated":
+      if (state.status !== "active") return state;
+      return { ...state, settings: event.data.settings };
     case "ChannelHistoryRemoved":
       if (state.status !== "active") return state;
       return { ...state, removedUpTo: Math.max(state.removedUpTo, event.data.upToSeq) };

@@ -391,6 +391,13 @@ export interface UnsubscribeUser {
   userId: string;
 }
 
+/** Replace a channel's settings; they apply to joins and publications from then on. */
+export interface UpdateChannelSettings {
+  meta: CommandMeta;
+  channelId: string;
+  settings: ChannelSettings;
+}
+
 // ---- quikchat.channels: events
 
 /** A channel exists, in meta.workspaceId. */
@@ -431,6 +438,13 @@ export interface ChannelPublished {
    * Epoch milliseconds (timestamp-millis).
    */
   expiresAt: number | null;
+}
+
+/** A channel's settings were replaced. */
+export interface ChannelSettingsUpdated {
+  meta: EventMeta;
+  channelId: string;
+  settings: ChannelSettings;
 }
 
 /** A user became a subscriber of a channel. */
@@ -1534,7 +1548,8 @@ export type ChannelsCommand =
   | { readonly type: "PublishToChannel"; readonly data: PublishToChannel }
   | { readonly type: "RemoveChannelHistory"; readonly data: RemoveChannelHistory }
   | { readonly type: "SubscribeUser"; readonly data: SubscribeUser }
-  | { readonly type: "UnsubscribeUser"; readonly data: UnsubscribeUser };
+  | { readonly type: "UnsubscribeUser"; readonly data: UnsubscribeUser }
+  | { readonly type: "UpdateChannelSettings"; readonly data: UpdateChannelSettings };
 
 /** Events of the channels context (topic key: channelId). */
 export type ChannelsEvent =
@@ -1542,6 +1557,7 @@ export type ChannelsEvent =
   | { readonly type: "ChannelDeleted"; readonly data: ChannelDeleted }
   | { readonly type: "ChannelHistoryRemoved"; readonly data: ChannelHistoryRemoved }
   | { readonly type: "ChannelPublished"; readonly data: ChannelPublished }
+  | { readonly type: "ChannelSettingsUpdated"; readonly data: ChannelSettingsUpdated }
   | { readonly type: "UserSubscribed"; readonly data: UserSubscribed }
   | { readonly type: "UserUnsubscribed"; readonly data: UserUnsubscribed };
 
@@ -1715,12 +1731,14 @@ export interface AvroRecords {
   "quikchat.channels.ChannelDeleted": ChannelDeleted;
   "quikchat.channels.ChannelHistoryRemoved": ChannelHistoryRemoved;
   "quikchat.channels.ChannelPublished": ChannelPublished;
+  "quikchat.channels.ChannelSettingsUpdated": ChannelSettingsUpdated;
   "quikchat.channels.CreateChannel": CreateChannel;
   "quikchat.channels.DeleteChannel": DeleteChannel;
   "quikchat.channels.PublishToChannel": PublishToChannel;
   "quikchat.channels.RemoveChannelHistory": RemoveChannelHistory;
   "quikchat.channels.SubscribeUser": SubscribeUser;
   "quikchat.channels.UnsubscribeUser": UnsubscribeUser;
+  "quikchat.channels.UpdateChannelSettings": UpdateChannelSettings;
   "quikchat.channels.UserSubscribed": UserSubscribed;
   "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
   "quikchat.comments.CommentPosted": CommentPosted;
@@ -1831,6 +1849,7 @@ export interface AvroCommands {
   "quikchat.channels.RemoveChannelHistory": RemoveChannelHistory;
   "quikchat.channels.SubscribeUser": SubscribeUser;
   "quikchat.channels.UnsubscribeUser": UnsubscribeUser;
+  "quikchat.channels.UpdateChannelSettings": UpdateChannelSettings;
   "quikchat.comments.PostComment": PostComment;
   "quikchat.conversations.AddMember": AddMember;
   "quikchat.conversations.CreateConversation": CreateConversation;
@@ -1887,6 +1906,7 @@ export interface AvroEvents {
   "quikchat.channels.ChannelDeleted": ChannelDeleted;
   "quikchat.channels.ChannelHistoryRemoved": ChannelHistoryRemoved;
   "quikchat.channels.ChannelPublished": ChannelPublished;
+  "quikchat.channels.ChannelSettingsUpdated": ChannelSettingsUpdated;
   "quikchat.channels.UserSubscribed": UserSubscribed;
   "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
   "quikchat.comments.CommentPosted": CommentPosted;

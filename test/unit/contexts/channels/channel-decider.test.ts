@@ -126,6 +126,23 @@ describe("channel decider", () => {
     });
   });
 
+  describe("when its settings change", () => {
+    const update = (overrides: Partial<ChannelSettings>): ChannelCommand => ({ type: "UpdateChannelSettings", data: { meta: commandMeta({ actorId: SERVER }), channelId: "ch1", settings: settings(overrides) } });
+
+    it("replaces them, once, keeping presence on a PRESENCE channel", () => {
+      spec.given([created("TEAM")]).when(update({ maxSubscribers: 3 })).then([{ type: "ChannelSettingsUpdated", data: { channelId: "ch1", settings: settings({ maxSubscribers: 3 }) } }]);
+      spec.given([created("TEAM")]).when(update({})).thenNothingHappened();
+      spec.given([created("PRESENCE", { settings: { presenceEnabled: true } })]).when(update({ presenceEnabled: false })).thenNothingHappened();
+      spec.given([created("TEAM")]).when(update({ maxSubscribers: -2 })).thenThrows("invalid");
+      spec.given([]).when(update({})).thenThrows("not_found");
+    });
+
+    it("keeps later publications in history once history is turned on", () => {
+      const turnedOn: DecidedChannelEvent = { type: "ChannelSettingsUpdated", data: { channelId: "ch1", settings: settings({ historyEnabled: true, historyTtlSeconds: 60 }) } };
+      spec.given([created("TEAM"), turnedOn]).when(publish({ fromServer: true })).then([published(1, null, T0 + 60_000)]);
+    });
+  });
+
   describe("when a channel keeps history", () => {
     it("says when each publication leaves it", () => {
       spec.given([created("TEAM", { settings: { historyEnabled: true, historyTtlSeconds: 60 } })]).when(publish({ fromServer: true })).then([published(1, null, T0 + 60_000)]);

@@ -36,6 +36,7 @@ export type ChannelChange =
       readonly createdAt: number;
     }
   | { readonly kind: "deleted"; readonly channelId: string }
+  | { readonly kind: "settings_updated"; readonly channelId: string; readonly settings: ChannelSettings }
   | { readonly kind: "subscribed" | "unsubscribed"; readonly channelId: string; readonly userId: string }
   | { readonly kind: "published"; readonly channelId: string; readonly seq: number; readonly publication: Publication }
   | { readonly kind: "history_removed"; readonly channelId: string; readonly upToSeq: number };
@@ -50,6 +51,8 @@ export function channelChanges(record: Pick<ConsumedRecord, "fullName" | "value"
     }
     case "ChannelDeleted":
       return [{ kind: "deleted", channelId: event.data.channelId }];
+    case "ChannelSettingsUpdated":
+      return [{ kind: "settings_updated", channelId: event.data.channelId, settings: event.data.settings }];
     case "UserSubscribed":
     case "UserUnsubscribed":
       return [{ kind: event.type === "UserSubscribed" ? "subscribed" : "unsubscribed", channelId: event.data.channelId, userId: event.data.userId }];

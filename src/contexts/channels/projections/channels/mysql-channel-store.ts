@@ -106,6 +106,9 @@ export class MysqlChannelStore implements ProjectionSink {
             await connection.query(`DELETE FROM \`${this.subscribers}\` WHERE channel_id = ?`, [change.channelId]);
             await connection.query(`DELETE FROM \`${this.publications}\` WHERE channel_id = ?`, [change.channelId]);
             break;
+          case "settings_updated":
+            await connection.query(`UPDATE \`${this.channels}\` SET settings = ? WHERE id = ?`, [JSON.stringify(change.settings), change.channelId]);
+            break;
           case "subscribed":
             await connection.query(`INSERT IGNORE INTO \`${this.subscribers}\` (channel_id, user_id) VALUES (?, ?)`, [change.channelId, change.userId]);
             break;
