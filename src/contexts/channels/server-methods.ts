@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ChannelSettings, CommandMeta, CreateChannel, PublishToChannel } from "../../platform/contract/generated/avro-types.js";
 import { DomainError } from "../../platform/domain/domain-error.js";
 import type { CommandBus } from "../../platform/gateway/command-bus.js";
+import { serverError } from "../../platform/gateway/server-api/server-api-routes.js";
 import { SERVER_ACTOR, type ServerMethod } from "../../platform/gateway/server-api/server-method.js";
 import { ServiceError } from "../../platform/errors/error-codes.js";
 import { sleep } from "../../platform/sleep.js";
@@ -108,7 +109,7 @@ export function channelServerMethods(deps: ChannelServerMethodsDeps): ServerMeth
       } catch (error) {
         const refusal = error instanceof ServiceError ? error : new ServiceError("internal", "internal error", { cause: error });
         if (refusal.code === "internal") throw error;
-        responses.push({ error: { code: 0, reason: refusal.code, message: refusal.publicMessage } });
+        responses.push({ error: serverError(refusal.code, refusal.publicMessage) });
       }
     }
     return responses;
@@ -170,17 +171,11 @@ export function channelServerMethods(deps: ChannelServerMethodsDeps): ServerMeth
           settings: settingsFrom(params.settings),
           subscriberIds: Array.isArray(params.subscribers) ? params.subscribers.map(String) : [],
         };
-        try {
-          validateCreation(command);
-        } catch (error) {
-          if (error instanceof DomainError) throw new ServiceError(error.code, error.message);
-          throw error;
-        }
+        beforeSending(() => validateCreation(command));
         await decided("CreateChannel", id, command);
         const view = await shown(() => store.channel(id));
         return view === undefined ? { channel: id, workspace_id: workspaceId } : channelOf(view);
       },
-      fromGrpc: (request) => ({ ...request, ...(request.subscribers === undefined ? {} : { subscribers: request.subscribers }) }),
     },
     {
       name: "delete_channel",
@@ -205,12 +200,7 @@ export function channelServerMethods(deps: ChannelServerMethodsDeps): ServerMeth
         const id = String(params.channel);
         const view = await existing(id);
         const settings = settingsFrom({ ...channelOf(view).settings as Record<string, unknown>, ...(params.settings as Record<string, unknown>) });
-        try {
-          validateSettings(settings);
-        } catch (error) {
-          if (error instanceof DomainError) throw new ServiceError(error.code, error.message);
-          throw error;
-        }
+        beforeSending(() => validateSettings(settings));
         await decided("UpdateChannelSettings", id, { meta: meta(view.workspaceId), channelId: id, settings });
         const expected = settingsOf(view.channelType, settings);
         const updated = await shown(async () => {
@@ -356,6 +346,16 @@ export function channelServerMethods(deps: ChannelServerMethodsDeps): ServerMeth
       },
     },
   ];
+}
+
+/** Runs a rule of the domain before anything is sent: its refusal reaches the caller with its code. */
+function beforeSending(check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof DomainError) throw new ServiceError(error.code, error.message);
+    throw error;
+  }
 }
 
 /** The channel's epoch: its creation time, which changes when a deleted id is created again. */
