@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Redis } from "ioredis";
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
 import { kitFor, usedDependencies, type ContextModule, type GatewayKit, type GatewayPart, type ProjectionKit } from "../platform/context-module.js";
@@ -11,6 +11,9 @@ import { createJwtVerifier } from "../platform/gateway/jwt-verifier.js";
 import { PubSubHub } from "../platform/gateway/pubsub-hub.js";
 import { TOKEN_REVOCATIONS, withRevocations } from "../platform/gateway/token-revocations.js";
 import { serve } from "../platform/gateway/server.js";
+import { startGrpcServer } from "../platform/gateway/server-api/grpc-server.js";
+import { serverApiRoutes } from "../platform/gateway/server-api/server-api-routes.js";
+import type { ServerMethod } from "../platform/gateway/server-api/server-method.js";
 import { createRedisActionRateLimiter } from "../platform/phoenix/action-rate-limiter.js";
 import { allOf } from "../platform/phoenix/connection-lifecycle.js";
 import { createConnectionRegistry } from "../platform/phoenix/connection-registry.js";
@@ -183,6 +186,7 @@ export async function start(
         },
         routes: [
           ...contributed((part) => part.routes),
+          ...serverApi(config, contributed((part) => part.serverMethods).flat(), logger),
           // The operators' console, over every context of the process (off in production until configured).
           ...(config.console.enabled
             ? [
@@ -215,6 +219,11 @@ export async function start(
       },
       ...gateway,
     });
+    const methods = parts.flatMap((part) => part.serverMethods ?? []);
+    if (methods.length > 0 && config.serverApi.keys.length > 0) {
+      const grpcServer = await startGrpcServer({ app, methods, host: config.service.host, port: config.serverApi.grpcPort, logger });
+      closers.push(() => grpcServer.close());
+    }
     logger.info({ role, contexts: modules.map((module) => module.name) }, "roles started");
     const running = await serve(app, config.service, logger, closeAll);
     // A processor stops on its own only when fenced or broken: exit so the supervisor restarts the process.
@@ -229,4 +238,21 @@ export async function start(
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The server API routes of the contexts' methods, when `SERVER_API_KEYS` holds a key; none
+ * otherwise (a route that would refuse every caller is not served).
+ */
+function serverApi(config: Config, methods: readonly ServerMethod[], logger: Logger): FastifyPluginAsync[] {
+  if (methods.length === 0) return [];
+  if (config.serverApi.keys.length === 0) {
+    logger.info("SERVER_API_KEYS is empty: the server API (HTTP and gRPC) is not served");
+    return [];
+  }
+  return [
+    async (app) => {
+      await app.register(serverApiRoutes, { methods, keys: config.serverApi.keys });
+    },
+  ];
 }

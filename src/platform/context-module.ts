@@ -20,6 +20,7 @@ import type { ConnectionLifecycle } from "./phoenix/connection-lifecycle.js";
 import type { ConnectionRegistry } from "./phoenix/connection-registry.js";
 import type { OpenUserChannelPart } from "./phoenix/identity-families.js";
 import type { Ports } from "./ports.js";
+import type { ServerMethod } from "./gateway/server-api/server-method.js";
 import type { AnyProcessorDefinition } from "./processor/processor-definition.js";
 import type { RebuildableSink } from "./projection/rebuild.js";
 
@@ -194,6 +195,8 @@ export interface GatewayPart {
   readonly userChannel?: OpenUserChannelPart;
   /** Its REST routes, registered after every context's part is made. */
   readonly routes?: FastifyPluginAsync;
+  /** Its methods of the server API for backends (HTTP `POST /api/server/<name>` and gRPC). */
+  readonly serverMethods?: readonly ServerMethod[];
   /** Told of every socket that opens and closes. */
   readonly lifecycle?: ConnectionLifecycle;
   /** Its read models an operator may look up by id on the web console (read-only, operators only). */

@@ -184,6 +184,7 @@ export class MessageCommands {
       replyToMessageId: null,
       mentionedUserIds: [],
       metadata: {},
+      fromServer: false,
     };
     return { topic: this.topic, key: conversationId, fullName: "quikchat.messages.SendMessage", value };
   }

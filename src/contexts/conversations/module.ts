@@ -7,6 +7,8 @@ import { conversationFeed } from "./channels/conversation-feed.js";
 import { ConversationSubscriptions, watchMembership } from "./channels/conversation-subscriptions.js";
 import { DeltaFanout } from "./channels/delta-fanout.js";
 import { CHAT_DIALECT, CONVERSATION_DIALECT } from "./channels/dialects.js";
+import { serverMessages } from "./channels/server-messages.js";
+import { CONVERSATION_PUBLISHER } from "../channels/ports.js";
 import { conversationsConfig, type ConversationsSettings } from "./config.js";
 import { CONVERSATION_TYPING, MEMBERSHIP } from "./ports.js";
 import { conversationProcessor } from "./processor.js";
@@ -85,6 +87,7 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
   await store.ensureSchema();
   await readPositions.ensureSchema();
   ports.provide(MEMBERSHIP, membership);
+  ports.provide(CONVERSATION_PUBLISHER, serverMessages(bus, membership));
   const subscriptions = new ConversationSubscriptions();
   const stopWatching = await watchMembership(hub, prefix, subscriptions, logger);
   const channels = {

@@ -2,6 +2,7 @@ import { defineContext, type GatewayKit, type GatewayPart } from "../../platform
 import { TOPICS } from "../../platform/contract/topics.js";
 import { DISCONNECT_REASONS } from "../../platform/phoenix/disconnect-reasons.js";
 import { ownTopicFamily } from "../../platform/phoenix/identity-families.js";
+import { WORKSPACE_PRESENCE } from "../channels/ports.js";
 import { ownPresence, statusSetter, workspacePresence } from "./channels/presence-channels.js";
 import { PresenceRooms } from "./channels/presence-rooms.js";
 import { presenceConfig, type PresenceSettings } from "./config.js";
@@ -63,6 +64,7 @@ async function presenceGateway(kit: GatewayKit, settings: PresenceSettings): Pro
   await tracker.start();
   const setStatus = statusSetter(bus);
   const rooms = new PresenceRooms(hub, presence, prefix, settings.diffIntervalMs, logger);
+  kit.ports.provide(WORKSPACE_PRESENCE, { enter: (workspaceId, outlet) => rooms.enter(workspaceId, outlet), workspaceState: (workspaceId) => presence.workspaceState(workspaceId) });
   return {
     families: [ownTopicFamily("presence:", (identity) => identity.workspaceId, workspacePresence(rooms, setStatus))],
     userChannel: ownPresence(hub, presence, prefix, logger, setStatus),

@@ -9,6 +9,8 @@ const REDACTED = [
   "params.token",
   "req.headers.authorization",
   "headers.authorization",
+  'req.headers["x-api-key"]',
+  'headers["x-api-key"]',
   "password",
   "*.password",
   "secret",

@@ -151,6 +151,21 @@ const auth = defineSlice({
   }),
 });
 
+/** The server API for backends (`POST /api/server/<method>` and gRPC `RealtimeService`). */
+const serverApi = defineSlice({
+  name: "serverApi",
+  variables: {
+    SERVER_API_KEYS: list(""),
+    GRPC_PORT: port.default(50054),
+  },
+  problems: (env) => (env.SERVER_API_KEYS.some((key) => key.length < 16) ? ["SERVER_API_KEYS: each key must be at least 16 characters"] : []),
+  settings: (env) => ({
+    /** Keys a backend presents; none: the server API is not served (neither HTTP nor gRPC). */
+    keys: env.SERVER_API_KEYS,
+    grpcPort: env.GRPC_PORT,
+  }),
+});
+
 /** Limits of one Phoenix socket (`/socket/websocket`). */
 const websocket = defineSlice({
   name: "websocket",
@@ -219,7 +234,7 @@ const stack = defineSlice({
 });
 
 /** The platform's slices, in the order problems are reported. */
-export const CORE_SLICES = [service, kafka, registry, redis, mysql, mongo, auth, websocket, rateLimits, stack] as const;
+export const CORE_SLICES = [service, kafka, registry, redis, mysql, mongo, auth, serverApi, websocket, rateLimits, stack] as const;
 
 /** The platform's configuration: what every role and tool reads, whatever the contexts. */
 export type CoreConfig = SlicesConfig<typeof CORE_SLICES>;

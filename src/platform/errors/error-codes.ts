@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   "unmatched topic": { status: 404, temporary: false, title: "Not Found" },
   /** The request contradicts the current state (e.g. creating what exists). */
   conflict: { status: 409, temporary: false, title: "Conflict" },
+  /** The channel already holds its `maxSubscribers` joined sockets: try again later. */
+  channel_full: { status: 409, temporary: true, title: "Conflict" },
   /** A frame larger than the configured limit (`max_bytes`). */
   payload_too_large: { status: 413, temporary: false, title: "Payload Too Large" },
   /** A binary push: handlers take JSON objects only. */

@@ -18,6 +18,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       components: {
         securitySchemes: {
           bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "A JWT with sub, workspace_id and exp (README: Tokens)" },
+          apiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "A key of SERVER_API_KEYS, for backends (also accepted as Authorization: apikey <key>)" },
           socketToken: { type: "apiKey", in: "query", name: "token", description: "The same JWT, as the socket's token param (or phoenix.js's authToken option)" },
         },
       },

@@ -70,10 +70,14 @@ describe("the contexts list wires every role and tool", () => {
     const health = (await (await fetch(`${base}/health`)).json()) as { stats: Record<string, number>; parts: Record<string, string> };
     expect(health.stats).toMatchObject({ probe_counter: 7, websocket_connections: 0, online_users: 0 });
     expect(Object.keys(health.parts).sort()).toEqual([
+      "processor:channels",
+      "processor:comments",
       "processor:conversations",
       "processor:presence",
       "processor:sessions",
       "processor:typing",
+      "projection:channels",
+      "projection:comments",
       "projection:history",
       "projection:membership",
       "projection:presence",
@@ -109,7 +113,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

@@ -21,7 +21,16 @@ describe("/openapi.json of a gateway with every context", () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    const config = testConfig({ KAFKA_TOPIC_PREFIX: uniquePrefix("openapi"), PORT: String(port), HOST: "127.0.0.1", QUIKCHAT_STACK: "off", JWT_SECRET: TEST_JWT_SECRET });
+    const config = testConfig({
+      KAFKA_TOPIC_PREFIX: uniquePrefix("openapi"),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      QUIKCHAT_STACK: "off",
+      JWT_SECRET: TEST_JWT_SECRET,
+      // With a key, the server API is served: its routes are described too.
+      SERVER_API_KEYS: "openapi-test-key-0123456789",
+      GRPC_PORT: String(await freePort()),
+    });
     running = await start(config, testLogger(), "gateway");
     document = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as OpenApiDocument;
   }, 120_000);
@@ -38,12 +47,15 @@ describe("/openapi.json of a gateway with every context", () => {
     expect(result.valid).toBe(true);
   });
 
-  it("asks a bearer token of the REST API only: health and metrics need none", () => {
+  it("asks a bearer token of the REST API and an API key of the server API: health and metrics need none", () => {
     expect(document.security).toBeUndefined();
     const open = operations().filter(({ operation }) => operation.security === undefined).map(({ path, method }) => `${method} ${path}`);
     expect(open.sort()).toEqual(["get /health", "get /health/live", "get /health/ready", "get /metrics", "get /socket/longpoll", "post /socket/longpoll"]);
-    const api = operations().filter(({ path }) => path.startsWith("/api/"));
+    const api = operations().filter(({ path }) => path.startsWith("/api/") && !path.startsWith("/api/server/"));
     expect(api.length).toBeGreaterThan(5);
+    const server = operations().filter(({ path }) => path.startsWith("/api/server/"));
+    expect(server.map(({ path }) => path)).toEqual(expect.arrayContaining(["/api/server/publish", "/api/server/broadcast", "/api/server/batch", "/api/server/history"]));
+    for (const { path, method, operation } of server) expect({ route: `${method} ${path}`, security: operation.security }).toEqual({ route: `${method} ${path}`, security: [{ apiKey: [] }] });
     for (const { path, method, operation } of api) expect({ route: `${method} ${path}`, security: operation.security }).toEqual({ route: `${method} ${path}`, security: [{ bearer: [] }] });
   });
 

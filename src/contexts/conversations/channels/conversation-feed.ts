@@ -2,7 +2,7 @@ import type { Logger } from "../../../infra/log/logger.js";
 import type { GatewayMetrics } from "../../../infra/metrics/service-metrics.js";
 import type { ConversationDelta, HistoryMessage, HistoryStore } from "../projections/history/history-port.js";
 import type { ConversationDelivery } from "./dialects.js";
-import type { DeltaListener } from "./delta-fanout.js";
+import { openSequencedFeed, type FeedSource, type SequencedHistory } from "../../../platform/gateway/sequenced-feed.js";
 
 /** Sends one delivery to the client, in the channel's dialect. */
 export type Deliver = (delivery: ConversationDelivery, payload: Record<string, unknown>) => void;
@@ -21,9 +21,7 @@ export interface ConversationFeed {
 export type HistoryReader = Pick<HistoryStore, "messages" | "lastSeq">;
 
 /** Where live deltas come from (a `DeltaFanout` on a gateway). */
-export interface DeltaSource {
-  listen(conversationId: string, listener: DeltaListener): Promise<() => void>;
-}
+export type DeltaSource = FeedSource<ConversationDelta>;
 
 /**
  * The `message:new` payload of a history message: one frozen object per message, shared by
@@ -64,17 +62,12 @@ export interface ConversationFeedOptions {
 }
 
 /**
- * The feed of a conversation for one channel:
- *
- * - **Recovery on join.** With `{last_seq: n}` in the join payload, the join reply carries
- *   `messages` (every message after n, at most `maxRecovery`) and `recovered: true`; with more
- *   missed than that, `recovered: false` and the client pages through REST history. Either way
- *   the reply says `last_seq`, the seq live delivery continues after.
- * - **Gap repair.** A live `message_new` whose seq skips ahead of the last one delivered is
- *   preceded by the missing range read from history; one at or below it is dropped. A client
- *   therefore sees every seq once, in order, whatever pub/sub lost or duplicated.
- * - Deltas that arrive while the join is being answered wait for it, so nothing is lost
- *   between the history read and the live subscription.
+ * The feed of a conversation for one channel: a numbered stream of messages (see
+ * `openSequencedFeed` for recovery on join and gap repair). With `{last_seq: n}` in the join
+ * payload, the join reply carries `messages` (every message after n, at most `maxRecovery`) and
+ * `recovered: true`; with more missed than that, `recovered: false` and the client pages through
+ * REST history. Either way the reply says `last_seq`. Other deltas (edits, reactions, receipts,
+ * typing) are delivered as they come.
  */
 export function conversationFeed(
   fanout: DeltaSource,
@@ -87,95 +80,34 @@ export function conversationFeed(
   const observeDelivery = (at: number | undefined) => {
     if (at !== undefined) options.metrics?.eventDeliverySeconds.observe(Math.max(0, now() - at) / 1000);
   };
+  const messages: SequencedHistory<HistoryMessage> = {
+    after: (conversationId, range) => history.messages(conversationId, range),
+    lastSeq: (conversationId) => history.lastSeq(conversationId),
+  };
   return {
     async open(conversationId, params, deliver) {
-      let last = 0;
-      let live = false;
-      const waiting: (ConversationDelta | "resync")[] = [];
-      let queue = Promise.resolve();
-
-      const deliverMessages = (messages: readonly HistoryMessage[]) => {
-        for (const message of messages) {
-          if (message.seq <= last) continue;
+      const opened = await openSequencedFeed<ConversationDelta, HistoryMessage>({
+        streamId: conversationId,
+        cursor: params.last_seq,
+        source: fanout,
+        history: messages,
+        sequenced: (delta) => (delta.kind === "message_new" ? delta.message : undefined),
+        deliverItem: (message) => {
           deliver("message_new", messagePayload(message));
           observeDelivery(message.sentAt);
-          last = message.seq;
-        }
-      };
-      const repairUpTo = async (beforeSeq: number | undefined) => {
-        for (;;) {
-          const missing = await history.messages(conversationId, { afterSeq: last, ...(beforeSeq === undefined ? {} : { beforeSeq }), limit: 500 });
-          deliverMessages(missing);
-          if (missing.length < 500) return;
-        }
-      };
-      /** Delivers `item` at once, unless history must be read first: then the read and the delivery, to wait for. */
-      const deliverNow = (item: ConversationDelta | "resync"): Promise<void> | undefined => {
-        if (item === "resync") return repairUpTo(undefined);
-        if (item.kind !== "message_new") {
-          deliver(item.kind, deltaPayload(item));
-          observeDelivery(deltaTime(item));
-          return undefined;
-        }
-        if (item.seq <= last) return undefined;
-        if (item.seq > last + 1) return repairUpTo(item.seq).then(() => deliverMessages([item.message]));
-        deliverMessages([item.message]);
-        return undefined;
-      };
-      const failed = (error: unknown) => logger.warn({ err: error, conversationId }, "delta delivery failed");
-      // Items waiting behind a history read: while there are any, later items queue behind them
-      // (in order); otherwise an item is delivered synchronously, the common case, with no promise.
-      let queued = 0;
-      const enqueue = (item: ConversationDelta | "resync") => {
-        if (!live) return void waiting.push(item);
-        let next: Promise<void>;
-        if (queued === 0) {
-          let reading: Promise<void> | undefined;
-          try {
-            reading = deliverNow(item);
-          } catch (error) {
-            return failed(error);
-          }
-          if (reading === undefined) return;
-          next = reading;
-        } else {
-          next = queue.then(() => deliverNow(item));
-        }
-        queued += 1;
-        queue = next.catch(failed).finally(() => {
-          queued -= 1;
-        });
-      };
-
-      const stop = await fanout.listen(conversationId, { onDelta: enqueue, onResync: () => enqueue("resync") });
-      try {
-        const response = await recover(conversationId, params.last_seq, history, maxRecovery);
-        last = response.last_seq;
-        live = true;
-        for (const item of waiting.splice(0)) enqueue(item);
-        return { response, close: stop };
-      } catch (error) {
-        stop();
-        throw error;
-      }
+        },
+        deliverOther: (delta) => {
+          if (delta.kind === "message_new") return;
+          deliver(delta.kind, deltaPayload(delta));
+          observeDelivery(deltaTime(delta));
+        },
+        maxRecovery,
+        logger,
+      });
+      const { items, ...rest } = opened.recovery;
+      return { response: items === undefined ? rest : { ...rest, messages: items.map(messagePayload) }, close: () => opened.close() };
     },
   };
-}
-
-async function recover(
-  conversationId: string,
-  cursor: unknown,
-  history: HistoryReader,
-  maxRecovery: number,
-): Promise<{ last_seq: number; recovered?: boolean; messages?: Record<string, unknown>[] }> {
-  if (typeof cursor !== "number" || !Number.isSafeInteger(cursor) || cursor < 0) {
-    return { last_seq: await history.lastSeq(conversationId) };
-  }
-  const missed = await history.messages(conversationId, { afterSeq: cursor, limit: maxRecovery + 1 });
-  if (missed.length > maxRecovery) return { last_seq: await history.lastSeq(conversationId), recovered: false };
-  // The cursor is trusted even beyond what history holds yet: a sender knows its seq from the
-  // reply before the projection has written it, and must not get that message again.
-  return { last_seq: missed.at(-1)?.seq ?? cursor, recovered: true, messages: missed.map(messagePayload) };
 }
 
 /** The client payload of a delta other than a new message: its fields without the kind. */

@@ -109,6 +109,7 @@ export function sendMessageCommand(bus: Pick<CommandBus, "meta">, conversationId
     replyToMessageId: optionalText(payload, "replyToMessageId", 128),
     mentionedUserIds: mentionedUserIds(payload),
     metadata: metadata(payload),
+    fromServer: false,
   };
   try {
     validateMessage(command);

@@ -39,6 +39,28 @@ export type CallRejectReason = "declined" | "busy";
 /** Media of a call. A reader that does not know a newer symbol sees audio. */
 export type CallType = "audio" | "video";
 
+/** Per-channel settings. */
+export interface ChannelSettings {
+  /** Publications are kept for recovery and history reads. */
+  historyEnabled: boolean;
+  /** How long a publication stays in history. */
+  historyTtlSeconds: number;
+  /** Joined clients receive presence_state and presence_diff of the subscribers. */
+  presenceEnabled: boolean;
+  /** Whether publications notify offline subscribers (read by the notifier). */
+  pushNotificationsEnabled: boolean;
+  /** Most sockets joined to the channel at once across gateways; 0: no limit. */
+  maxSubscribers: number;
+}
+
+/**
+ * Who may join and publish on a channel: USER (its one user receives), TEAM (subscribers publish
+ * and receive), SYSTEM (every user of the workspace receives, only backends publish), PRESENCE
+ * (subscribers see each other's presence), PRIVATE (invite only). A reader that does not know a
+ * newer symbol sees PRIVATE, the narrowest.
+ */
+export type ChannelType = "USER" | "TEAM" | "SYSTEM" | "PRESENCE" | "PRIVATE";
+
 /** Envelope metadata shared by every QuikChat command; always the first field, named meta. */
 export interface CommandMeta {
   /**
@@ -323,6 +345,153 @@ export interface RecordingStopped {
   /** User who stopped it; null when the end of the call stopped it. */
   stoppedBy: string | null;
   durationMs: number;
+}
+
+// ---- quikchat.channels: commands
+
+/** Create a channel in meta.workspaceId (issued by a backend through the server API). */
+export interface CreateChannel {
+  meta: CommandMeta;
+  /** Id of the new channel; clients join channel:{channelId}. */
+  channelId: string;
+  name: string;
+  channelType: ChannelType;
+  /** The user of a USER channel; who owns any other. */
+  ownerId: string | null;
+  settings: ChannelSettings;
+  /** Users subscribed from the start. */
+  subscriberIds: string[];
+}
+
+/** Delete a channel: its joined clients are closed, its history is dropped. */
+export interface DeleteChannel {
+  meta: CommandMeta;
+  channelId: string;
+}
+
+/** Publish data into a channel, by a backend (fromServer) or by a joined client. */
+export interface PublishToChannel {
+  meta: CommandMeta;
+  channelId: string;
+  /** The publication, JSON text. */
+  data: string;
+  /** Issued through the server API (set by the gateway, never by a client). */
+  fromServer: boolean;
+}
+
+/** Drop a channel's history; seqs continue where they were. */
+export interface RemoveChannelHistory {
+  meta: CommandMeta;
+  channelId: string;
+}
+
+/** Subscribe a user to a channel (server-side). */
+export interface SubscribeUser {
+  meta: CommandMeta;
+  channelId: string;
+  userId: string;
+}
+
+/** Unsubscribe a user from a channel (server-side): their joined clients are closed. */
+export interface UnsubscribeUser {
+  meta: CommandMeta;
+  channelId: string;
+  userId: string;
+}
+
+/** Replace a channel's settings; they apply to joins and publications from then on. */
+export interface UpdateChannelSettings {
+  meta: CommandMeta;
+  channelId: string;
+  settings: ChannelSettings;
+}
+
+// ---- quikchat.channels: events
+
+/** A channel exists, in meta.workspaceId. */
+export interface ChannelCreated {
+  meta: EventMeta;
+  channelId: string;
+  name: string;
+  channelType: ChannelType;
+  ownerId: string | null;
+  settings: ChannelSettings;
+}
+
+/** A channel no longer exists; its id may be created again. */
+export interface ChannelDeleted {
+  meta: EventMeta;
+  channelId: string;
+}
+
+/** A channel's history up to upToSeq was dropped. */
+export interface ChannelHistoryRemoved {
+  meta: EventMeta;
+  channelId: string;
+  upToSeq: number;
+}
+
+/** A publication in a channel, with the channel's next seq. */
+export interface ChannelPublished {
+  meta: EventMeta;
+  channelId: string;
+  /** 1, 2, 3 … per channel, without gaps. */
+  seq: number;
+  /** JSON text. */
+  data: string;
+  /** The publishing user; null for a backend. */
+  publisherId: string | null;
+  /**
+   * When it leaves history (historyTtlSeconds after it); null when the channel keeps no history.
+   * Epoch milliseconds (timestamp-millis).
+   */
+  expiresAt: number | null;
+}
+
+/** A channel's settings were replaced. */
+export interface ChannelSettingsUpdated {
+  meta: EventMeta;
+  channelId: string;
+  settings: ChannelSettings;
+}
+
+/** A user became a subscriber of a channel. */
+export interface UserSubscribed {
+  meta: EventMeta;
+  channelId: string;
+  userId: string;
+}
+
+/** A user stopped being a subscriber of a channel. */
+export interface UserUnsubscribed {
+  meta: EventMeta;
+  channelId: string;
+  userId: string;
+}
+
+// ---- quikchat.comments: commands
+
+/** A user comments on a video (in meta.workspaceId). */
+export interface PostComment {
+  meta: CommandMeta;
+  videoId: string;
+  /** Id of the new comment, chosen by the gateway. */
+  commentId: string;
+  content: string;
+}
+
+// ---- quikchat.comments: events
+
+/**
+ * A comment on a video, by meta.actorId in meta.workspaceId: what downstream syncs (such as a
+ * Firebase push) consume.
+ */
+export interface CommentPosted {
+  meta: EventMeta;
+  videoId: string;
+  commentId: string;
+  userId: string;
+  content: string;
 }
 
 // ---- quikchat.conversations: commands
@@ -759,6 +928,11 @@ export interface SendMessage {
    * server.
    */
   metadata: Record<string, string>;
+  /**
+   * Sent by a backend through the server API (set by the gateway, never taken from a client): a
+   * system message, which needs no membership.
+   */
+  fromServer: boolean;
 }
 
 // ---- quikchat.messages: events
@@ -1458,6 +1632,34 @@ export type CallsEvent =
   | { readonly type: "RecordingStarted"; readonly data: RecordingStarted }
   | { readonly type: "RecordingStopped"; readonly data: RecordingStopped };
 
+/** Commands of the channels context (topic key: channelId). */
+export type ChannelsCommand =
+  | { readonly type: "CreateChannel"; readonly data: CreateChannel }
+  | { readonly type: "DeleteChannel"; readonly data: DeleteChannel }
+  | { readonly type: "PublishToChannel"; readonly data: PublishToChannel }
+  | { readonly type: "RemoveChannelHistory"; readonly data: RemoveChannelHistory }
+  | { readonly type: "SubscribeUser"; readonly data: SubscribeUser }
+  | { readonly type: "UnsubscribeUser"; readonly data: UnsubscribeUser }
+  | { readonly type: "UpdateChannelSettings"; readonly data: UpdateChannelSettings };
+
+/** Events of the channels context (topic key: channelId). */
+export type ChannelsEvent =
+  | { readonly type: "ChannelCreated"; readonly data: ChannelCreated }
+  | { readonly type: "ChannelDeleted"; readonly data: ChannelDeleted }
+  | { readonly type: "ChannelHistoryRemoved"; readonly data: ChannelHistoryRemoved }
+  | { readonly type: "ChannelPublished"; readonly data: ChannelPublished }
+  | { readonly type: "ChannelSettingsUpdated"; readonly data: ChannelSettingsUpdated }
+  | { readonly type: "UserSubscribed"; readonly data: UserSubscribed }
+  | { readonly type: "UserUnsubscribed"; readonly data: UserUnsubscribed };
+
+/** Commands of the comments context (topic key: videoId). */
+export type CommentsCommand =
+  | { readonly type: "PostComment"; readonly data: PostComment };
+
+/** Events of the comments context (topic key: videoId). */
+export type CommentsEvent =
+  | { readonly type: "CommentPosted"; readonly data: CommentPosted };
+
 /** Commands of the conversations context (topic key: conversationId). */
 export type ConversationsCommand =
   | { readonly type: "AddMember"; readonly data: AddMember }
@@ -1628,7 +1830,24 @@ export interface AvroRecords {
   "quikchat.calls.RejectCall": RejectCall;
   "quikchat.calls.StartRecording": StartRecording;
   "quikchat.calls.StopRecording": StopRecording;
+  "quikchat.channels.ChannelCreated": ChannelCreated;
+  "quikchat.channels.ChannelDeleted": ChannelDeleted;
+  "quikchat.channels.ChannelHistoryRemoved": ChannelHistoryRemoved;
+  "quikchat.channels.ChannelPublished": ChannelPublished;
+  "quikchat.channels.ChannelSettingsUpdated": ChannelSettingsUpdated;
+  "quikchat.channels.CreateChannel": CreateChannel;
+  "quikchat.channels.DeleteChannel": DeleteChannel;
+  "quikchat.channels.PublishToChannel": PublishToChannel;
+  "quikchat.channels.RemoveChannelHistory": RemoveChannelHistory;
+  "quikchat.channels.SubscribeUser": SubscribeUser;
+  "quikchat.channels.UnsubscribeUser": UnsubscribeUser;
+  "quikchat.channels.UpdateChannelSettings": UpdateChannelSettings;
+  "quikchat.channels.UserSubscribed": UserSubscribed;
+  "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
+  "quikchat.comments.CommentPosted": CommentPosted;
+  "quikchat.comments.PostComment": PostComment;
   "quikchat.common.Attachment": Attachment;
+  "quikchat.common.ChannelSettings": ChannelSettings;
   "quikchat.common.CommandMeta": CommandMeta;
   "quikchat.common.EventMeta": EventMeta;
   "quikchat.conversations.AddMember": AddMember;
@@ -1733,6 +1952,14 @@ export interface AvroCommands {
   "quikchat.calls.RejectCall": RejectCall;
   "quikchat.calls.StartRecording": StartRecording;
   "quikchat.calls.StopRecording": StopRecording;
+  "quikchat.channels.CreateChannel": CreateChannel;
+  "quikchat.channels.DeleteChannel": DeleteChannel;
+  "quikchat.channels.PublishToChannel": PublishToChannel;
+  "quikchat.channels.RemoveChannelHistory": RemoveChannelHistory;
+  "quikchat.channels.SubscribeUser": SubscribeUser;
+  "quikchat.channels.UnsubscribeUser": UnsubscribeUser;
+  "quikchat.channels.UpdateChannelSettings": UpdateChannelSettings;
+  "quikchat.comments.PostComment": PostComment;
   "quikchat.conversations.AddMember": AddMember;
   "quikchat.conversations.CreateConversation": CreateConversation;
   "quikchat.conversations.RemoveMember": RemoveMember;
@@ -1787,6 +2014,14 @@ export interface AvroEvents {
   "quikchat.calls.ParticipantsInvited": ParticipantsInvited;
   "quikchat.calls.RecordingStarted": RecordingStarted;
   "quikchat.calls.RecordingStopped": RecordingStopped;
+  "quikchat.channels.ChannelCreated": ChannelCreated;
+  "quikchat.channels.ChannelDeleted": ChannelDeleted;
+  "quikchat.channels.ChannelHistoryRemoved": ChannelHistoryRemoved;
+  "quikchat.channels.ChannelPublished": ChannelPublished;
+  "quikchat.channels.ChannelSettingsUpdated": ChannelSettingsUpdated;
+  "quikchat.channels.UserSubscribed": UserSubscribed;
+  "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
+  "quikchat.comments.CommentPosted": CommentPosted;
   "quikchat.conversations.ConversationCreated": ConversationCreated;
   "quikchat.conversations.MemberAdded": MemberAdded;
   "quikchat.conversations.MemberRemoved": MemberRemoved;
@@ -1837,6 +2072,8 @@ export interface AvroEvents {
 /** The command union of each context. */
 export interface ContextCommands {
   calls: CallsCommand;
+  channels: ChannelsCommand;
+  comments: CommentsCommand;
   conversations: ConversationsCommand;
   devices: DevicesCommand;
   huddles: HuddlesCommand;
@@ -1852,6 +2089,8 @@ export interface ContextCommands {
 /** The event union of each context. */
 export interface ContextEvents {
   calls: CallsEvent;
+  channels: ChannelsEvent;
+  comments: CommentsEvent;
   conversations: ConversationsEvent;
   devices: DevicesEvent;
   huddles: HuddlesEvent;
@@ -1868,6 +2107,10 @@ export interface ContextEvents {
 export const CONTEXT_SPECS = {
   /** Voice and video calls. */
   calls: { keyField: "callId", ephemeral: false, upstream: false },
+  /** Typed channels that backends create, subscribe users to and publish into. */
+  channels: { keyField: "channelId", ephemeral: false, upstream: false },
+  /** Public comments on videos (comments:{videoId}). */
+  comments: { keyField: "videoId", ephemeral: false, upstream: false },
   /** Conversations and their members. */
   conversations: { keyField: "conversationId", ephemeral: false, upstream: false },
   /** Each user's registered devices and push tokens. */

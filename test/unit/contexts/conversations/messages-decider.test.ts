@@ -111,6 +111,7 @@ const send = (
     replyToMessageId: null,
     mentionedUserIds: [],
     metadata: {},
+    fromServer: false,
     ...data,
   },
 });
@@ -284,6 +285,14 @@ describe("messages decider", () => {
 
     it("refuses system messages from clients", () => {
       spec.given(group).when(send("m1", "u1", { type: "system", content: "u2 joined" })).thenThrows("forbidden");
+    });
+
+    it("takes a system message from a backend, which is no member", () => {
+      spec
+        .given(group)
+        .when(send("m1", "system:server-api", { type: "system", content: "maintenance at 5", fromServer: true }))
+        .then([sent("m1", 1, "system:server-api", { type: "system", content: "maintenance at 5" })]);
+      spec.given(group).when(send("m1", "system:server-api", { type: "system", content: "x", fromServer: true }, "w2")).thenThrows("not_found");
     });
 
     it("accepts emoji and shortcodes up to 64 characters, nothing blank, spaced or with |", () => {
@@ -622,7 +631,7 @@ describe("when the conversation holds more messages than the decider remembers",
       apply(
         {
           type: "SendMessage",
-          data: { meta: meta(i), conversationId: "c1", messageId: `m${i}`, clientMsgId: null, type: "text", content: `hello ${i}`, attachments: [], replyToMessageId: null, mentionedUserIds: [], metadata: {} },
+          data: { meta: meta(i), conversationId: "c1", messageId: `m${i}`, clientMsgId: null, type: "text", content: `hello ${i}`, attachments: [], replyToMessageId: null, mentionedUserIds: [], metadata: {}, fromServer: false },
         },
         i,
       );
@@ -638,7 +647,7 @@ describe("when the conversation holds more messages than the decider remembers",
     // A reply to a forgotten message is accepted; an edit of one is refused as unknown.
     expect(() =>
       messagesDecider.decide(
-        { type: "SendMessage", data: { meta: meta(total + 1), conversationId: "c1", messageId: "reply", clientMsgId: null, type: "text", content: "re", attachments: [], replyToMessageId: "m1", mentionedUserIds: [], metadata: {} } },
+        { type: "SendMessage", data: { meta: meta(total + 1), conversationId: "c1", messageId: "reply", clientMsgId: null, type: "text", content: "re", attachments: [], replyToMessageId: "m1", mentionedUserIds: [], metadata: {}, fromServer: false } },
         state,
       ),
     ).not.toThrow();

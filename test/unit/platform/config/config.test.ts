@@ -36,6 +36,12 @@ describe("loadConfig", () => {
     expect(config.conversations.historyStore).toBe("mongo");
   });
 
+  it("serves the server API only with keys, each long enough", () => {
+    expect(loadConfig({}).serverApi).toEqual({ keys: [], grpcPort: 50054 });
+    expect(loadConfig({ SERVER_API_KEYS: "k".repeat(16) + ", " + "j".repeat(20), GRPC_PORT: "50100" }).serverApi).toEqual({ keys: ["k".repeat(16), "j".repeat(20)], grpcPort: 50100 });
+    expect(() => loadConfig({ SERVER_API_KEYS: "short" })).toThrow(/SERVER_API_KEYS: each key must be at least 16 characters/);
+  });
+
   it("reports every problem at once", () => {
     let error: unknown;
     try {

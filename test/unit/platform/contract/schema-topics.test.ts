@@ -49,7 +49,7 @@ describe("the topic catalog", () => {
     expect(keys).toEqual({
       messages: "conversationId", conversations: "conversationId", typing: "conversationId",
       presence: "userId", notifications: "userId", devices: "userId", users: "userId", sessions: "userId",
-      calls: "callId", signaling: "callId", huddles: "huddleId",
+      calls: "callId", signaling: "callId", huddles: "huddleId", channels: "channelId", comments: "videoId",
     });
   });
 });

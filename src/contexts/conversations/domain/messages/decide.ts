@@ -59,7 +59,8 @@ export const MESSAGE_LIMITS = {
  *   3 … without gaps. A message id already sent is a no-op (a redelivered or retried command).
  *   Text messages are non-blank, at most {@link MESSAGE_LIMITS} long, without attachments; media
  *   messages carry 1–10 attachments and an optional caption. `system` messages are written by
- *   the server, never by a client: `forbidden`. A reply must quote a message of this conversation
+ *   the server, never by a client: `forbidden`. A send `fromServer` (a backend, through the
+ *   server API) needs no membership and may be a system message. A reply must quote a message of this conversation
  *   (deleted ones included: the client shows the tombstone).
  * - edit: only by the sender (`forbidden`), never of a system message (`forbidden`) nor a
  *   deleted one (`conflict`); the same content again is a no-op. Each edit bumps the revision.
@@ -100,10 +101,10 @@ export function decide(command: ConversationAggregateCommand, state: MessagesSta
 }
 
 function send(command: SendMessage, state: MessagesState): DecidedMessageEvent[] {
-  const conversation = membersOnly(command.meta, state);
+  const conversation = command.fromServer ? existingIn(command.meta, state) : membersOnly(command.meta, state);
   if (command.messageId === "") throw new DomainError("invalid", "a message needs an id");
   if (messageIn(conversation, command.messageId) !== undefined) return [];
-  if (command.type === "system") throw new DomainError("forbidden", "system messages are written by the server");
+  if (command.type === "system" && !command.fromServer) throw new DomainError("forbidden", "system messages are written by the server");
   validateMessage(command);
   // Older messages are forgotten, so only an unknown id in a conversation that forgot none is proven foreign.
   if (command.replyToMessageId !== null && messageIn(conversation, command.replyToMessageId) === undefined && !forgotOlderMessages(conversation)) {
@@ -230,13 +231,19 @@ function markDelivered(command: MarkDelivered, state: MessagesState): DecidedMes
   ];
 }
 
-/** The conversation, when it exists in the actor's workspace and the actor is a member. */
-function membersOnly(meta: CommandMeta, state: MessagesState): ActiveConversationWithMessages {
+/** The conversation, when it exists in the command's workspace. */
+function existingIn(meta: CommandMeta, state: MessagesState): ActiveConversationWithMessages {
   if (state.status !== "active" || state.workspaceId !== meta.workspaceId) {
     throw new DomainError("not_found", "no such conversation");
   }
-  if (own(state.members, meta.actorId) === undefined) throw new DomainError("not_a_member", "only members may do this");
   return state;
+}
+
+/** The conversation, when it exists in the actor's workspace and the actor is a member. */
+function membersOnly(meta: CommandMeta, state: MessagesState): ActiveConversationWithMessages {
+  const conversation = existingIn(meta, state);
+  if (own(conversation.members, meta.actorId) === undefined) throw new DomainError("not_a_member", "only members may do this");
+  return conversation;
 }
 
 function messageOf(conversation: ActiveConversationWithMessages, messageId: string): MessageEntry {
@@ -280,7 +287,7 @@ export function validateEdit(edit: Pick<EditMessage, "content" | "mentionedUserI
 }
 
 function validateContent(type: MessageType, content: string): void {
-  if (type === "text" && content.trim() === "") throw new DomainError("invalid", "a text message may not be empty");
+  if (isWordsOnly(type) && content.trim() === "") throw new DomainError("invalid", `a ${type} message may not be empty`);
   validateLength(content);
 }
 
@@ -290,9 +297,12 @@ function validateLength(content: string): void {
   }
 }
 
+/** Text and system messages are words only; the others are media. */
+const isWordsOnly = (type: MessageType): boolean => type === "text" || type === "system";
+
 function validateAttachments(type: MessageType, attachments: readonly Attachment[]): void {
-  if (type === "text") {
-    if (attachments.length > 0) throw new DomainError("invalid", "a text message has no attachments; send a media message");
+  if (isWordsOnly(type)) {
+    if (attachments.length > 0) throw new DomainError("invalid", `a ${type} message has no attachments; send a media message`);
     return;
   }
   if (attachments.length === 0) throw new DomainError("invalid", `a ${type} message needs an attachment`);
