@@ -7,7 +7,7 @@ import { PROTO_LOADER_OPTIONS, REALTIME_PROTO } from "../../src/platform/gateway
 import { freePort, startService, type ServiceProcess } from "../support/service-process.js";
 import { eventually } from "../support/test-config.js";
 import { connectSocket, joinChannel, pushTo, type Payload } from "../support/phoenix-client.js";
-import { tokenFor } from "../support/tokens.js";
+import { tokenFor, tokenIssuedAgo } from "../support/tokens.js";
 
 const API_KEY = "channels-test-key-0123456789";
 
@@ -91,6 +91,30 @@ describe("channels and the server API, end to end", () => {
     await rpc("Unsubscribe", { channel: id, user: bob });
     await closed;
     expect(await refusal(join(bob, id))).toBe("unauthorized");
+  });
+
+  it("DisconnectUser over gRPC closes the user's sockets and refuses its old token; refresh over HTTP ends a connection when it says", async () => {
+    /** A stock client of `user` that does not come back by itself during the test, joined to its user channel, with its first close code to come. */
+    const connected = async (user: string, token: string) => {
+      const socket = connectSocket(base, { token }, { reconnectAfterMs: () => 60_000 });
+      sockets.push(socket);
+      const closed = new Promise<number>((resolve) => socket.onClose((event: { code: number }) => resolve(event.code)));
+      await joinChannel(socket.channel(`user:${user}`));
+      return { closed };
+    };
+    const [dave, erin] = [`dave-${run}`, `erin-${run}`];
+    const old = await tokenIssuedAgo(dave, workspace);
+    const dave1 = await connected(dave, old);
+    const disconnected = await rpc("DisconnectUser", { user: dave, workspace_id: workspace, revoke_tokens: true });
+    expect(Number(disconnected.tokens_revoked_before)).toBeGreaterThan(Date.now() - 60_000);
+    expect(await dave1.closed).toBe(4003);
+    expect((await fetch(`${base}/api/conversations`, { headers: { authorization: `Bearer ${old}` } })).status).toBe(401);
+    expect((await fetch(`${base}/api/conversations`, { headers: { authorization: `Bearer ${await tokenFor(dave, workspace)}` } })).status).toBe(200);
+
+    const erin1 = await connected(erin, await tokenFor(erin, workspace));
+    expect(await api("refresh", { user: erin, workspace_id: workspace, expire_at: Math.floor(Date.now() / 1000) })).toEqual({ status: 200, body: { result: {} } });
+    expect(await erin1.closed).toBe(4001);
+    expect((await api("disconnect", { user: erin, revoke_tokens: "yes" })).status).toBe(400);
   });
 
   it("a SYSTEM publication reaches every user of the workspace, and nobody outside; clients cannot publish there", async () => {

@@ -1,24 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import avro from "avsc";
-import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { Presence, type Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSocket, joinChannel, pushTo, watchPresence } from "../support/phoenix-client.js";
 import { runCli, startService, type ServiceProcess } from "../support/service-process.js";
 import { eventually, testConfig, uniquePrefix } from "../support/test-config.js";
-import { TEST_JWT_SECRET, tokenFor } from "../support/tokens.js";
+import { TEST_JWT_SECRET, tokenFor, tokenIssuedAgo } from "../support/tokens.js";
 
-/** A token of `user` issued `ageSeconds` ago (so that a revocation now is after its second), valid for an hour. */
-function oldToken(user: string, workspace: string, ageSeconds = 5): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ workspace_id: workspace })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(user)
-    .setIssuedAt(now - ageSeconds)
-    .setExpirationTime(now + 3_600)
-    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
-}
 
 /**
  * A user's connections end to end, on two gateway processes (one running every role, one only a
@@ -131,7 +120,7 @@ describe("user sessions, end to end", () => {
 
   it("disconnects a user on both gateways and refuses its old token, while a newly issued one is accepted", async () => {
     const user = `dora-${run}`;
-    const old = await oldToken(user, workspace);
+    const old = await tokenIssuedAgo(user, workspace);
     const [onA, onB] = await Promise.all([joined(gatewayA, user, old), joined(gatewayB, user, old)]);
 
     const disconnected = await quikchat("users", "disconnect", user, "--revoke-tokens", "--workspace", workspace);
@@ -146,7 +135,7 @@ describe("user sessions, end to end", () => {
     const back = await joined(gatewayB, user, fresh);
     expect(back.closes).toEqual([]);
     // A refresh cannot bring the old token back either.
-    expect(await pushTo(back.channel, "access_token", { access_token: await oldToken(user, workspace, 10) })).toMatchObject({
+    expect(await pushTo(back.channel, "access_token", { access_token: await tokenIssuedAgo(user, workspace, 10) })).toMatchObject({
       status: "error",
       response: { reason: "unauthorized", message: "the token has been revoked" },
     });

@@ -1,7 +1,6 @@
 import { defineContext } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
 import { TOKEN_REVOCATIONS } from "../../platform/gateway/token-revocations.js";
-import { USER_SESSIONS } from "./ports.js";
 import { sessionsProcessor } from "./processor.js";
 import { RedisProfilesStore, USERS_PROJECTION } from "./projections/profiles/redis-profiles-store.js";
 import { startUpstreamUsersProjection } from "./projections/profiles/upstream-users-projection.js";
@@ -9,6 +8,7 @@ import { RedisSessionsStore, SESSIONS_PROJECTION } from "./projections/sessions/
 import { sessionKeys } from "./projections/sessions/sessions-model.js";
 import { startSessionsProjection } from "./projections/sessions/sessions-projection.js";
 import { SessionsReadModel } from "./projections/sessions/sessions-read-model.js";
+import { userServerMethods } from "./server-methods.js";
 import { sessionCommands } from "./session-commands.js";
 import { enforceSessions } from "./session-enforcer.js";
 import { userTools } from "./tools.js";
@@ -52,9 +52,9 @@ export const users = defineContext({
     const prefix = kit.config.kafka.topicPrefix;
     const revocations = new SessionsReadModel(kit.redis, prefix);
     kit.ports.provide(TOKEN_REVOCATIONS, revocations);
-    kit.ports.provide(USER_SESSIONS, sessionCommands(kit.bus));
+    const sessions = sessionCommands(kit.bus);
     const stop = await enforceSessions(kit.hub, sessionKeys(prefix).deltas, kit.connections, revocations, kit.logger.child({ component: "session-enforcer" }));
-    return { close: async () => stop() };
+    return { serverMethods: userServerMethods(sessions), close: async () => stop() };
   },
   tools: userTools,
 });
