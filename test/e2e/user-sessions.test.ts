@@ -4,7 +4,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { Presence, type Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSocket, joinChannel, pushTo, watchPresence } from "../support/phoenix-client.js";
-import { runCli, startService, type ServiceProcess } from "../support/service-process.js";
+import { freePort, runCli, startService, type ServiceProcess } from "../support/service-process.js";
 import { eventually, testConfig, uniquePrefix } from "../support/test-config.js";
 import { TEST_JWT_SECRET, tokenFor, tokenIssuedAgo } from "../support/tokens.js";
 
@@ -31,8 +31,15 @@ describe("user sessions, end to end", () => {
   let gatewayA = "";
   let gatewayB = "";
 
+  /** The server API of the all-roles process: channels a deleted user must leave are made there. */
+  const apiKey = `sessions-test-key-${run}-0123456789`;
+  const serverApi = async (method: string, params: object) => {
+    const response = await fetch(`${gatewayA}/api/server/${method}`, { method: "POST", headers: { "x-api-key": apiKey, "content-type": "application/json" }, body: JSON.stringify(params) });
+    return (await response.json()) as { result?: Record<string, unknown> };
+  };
+
   beforeAll(async () => {
-    const all = await startService("sessions", env);
+    const all = await startService("sessions", { ...env, SERVER_API_KEYS: apiKey, GRPC_PORT: String(await freePort()) });
     services.push(all.service);
     gatewayA = all.base;
     const gateway = await startService("sessions", env, ["start", "--role", "gateway"]);
@@ -141,7 +148,7 @@ describe("user sessions, end to end", () => {
     });
   }, 60_000);
 
-  it("takes a user deleted upstream offline and out of its conversations, refuses its tokens, and dead-letters an undecodable record", async () => {
+  it("takes a user deleted upstream offline and out of its conversations and channels, refuses its tokens, and dead-letters an undecodable record", async () => {
     const gone = `gone-${run}`;
     const stays = `stays-${run}`;
     const staysToken = await tokenFor(stays, workspace);
@@ -152,6 +159,8 @@ describe("user sessions, end to end", () => {
     });
     expect(created.status).toBe(201);
     const { id: conversationId } = (await created.json()) as { id: string };
+    const channel = await serverApi("create_channel", { workspace_id: workspace, name: "doomed", type: "TEAM", subscribers: [gone, stays] });
+    const channelId = String(channel.result?.channel);
     const watcher = await watchPresence((await connect(gatewayA, staysToken)).socket, workspace);
     const goneToken = await tokenFor(gone, workspace);
     const socket = await joined(gatewayB, gone, goneToken);
@@ -174,6 +183,11 @@ describe("user sessions, end to end", () => {
       },
       15_000,
       "the user out of the conversation",
+    );
+    await eventually(
+      async () => ((await serverApi("list_channels", { workspace_id: workspace })).result?.channels as { channel: string; num_subscribers: number }[]).find((c) => c.channel === channelId)?.num_subscribers === 1 || undefined,
+      15_000,
+      "the user out of the channel",
     );
     // Every token of a deleted user is refused, however new.
     expect(await restStatus(gatewayA, goneToken)).toBe(401);

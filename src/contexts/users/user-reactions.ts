@@ -1,4 +1,4 @@
-import type { CommandMeta, DisconnectUser, RemoveMember, UpdateProfile, UsersEvent } from "../../platform/contract/generated/avro-types.js";
+import type { CommandMeta, DisconnectUser, RemoveMember, UnsubscribeUser, UpdateProfile, UsersEvent } from "../../platform/contract/generated/avro-types.js";
 import type { CommandContext } from "../../platform/contract/topics.js";
 import { USER_SERVICE_ACTOR } from "../../platform/domain/system-actors.js";
 
@@ -13,16 +13,16 @@ export interface UserReaction {
 /**
  * What the service does about one upstream user event (pure). A deleted user: disconnected
  * everywhere with every token refused (`DisconnectUser` `user_deleted`, whose socket closes take
- * its presence offline), and removed from each of `conversations` (its memberships as the
- * read model knows them) by the user service (`RemoveMember`, which a conversation's decider
- * accepts from `system:users` alone). A created or updated user: its display name and avatar
+ * its presence offline), removed from each of `conversations` (its memberships as the read
+ * model knows them) by the user service (`RemoveMember`, which a conversation's decider accepts
+ * from `system:users` alone), and unsubscribed from each of `channels` (`UnsubscribeUser`). A created or updated user: its display name and avatar
  * for its presence metas (`UpdateProfile`).
  *
  * Commands are derived from the event alone: ids `users:<eventId>:…`, issued at the event's
  * time by `system:users` in its workspace, so that a redelivered event yields the same
  * commands, which the processors answer as duplicates (or find already done).
  */
-export function reactionsTo(event: UsersEvent, conversations: readonly string[]): UserReaction[] {
+export function reactionsTo(event: UsersEvent, memberships: { readonly conversations: readonly string[]; readonly channels: readonly string[] }): UserReaction[] {
   const { userId, meta } = event.data;
   const metaFor = (what: string): CommandMeta => ({
     commandId: `users:${meta.eventId}:${what}`,
@@ -40,9 +40,13 @@ export function reactionsTo(event: UsersEvent, conversations: readonly string[])
   const disconnect: DisconnectUser = { meta: metaFor("disconnect"), userId, cause: "user_deleted", revokeTokens: true };
   return [
     { context: "sessions", type: "DisconnectUser", key: userId, command: disconnect },
-    ...conversations.map((conversationId): UserReaction => {
+    ...memberships.conversations.map((conversationId): UserReaction => {
       const leave: RemoveMember = { meta: metaFor(`leave:${conversationId}`), conversationId, userId };
       return { context: "conversations", type: "RemoveMember", key: conversationId, command: leave };
+    }),
+    ...memberships.channels.map((channelId): UserReaction => {
+      const leave: UnsubscribeUser = { meta: metaFor(`unsubscribe:${channelId}`), channelId, userId };
+      return { context: "channels", type: "UnsubscribeUser", key: channelId, command: leave };
     }),
   ];
 }

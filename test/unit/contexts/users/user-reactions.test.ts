@@ -6,13 +6,14 @@ const meta = { eventId: "e1", occurredAt: 1_700_000_000_000, correlationId: "cor
 const profile = { displayName: "Alice", username: "alice", email: "a@example.com", avatarUrl: "https://img/a.png", timezone: null };
 
 describe("the reactions to upstream user events", () => {
-  it("disconnect a deleted user everywhere, revoking every token, and remove it from each of its conversations, as the user service", () => {
-    const reactions = reactionsTo({ type: "UserDeleted", data: { meta, userId: "alice" } }, ["c1", "c2"]);
+  it("disconnect a deleted user everywhere, revoking every token, and remove it from each of its conversations and channels, as the user service", () => {
+    const reactions = reactionsTo({ type: "UserDeleted", data: { meta, userId: "alice" } }, { conversations: ["c1", "c2"], channels: ["ch1"] });
     const commandMeta = (what: string) => ({ commandId: `users:e1:${what}`, correlationId: "corr", actorId: "system:users", workspaceId: "w1", issuedAt: meta.occurredAt, replyTo: null });
     expect(reactions).toEqual([
       { context: "sessions", type: "DisconnectUser", key: "alice", command: { meta: commandMeta("disconnect"), userId: "alice", cause: "user_deleted", revokeTokens: true } },
       { context: "conversations", type: "RemoveMember", key: "c1", command: { meta: commandMeta("leave:c1"), conversationId: "c1", userId: "alice" } },
       { context: "conversations", type: "RemoveMember", key: "c2", command: { meta: commandMeta("leave:c2"), conversationId: "c2", userId: "alice" } },
+      { context: "channels", type: "UnsubscribeUser", key: "ch1", command: { meta: commandMeta("unsubscribe:ch1"), channelId: "ch1", userId: "alice" } },
     ]);
   });
 
@@ -28,8 +29,8 @@ describe("the reactions to upstream user events", () => {
         avatarUrl: "https://img/a.png",
       },
     };
-    expect(reactionsTo({ type: "UserCreated", data: { meta, userId: "alice", ...profile } }, ["c1"])).toEqual([update]);
-    expect(reactionsTo({ type: "UserUpdated", data: { meta, userId: "alice", ...profile } }, ["c1"])).toEqual([update]);
+    expect(reactionsTo({ type: "UserCreated", data: { meta, userId: "alice", ...profile } }, { conversations: ["c1"], channels: ["ch1"] })).toEqual([update]);
+    expect(reactionsTo({ type: "UserUpdated", data: { meta, userId: "alice", ...profile } }, { conversations: ["c1"], channels: ["ch1"] })).toEqual([update]);
   });
 });
 

@@ -152,6 +152,12 @@ export class MysqlChannelStore implements ProjectionSink {
     return rows.length > 0;
   }
 
+  /** The channels `userId` is subscribed to, in id order. */
+  async channelsOf(userId: string): Promise<string[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT channel_id FROM \`${this.subscribers}\` WHERE user_id = ? ORDER BY channel_id`, [userId]);
+    return rows.map((row) => String(row.channel_id));
+  }
+
   /** The channel's subscribers, in id order. */
   async subscribersOf(channelId: string): Promise<string[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT user_id FROM \`${this.subscribers}\` WHERE channel_id = ? ORDER BY user_id`, [channelId]);

@@ -8,6 +8,7 @@ import { TOPICS } from "../../../../platform/contract/topics.js";
 import { deadLetterRecord } from "../../../../platform/processor/dead-letter.js";
 import type { ProjectionRuntime } from "../../../../platform/projection/projection-runtime.js";
 import { startRedisProjection, type RedisProjectionDeps } from "../../../../platform/projection/redis-projection.js";
+import { MysqlChannelStore } from "../../../channels/projections/channels/mysql-channel-store.js";
 import { MysqlMembershipStore } from "../../../conversations/projections/membership/mysql-membership-store.js";
 import { reactionsTo } from "../../user-reactions.js";
 import { RedisProfilesStore, USERS_PROJECTION } from "./redis-profiles-store.js";
@@ -29,8 +30,11 @@ export async function startUpstreamUsersProjection(deps: Omit<RedisProjectionDep
   const { config, codec } = deps;
   const prefix = config.kafka.topicPrefix;
   const membership = new MysqlMembershipStore(deps.pool, tablePrefixOf(prefix));
-  // The memberships come from the membership projection's tables: make sure they exist whichever starts first.
+  const channels = new MysqlChannelStore(deps.pool, tablePrefixOf(prefix));
+  // The memberships and subscriptions come from the membership and channels projections' tables:
+  // make sure they exist whichever starts first.
   await membership.ensureSchema();
+  await channels.ensureSchema();
   const producer = createKafkajs(config.kafka, deps.logger).producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -44,8 +48,12 @@ export async function startUpstreamUsersProjection(deps: Omit<RedisProjectionDep
     for (const record of records) {
       const event = eventOf(record, "users");
       if (event === undefined) continue;
-      const conversations = event.type === "UserDeleted" ? await membership.conversationsOf(event.data.userId) : [];
-      reactions.push(...reactionsTo(event, conversations));
+      const deleted = event.type === "UserDeleted";
+      const memberships = {
+        conversations: deleted ? await membership.conversationsOf(event.data.userId) : [],
+        channels: deleted ? await channels.channelsOf(event.data.userId) : [],
+      };
+      reactions.push(...reactionsTo(event, memberships));
     }
     if (reactions.length === 0) return;
     await producer.sendBatch({
