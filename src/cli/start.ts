@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import type { Histogram } from "prom-client";
 import type { Redis } from "ioredis";
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
 import { kitFor, usedDependencies, type ContextModule, type GatewayKit, type GatewayPart, type ProjectionKit } from "../platform/context-module.js";
@@ -26,7 +27,7 @@ import { kafkaProbe } from "../infra/kafka/kafka-probe.js";
 import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
 import { RecordProducer } from "../infra/kafka/record-producer.js";
 import type { Logger } from "../infra/log/logger.js";
-import { createServiceMetrics, gatewayMetrics, kafkaMetrics, projectionMetrics, redisMetrics } from "../infra/metrics/service-metrics.js";
+import { createServiceMetrics, gatewayMetrics, kafkaMetrics, projectionMetrics, redisMetrics, serverApiCallSeconds } from "../infra/metrics/service-metrics.js";
 import { createMongoClient, mongoProbe } from "../infra/mongo/mongo-connection.js";
 import { createMysqlPool, mysqlProbe } from "../infra/mysql/mysql-pool.js";
 import { createRedis, redisProbe } from "../infra/redis/redis-connection.js";
@@ -186,7 +187,7 @@ export async function start(
         },
         routes: [
           ...contributed((part) => part.routes),
-          ...serverApi(config, contributed((part) => part.serverMethods).flat(), logger),
+          ...serverApi(config, contributed((part) => part.serverMethods).flat(), serverApiCallSeconds(metrics.registry), logger),
           // The operators' console, over every context of the process (off in production until configured).
           ...(config.console.enabled
             ? [
@@ -244,7 +245,7 @@ export async function start(
  * The server API routes of the contexts' methods, when `SERVER_API_KEYS` holds a key; none
  * otherwise (a route that would refuse every caller is not served).
  */
-function serverApi(config: Config, methods: readonly ServerMethod[], logger: Logger): FastifyPluginAsync[] {
+function serverApi(config: Config, methods: readonly ServerMethod[], calls: Histogram<"method" | "outcome">, logger: Logger): FastifyPluginAsync[] {
   if (methods.length === 0) return [];
   if (config.serverApi.keys.length === 0) {
     logger.info("SERVER_API_KEYS is empty: the server API (HTTP and gRPC) is not served");
@@ -252,7 +253,7 @@ function serverApi(config: Config, methods: readonly ServerMethod[], logger: Log
   }
   return [
     async (app) => {
-      await app.register(serverApiRoutes, { methods, keys: config.serverApi.keys });
+      await app.register(serverApiRoutes, { methods, keys: config.serverApi.keys, calls });
     },
   ];
 }

@@ -242,4 +242,14 @@ describe("channels and the server API, end to end", () => {
     await expect(rpc("ListChannels", { workspace_id: workspace }, "wrong-key-0123456789")).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
     await expect(rpc("Publish", { channel: "missing", data: "{}" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
+
+  it("counts the server API's calls by method and outcome, whichever transport carried them, on /metrics", async () => {
+    const count = (metrics: string, method: string, outcome: string) =>
+      Number(new RegExp(`^quikchat_server_api_call_seconds_count\\{[^}]*method="${method}"[^}]*outcome="${outcome}"[^}]*\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(count(metrics, "list_channels", "unauthorized")).toBeGreaterThanOrEqual(2);
+    expect(count(metrics, "publish", "not_found")).toBeGreaterThanOrEqual(2);
+    expect(count(metrics, "create_channel", "invalid")).toBeGreaterThanOrEqual(1);
+    expect(count(metrics, "publish", "ok")).toBeGreaterThanOrEqual(3);
+  });
 });

@@ -92,6 +92,20 @@ function sharedHistogram<L extends string>(registry: Registry, configuration: Om
   return shared(registry, configuration.name, () => new Histogram({ ...configuration, registers: [registry] }));
 }
 
+/**
+ * Calls of the server API by method (`batch` counts once, and each of its commands once more) and
+ * outcome (`ok`, or the refusal's registry code, e.g. `invalid`, `not_found`, `unauthorized`),
+ * whichever transport carried them (gRPC calls run the method's HTTP route).
+ */
+export function serverApiCallSeconds(registry: Registry): Histogram<"method" | "outcome"> {
+  return sharedHistogram(registry, {
+    name: "quikchat_server_api_call_seconds",
+    help: "Server API calls (HTTP and gRPC), by method and outcome, and how long each took",
+    labelNames: ["method", "outcome"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+}
+
 /** The gateway's end-to-end latencies. */
 export interface GatewayMetrics {
   /**

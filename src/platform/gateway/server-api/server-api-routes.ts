@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { Histogram } from "prom-client";
 import { ERROR_CODES, ServiceError, type ErrorCode } from "../../errors/error-codes.js";
 import { apiKeyMatches, presentedKey } from "./api-keys.js";
 import type { ServerMethod } from "./server-method.js";
@@ -32,6 +33,8 @@ export interface ServerApiRoutesOptions {
   readonly methods: readonly ServerMethod[];
   /** The keys backends present; the routes are registered only with at least one. */
   readonly keys: readonly string[];
+  /** Observes every call by method and outcome (`ok` or the refusal's code). */
+  readonly calls: Histogram<"method" | "outcome">;
 }
 
 /**
@@ -43,11 +46,21 @@ export interface ServerApiRoutesOptions {
  * params}, …]}` in order and answers `{replies: [{<method>: result} | {error}, …]}`.
  */
 export const serverApiRoutes: FastifyPluginAsync<ServerApiRoutesOptions> = async (app, options) => {
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
-    if (error.validation !== undefined || error.statusCode === 400) return reply.code(400).send({ error: serverError("invalid", error.message) });
-    if (error instanceof ServiceError && error.code === "unauthorized") return reply.code(401).send({ error: serverError("unauthorized", error.message) });
-    const refusal = refusalOf(error, app);
-    return reply.code(refusal.code).send({ error: refusal });
+  /** Records a call of the request's route with its outcome and how long it took. */
+  const observe = (request: FastifyRequest, outcome: string, reply: FastifyReply) =>
+    options.calls.observe({ method: (request.routeOptions.url ?? "").slice(serverApiPath("").length), outcome }, reply.elapsedTime / 1000);
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    const [status, refusal] =
+      error.validation !== undefined || error.statusCode === 400
+        ? [400, serverError("invalid", error.message)]
+        : error instanceof ServiceError && error.code === "unauthorized"
+          ? [401, serverError("unauthorized", error.message)]
+          : (() => {
+              const other = refusalOf(error, app);
+              return [other.code, other] as const;
+            })();
+    observe(request, refusal.reason, reply);
+    return reply.code(status).send({ error: refusal });
   });
   app.addHook("onRequest", async (request) => {
     if (!apiKeyMatches(options.keys, presentedKey(request.headers))) throw new ServiceError("unauthorized", "a valid API key is required (X-API-Key)");
@@ -70,11 +83,15 @@ export const serverApiRoutes: FastifyPluginAsync<ServerApiRoutesOptions> = async
           },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         try {
-          return { result: await method.call(request.body as Record<string, unknown>) };
+          const result = await method.call(request.body as Record<string, unknown>);
+          observe(request, "ok", reply);
+          return { result };
         } catch (error) {
-          return { error: refusalOf(error, app) };
+          const refusal = refusalOf(error, app);
+          observe(request, refusal.reason, reply);
+          return { error: refusal };
         }
       },
     );
@@ -109,7 +126,7 @@ export const serverApiRoutes: FastifyPluginAsync<ServerApiRoutesOptions> = async
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { commands } = request.body as { commands: Record<string, Record<string, unknown>>[] };
       const replies: Record<string, unknown>[] = [];
       for (const command of commands) {
@@ -122,6 +139,7 @@ export const serverApiRoutes: FastifyPluginAsync<ServerApiRoutesOptions> = async
         const answer = await callRoute(app, name, params, request.headers);
         replies.push(answer.result === undefined ? answer : { [name]: answer.result });
       }
+      observe(request, "ok", reply);
       return { replies };
     },
   );
