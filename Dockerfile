@@ -21,6 +21,6 @@ COPY --from=build /app/bin ./bin
 # The operators' console serves its page script and stylesheet as they are (see src/console/assets).
 COPY --from=build /app/src/console/assets ./src/console/assets
 COPY package.json ./
-EXPOSE 4000
+EXPOSE 4000 50054
 USER node
 CMD ["node", "bin/quikchat.cjs", "start"]
