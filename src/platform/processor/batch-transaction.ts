@@ -16,6 +16,7 @@ import { FatalProcessorError, RetryBatchError } from "./processor-errors.js";
 import type { CommandCount, ProcessorMetrics } from "./processor-metrics.js";
 import type { ProcessorTopics } from "./processor-topics.js";
 import type { CommandReply, ReplyPublisher } from "./reply-publisher.js";
+import type { StallWatch } from "./stall-watch.js";
 import type { TimerIssuer } from "./timer-issuer.js";
 import type { TransactionalProducer } from "./transactional-producer.js";
 
@@ -38,6 +39,8 @@ export interface BatchTransactionDeps<S> {
   readonly timers: TimerIssuer<S> | undefined;
   readonly replies: ReplyPublisher;
   readonly metrics: ProcessorMetrics;
+  /** Told each step of the batch (decode, begin, offsets, commit, abort, rewind, replies). */
+  readonly watch: StallWatch;
   readonly logger: Logger;
 }
 
@@ -81,9 +84,10 @@ export class BatchTransaction<S> {
    * @throws RetryBatchError (or a decoding failure) after rewinding, to redo the batch; FatalProcessorError when the transaction cannot go on (fenced) or the partitions cannot be rewound
    */
   async run(messages: readonly Kafka.Message[]): Promise<void> {
-    const { decoder, producer, consumer, metrics, topics } = this.deps;
+    const { decoder, producer, consumer, metrics, topics, watch } = this.deps;
     const started = performance.now();
     let decoded: DecodedRecord[];
+    watch.enter("decode");
     try {
       decoded = await Promise.all(messages.map((message) => decoder.decode(message)));
     } catch (error) {
@@ -95,10 +99,13 @@ export class BatchTransaction<S> {
     let written: (() => void)[] = [];
     const effects: BatchEffects = { replies: [], counts: new Map(), deadLetters: new Map() };
     try {
+      watch.enter("begin");
       await producer.begin();
       for (const item of decoded) this.handle(item, journal, effects);
       written = this.produceSnapshots(journal);
+      watch.enter("offsets");
       await producer.sendOffsets(nextOffsets(messages), consumer);
+      watch.enter("commit");
       await producer.commit();
     } catch (error) {
       await this.abort(messages, journal, error);
@@ -113,6 +120,7 @@ export class BatchTransaction<S> {
       }
     }
     for (const [context, count] of effects.deadLetters) metrics.deadLetters.inc({ context }, count);
+    watch.enter("replies");
     await this.deps.replies.publish(effects.replies);
     metrics.batchSeconds.observe({ context: topics.owner }, (performance.now() - started) / 1000);
   }
@@ -131,6 +139,7 @@ export class BatchTransaction<S> {
     if (classifyTransactionError(kafkaError) === "fatal") {
       throw new FatalProcessorError(`transaction failed fatally (fenced by a newer instance?): ${kafkaError.message}`, { cause: error });
     }
+    this.deps.watch.enter("abort");
     try {
       await this.deps.producer.abort();
     } catch (abortError) {
@@ -143,6 +152,7 @@ export class BatchTransaction<S> {
 
   /** Moves each still-owned topic partition of the batch back to the batch's first offset on it. */
   private async rewind(messages: readonly Kafka.Message[]): Promise<void> {
+    this.deps.watch.enter("rewind");
     const first = new Map<string, Kafka.TopicPartitionOffset>();
     for (const { topic, partition, offset } of messages) {
       const key = `${topic}\0${partition}`;

@@ -5,6 +5,7 @@ import type { BatchTransaction } from "./batch-transaction.js";
 import { RestoreInterrupted } from "./changelog-reader.js";
 import type { PartitionOwnership } from "./partition-ownership.js";
 import { FatalProcessorError } from "./processor-errors.js";
+import type { StallWatch } from "./stall-watch.js";
 import { sleep } from "../sleep.js";
 
 export interface ConsumeLoopDeps<S> {
@@ -15,6 +16,8 @@ export interface ConsumeLoopDeps<S> {
   readonly batches: BatchTransaction<S>;
   /** Aborted when the processor stops: the loop ends after the batch in flight. */
   readonly signal: AbortSignal;
+  /** Told each step of the loop; the batch names its own steps. */
+  readonly watch: StallWatch;
   readonly logger: Logger;
 }
 
@@ -71,15 +74,18 @@ export class ConsumeLoop<S> {
 
   /** Runs until the signal aborts (resolves `undefined`) or a batch fails fatally (resolves with the error). */
   async run(): Promise<FatalProcessorError | undefined> {
-    const { consumer, ownership, batches, signal, logger } = this.deps;
+    const { consumer, ownership, batches, signal, watch, logger } = this.deps;
     while (!signal.aborted) {
       try {
+        watch.enter("rebalances");
         await ownership.applyRebalances();
         if (signal.aborted) break;
+        watch.enter("consume");
         const began = performance.now();
         const messages = await consume(consumer, this.nextBatchSize, CONSUME_WAIT_MS);
         const backlog = messages.length >= this.nextBatchSize && performance.now() - began < BACKLOG_CONSUME_MS;
         this.nextBatchSize = backlog ? Math.min(this.maxBatchSize, 2 * this.nextBatchSize) : this.batchSize;
+        watch.enter("rebalances");
         await ownership.applyRebalances();
         const batch = messages.filter((message) => ownership.owns(message.partition));
         if (batch.length === 0) continue;
@@ -91,6 +97,7 @@ export class ConsumeLoop<S> {
           return error;
         }
         if (error instanceof RestoreInterrupted) continue;
+        watch.enter("backoff");
         await this.backOff(error);
       }
     }

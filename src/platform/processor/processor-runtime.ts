@@ -20,6 +20,7 @@ import { processorMetrics } from "./processor-metrics.js";
 import { ProcessorTopics } from "./processor-topics.js";
 import type { ReplyPublisher } from "./reply-publisher.js";
 import { TimerIssuer, type TimerCommand } from "./timer-issuer.js";
+import { StallWatch } from "./stall-watch.js";
 import { TransactionalProducer } from "./transactional-producer.js";
 import { sleep } from "../sleep.js";
 
@@ -135,6 +136,7 @@ class ProcessorRuntime<S> {
   private readonly timers: TimerIssuer<S> | undefined;
   private readonly ownership: PartitionOwnership<S>;
   private readonly consumeLoop: ConsumeLoop<S>;
+  private readonly watch: StallWatch;
   private readonly owned: OwnedPartitions<S> = new Map();
   /** Aborted on close: the loop ends after the batch in flight, a restore gives up, no timer fires. */
   private readonly stopping = new AbortController();
@@ -200,6 +202,7 @@ class ProcessorRuntime<S> {
         ? undefined
         : new TimerIssuer<S>({ timer, topics, kafka: { brokers: kafka.brokers, clientId: `${clientId}-timers` }, codec, owned, signal, metrics, logger });
     const ownership = new PartitionOwnership<S>({ consumer, changelog, snapshots, owned, timers, topics, signal, metrics, logger });
+    const watch = (this.watch = new StallWatch(logger));
     const batches = new BatchTransaction<S>({
       definition,
       dedupe: definition.dedupe ?? DEFAULT_DEDUPE_WINDOW,
@@ -213,6 +216,7 @@ class ProcessorRuntime<S> {
       timers,
       replies: deps.replies,
       metrics,
+      watch,
       logger,
     });
     this.topics = topics;
@@ -222,7 +226,7 @@ class ProcessorRuntime<S> {
     this.changelog = changelog;
     this.timers = timers;
     this.ownership = ownership;
-    this.consumeLoop = new ConsumeLoop<S>({ consumer, ownership, batches, signal, logger }, options);
+    this.consumeLoop = new ConsumeLoop<S>({ consumer, ownership, batches, signal, watch, logger }, options);
   }
 
   async start(): Promise<void> {
@@ -272,6 +276,7 @@ class ProcessorRuntime<S> {
   private async shutdown(): Promise<void> {
     this.stopping.abort();
     await this.running;
+    this.watch.stop();
     this.ownership.answerAtOnce();
     this.timers?.stop();
     await disconnect(this.consumer);
