@@ -8,6 +8,7 @@ import { createKafkajs } from "../../../src/infra/kafka/kafkajs-client.js";
 import { RecordConsumer, type ConsumedRecord, type UndecodableRecord } from "../../../src/infra/kafka/record-consumer.js";
 import { RecordProducer } from "../../../src/infra/kafka/record-producer.js";
 import { ensureTopics } from "../../../src/infra/kafka/topic-bootstrap.js";
+import { pino } from "pino";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../../support/test-config.js";
 
 const config = testConfig();
@@ -84,5 +85,22 @@ describe("a command's round trip through the registry and Kafka", () => {
     await expect(
       producer.send([{ topic, key: "c1", fullName: sendMessage.fullName, value: { ...command, conversationId: 42 } }]),
     ).rejects.toThrow(/invalid conversationId/);
+  });
+
+  it("replaces its client after a record times out, and the next send goes through", async () => {
+    const warnings: string[] = [];
+    const capture = pino({ level: "warn" }, { write: (line: string) => void warnings.push(line) });
+    const shortLived = new RecordProducer({ ...config.kafka, messageTimeoutMs: 1_000 }, writerCodec, capture);
+    try {
+      // A topic that does not exist: nothing can acknowledge the record, which times out.
+      await expect(
+        shortLived.send([{ topic: `${prefix}quikapp.nowhere`, key: "c1", fullName: sendMessage.fullName, value: command }]),
+      ).rejects.toThrow(/timed out/i);
+
+      expect(warnings.some((line) => line.includes("kafka producer replaced"))).toBe(true);
+      await shortLived.send([{ topic, key: "c1", fullName: sendMessage.fullName, value: command }]);
+    } finally {
+      await shortLived.close();
+    }
   });
 });
