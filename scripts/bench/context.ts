@@ -14,6 +14,12 @@ export interface Plan {
   readonly drainMs: number;
   /** How long the CPU of every process is read with no load, before the first rate (the background of the cost rows). */
   readonly idleCpuMs: number;
+  /**
+   * An unmetered load at the first rate, held this long before the idle reading: the first
+   * measured step should not pay for the Kafka broker's JIT compiling its transaction paths (a
+   * broker started minutes before doubled the first step's latency and broker CPU).
+   */
+  readonly warmUpSeconds: number;
   /** How long QuikChat may take to work off a run's backlog before the next run starts anyway. */
   readonly settleMs: { readonly first: number; readonly between: number };
   /** Conversations of the latency rows, their members, and the members of each that send. */
@@ -47,6 +53,7 @@ export function makePlan(quick: boolean, overrides: { connections?: number; fano
     seconds: quick ? 3 : 20,
     drainMs: quick ? 5_000 : 30_000,
     idleCpuMs: quick ? 3_000 : 10_000,
+    warmUpSeconds: quick ? 3 : 10,
     settleMs: quick ? { first: 15_000, between: 10_000 } : { first: 60_000, between: 30_000 },
     conversations: 50,
     members: 10,

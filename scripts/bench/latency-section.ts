@@ -114,6 +114,11 @@ class LatencyRunner {
     return result;
   }
 
+  /** A load at `rate` for `seconds` that no row counts: what a first step would otherwise pay for cold code. */
+  async warmUp(rate: number, seconds: number): Promise<void> {
+    await this.at(rate, seconds);
+  }
+
   /** What every process spends over `ms` with nothing sent. */
   async idle(ms: number): Promise<CpuUse | Error> {
     const window = syncAttempt(() => this.meter.start());
@@ -169,6 +174,8 @@ async function measure(context: Context, label: string, protocol: "phoenix" | "s
     });
     const runner = new LatencyRunner(context, pool, layout, label, meter, ours);
     await runner.settle(ours ? context.plan.settleMs.first : 3_000);
+    await runner.warmUp(context.plan.rates[0]!, context.plan.warmUpSeconds);
+    await runner.settle(ours ? context.plan.settleMs.between : 3_000);
     const idle = await runner.idle(context.plan.idleCpuMs);
     const byRate = new Map<number, LoadResult>();
     for (const rate of context.plan.rates) byRate.set(rate, await runner.step(rate));
