@@ -149,6 +149,13 @@ describe("call decider", () => {
         .then([started("alice", ["bob"]), rejected("carol", "busy")]);
     });
 
+    it("ends a group call busy when every callee is busy", () => {
+      spec
+        .given([])
+        .when(initiate("alice", ["bob", "carol"], ["carol", "bob"]))
+        .then([started("alice", []), rejected("bob", "busy"), rejected("carol", "busy"), ended("busy")]);
+    });
+
     it("ignores busy users the call does not name", () => {
       spec.given([]).when(initiate("alice", ["bob"], ["dan"])).then([started("alice", ["bob"])]);
     });
@@ -217,6 +224,10 @@ describe("call decider", () => {
         .given(ringing)
         .when(invite("alice", ["carol", "dan", "bob", "alice"], ["dan"]))
         .then([invited(["carol"]), rejected("dan", "busy")]);
+    });
+
+    it("refuses an invitation of an empty user id", () => {
+      spec.given(ringing).when(invite("alice", ["carol", ""])).thenThrows("invalid");
     });
 
     it("does not let a ringing callee invite", () => {
