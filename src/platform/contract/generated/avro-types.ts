@@ -26,15 +26,22 @@ export interface Attachment {
 }
 
 /**
- * Why a call ended. completed: hung up or everybody left after an answer; cancelled: the caller
- * hung up while ringing; rejected: every callee rejected; missed: nobody answered within the
- * ringing timeout; max_duration: the call hit its maximum length; failed: media could not be
- * established. A reader that does not know a newer symbol sees completed.
+ * Why a call ended. completed: hung up, or the last participant left, after an answer; cancelled:
+ * the caller hung up (or left) before anyone answered; rejected, no_answer, busy: nobody answered,
+ * and the last callee who still could declined, did not answer within the ringing timeout, or was
+ * busy (in another call, or its client said so); max_duration: the call hit its maximum length;
+ * failed: media could not be established. missed is the former name of no_answer and is no longer
+ * written. A reader that does not know a newer symbol sees completed.
  */
-export type CallEndReason = "completed" | "cancelled" | "rejected" | "missed" | "max_duration" | "failed";
+export type CallEndReason = "completed" | "cancelled" | "rejected" | "missed" | "max_duration" | "failed" | "no_answer" | "busy";
 
-/** Why a callee rejected a call. A reader that does not know a newer symbol sees declined. */
-export type CallRejectReason = "declined" | "busy";
+/**
+ * Why a callee will not join a call. declined: the callee said no; busy: the callee was in another
+ * call, so it was not rung (or the callee's client said so); no_answer: the callee did not answer
+ * within the ringing timeout while the call went on for others (decided by the timer only). A
+ * reader that does not know a newer symbol sees declined.
+ */
+export type CallRejectReason = "declined" | "busy" | "no_answer";
 
 /** Media of a call. A reader that does not know a newer symbol sees audio. */
 export type CallType = "audio" | "video";
@@ -173,6 +180,11 @@ export type PresenceStatus = "online" | "away" | "dnd" | "offline";
 export interface AnswerCall {
   meta: CommandMeta;
   callId: string;
+  /**
+   * The callee's connection (socket) that answered; the callee's other connections stop ringing.
+   * null when answered without one.
+   */
+  connectionId: string | null;
 }
 
 /** Hang up the call for everybody. */
@@ -181,7 +193,8 @@ export interface EndCall {
   callId: string;
   /**
    * null lets the processor choose (cancelled while ringing, completed after an answer); clients
-   * send failed when media could not be set up.
+   * send failed when media could not be set up. Any other reason than failed or the one the
+   * processor would choose is refused (invalid).
    */
   reason: CallEndReason | null;
 }
@@ -216,6 +229,11 @@ export interface InitiateCall {
   callType: CallType;
   /** Users to ring; one for a 1:1 call. */
   calleeIds: string[];
+  /**
+   * Those of calleeIds the gateway found in another active call (from a read model): they are not
+   * rung, and the call reports them busy.
+   */
+  busyCalleeIds: string[];
   /** Conversation the call is started from, if any. */
   conversationId: string | null;
 }
@@ -225,6 +243,11 @@ export interface InviteToCall {
   meta: CommandMeta;
   callId: string;
   userIds: string[];
+  /**
+   * Those of userIds the gateway found in another active call (from a read model): they are not
+   * rung, and the call reports them busy.
+   */
+  busyUserIds: string[];
 }
 
 /** Join an ongoing call (group calls, or rejoining after a drop). */
@@ -243,6 +266,7 @@ export interface LeaveCall {
 export interface RejectCall {
   meta: CommandMeta;
   callId: string;
+  /** declined or busy; no_answer is the ringing timer's alone and is refused (invalid). */
   reason: CallRejectReason;
 }
 
@@ -262,15 +286,23 @@ export interface StopRecording {
 
 // ---- quikchat.calls: events
 
-/** A callee answered the call. */
+/**
+ * A callee answered the call: the first answer makes it active; in a group call every callee who
+ * answers gets one. A ParticipantJoined for the callee follows.
+ */
 export interface CallAnswered {
   meta: EventMeta;
   callId: string;
   /** The callee who answered. */
   userId: string;
   /**
-   * When the call is ended for reaching its maximum duration. Epoch milliseconds
-   * (timestamp-millis).
+   * The callee's connection (socket) that answered: the callee's other connections stop ringing,
+   * told answered_elsewhere. null when answered without one (a join).
+   */
+  connectionId: string | null;
+  /**
+   * When the call is ended for reaching its maximum duration (set by the first answer; later
+   * answers repeat it). Epoch milliseconds (timestamp-millis).
    */
   maxDurationExpiresAt: number;
 }
@@ -282,11 +314,17 @@ export interface CallEnded {
   reason: CallEndReason;
   /** Time from the first answer to the end; 0 when nobody answered. */
   durationMs: number;
-  /** User who hung up; null when a timer or the last participant leaving ended it. */
+  /**
+   * User who hung up, or whose rejection ended the call; null when a timer or the last participant
+   * leaving ended it.
+   */
   endedBy: string | null;
 }
 
-/** A callee declined the call. */
+/**
+ * A callee will not join the call (declined, busy, or no answer in time); the callee's devices stop
+ * ringing. When nobody answered and no callee is left ringing, a CallEnded follows.
+ */
 export interface CallRejected {
   meta: EventMeta;
   callId: string;
@@ -300,10 +338,15 @@ export interface CallStarted {
   callId: string;
   callType: CallType;
   callerId: string;
+  /**
+   * Users rung. Callees found busy are not among them: each gets a CallRejected (busy) right after
+   * this event.
+   */
   calleeIds: string[];
   conversationId: string | null;
   /**
-   * When the call is given up as missed if nobody answered. Epoch milliseconds (timestamp-millis).
+   * When the callees stop ringing if they have not answered (the call then ends, no_answer, unless
+   * someone answered). Epoch milliseconds (timestamp-millis).
    */
   ringingExpiresAt: number;
 }
@@ -326,7 +369,14 @@ export interface ParticipantLeft {
 export interface ParticipantsInvited {
   meta: EventMeta;
   callId: string;
+  /** Users now rung; those found busy are not among them (each gets a CallRejected, busy). */
   userIds: string[];
+  /**
+   * When these users stop ringing if they have not answered; null in records written before this
+   * field: they ring until they answer, decline or the call ends. Epoch milliseconds
+   * (timestamp-millis).
+   */
+  ringingExpiresAt: number | null;
 }
 
 /** Recording of a call started. */

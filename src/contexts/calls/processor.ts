@@ -1,0 +1,39 @@
+import type { CallsCommand } from "../../platform/contract/generated/avro-types.js";
+import { callDecider, type CallOptions } from "./domain/decide.js";
+import { nextDeadline, type CallState } from "./domain/state.js";
+import type { ProcessorDefinition, ScheduledCommand } from "../../platform/processor/processor-definition.js";
+
+/**
+ * The calls processor: one aggregate per call over `quikapp.calls.commands` (key: callId), its
+ * changelog `quikapp.calls.state`.
+ *
+ * Timer: at the call's next deadline it issues `ExpireRinging` (the earliest ringing deadline of
+ * its callees) or `ExpireCallDuration` (an active call's maximum duration), with that deadline;
+ * an answer, a rejection or the end decided before it arrives makes it a no-op.
+ *
+ * Accepted commands answer `{callId}`; start recording `{callId, recordingId}`.
+ */
+export function callProcessor(options: CallOptions): ProcessorDefinition<"calls", CallState> {
+  return {
+    contexts: ["calls"],
+    decider: callDecider(options),
+    result: (_events, _state, command) =>
+      command.type === "StartRecording" ? { callId: command.data.callId, recordingId: command.data.recordingId } : { callId: command.data.callId },
+    // A call has few commands, retried within seconds; it lasts at most its maximum duration.
+    dedupe: { maxEntries: 64, maxAgeMs: 2 * 60 * 60_000 },
+    timer: callTimer,
+  };
+}
+
+/** The call's next deadline as the command the runtime issues at it, if the call has one. */
+export function callTimer(state: CallState, callId: string): ScheduledCommand<CallsCommand> | undefined {
+  const next = nextDeadline(state);
+  if (next === undefined || state.status === "absent") return undefined;
+  const { at } = next;
+  const data = { callId, deadline: at };
+  return {
+    at,
+    workspaceId: state.workspaceId,
+    command: next.type === "ExpireRinging" ? { type: "ExpireRinging", data } : { type: "ExpireCallDuration", data },
+  };
+}
