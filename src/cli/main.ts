@@ -55,7 +55,7 @@ program
     await start(cfg, logger, options.role);
   });
 
-const stack = program.command("stack").description("the local stack: Kafka, Apicurio Registry, mongo-java-server, Redis, MariaDB");
+const stack = program.command("stack").description("the local stack: Kafka, Apicurio Registry, mongo-java-server, Redis, MariaDB, coturn");
 const log = (line: string) => console.error(line);
 stack.command("up").description("start what is not running (idempotent)").action(async () => {
   printComponents(await stackUp(stackSpecFromConfig(config()), log));

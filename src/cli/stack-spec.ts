@@ -1,4 +1,5 @@
-import type { CoreConfig } from "../platform/config/core-config.js";
+import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
+import type { ContextModule } from "../platform/context-module.js";
 import { DEPENDENCIES, type Dependency } from "../platform/dependencies.js";
 import type { StackSpec } from "../infra/stack/stack.js";
 
@@ -11,10 +12,15 @@ function local(url: URL): { host: string; port: number } | undefined {
 
 /**
  * The part of the configuration the local stack can serve: every dependency of `uses` (all of
- * them unless told) whose address is on this machine. A variable pointing elsewhere means the
- * user runs that server, so the stack leaves it alone.
+ * them unless told) whose address is on this machine, and the servers the contexts of `modules`
+ * ask for with their settings (coturn for calls, unless a TURN server is configured). A variable
+ * pointing elsewhere means the user runs that server, so the stack leaves it alone.
  */
-export function stackSpecFromConfig(config: CoreConfig, uses: readonly Dependency[] = DEPENDENCIES): StackSpec {
+export function stackSpecFromConfig(
+  config: Config,
+  uses: readonly Dependency[] = DEPENDENCIES,
+  modules: readonly ContextModule<string, unknown>[] = CONTEXT_MODULES,
+): StackSpec {
   const spec: { -readonly [K in keyof StackSpec]: StackSpec[K] } = { dir: config.stack.dir };
   if (config.stack.javaHome !== undefined) spec.javaHome = config.stack.javaHome;
   const [broker, ...others] = config.kafka.brokers;
@@ -42,5 +48,6 @@ export function stackSpecFromConfig(config: CoreConfig, uses: readonly Dependenc
       databases: [mysqlUrl.pathname.replace(/^\//, "")].filter(Boolean),
     };
   }
+  for (const module of modules) Object.assign(spec, module.localServers?.(settingsOf(config, module)));
   return spec;
 }

@@ -66,7 +66,7 @@ export async function start(
   const settings = (module: ContextModule<string, unknown>) => settingsOf(config, module);
   const uses = usedDependencies(modules, settings);
   if (config.stack.mode === "auto") {
-    for (const component of await stackUp(stackSpecFromConfig(config, uses), (line) => logger.info(line))) {
+    for (const component of await stackUp(stackSpecFromConfig(config, uses, modules), (line) => logger.info(line))) {
       logger.info({ component: component.name, state: component.state, address: component.address }, "stack component");
     }
   }

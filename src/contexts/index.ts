@@ -2,6 +2,7 @@ import { CORE_SLICES, type CoreConfig } from "../platform/config/core-config.js"
 import { loadSlices, variablesOf, type ConfigSlice } from "../platform/config/config-slice.js";
 import type { ContextModule } from "../platform/context-module.js";
 import { consoleConfig, type ConsoleSettings } from "../console/console-config.js";
+import { calls } from "./calls/module.js";
 import { channels } from "./channels/module.js";
 import { comments } from "./comments/module.js";
 import { conversations } from "./conversations/module.js";
@@ -14,7 +15,7 @@ import { users } from "./users/module.js";
  * `.avsc` files, its folder and one line here. Contexts start in this order, so one that uses
  * another's port comes after it.
  */
-export const CONTEXT_MODULES = [conversations, presence, typing, users, channels, comments] as const;
+export const CONTEXT_MODULES = [conversations, presence, typing, users, channels, comments, calls] as const;
 
 type Module = (typeof CONTEXT_MODULES)[number];
 type SettingsOfModule<M> = M extends ContextModule<string, infer Settings> ? Settings : never;

@@ -5,6 +5,7 @@ import type { MongoClient } from "mongodb";
 import type { Pool } from "mysql2/promise";
 import type { Registry } from "prom-client";
 import type { AvroCodec } from "../infra/avro/avro-codec.js";
+import type { StackSpec } from "../infra/stack/types.js";
 import type { ConsumedRecord } from "../infra/kafka/record-consumer.js";
 import type { Logger } from "../infra/log/logger.js";
 import type { ProjectionMetrics } from "../infra/metrics/service-metrics.js";
@@ -46,6 +47,12 @@ export interface ContextModule<Name extends string = string, Settings = unknown>
    * not declare (`kit.pool`, `kit.mongo`) fails at once.
    */
   dependencies?(settings: Settings): readonly Dependency[];
+  /**
+   * Servers of the local stack it needs with these settings besides the dependencies (the calls'
+   * coturn while no TURN server is configured): `quikchat stack up`, the tests' setup and `start`
+   * with QUIKCHAT_STACK=auto bring them up with the rest.
+   */
+  localServers?(settings: Settings): LocalServers;
   /** The per-user budgets of its client events, shared by the socket and REST across gateways. */
   rateLimits?(settings: Settings): readonly RateLimitBudget[];
   /** The aggregates it decides (processor role). */
@@ -57,6 +64,9 @@ export interface ContextModule<Name extends string = string, Settings = unknown>
   /** Its operator commands under `quikchat` (e.g. `users disconnect`). */
   tools?(program: Command, kit: ToolKit): void;
 }
+
+/** The servers of the local stack a context may ask for (see {@link ContextModule.localServers}). */
+export type LocalServers = Pick<StackSpec, "coturn">;
 
 /** What the command line gives a context's operator commands. */
 export interface ToolKit {

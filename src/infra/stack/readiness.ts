@@ -1,3 +1,4 @@
+import { createSocket } from "node:dgram";
 import { open } from "node:fs/promises";
 import { get as httpGet } from "node:http";
 import { Socket } from "node:net";
@@ -50,6 +51,47 @@ export function tcpExchange(
     socket.connect(port, host, () => {
       if (request !== undefined) socket.write(request);
     });
+  });
+}
+
+/**
+ * Sends the datagram `request` to host:port, again every `resendMs` (datagrams get lost), until a
+ * datagram for which `accept` is true comes back. Resolves with it, or undefined when the port
+ * is refused or after `timeoutMs`.
+ */
+export function udpExchange(
+  host: string,
+  port: number,
+  request: Buffer,
+  accept: (received: Buffer) => boolean,
+  timeoutMs: number,
+  resendMs = 250,
+): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const socket = createSocket(host.includes(":") ? "udp6" : "udp4");
+    let settled = false;
+    const finish = (value: Buffer | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearInterval(resend);
+      clearTimeout(timer);
+      socket.close();
+      resolve(value);
+    };
+    const send = (): void => {
+      if (settled) return;
+      socket.send(request, (error) => {
+        if (error) finish(undefined);
+      });
+    };
+    const resend = setInterval(send, resendMs);
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    // Connected, so that an ICMP "port unreachable" ends the wait at once (ECONNREFUSED).
+    socket.once("error", () => finish(undefined));
+    socket.on("message", (message: Buffer) => {
+      if (accept(message)) finish(message);
+    });
+    socket.connect(port, host, send);
   });
 }
 

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { registryComponent } from "./apicurio-registry.js";
 import { componentDown, componentStatus, componentUp, type Component } from "./component.js";
+import { coturnComponent, coturnDir } from "./coturn-server.js";
 import { kafkaComponent } from "./kafka-broker.js";
 import { withStackLock } from "./lock.js";
 import { mariadbComponent } from "./mariadb-server.js";
@@ -10,7 +11,8 @@ import type { ComponentStatus, StackLog, StackSpec } from "./types.js";
 
 export { StackError } from "./stack-error.js";
 export { startKafka, kafkaAnswers, type KafkaBroker, type KafkaBrokerOptions } from "./kafka-broker.js";
-export type { ComponentName, ComponentStatus, StackLog, StackSpec } from "./types.js";
+export { LOCAL_COTURN, coturnSecret } from "./coturn-server.js";
+export type { ComponentName, ComponentStatus, CoturnSpec, StackLog, StackSpec } from "./types.js";
 
 /** The components `spec` manages, in a fixed order; absent entries are someone else's servers. */
 function components(spec: StackSpec): Component[] {
@@ -26,6 +28,7 @@ function components(spec: StackSpec): Component[] {
   if (spec.mongo) list.push(mongoComponent({ ...spec.mongo, ...java, dir: join(spec.dir, `mongo-${spec.mongo.port}`), cacheDir }));
   if (spec.redis) list.push(redisComponent({ ...spec.redis, dir: join(spec.dir, `redis-${spec.redis.port}`) }));
   if (spec.mysql) list.push(mariadbComponent({ ...spec.mysql, dir: join(spec.dir, `mysql-${spec.mysql.port}`) }));
+  if (spec.coturn) list.push(coturnComponent({ ...spec.coturn, dir: coturnDir(spec.dir, spec.coturn.port) }));
   return list;
 }
 
@@ -44,10 +47,11 @@ async function each(list: Component[], op: (c: Component) => Promise<ComponentSt
  * correctly ("reused"), starts the missing ones in parallel ("started") and waits until each
  * passes its readiness check (Kafka: a metadata request; registry: GET ccompat subjects 200;
  * mongo: `isMaster`; Redis: INFO; MariaDB: greeting, then CREATE DATABASE IF NOT EXISTS for each
- * database). Java servers are detached and outlive the caller; their pid, log and data live in
- * `<dir>/<component>-<port>/`. Holds `<dir>/.lock` so concurrent callers take turns.
+ * database; coturn: a STUN Binding over UDP). Java servers and coturn are detached and outlive
+ * the caller; their pid, log and data live in `<dir>/<component>-<port>/`. Holds `<dir>/.lock` so concurrent callers take turns.
  * Rejects with a one-line {@link StackError} for a port held by another program, a missing
- * prerequisite (java, mvn, redis-server, mariadbd) or a server not ready in time (naming its log).
+ * prerequisite (java, mvn, redis-server, mariadbd; coturn is installed from Debian's package
+ * when missing) or a server not ready in time (naming its log).
  */
 export function stackUp(spec: StackSpec, log: StackLog = quiet): Promise<ComponentStatus[]> {
   return withStackLock(spec.dir, () => each(components(spec), (c) => componentUp(c, log)));

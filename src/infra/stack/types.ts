@@ -20,9 +20,19 @@ export interface StackSpec {
     readonly password: string;
     readonly databases: readonly string[];
   };
+  /** coturn, the TURN/STUN server of calls; its static-auth-secret is generated once and kept in its folder. */
+  readonly coturn?: CoturnSpec;
 }
 
-export type ComponentName = "kafka" | "registry" | "mongo" | "redis" | "mysql";
+/** Where the stack runs coturn: its STUN/TURN port (UDP and TCP) and the UDP ports it relays from, inclusive. */
+export interface CoturnSpec {
+  readonly host: string;
+  readonly port: number;
+  readonly minPort: number;
+  readonly maxPort: number;
+}
+
+export type ComponentName = "kafka" | "registry" | "mongo" | "redis" | "mysql" | "coturn";
 
 export interface ComponentStatus {
   name: ComponentName;

@@ -117,7 +117,7 @@ const PLACEHOLDER_SECRETS = [DEVELOPMENT_JWT_SECRET, "replace-with-a-secret-of-a
 const PLACEHOLDER_WORDS = /change[-_ ]?me|replace[-_ ]?(with|me)|placeholder|your[-_ ]?secret|example[-_ ]?secret/i;
 
 /** Whether `secret` is a known placeholder rather than a generated key. */
-const isPlaceholderSecret = (secret: string): boolean => PLACEHOLDER_SECRETS.includes(secret) || PLACEHOLDER_WORDS.test(secret);
+export const isPlaceholderSecret = (secret: string): boolean => PLACEHOLDER_SECRETS.includes(secret) || PLACEHOLDER_WORDS.test(secret);
 
 const auth = defineSlice({
   name: "auth",

@@ -9,7 +9,8 @@ export const idSchema = { type: "string", minLength: 1, maxLength: 128, pattern:
 /** The OpenAPI security of a route that authenticates its caller (see {@link guard}): a bearer JWT. */
 export const bearerAuth = [{ bearer: [] }];
 
-const errorBody = (description: string) =>
+/** The schema of an error response (`{statusCode, error, message}`) described as `description`. */
+export const errorBody = (description: string) =>
   ({
     description,
     type: "object",

@@ -6,8 +6,9 @@ import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { createConnection } from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
+import { stunAnswers } from "../../../src/infra/stack/coturn-server.js";
 import { tcpOpen } from "../../../src/infra/stack/readiness.js";
-import { StackError, stackDown, stackStatus, stackUp, startKafka, type StackSpec } from "../../../src/infra/stack/stack.js";
+import { StackError, coturnSecret, stackDown, stackStatus, stackUp, startKafka, type StackSpec } from "../../../src/infra/stack/stack.js";
 
 // Non-default ports and a directory of its own, so the developer's default stack is never touched.
 const root = fileURLToPath(new URL("../../../.stack/", import.meta.url));
@@ -136,5 +137,40 @@ describe("local stack", { timeout: 300_000 }, () => {
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
+  });
+});
+
+// coturn alone in a folder of its own, on ports of its own: the stack's other servers are not restarted.
+describe("local stack: coturn", { timeout: 60_000 }, () => {
+  const coturnDir = `${root}test-coturn-${randomBytes(4).toString("hex")}`;
+  const coturnSpec: StackSpec = { dir: coturnDir, coturn: { host, port: 13480, minPort: 49210, maxPort: 49230 } };
+
+  afterAll(async () => {
+    await stackDown(coturnSpec).catch(() => undefined);
+    await rm(coturnDir, { recursive: true, force: true });
+  });
+
+  it("starts coturn, which answers a STUN Binding with its version, and generates its secret once", async () => {
+    const [up] = await stackUp(coturnSpec);
+    expect(up).toMatchObject({ name: "coturn", state: "started", address: "127.0.0.1:13480" });
+    expect(up?.pid).toBeGreaterThan(0);
+    expect(await stunAnswers(host, 13480)).toEqual({ ok: true, version: expect.stringMatching(/^4\.\d+\.\d+$/) });
+    expect(await tcpOpen(host, 13480)).toBe(true);
+    const secret = await coturnSecret(coturnDir, 13480);
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+
+    const started = Date.now();
+    expect((await stackUp(coturnSpec)).map((c) => c.state)).toEqual(["reused"]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await stackStatus(coturnSpec)).map((c) => [c.state, c.pid])).toEqual([["running", up?.pid]]);
+
+    expect((await stackDown(coturnSpec)).map((c) => c.state)).toEqual(["stopped"]);
+    expect(await stunAnswers(host, 13480, 500)).toEqual({ ok: false });
+    expect((await stackUp(coturnSpec)).map((c) => c.state)).toEqual(["started"]);
+    expect(await coturnSecret(coturnDir, 13480)).toBe(secret);
+  });
+
+  it("tells a stack that never ran coturn, in one line, where TURN comes from instead", async () => {
+    await expect(coturnSecret(`${coturnDir}-never`, 13480)).rejects.toThrow(/^no TURN secret in .*: the local stack has not started coturn; run quikchat stack up, or set TURN_SERVERS and TURN_SECRET$/);
   });
 });

@@ -22,8 +22,14 @@ describe("the dependencies a configuration uses", () => {
   it("decide what the local stack brings up for start", () => {
     const config = loadConfig({});
     const spec = stackSpecFromConfig(config, usedWith({}));
-    expect(Object.keys(spec).filter((key) => !["dir", "javaHome"].includes(key)).sort()).toEqual(["kafka", "mysql", "redis", "registry"]);
+    expect(Object.keys(spec).filter((key) => !["dir", "javaHome"].includes(key)).sort()).toEqual(["coturn", "kafka", "mysql", "redis", "registry"]);
     expect(stackSpecFromConfig(config).mongo).toBeDefined();
+  });
+
+  it("bring up the stack's coturn for calls only while no TURN server is configured", () => {
+    expect(stackSpecFromConfig(loadConfig({})).coturn).toEqual({ host: "127.0.0.1", port: 3480, minPort: 49160, maxPort: 49200 });
+    const configured = loadConfig({ TURN_SERVERS: "turn:turn.example.com:3478", TURN_SECRET: "s".repeat(40) });
+    expect(stackSpecFromConfig(configured).coturn).toBeUndefined();
   });
 });
 

@@ -5,6 +5,7 @@ import { KNOWN_VARIABLES, loadConfig } from "../../../src/contexts/index.js";
 
 interface ComposeService {
   image?: string;
+  command?: string[];
   build?: unknown;
   environment?: Record<string, string>;
   volumes?: string[];
@@ -21,6 +22,7 @@ const compose = parse(readFileSync(new URL("../../../docker-compose.yml", import
 const ours = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
 const quikchat = compose.services.quikchat!;
 const kafka = compose.services.kafka!;
+const coturn = compose.services.coturn!;
 
 /**
  * Resolves `${NAME:-fallback}` and `${NAME:?message}` as Compose would with the variables of
@@ -40,7 +42,7 @@ const environmentOf = (service: ComposeService, shell: Record<string, string>) =
   Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, interpolate(String(value), shell)]));
 
 /** What a user exports before `docker compose up`. */
-const userShell = { JWT_SECRET: "kq3Vd8n2XwLr5tYb9Zc1Fg7Hj4Mp6Qs0UaEiOoRu" };
+const userShell = { JWT_SECRET: "kq3Vd8n2XwLr5tYb9Zc1Fg7Hj4Mp6Qs0UaEiOoRu", TURN_SECRET: "Zc1Fg7Hj4Mp6Qs0UaEiOoRukq3Vd8n2XwLr5tYb9" };
 
 describe("docker-compose.yml", () => {
   it("runs the service itself", () => {
@@ -62,6 +64,17 @@ describe("docker-compose.yml", () => {
   it("has no placeholder signing key to forget: JWT_SECRET comes from the user's environment or nothing starts", () => {
     expect(quikchat.environment?.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?[^}]+\}$/);
     expect(() => environmentOf(quikchat, {})).toThrow(/required variable JWT_SECRET/);
+  });
+
+  it("gives coturn and the service the TURN secret of the user's environment, or nothing starts", () => {
+    const secretArgument = (coturn.command ?? []).find((argument) => argument.startsWith("--static-auth-secret="));
+    expect(interpolate(secretArgument ?? "", userShell)).toBe(`--static-auth-secret=${userShell.TURN_SECRET}`);
+    expect(environmentOf(quikchat, userShell).TURN_SECRET).toBe(userShell.TURN_SECRET);
+    expect(() => environmentOf(quikchat, { JWT_SECRET: userShell.JWT_SECRET })).toThrow(/required variable TURN_SECRET/);
+    const calls = loadConfig(environmentOf(quikchat, userShell)).calls;
+    expect(calls.turn).toMatchObject({ kind: "secret", servers: ["turn:localhost:3478?transport=udp", "turn:localhost:3478?transport=tcp"] });
+    expect(coturn.command).toEqual(expect.arrayContaining(["--use-auth-secret", "--listening-port=3478", "--realm=quikchat"]));
+    expect(coturn.command).not.toContain("--allow-loopback-peers");
   });
 
   it("keeps Kafka's log in Kafka's volume, so events survive the container being recreated", () => {
@@ -86,6 +99,6 @@ describe("docker-compose.yml", () => {
 
   it("uses the official images of the local stack's components", () => {
     const images = Object.values(compose.services).map((service) => service.image?.split(":")[0]);
-    expect(images).toEqual(expect.arrayContaining(["apache/kafka", "apicurio/apicurio-registry", "redis", "mariadb", "mongo"]));
+    expect(images).toEqual(expect.arrayContaining(["apache/kafka", "apicurio/apicurio-registry", "redis", "mariadb", "mongo", "coturn/coturn"]));
   });
 });
