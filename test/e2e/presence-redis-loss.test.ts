@@ -3,7 +3,7 @@ import type { Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/contexts/index.js";
 import { createRedis } from "../../src/infra/redis/redis-connection.js";
-import { openSocket, watchPresence } from "../support/phoenix-client.js";
+import { joinChannel, openSocket, watchPresence, watchTopicPresence } from "../support/phoenix-client.js";
 import { fastPresenceEnv, RoleCluster, type RoleProcess } from "../support/roles.js";
 import { eventually, testLogger, uniquePrefix } from "../support/test-config.js";
 import { tokenFor } from "../support/tokens.js";
@@ -28,7 +28,8 @@ const USERS = 8;
  * earlier (so the projector has written nothing since it started), and a gateway is killed
  * just before the loss (so the loss takes its liveness entry while its connections are still
  * open in the log). Every user still connected must be listed again, by a watcher on the stock
- * client's `Presence` and by `GET /api/presence/online`, and nobody who is gone.
+ * client's `Presence` and by `GET /api/presence/online`, and nobody who is gone; every socket also
+ * views one video (`comments:{videoId}`), whose viewers the watcher must list the same way.
  */
 describe("presence after Redis loses its data, end to end (roles as separate processes)", () => {
   const run = randomBytes(3).toString("hex");
@@ -37,6 +38,7 @@ describe("presence after Redis loses its data, end to end (roles as separate pro
   const cluster = new RoleCluster(fastPresenceEnv(prefix, { staleMs: STALE_MS, beatMs: BEAT_MS }));
   const redis = createRedis(loadConfig(process.env).redis.url, testLogger(), { name: "presence-loss-test" });
   const watcherUser = `watcher-${run}`;
+  const video = `comments:video-${run}`;
   const held = new Map<Socket, { user: string }>();
   let gatewayA: RoleProcess;
   let gatewayB: RoleProcess;
@@ -59,10 +61,12 @@ describe("presence after Redis loses its data, end to end (roles as separate pro
     await redis.quit();
   });
 
+  /** A socket of `user` on `gateway`, viewing the video. */
   async function connect(gateway: RoleProcess, user: string): Promise<Socket> {
     // A killed gateway's clients come back where the test says, not on their own.
     const socket = await openSocket(gateway.port, user, workspace);
     held.set(socket, { user });
+    if (user !== watcherUser) await joinChannel(socket.channel(video));
     return socket;
   }
 
@@ -82,15 +86,17 @@ describe("presence after Redis loses its data, end to end (roles as separate pro
 
   const sorted = (users: Set<string>) => [...users].sort();
 
-  /** Resolves once the watcher and REST both list exactly `expected`; fails with what each lists after `timeoutMs`. */
-  async function listedExactly(watcher: { users(): Set<string> }, expected: () => Set<string>, timeoutMs: number, what: string): Promise<void> {
+  type Watcher = { users(): Set<string> };
+
+  /** Resolves once the watcher of the workspace, the video's and REST all list exactly `expected`; fails with what each lists after `timeoutMs`. */
+  async function listedExactly({ watcher, viewers }: { watcher: Watcher; viewers: Watcher }, expected: () => Set<string>, timeoutMs: number, what: string): Promise<void> {
     let last = "";
     await eventually(
       async () => {
-        const want = sorted(expected());
-        const views = { watcher: sorted(watcher.users()), rest: sorted(await listedOverRest()) };
+        const want = JSON.stringify(sorted(expected()));
+        const views = { watcher: sorted(watcher.users()), viewers: sorted(viewers.users()), rest: sorted(await listedOverRest()) };
         last = JSON.stringify({ want, ...views });
-        return JSON.stringify(views.watcher) === JSON.stringify(want) && JSON.stringify(views.rest) === JSON.stringify(want) ? true : undefined;
+        return Object.values(views).every((listed) => JSON.stringify(listed) === want) ? true : undefined;
       },
       timeoutMs,
       what,
@@ -122,12 +128,13 @@ describe("presence after Redis loses its data, end to end (roles as separate pro
   }
 
   it("lists every connected user again, and nobody who is gone, after the loss", async () => {
-    const watcher = await watchPresence(await connect(gatewayB, watcherUser), workspace);
+    const watcherSocket = await connect(gatewayB, watcherUser);
+    const watchers = { watcher: await watchPresence(watcherSocket, workspace), viewers: await watchTopicPresence(watcherSocket, video) };
     const users = Array.from({ length: USERS }, (_, index) => `u${index}-${run}`);
     const onA = users.filter((_, index) => index % 2 === 0);
     const sockets = new Map<string, Socket>();
     for (const user of users) sockets.set(user, await connect(onA.includes(user) ? gatewayA : gatewayB, user));
-    await listedExactly(watcher, connected, 30_000, "every user online");
+    await listedExactly(watchers, connected, 30_000, "every user online");
 
     // The earlier faults: the stream core killed and restarted. The new projector has read its
     // checkpoints and written nothing since: nothing happens to presence until the loss.
@@ -149,7 +156,7 @@ describe("presence after Redis loses its data, end to end (roles as separate pro
     leave(sockets.get(leavingB)!);
     await connect(gatewayB, `late-${run}`);
 
-    await listedExactly(watcher, connected, LOSS_BOUND_MS, "the users still connected, once Redis lost its data");
+    await listedExactly(watchers, connected, LOSS_BOUND_MS, "the users still connected, once Redis lost its data");
     console.log(`Redis data lost → presence listing exactly the connected users again: ${Date.now() - lostAt} ms`);
 
     // A's users come back on the restarted gateway, except one who left for good.
@@ -157,7 +164,7 @@ describe("presence after Redis loses its data, end to end (roles as separate pro
     const [leaver, ...returning] = onA;
     for (const user of returning) await connect(gatewayA, user);
     await eventually(async () => ([...held.keys()].every((socket) => socket.isConnected()) ? true : undefined), 30_000, "every socket open");
-    await listedExactly(watcher, connected, RECONNECT_BOUND_MS, "every connected user after the reconnects");
+    await listedExactly(watchers, connected, RECONNECT_BOUND_MS, "every connected user after the reconnects");
     expect([...connected()].filter((user) => user === leaver || user === leavingB)).toEqual([]);
     expect(connected().size).toBe(USERS);
   });

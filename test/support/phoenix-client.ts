@@ -52,7 +52,12 @@ export async function openSocket(port: number, user: string, workspace: string):
 
 /** Joins `presence:<workspace>` on `socket` with the stock client's `Presence`; `users` are the users it lists. */
 export async function watchPresence(socket: Socket, workspace: string): Promise<{ users(): Set<string> }> {
-  const channel = socket.channel(`presence:${workspace}`);
+  return watchTopicPresence(socket, `presence:${workspace}`);
+}
+
+/** Joins `topic` (`presence:…`, `comments:…`) on `socket` with the stock client's `Presence`; `users` are the users it lists. */
+export async function watchTopicPresence(socket: Socket, topic: string): Promise<{ users(): Set<string> }> {
+  const channel = socket.channel(topic);
   const presence = new Presence(channel);
   await joinChannel(channel);
   return { users: () => new Set(presence.list((id: string) => id)) };

@@ -9,7 +9,7 @@ export function presenceOperations(registry: Registry): Counter<"operation"> {
     () =>
       new Counter({
         name: "presence_tracking_operations_total",
-        help: "Presence commands issued by the gateway, by operation (connect, disconnect, heartbeat, status, sweep)",
+        help: "Presence commands issued by the gateway, by operation (connect, disconnect, heartbeat, join_topic, leave_topic, status, sweep)",
         labelNames: ["operation"],
         registers: [registry],
       }),

@@ -3,13 +3,16 @@ import { TOPICS } from "../../platform/contract/topics.js";
 import { DISCONNECT_REASONS } from "../../platform/phoenix/disconnect-reasons.js";
 import { ownTopicFamily } from "../../platform/phoenix/identity-families.js";
 import { WORKSPACE_PRESENCE } from "../channels/ports.js";
+import { TOPIC_VIEWERS } from "../comments/ports.js";
 import { ownPresence, statusSetter, workspacePresence } from "./channels/presence-channels.js";
 import { PresenceRooms } from "./channels/presence-rooms.js";
+import { topicViewers } from "./channels/topic-viewers.js";
 import { presenceConfig, type PresenceSettings } from "./config.js";
 import { presenceOperations } from "./metrics.js";
 import { PresenceTracker } from "./presence-tracker.js";
 import { presenceProcessor } from "./processor.js";
-import { PRESENCE_PROJECTION } from "./projections/presence/presence-fold.js";
+import { PRESENCE_PROJECTION, type ViewedTopic } from "./projections/presence/presence-fold.js";
+import { presenceDiffChannel, viewerDiffChannel } from "./projections/presence/presence-model.js";
 import { startPresenceProjection } from "./projections/presence/presence-projection.js";
 import { PresenceReadModel } from "./projections/presence/presence-read-model.js";
 import { RedisPresenceStore } from "./projections/presence/redis-presence-store.js";
@@ -19,7 +22,8 @@ import { presenceRoutes } from "./routes.js";
  * Presence: one aggregate per user over its connections and chosen status
  * (`quikapp.presence.*`), the Redis read model with Phoenix.Presence metas per workspace, the
  * gateways' connection tracking and dead-gateway sweeper, `presence:{workspaceId}`, the
- * presence part of `user:{userId}`, and `/api/presence`.
+ * presence part of `user:{userId}`, the viewers of `comments:{videoId}` (a port), and
+ * `/api/presence`.
  */
 export const presence = defineContext({
   name: "presence",
@@ -63,8 +67,20 @@ async function presenceGateway(kit: GatewayKit, settings: PresenceSettings): Pro
   });
   await tracker.start();
   const setStatus = statusSetter(bus);
-  const rooms = new PresenceRooms(hub, presence, prefix, settings.diffIntervalMs, logger);
+  const rooms = new PresenceRooms<string>(
+    hub,
+    { channelOf: (workspaceId) => presenceDiffChannel(prefix, workspaceId), state: (workspaceId) => presence.workspaceState(workspaceId) },
+    settings.diffIntervalMs,
+    logger,
+  );
+  const viewerRooms = new PresenceRooms<ViewedTopic>(
+    hub,
+    { channelOf: ({ workspaceId, topic }) => viewerDiffChannel(prefix, workspaceId, topic), state: ({ workspaceId, topic }) => presence.topicViewers(workspaceId, topic) },
+    settings.diffIntervalMs,
+    logger,
+  );
   kit.ports.provide(WORKSPACE_PRESENCE, { enter: (workspaceId, outlet) => rooms.enter(workspaceId, outlet), workspaceState: (workspaceId) => presence.workspaceState(workspaceId) });
+  kit.ports.provide(TOPIC_VIEWERS, topicViewers(viewerRooms, tracker));
   return {
     families: [ownTopicFamily("presence:", (identity) => identity.workspaceId, workspacePresence(rooms, setStatus))],
     userChannel: ownPresence(hub, presence, prefix, logger, setStatus),

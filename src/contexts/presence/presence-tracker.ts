@@ -7,6 +7,8 @@ import { presenceKeys, type GatewayConnection } from "./projections/presence/pre
 import type { SocketIdentity } from "../../platform/phoenix/channel.js";
 import type { ClientInfo, ConnectionLifecycle } from "../../platform/phoenix/connection-lifecycle.js";
 import type { DispatchedCommand } from "../../platform/gateway/command-bus.js";
+import { ServiceError } from "../../platform/errors/error-codes.js";
+import { PRESENCE_LIMITS } from "./domain/decide.js";
 
 /** Sends presence commands without waiting for their outcome: in one produce, in order; rejects when Kafka did not take them. */
 export interface PresenceCommands {
@@ -43,6 +45,8 @@ const CLOSE_DRAIN_MS = 5_000;
 interface LocalConnection {
   readonly identity: SocketIdentity;
   refreshedAt: number;
+  /** The topics it views (JoinTopic issued, no LeaveTopic since). */
+  readonly topics: Set<string>;
 }
 
 /**
@@ -50,7 +54,10 @@ interface LocalConnection {
  * every close a `DisconnectClient` (keyed by user, so the presence processor sees them in
  * order); each open connection is refreshed (`PresenceHeartbeat`) well before the processor's
  * staleness deadline. The gateway writes its liveness to `presence:gateways` every
- * `gatewayHeartbeatMs`; every `sweepIntervalMs` one gateway (a Redis lock elects it per sweep)
+ * `gatewayHeartbeatMs`. A socket joining or leaving a topic whose viewers are shown becomes a
+ * `JoinTopic` or `LeaveTopic` of its connection, between its connect and its close; a socket that
+ * closes leaves its topics with its `DisconnectClient` alone (the processor says `TopicLeft` for
+ * each). Every `sweepIntervalMs` one gateway (a Redis lock elects it per sweep)
  * looks for gateways silent for `gatewayStaleMs` — killed without closing their sockets — and
  * expires their connections user by user (`ExpirePresence` gateway_down). A swept gateway leaves
  * the liveness set once the read model holds none of its connections.
@@ -69,6 +76,8 @@ export class PresenceTracker implements ConnectionLifecycle {
   private readonly now: () => number;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  /** Numbers the commands of a connection that may repeat (a topic joined, left, joined again), for their ids. */
+  private sequence = 0;
 
   constructor(private readonly deps: PresenceTrackerDeps) {
     this.keys = presenceKeys(deps.topicPrefix);
@@ -92,7 +101,7 @@ export class PresenceTracker implements ConnectionLifecycle {
   }
 
   opened(identity: SocketIdentity, client: ClientInfo): void {
-    this.local.set(identity.connectionId, { identity, refreshedAt: this.now() });
+    this.local.set(identity.connectionId, { identity, refreshedAt: this.now(), topics: new Set() });
     this.issue("connect", "ConnectClient", identity, `connect:${identity.connectionId}`, {
       userId: identity.userId,
       connectionId: identity.connectionId,
@@ -109,6 +118,29 @@ export class PresenceTracker implements ConnectionLifecycle {
       connectionId: identity.connectionId,
       closeCode,
     });
+  }
+
+  /**
+   * The socket now views `topic`: `JoinTopic`, unless it views it already. Does nothing for a
+   * socket that has closed. Throws a ServiceError `too_many_topics` when the socket views
+   * {@link PRESENCE_LIMITS}`.maxTopicsPerConnection` topics already (the processor would refuse
+   * it); the topic itself is the caller's to validate.
+   */
+  joinTopic(identity: SocketIdentity, topic: string): void {
+    const connection = this.local.get(identity.connectionId);
+    if (connection === undefined || connection.topics.has(topic)) return;
+    const { maxTopicsPerConnection } = PRESENCE_LIMITS;
+    if (connection.topics.size >= maxTopicsPerConnection) throw new ServiceError("too_many_topics", `a socket views at most ${maxTopicsPerConnection} topics`);
+    connection.topics.add(topic);
+    const id = `join_topic:${identity.connectionId}:${this.sequence++}`;
+    this.issue("join_topic", "JoinTopic", identity, id, { userId: identity.userId, connectionId: identity.connectionId, topic });
+  }
+
+  /** The socket no longer views `topic`: `LeaveTopic`, if it viewed it and is still open (a close leaves every topic by itself). */
+  leaveTopic(identity: SocketIdentity, topic: string): void {
+    if (this.local.get(identity.connectionId)?.topics.delete(topic) !== true) return;
+    const id = `leave_topic:${identity.connectionId}:${this.sequence++}`;
+    this.issue("leave_topic", "LeaveTopic", identity, id, { userId: identity.userId, connectionId: identity.connectionId, topic });
   }
 
   /** Sends `PresenceHeartbeat` for every connection not refreshed for a third of the TTL. */
@@ -197,7 +229,7 @@ export class PresenceTracker implements ConnectionLifecycle {
   }
 
   private issue(
-    operation: "connect" | "disconnect" | "heartbeat",
+    operation: "connect" | "disconnect" | "heartbeat" | "join_topic" | "leave_topic",
     type: string,
     identity: SocketIdentity,
     commandId: string | undefined,

@@ -48,6 +48,8 @@ function resultOf(command: PresenceCommand): Record<string, unknown> {
     case "PresenceHeartbeat":
     case "UpdateProfile":
     case "ExpirePresence":
+    case "JoinTopic":
+    case "LeaveTopic":
       return {};
     default:
       return unreachable(command);

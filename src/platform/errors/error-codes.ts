@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   invalid: { status: 400, temporary: false, title: "Bad Request" },
   /** A frame readable enough to answer but not a valid Phoenix message (`detail` says why). */
   invalid_message: { status: 400, temporary: false, title: "Bad Request" },
-  /** A topic with an empty id, such as `chat:`. */
+  /** A topic with an empty id, such as `chat:`, or one too long to keep (over 200 characters). */
   invalid_topic: { status: 400, temporary: false, title: "Bad Request" },
   /** A client event the joined topic does not know. */
   unknown_event: { status: 400, temporary: false, title: "Bad Request" },
@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   binary_unsupported: { status: 415, temporary: false, title: "Unsupported Media Type" },
   /** The socket already has the most joined channels it may (Phoenix's wording). */
   "too many channels": { status: 429, temporary: false, title: "Too Many Requests" },
+  /** The connection already views the most topics it may (`comments:…`, 100): leave one first. */
+  too_many_topics: { status: 429, temporary: false, title: "Too Many Requests" },
   /** A per-user budget is spent; `retry_after_ms` (or `Retry-After`) says when to retry. */
   rate_limited: { status: 429, temporary: true, title: "Too Many Requests" },
   /** The feature is not served by this process. */

@@ -10,6 +10,7 @@ import { refuse, replying } from "../../../platform/phoenix/channel-replies.js";
 import { validateComment } from "../domain/decide.js";
 import { commentChannel } from "../projections/comments/comment-projection.js";
 import type { CommentView, MysqlCommentStore } from "../projections/comments/mysql-comment-store.js";
+import type { TopicViewers } from "../ports.js";
 
 /** The push that posts a comment, and the push every joined client receives. */
 export const NEW_COMMENT = "new_comment";
@@ -23,8 +24,21 @@ const LATEST = 50;
  * arrives while the join is answered and is already in the reply is not pushed again). A push
  * `new_comment {content}` answers `ok {id}` once the comments processor has decided it; it draws
  * from the user's comment budget (`RATE_LIMIT_COMMENTS_PER_MIN`).
+ *
+ * With the presence context's {@link TopicViewers}, the socket is one of the topic's viewers
+ * while joined: the join is followed by the viewers' `presence_state` and `presence_diff`s
+ * (Phoenix.Presence format), and refused `invalid_topic` for a topic over 200 characters or
+ * `too_many_topics` when the socket views 100 topics already.
  */
-export function commentFamily(deps: { store: Pick<MysqlCommentStore, "latest">; hub: ChannelSource; bus: CommandBus; topicPrefix: string; logger: Logger }): ChannelFamily {
+export function commentFamily(deps: {
+  store: Pick<MysqlCommentStore, "latest">;
+  hub: ChannelSource;
+  bus: CommandBus;
+  /** Finds the presence context's port when first needed (absent: no viewers' presence). */
+  viewers: () => TopicViewers | undefined;
+  topicPrefix: string;
+  logger: Logger;
+}): ChannelFamily {
   const prefix = "comments:";
   return {
     prefix,
@@ -54,6 +68,14 @@ export function commentFamily(deps: { store: Pick<MysqlCommentStore, "latest">; 
       const arrived = waiting.filter((comment) => !listed.has(comment.id));
       waiting = undefined;
       arrived.forEach(deliver);
+      let stopViewing = () => undefined as void;
+      try {
+        stopViewing = (await deps.viewers()?.view(identity, topic, outlet)) ?? stopViewing;
+      } catch (error) {
+        stop();
+        if (error instanceof ServiceError) return refuse(error.code, { message: error.publicMessage });
+        throw error;
+      }
       return {
         status: "ok",
         response: { comments },
@@ -74,7 +96,11 @@ export function commentFamily(deps: { store: Pick<MysqlCommentStore, "latest">; 
                   const { id } = await deps.bus.request("comments", "PostComment", videoId, command);
                   return { id };
                 }),
-          leave: () => Promise.resolve(stop()),
+          leave: () => {
+            stop();
+            stopViewing();
+            return Promise.resolve();
+          },
         },
       };
     },

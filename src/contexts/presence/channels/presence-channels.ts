@@ -41,7 +41,7 @@ export function statusSetter(bus: CommandBus): StatusSetter {
 }
 
 /** `presence:{workspaceId}`: Phoenix Presence of the workspace (presence_state, then batched presence_diff); `set_status` pushes. */
-export function workspacePresence(rooms: PresenceRooms, setStatus: StatusSetter): OpenChannel {
+export function workspacePresence(rooms: PresenceRooms<string>, setStatus: StatusSetter): OpenChannel {
   return async (identity, outlet) => {
     const leave = await rooms.enter(identity.workspaceId, outlet);
     return {

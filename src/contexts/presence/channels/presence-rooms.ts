@@ -1,12 +1,18 @@
 import type { Logger } from "../../../infra/log/logger.js";
-import { presenceDiffChannel, type PresenceDiffDelta, type PresenceEntries } from "../projections/presence/presence-model.js";
+import type { PresenceDiffDelta, PresenceEntries } from "../projections/presence/presence-model.js";
 import type { ChannelOutlet } from "../../../platform/phoenix/channel.js";
 import { parseMessage, type ChannelSource } from "../../../platform/gateway/pubsub-hub.js";
 import { DiffAccumulator, type PresenceDiff } from "../presence-diff.js";
 
-/** Reads a workspace's presence_state. */
-export interface PresenceStateReader {
-  workspaceState(workspaceId: string): Promise<PresenceEntries>;
+/**
+ * One kind of presence the rooms serve, each presence named by a `Key` (a workspace, a topic of a
+ * workspace): where its diffs are published, and its current state.
+ */
+export interface PresenceSource<Key> {
+  /** The Redis pub/sub channel of the presence's {@link PresenceDiffDelta}s; one per key. */
+  channelOf(key: Key): string;
+  /** The presence's `presence_state`, as the read model last committed it. */
+  state(key: Key): Promise<PresenceEntries>;
 }
 
 interface Member {
@@ -15,8 +21,9 @@ interface Member {
   held: PresenceDiff[] | undefined;
 }
 
-interface Room {
-  readonly workspaceId: string;
+interface Room<Key> {
+  readonly key: Key;
+  readonly channel: string;
   readonly members: Set<Member>;
   readonly pending: DiffAccumulator;
   readonly subscribed: Promise<() => void>;
@@ -27,8 +34,9 @@ interface Room {
 }
 
 /**
- * The `presence:<workspaceId>` channels of this gateway, one room per workspace with joined
- * channels. A room follows the workspace's presence deltas (subscribed before any member reads
+ * The joined channels of this gateway that show one kind of presence (the workspace's on
+ * `presence:<workspaceId>`, a topic's viewers on `comments:<videoId>`), one room per presence
+ * with joined channels. A room follows the presence's deltas (subscribed before any member reads
  * its state, so nothing falls between the state and the diffs) and pushes them to every member
  * as Phoenix.Presence `presence_diff`s, merged over `intervalMs`: the first change after a quiet
  * window goes out at once, the changes that follow within the window together at its end. A
@@ -41,27 +49,27 @@ interface Room {
  * `presence_state`, which the Phoenix client reconciles into joins and leaves; the diffs that
  * arrive while that state is read go out after it, since the state may predate them.
  */
-export class PresenceRooms {
-  private readonly rooms = new Map<string, Room>();
+export class PresenceRooms<Key> {
+  /** By channel: one per key. */
+  private readonly rooms = new Map<string, Room<Key>>();
 
   constructor(
     private readonly hub: ChannelSource,
-    private readonly reader: PresenceStateReader,
-    private readonly topicPrefix: string,
+    private readonly source: PresenceSource<Key>,
     private readonly intervalMs: number,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Registers `outlet` in its workspace's room and pushes its presence_state; resolves with the function that leaves. */
-  async enter(workspaceId: string, outlet: ChannelOutlet): Promise<() => void> {
-    const room = this.roomOf(workspaceId);
+  /** Registers `outlet` in the room of `key` and pushes its presence_state; resolves with the function that leaves. */
+  async enter(key: Key, outlet: ChannelOutlet): Promise<() => void> {
+    const room = this.roomOf(key);
     const member: Member = { outlet, held: [] };
     room.members.add(member);
     const leave = () => this.leave(room, member);
     try {
       await room.subscribed;
-      outlet.push("presence_state", await this.reader.workspaceState(workspaceId));
+      outlet.push("presence_state", await this.source.state(key));
     } catch (error) {
       leave();
       throw error;
@@ -71,17 +79,18 @@ export class PresenceRooms {
     return leave;
   }
 
-  /** Workspaces with joined presence channels here. */
+  /** Presences with joined channels here. */
   get size(): number {
     return this.rooms.size;
   }
 
-  private roomOf(workspaceId: string): Room {
-    const existing = this.rooms.get(workspaceId);
+  private roomOf(key: Key): Room<Key> {
+    const channel = this.source.channelOf(key);
+    const existing = this.rooms.get(channel);
     if (existing !== undefined) return existing;
-    const channel = presenceDiffChannel(this.topicPrefix, workspaceId);
-    const room: Room = {
-      workspaceId,
+    const room: Room<Key> = {
+      key,
+      channel,
       members: new Set(),
       pending: new DiffAccumulator(),
       lastFlush: 0,
@@ -95,12 +104,12 @@ export class PresenceRooms {
         onResync: () => void this.resync(room),
       }),
     };
-    room.subscribed.catch(() => this.rooms.get(workspaceId) === room && this.rooms.delete(workspaceId));
-    this.rooms.set(workspaceId, room);
+    room.subscribed.catch(() => this.rooms.get(channel) === room && this.rooms.delete(channel));
+    this.rooms.set(channel, room);
     return room;
   }
 
-  private receive(room: Room, delta: PresenceDiffDelta): void {
+  private receive(room: Room<Key>, delta: PresenceDiffDelta): void {
     if (delta.resync === true) return void this.resync(room);
     room.pending.add(delta);
     if (room.timer !== undefined) return;
@@ -113,7 +122,7 @@ export class PresenceRooms {
     }
   }
 
-  private flush(room: Room): void {
+  private flush(room: Room<Key>): void {
     room.timer = undefined;
     if (room.resyncing > 0) return;
     room.lastFlush = this.now();
@@ -125,7 +134,7 @@ export class PresenceRooms {
     }
   }
 
-  private async resync(room: Room): Promise<void> {
+  private async resync(room: Room<Key>): Promise<void> {
     // Diffs received so far were committed before the state is read: it includes them. Members
     // still waiting for their own, older, state get them as they would have.
     const anyIncluded = !room.pending.empty;
@@ -133,10 +142,10 @@ export class PresenceRooms {
     if (anyIncluded) for (const member of room.members) member.held?.push(included);
     room.resyncing += 1;
     try {
-      const state = await this.reader.workspaceState(room.workspaceId);
+      const state = await this.source.state(room.key);
       for (const member of room.members) if (member.held === undefined) member.outlet.push("presence_state", state);
     } catch (error) {
-      this.logger.warn({ err: error, workspaceId: room.workspaceId }, "presence resync failed");
+      this.logger.warn({ err: error, channel: room.channel }, "presence resync failed");
       const later = room.pending.take();
       room.pending.add(included);
       room.pending.add(later);
@@ -146,9 +155,9 @@ export class PresenceRooms {
     }
   }
 
-  private leave(room: Room, member: Member): void {
+  private leave(room: Room<Key>, member: Member): void {
     if (!room.members.delete(member) || room.members.size > 0) return;
-    if (this.rooms.get(room.workspaceId) === room) this.rooms.delete(room.workspaceId);
+    if (this.rooms.get(room.channel) === room) this.rooms.delete(room.channel);
     clearTimeout(room.timer);
     room.subscribed.then((unsubscribe) => unsubscribe()).catch(() => undefined);
   }

@@ -3,6 +3,8 @@ import type {
   ConnectionCloseReason,
   DisconnectClient,
   ExpirePresence,
+  JoinTopic,
+  LeaveTopic,
   PresenceHeartbeat,
   SetStatus,
   UpdateProfile,
@@ -19,6 +21,7 @@ import {
   connectionsOf,
   evolve,
   initialState,
+  topicsOf,
   type PresenceConnection,
   type PresenceState,
 } from "./state.js";
@@ -35,10 +38,20 @@ export interface PresenceOptions {
   readonly reconnectGrace?: { readonly ms: number; readonly closeCodes: readonly number[] };
 }
 
-/** Limits of what a user may set; lengths count Unicode code points. */
+/** Limits of what a user may set (lengths count Unicode code points) and of the topics a connection views (lengths count UTF-16 code units). */
 export const PRESENCE_LIMITS = {
   maxStatusTextLength: 100,
+  maxTopicLength: 200,
+  /** Phoenix's own limit of channels per socket: a connection never needs more. */
+  maxTopicsPerConnection: 100,
 } as const;
+
+/** Throws `invalid_topic` unless `topic` may be viewed: 1 to {@link PRESENCE_LIMITS}`.maxTopicLength` characters. */
+export function validateTopic(topic: string): void {
+  if (topic === "" || topic.length > PRESENCE_LIMITS.maxTopicLength) {
+    throw new DomainError("invalid_topic", `a topic has 1 to ${PRESENCE_LIMITS.maxTopicLength} characters`);
+  }
+}
 
 /**
  * The presence aggregate of one user (key: userId).
@@ -68,6 +81,16 @@ export const PRESENCE_LIMITS = {
  *   the latest sign of life of the connections closed: when a closing one closed its socket, the
  *   latest heartbeat (or open) of a stale one, `issuedAt` for a dead gateway's.
  *   Connections close in id order. Nothing to close is a no-op.
+ * - join topic: the open connection views the topic (`TopicJoined`), a topic whose viewers are
+ *   shown such as `comments:{videoId}`. An invalid topic (empty, over 200 characters) is
+ *   `invalid_topic`; a connection viewing {@link PRESENCE_LIMITS}`.maxTopicsPerConnection` topics
+ *   already is `too_many_topics`. A topic already joined, or a connection not open (unknown,
+ *   closed, or closing), is a no-op.
+ * - leave topic: `TopicLeft` (`left`) for a topic the connection views; otherwise a no-op.
+ * - Every `ConnectionClosed` (whatever closed it: a disconnect, a replacement, the timer, a dead
+ *   gateway) comes right after a `TopicLeft` (`connection_closed`) for each of the connection's
+ *   topics, in topic order, so a reader of the topic's viewers never sees a closed connection
+ *   still viewing.
  *
  * - update profile: `ProfileChanged` with the display name and avatar others see in the user's
  *   metas, from the user service only (`system:users`; anyone else is `forbidden`).
@@ -97,6 +120,10 @@ function decide(command: PresenceCommand, state: PresenceState, options: Presenc
       return expire(command.data, state);
     case "UpdateProfile":
       return updateProfile(command.data);
+    case "JoinTopic":
+      return joinTopic(command.data, state);
+    case "LeaveTopic":
+      return leaveTopic(command.data, state);
     default:
       return unreachable(command);
   }
@@ -106,6 +133,27 @@ function updateProfile(command: UpdateProfile): DecidedPresenceEvent[] {
   if (command.meta.actorId !== USER_SERVICE_ACTOR) throw new DomainError("forbidden", "profiles come from the user service");
   const { userId, displayName, avatarUrl } = command;
   return [{ type: "ProfileChanged", data: { userId, displayName, avatarUrl } }];
+}
+
+function joinTopic(command: JoinTopic, state: PresenceState): DecidedPresenceEvent[] {
+  const { userId, connectionId, topic } = command;
+  validateTopic(topic);
+  const connection = own(connectionsOf(state), connectionId);
+  if (connection === undefined || connection.closingSince !== undefined) return [];
+  const topics = topicsOf(connection);
+  if (topics.includes(topic)) return [];
+  if (topics.length >= PRESENCE_LIMITS.maxTopicsPerConnection) {
+    throw new DomainError("too_many_topics", `a connection views at most ${PRESENCE_LIMITS.maxTopicsPerConnection} topics`);
+  }
+  return [{ type: "TopicJoined", data: { userId, connectionId, topic } }];
+}
+
+function leaveTopic(command: LeaveTopic, state: PresenceState): DecidedPresenceEvent[] {
+  const { userId, connectionId, topic } = command;
+  validateTopic(topic);
+  const connection = own(connectionsOf(state), connectionId);
+  if (connection === undefined || !topicsOf(connection).includes(topic)) return [];
+  return [{ type: "TopicLeft", data: { userId, connectionId, topic, reason: "left" } }];
 }
 
 function connect(command: ConnectClient, state: PresenceState, { connectionTtlMs }: PresenceOptions): DecidedPresenceEvent[] {
@@ -208,14 +256,20 @@ function close(
   return [...events, { type: "UserOffline", data: { userId, lastSeenAt } }];
 }
 
-/** `ConnectionClosed` of each of `closing`, in id order; one whose grace ended was `disconnected`, not stale. */
+/**
+ * `ConnectionClosed` of each of `closing`, in id order, each after the `TopicLeft` of the topics it
+ * viewed; one whose grace ended was `disconnected`, not stale.
+ */
 function closedEvents(userId: string, closing: readonly (readonly [string, PresenceConnection])[], reason: ConnectionCloseReason): DecidedPresenceEvent[] {
   return [...closing]
     .sort(([a], [b]) => byCodeUnits(a, b))
-    .map(([connectionId, connection]) => ({
-      type: "ConnectionClosed",
-      data: { userId, connectionId, gatewayId: connection.gatewayId, reason: reason === "stale" && connection.closingSince !== undefined ? "disconnected" : reason },
-    }));
+    .flatMap(([connectionId, connection]): DecidedPresenceEvent[] => [
+      ...topicsOf(connection).map((topic): DecidedPresenceEvent => ({ type: "TopicLeft", data: { userId, connectionId, topic, reason: "connection_closed" } })),
+      {
+        type: "ConnectionClosed",
+        data: { userId, connectionId, gatewayId: connection.gatewayId, reason: reason === "stale" && connection.closingSince !== undefined ? "disconnected" : reason },
+      },
+    ]);
 }
 
 /** Whether two connections come from the same device, as far as the clients said (a device id, or none, and a platform). */

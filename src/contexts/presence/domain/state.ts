@@ -22,6 +22,11 @@ export interface PresenceConnection {
    * `expiresAt`. Omitted while the socket is open.
    */
   readonly closingSince?: number;
+  /**
+   * The topics whose viewers the connection is among (`comments:{videoId}`), in code unit order.
+   * Omitted when none (and in states written before topics existed).
+   */
+  readonly topics?: readonly string[];
 }
 
 /** A user nothing has happened to yet: no connection, the default status. */
@@ -117,12 +122,32 @@ export function evolve(state: PresenceState, event: PresenceEvent): PresenceStat
       return { ...knownFrom(state, event.data.meta), lastSeenAt: event.data.lastSeenAt };
     case "StatusChanged":
       return { ...knownFrom(state, event.data.meta), chosenStatus: event.data.status, statusText: event.data.statusText };
+    case "TopicJoined": {
+      const { topic } = event.data;
+      return withConnection(state, event.data.connectionId, (connection) =>
+        topicsOf(connection).includes(topic) ? connection : { ...connection, topics: [...topicsOf(connection), topic].sort(byCodeUnits) },
+      );
+    }
+    case "TopicLeft": {
+      const { topic } = event.data;
+      return withConnection(state, event.data.connectionId, (connection) => {
+        if (!topicsOf(connection).includes(topic)) return connection;
+        const { topics: _left, ...rest } = connection;
+        const topics = topicsOf(connection).filter((joined) => joined !== topic);
+        return topics.length === 0 ? rest : { ...rest, topics };
+      });
+    }
     // The profile matters to the read model's metas only; deciding never needs it.
     case "ProfileChanged":
       return state;
     default:
       return unreachable(event);
   }
+}
+
+/** The topics the connection views, in code unit order. */
+export function topicsOf(connection: Pick<PresenceConnection, "topics">): readonly string[] {
+  return connection.topics ?? [];
 }
 
 /** The state with `change` applied to one of its connections; unchanged when it has no such connection. */

@@ -1265,6 +1265,32 @@ export interface ExpirePresence {
   connectionIds: string[];
 }
 
+/**
+ * A connection of the user joined a topic whose viewers are shown (comments:{videoId}): the user is
+ * among the topic's viewers while the connection is open and the user does not appear offline.
+ */
+export interface JoinTopic {
+  meta: CommandMeta;
+  userId: string;
+  /** One WebSocket connection, unique across gateways. */
+  connectionId: string;
+  /** The Phoenix topic joined, e.g. comments:v1: 1 to 200 characters (UTF-16 code units). */
+  topic: string;
+}
+
+/**
+ * A connection of the user left a topic it had joined (phx_leave). A connection that closes leaves
+ * its topics without this command (TopicLeft connection_closed).
+ */
+export interface LeaveTopic {
+  meta: CommandMeta;
+  userId: string;
+  /** One WebSocket connection, unique across gateways. */
+  connectionId: string;
+  /** The Phoenix topic left, e.g. comments:v1. */
+  topic: string;
+}
+
 /** A connection is still alive; pushes its staleness deadline forward. */
 export interface PresenceHeartbeat {
   meta: CommandMeta;
@@ -1378,6 +1404,30 @@ export interface StatusChanged {
   statusText: string | null;
 }
 
+/**
+ * A connection of the user joined a topic whose viewers are shown: the user views the topic from
+ * that connection until TopicLeft (which comes before the connection's ConnectionClosed).
+ */
+export interface TopicJoined {
+  meta: EventMeta;
+  userId: string;
+  /** One WebSocket connection, unique across gateways. */
+  connectionId: string;
+  /** The Phoenix topic, e.g. comments:v1. */
+  topic: string;
+}
+
+/** A connection of the user no longer views a topic it joined. */
+export interface TopicLeft {
+  meta: EventMeta;
+  userId: string;
+  /** One WebSocket connection, unique across gateways. */
+  connectionId: string;
+  /** The Phoenix topic, e.g. comments:v1. */
+  topic: string;
+  reason: TopicLeaveReason;
+}
+
 /** A user's last connection closed. */
 export interface UserOffline {
   meta: EventMeta;
@@ -1411,6 +1461,13 @@ export type ConnectionCloseReason = "disconnected" | "stale" | "gateway_down";
  * stopped. A reader that does not know a newer symbol sees stale.
  */
 export type PresenceExpiryReason = "stale" | "gateway_down";
+
+/**
+ * left: the client left the topic; connection_closed: the connection closed (its socket closed,
+ * went stale, or its gateway died), and this event comes just before its ConnectionClosed. A reader
+ * that does not know a newer symbol sees left.
+ */
+export type TopicLeaveReason = "left" | "connection_closed";
 
 // ---- quikchat.sessions: commands
 
@@ -1799,6 +1856,8 @@ export type PresenceCommand =
   | { readonly type: "ConnectClient"; readonly data: ConnectClient }
   | { readonly type: "DisconnectClient"; readonly data: DisconnectClient }
   | { readonly type: "ExpirePresence"; readonly data: ExpirePresence }
+  | { readonly type: "JoinTopic"; readonly data: JoinTopic }
+  | { readonly type: "LeaveTopic"; readonly data: LeaveTopic }
   | { readonly type: "PresenceHeartbeat"; readonly data: PresenceHeartbeat }
   | { readonly type: "SetStatus"; readonly data: SetStatus }
   | { readonly type: "UpdateProfile"; readonly data: UpdateProfile };
@@ -1811,6 +1870,8 @@ export type PresenceEvent =
   | { readonly type: "ConnectionRefreshed"; readonly data: ConnectionRefreshed }
   | { readonly type: "ProfileChanged"; readonly data: ProfileChanged }
   | { readonly type: "StatusChanged"; readonly data: StatusChanged }
+  | { readonly type: "TopicJoined"; readonly data: TopicJoined }
+  | { readonly type: "TopicLeft"; readonly data: TopicLeft }
   | { readonly type: "UserOffline"; readonly data: UserOffline }
   | { readonly type: "UserOnline"; readonly data: UserOnline };
 
@@ -1962,10 +2023,14 @@ export interface AvroRecords {
   "quikchat.presence.ConnectionRefreshed": ConnectionRefreshed;
   "quikchat.presence.DisconnectClient": DisconnectClient;
   "quikchat.presence.ExpirePresence": ExpirePresence;
+  "quikchat.presence.JoinTopic": JoinTopic;
+  "quikchat.presence.LeaveTopic": LeaveTopic;
   "quikchat.presence.PresenceHeartbeat": PresenceHeartbeat;
   "quikchat.presence.ProfileChanged": ProfileChanged;
   "quikchat.presence.SetStatus": SetStatus;
   "quikchat.presence.StatusChanged": StatusChanged;
+  "quikchat.presence.TopicJoined": TopicJoined;
+  "quikchat.presence.TopicLeft": TopicLeft;
   "quikchat.presence.UpdateProfile": UpdateProfile;
   "quikchat.presence.UserOffline": UserOffline;
   "quikchat.presence.UserOnline": UserOnline;
@@ -2040,6 +2105,8 @@ export interface AvroCommands {
   "quikchat.presence.ConnectClient": ConnectClient;
   "quikchat.presence.DisconnectClient": DisconnectClient;
   "quikchat.presence.ExpirePresence": ExpirePresence;
+  "quikchat.presence.JoinTopic": JoinTopic;
+  "quikchat.presence.LeaveTopic": LeaveTopic;
   "quikchat.presence.PresenceHeartbeat": PresenceHeartbeat;
   "quikchat.presence.SetStatus": SetStatus;
   "quikchat.presence.UpdateProfile": UpdateProfile;
@@ -2105,6 +2172,8 @@ export interface AvroEvents {
   "quikchat.presence.ConnectionRefreshed": ConnectionRefreshed;
   "quikchat.presence.ProfileChanged": ProfileChanged;
   "quikchat.presence.StatusChanged": StatusChanged;
+  "quikchat.presence.TopicJoined": TopicJoined;
+  "quikchat.presence.TopicLeft": TopicLeft;
   "quikchat.presence.UserOffline": UserOffline;
   "quikchat.presence.UserOnline": UserOnline;
   "quikchat.sessions.ConnectionsRefreshed": ConnectionsRefreshed;

@@ -30,6 +30,7 @@ export const GRPC_STATUS = {
   payload_too_large: grpc.status.INVALID_ARGUMENT,
   binary_unsupported: grpc.status.INVALID_ARGUMENT,
   "too many channels": grpc.status.RESOURCE_EXHAUSTED,
+  too_many_topics: grpc.status.RESOURCE_EXHAUSTED,
   rate_limited: grpc.status.RESOURCE_EXHAUSTED,
   not_available: grpc.status.UNIMPLEMENTED,
   overloaded: grpc.status.UNAVAILABLE,

@@ -9,6 +9,8 @@ import type {
   MemberAdded,
   PresenceStatus,
   StatusChanged,
+  TopicJoined,
+  TopicLeft,
   UserOffline,
   UserOnline,
 } from "../../../../src/platform/contract/generated/avro-types.js";
@@ -24,8 +26,10 @@ import {
   presenceDiffChannel,
   presenceKeys,
   userPresenceChannel,
+  viewerDiffChannel,
   type PresenceDiffDelta,
   type UserPresence,
+  type ViewerDiffDelta,
 } from "../../../../src/contexts/presence/projections/presence/presence-model.js";
 import { startPresenceProjection } from "../../../../src/contexts/presence/projections/presence/presence-projection.js";
 import { PresenceReadModel } from "../../../../src/contexts/presence/projections/presence/presence-read-model.js";
@@ -61,21 +65,29 @@ const opened = (userId: string, connectionId: string, at: number, workspaceId = 
   expiresAt: at + 60_000,
 });
 const online = (userId: string, at: number, workspaceId = "w1"): UserOnline => ({ meta: meta(at, workspaceId), userId, status: "online", statusText: null });
-const statusChanged = (userId: string, at: number, status: PresenceStatus, previousStatus: PresenceStatus): StatusChanged => ({
-  meta: meta(at),
+const statusChanged = (userId: string, at: number, status: PresenceStatus, previousStatus: PresenceStatus, workspaceId = "w1"): StatusChanged => ({
+  meta: meta(at, workspaceId),
   userId,
   status,
   previousStatus,
   statusText: null,
 });
-const closed = (userId: string, connectionId: string, at: number): ConnectionClosed => ({
-  meta: meta(at),
+const closed = (userId: string, connectionId: string, at: number, workspaceId = "w1"): ConnectionClosed => ({
+  meta: meta(at, workspaceId),
   userId,
   connectionId,
   gatewayId: "g1",
   reason: "disconnected",
 });
-const offline = (userId: string, at: number): UserOffline => ({ meta: meta(at), userId, lastSeenAt: at });
+const offline = (userId: string, at: number, workspaceId = "w1"): UserOffline => ({ meta: meta(at, workspaceId), userId, lastSeenAt: at });
+const topicJoined = (userId: string, connectionId: string, topic: string, at: number, workspaceId = "w1"): TopicJoined => ({ meta: meta(at, workspaceId), userId, connectionId, topic });
+const topicLeft = (userId: string, connectionId: string, topic: string, at: number, workspaceId = "w1"): TopicLeft => ({
+  meta: meta(at, workspaceId),
+  userId,
+  connectionId,
+  topic,
+  reason: "connection_closed",
+});
 
 /** Every key of this test's presence read model with its content. */
 async function snapshot(redis: Redis): Promise<Record<string, unknown>> {
@@ -264,6 +276,55 @@ describe("the presence projection", () => {
     expect(leaves.map((m) => m.connection_id).sort()).toEqual(["a1", "a2"]);
   });
 
+  it("keeps each topic's viewers and publishes their diffs to that topic only; a user appearing offline or closing leaves once", async () => {
+    const [video, other] = ["comments:video-1", "comments:video-2"];
+    const watcher = createRedis(config.redis.url, logger, { name: "presence-test-viewers" });
+    const viewerDiffs: ViewerDiffDelta[] = [];
+    watcher.on("message", (_channel: string, message: string) => void viewerDiffs.push(JSON.parse(message) as ViewerDiffDelta));
+    await watcher.subscribe(viewerDiffChannel(prefix, "w-view", video), viewerDiffChannel(prefix, "w-view", other), viewerDiffChannel(prefix, "w-elsewhere", video));
+    try {
+      await send([
+        { fullName: "ConnectionOpened", value: opened("vera", "v1", T0 + 400, "w-view") },
+        { fullName: "UserOnline", value: online("vera", T0 + 400, "w-view") },
+        { fullName: "ConnectionOpened", value: opened("vic", "v2", T0 + 401, "w-view") },
+        { fullName: "UserOnline", value: online("vic", T0 + 401, "w-view") },
+        { fullName: "TopicJoined", value: topicJoined("vera", "v1", video, T0 + 402, "w-view") },
+        { fullName: "TopicJoined", value: topicJoined("vic", "v2", video, T0 + 403, "w-view") },
+      ]);
+      const viewers = await eventually(async () => {
+        const state = await readModel.topicViewers("w-view", video);
+        return Object.keys(state).length === 2 ? state : undefined;
+      }, 30_000, "vera and vic viewing");
+      const workspace = await readModel.workspaceState("w-view");
+      // A viewer's meta is the connection's workspace meta under a ref of its own: <workspace meta ref>/<TopicJoined ref>.
+      expect(viewers.vera?.metas).toEqual([{ ...workspace.vera!.metas[0]!, phx_ref: expect.stringMatching(new RegExp(`^${workspace.vera!.metas[0]!.phx_ref}/`)) }]);
+      expect(viewers.vic?.metas.map((m) => m.connection_id)).toEqual(["v2"]);
+      expect(await readModel.topicViewers("w-view", other)).toEqual({});
+      expect(await readModel.topicViewers("w-elsewhere", video)).toEqual({});
+      await eventually(async () => (viewerDiffs.flatMap((diff) => Object.keys(diff.joins)).sort().join() === "vera,vic" ? true : undefined), 15_000, "the viewers' joins");
+      expect(viewerDiffs.every((diff) => diff.workspaceId === "w-view" && diff.topic === video && Object.keys(diff.leaves).length === 0)).toBe(true);
+
+      viewerDiffs.length = 0;
+      await send([{ fullName: "StatusChanged", value: statusChanged("vic", T0 + 404, "offline", "online", "w-view") }]);
+      const hidden = await eventually(async () => viewerDiffs.find((diff) => diff.leaves.vic !== undefined), 15_000, "vic hidden");
+      expect(hidden).toMatchObject({ topic: video, joins: {}, leaves: { vic: { metas: [viewers.vic!.metas[0]] } } });
+      expect(Object.keys(await readModel.topicViewers("w-view", video))).toEqual(["vera"]);
+
+      viewerDiffs.length = 0;
+      await send([
+        { fullName: "TopicLeft", value: topicLeft("vera", "v1", video, T0 + 405, "w-view") },
+        { fullName: "ConnectionClosed", value: closed("vera", "v1", T0 + 405, "w-view") },
+        { fullName: "UserOffline", value: offline("vera", T0 + 405, "w-view") },
+      ]);
+      await eventually(async () => (viewerDiffs.some((diff) => diff.leaves.vera !== undefined) ? true : undefined), 15_000, "vera's leave");
+      expect(viewerDiffs).toEqual([expect.objectContaining({ topic: video, joins: {}, leaves: { vera: { metas: viewers.vera!.metas } } })]);
+      expect(await readModel.topicViewers("w-view", video)).toEqual({});
+      expect(await redis.exists(keys.viewers("w-view", video))).toBe(0);
+    } finally {
+      await watcher.quit();
+    }
+  });
+
   it("changes nothing when records below the checkpoint come again, and a rebuild from the log yields the same keys", async () => {
     const store = new RedisPresenceStore(createRedis(config.redis.url, logger, { name: "presence-test-store" }), prefix);
     try {
@@ -387,8 +448,15 @@ describe("the presence projection", () => {
     const resyncs: PresenceDiffDelta[] = [];
     watcher.on("message", (_channel: string, message: string) => void resyncs.push(JSON.parse(message) as PresenceDiffDelta));
     await watcher.subscribe(presenceDiffChannel(prefix, "w-lost"));
-    await send([{ fullName: "ConnectionOpened", value: opened("lost-1", "l1", T0 + 9_000, "w-lost") }]);
+    await watcher.subscribe(viewerDiffChannel(prefix, "w-lost", "comments:lost"));
+    await send([
+      { fullName: "ConnectionOpened", value: opened("lost-1", "l1", T0 + 9_000, "w-lost") },
+      { fullName: "UserOnline", value: online("lost-1", T0 + 9_000, "w-lost") },
+      { fullName: "TopicJoined", value: topicJoined("lost-1", "l1", "comments:lost", T0 + 9_000, "w-lost") },
+    ]);
     await eventually(async () => ((await redis.hget(keys.user("lost-1"), "device_count")) === "1" ? true : undefined), 30_000, "lost-1 projected");
+    const viewing = await readModel.topicViewers("w-lost", "comments:lost");
+    expect(Object.keys(viewing)).toEqual(["lost-1"]);
 
     // What a Redis restart without persistence does to this projection's keys.
     const beforeLoss = resyncs.length;
@@ -401,8 +469,11 @@ describe("the presence projection", () => {
     expect(await redis.hget(keys.user("lost-1"), "device_count")).toBe("1");
     expect((await readModel.onlineUsers("w-lost")).map((user) => user.user_id).sort()).toEqual(["lost-1", "lost-2"]);
     // Watchers learn the rebuilt state: a resync for what was replayed while catching up, a diff for the rest.
+    expect(await readModel.topicViewers("w-lost", "comments:lost")).toEqual(viewing);
     const told = (delta: PresenceDiffDelta) => delta.resync === true || "lost-1" in delta.joins;
+    const resyncedViewers = (delta: PresenceDiffDelta) => (delta as ViewerDiffDelta).topic === "comments:lost" && told(delta);
     await eventually(async () => (resyncs.slice(beforeLoss).some(told) ? true : undefined), 10_000, "w-lost watchers told");
+    await eventually(async () => (resyncs.slice(beforeLoss).some(resyncedViewers) ? true : undefined), 10_000, "the viewers of comments:lost told");
     await watcher.quit();
   });
 });

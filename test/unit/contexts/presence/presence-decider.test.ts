@@ -70,6 +70,13 @@ const closing = (connectionId: string, expiresAt: number, closeCode = TOKEN_EXPI
   type: "ConnectionClosing",
   data: { userId: "u1", connectionId, closeCode, expiresAt },
 });
+const joinTopic = (connectionId: string, topic: string): PresenceCommand => ({ type: "JoinTopic", data: { meta: meta(T0 + 2_000), userId: "u1", connectionId, topic } });
+const leaveTopic = (connectionId: string, topic: string): PresenceCommand => ({ type: "LeaveTopic", data: { meta: meta(T0 + 3_000), userId: "u1", connectionId, topic } });
+const topicJoined = (connectionId: string, topic: string): DecidedPresenceEvent => ({ type: "TopicJoined", data: { userId: "u1", connectionId, topic } });
+const topicLeft = (connectionId: string, topic: string, reason: "left" | "connection_closed" = "connection_closed"): DecidedPresenceEvent => ({
+  type: "TopicLeft",
+  data: { userId: "u1", connectionId, topic, reason },
+});
 const statusChanged = (status: PresenceStatus, previousStatus: PresenceStatus, statusText: string | null = null): DecidedPresenceEvent => ({
   type: "StatusChanged",
   data: { userId: "u1", status, previousStatus, statusText },
@@ -328,6 +335,72 @@ describe("presence decider", () => {
     });
   });
 
+  describe("when a connection joins topics whose viewers are shown", () => {
+    const connected = [opened("k1"), online()];
+    const viewing = [...connected, topicJoined("k1", "comments:v1")];
+
+    it("makes the open connection a viewer of the topic", () => {
+      spec.given(connected).when(joinTopic("k1", "comments:v1")).then([topicJoined("k1", "comments:v1")]);
+    });
+
+    it("ignores a redelivered join (the topic is joined already) and a join of a connection that is not open", () => {
+      spec.given(viewing).when(joinTopic("k1", "comments:v1")).thenNothingHappened();
+      spec.given(connected).when(joinTopic("k2", "comments:v1")).thenNothingHappened();
+      spec.given([...viewing, topicLeft("k1", "comments:v1"), closed("k1", "disconnected"), offline(T0)]).when(joinTopic("k1", "comments:v1")).thenNothingHappened();
+      graceSpec.given([...connected, closing("k1", T0 + GRACE)]).when(joinTopic("k1", "comments:v1")).thenNothingHappened();
+    });
+
+    it("refuses an empty topic or one over 200 characters, whatever the state", () => {
+      spec.given(connected).when(joinTopic("k1", "")).thenThrows("invalid_topic");
+      spec.given(connected).when(joinTopic("k1", `comments:${"v".repeat(192)}`)).thenThrows("invalid_topic");
+      spec.given(viewing).when(leaveTopic("k1", "")).thenThrows("invalid_topic");
+      spec.given(connected).when(joinTopic("k1", `comments:${"v".repeat(191)}`)).then([topicJoined("k1", `comments:${"v".repeat(191)}`)]);
+    });
+
+    it(`refuses the topic after ${PRESENCE_LIMITS.maxTopicsPerConnection} on one connection, not on another`, () => {
+      const full = [...connected, opened("k2"), ...Array.from({ length: PRESENCE_LIMITS.maxTopicsPerConnection }, (_, index) => topicJoined("k1", `comments:${index}`))];
+      spec.given(full).when(joinTopic("k1", "comments:one-more")).thenThrows("too_many_topics");
+      spec.given(full).when(joinTopic("k1", "comments:0")).thenNothingHappened();
+      spec.given(full).when(joinTopic("k2", "comments:one-more")).then([topicJoined("k2", "comments:one-more")]);
+    });
+
+    it("leaves a joined topic, and ignores a redelivered leave or a leave of a topic not joined", () => {
+      spec.given(viewing).when(leaveTopic("k1", "comments:v1")).then([topicLeft("k1", "comments:v1", "left")]);
+      spec.given([...viewing, topicLeft("k1", "comments:v1", "left")]).when(leaveTopic("k1", "comments:v1")).thenNothingHappened();
+      spec.given(viewing).when(leaveTopic("k1", "comments:v2")).thenNothingHappened();
+      spec.given(viewing).when(leaveTopic("k2", "comments:v1")).thenNothingHappened();
+    });
+
+    it("leaves every topic of a connection that closes, in topic order, before its ConnectionClosed", () => {
+      const twoTopics = [...viewing, topicJoined("k1", "comments:a")];
+      spec
+        .given(twoTopics)
+        .when(disconnect("k1"))
+        .then([topicLeft("k1", "comments:a"), topicLeft("k1", "comments:v1"), closed("k1", "disconnected"), offline(T0 + 5_000)]);
+    });
+
+    it("leaves the topics of each connection before that connection closes: stale, dead gateway, replaced after a grace", () => {
+      const two = [...viewing, opened("k2", { gatewayId: "g2" }), topicJoined("k2", "comments:v1")];
+      spec
+        .given(two)
+        .when(expireStale(T0 + TTL))
+        .then([topicLeft("k1", "comments:v1"), closed("k1", "stale"), topicLeft("k2", "comments:v1"), closed("k2", "stale", "g2"), offline(T0)]);
+      spec.given(two).when(gatewayDown("g2")).then([topicLeft("k2", "comments:v1"), closed("k2", "gateway_down", "g2")]);
+      // A closing connection still views its topics until it is replaced or its grace ends.
+      const closingViewer = [...viewing, closing("k1", T0 + GRACE)];
+      graceSpec.given(closingViewer).when(connect("k3")).then([opened("k3"), topicLeft("k1", "comments:v1"), closed("k1", "disconnected")]);
+      graceSpec.given(closingViewer).when(expireStale(T0 + GRACE)).then([topicLeft("k1", "comments:v1"), closed("k1", "disconnected"), offline(T0)]);
+    });
+
+    it("forgets the topics left, and keeps them in the state's JSON", () => {
+      const state = stateAfter([T0, [...viewing, topicJoined("k1", "comments:a")]]);
+      expect(state).toMatchObject({ connections: { k1: { topics: ["comments:a", "comments:v1"] } } });
+      expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+      const left = stateAfter([T0, [...viewing, topicLeft("k1", "comments:v1", "left")]]);
+      expect(left).toEqual(stateAfter([T0, connected]));
+    });
+  });
+
   describe("the state", () => {
     it("holds the chosen status, the open connections and when the user was last seen, and survives a JSON round trip", () => {
       const state = stateAfter(
@@ -381,6 +454,7 @@ describe("presence decider", () => {
       expect(definition.result!([], state, connect("k1"))).toEqual({ connectionId: "k1" });
       expect(definition.result!([], state, setStatus("dnd"))).toEqual({ status: "dnd" });
       expect(definition.result!([], state, heartbeat("k1", T0))).toEqual({});
+      expect(definition.result!([], state, joinTopic("k1", "comments:v1"))).toEqual({});
     });
   });
 });

@@ -112,6 +112,15 @@ const statusChanged = (userId: string, at: number, status: PresenceStatus, previ
   value: { meta: meta(at), userId, status, previousStatus, statusText },
 });
 
+const topicJoined = (userId: string, connectionId: string, topic: string, at: number) => ({
+  fullName: "quikchat.presence.TopicJoined",
+  value: { meta: meta(at), userId, connectionId, topic },
+});
+const topicLeft = (userId: string, connectionId: string, topic: string, at: number, reason: "left" | "connection_closed" = "left") => ({
+  fullName: "quikchat.presence.TopicLeft",
+  value: { meta: meta(at), userId, connectionId, topic, reason },
+});
+
 const metaOf = (connectionId: string, phxRef: string, onlineAt: number, extra: Partial<PresenceMeta> = {}): PresenceMeta => ({
   phx_ref: phxRef,
   connection_id: connectionId,
@@ -329,6 +338,68 @@ describe("the presence fold", () => {
       for (const batch of [first, second]) expect(replay.batch(batch)).toEqual(p.batch(batch));
       expect(replay.redis.hashes).toEqual(p.redis.hashes);
       expect(replay.redis.zsets).toEqual(p.redis.zsets);
+    });
+  });
+
+  describe("when connections view a topic", () => {
+    const topic = "comments:v1";
+    const viewers = (workspaceId = "w1") => keys.viewers(workspaceId, topic);
+    const stored = (key: string) => Object.fromEntries(Object.entries(p.redis.hash(key)).map(([connectionId, json]) => [connectionId, JSON.parse(json) as unknown]));
+    let p: ReturnType<typeof projection>;
+
+    it("lists each viewing connection with its workspace meta under a ref of its own, and announces it to that topic only", () => {
+      p = projection();
+      p.batch(p.records(opened("alice", "c1", T0), online("alice", T0), opened("bob", "c2", T0 + 1), online("bob", T0 + 1)));
+      const joined = p.batch(p.records(topicJoined("alice", "c1", topic, T0 + 2), topicJoined("alice", "c1", topic, T0 + 2)));
+
+      const view = metaOf("c1", "0.0.0/0.4.0", T0);
+      expect(joined.diffs.size).toBe(0);
+      expect([...joined.viewerDiffs.values()]).toEqual([{ workspaceId: "w1", topic, joins: { alice: { metas: [view] } }, leaves: {} }]);
+      expect(joined.viewedTopics).toEqual([{ workspaceId: "w1", topic }]);
+      expect(stored(viewers())).toEqual({ c1: { userId: "alice", meta: view } });
+      expect(JSON.parse(p.redis.hash(keys.connections("alice")).c1!)).toMatchObject({ topics: { [topic]: "0.4.0" } });
+      expect(viewers()).toBe(`${PREFIX}presence:viewers:w1:${Buffer.from(topic).toString("base64url")}`);
+
+      const both = p.batch(p.records(topicJoined("bob", "c2", topic, T0 + 3)));
+      expect([...both.viewerDiffs.values()]).toEqual([{ workspaceId: "w1", topic, joins: { bob: { metas: [metaOf("c2", "0.2.0/0.6.0", T0 + 1)] } }, leaves: {} }]);
+      expect(Object.keys(p.redis.hash(viewers())).sort()).toEqual(["c1", "c2"]);
+    });
+
+    it("replaces the meta when the user's look changes, hides it while the user appears offline, and removes it once on a leave or a close", () => {
+      p = projection();
+      p.batch(p.records(opened("alice", "c1", T0), online("alice", T0), topicJoined("alice", "c1", topic, T0 + 1)));
+      const view = metaOf("c1", "0.0.0/0.2.0", T0);
+
+      const away = p.batch(p.records(statusChanged("alice", T0 + 2, "away", "online")));
+      const awayView = metaOf("c1", "0.3.0/0.2.0", T0, { status: "away" });
+      expect(away.viewerDiffs.get(`w1\0${topic}`)).toEqual({ workspaceId: "w1", topic, joins: { alice: { metas: [{ ...awayView, phx_ref_prev: view.phx_ref }] } }, leaves: { alice: { metas: [view] } } });
+      expect(stored(viewers())).toEqual({ c1: { userId: "alice", meta: awayView } });
+
+      const hidden = p.batch(p.records(statusChanged("alice", T0 + 3, "offline", "away")));
+      expect(hidden.viewerDiffs.get(`w1\0${topic}`)).toEqual({ workspaceId: "w1", topic, joins: {}, leaves: { alice: { metas: [awayView] } } });
+      expect(p.redis.hash(viewers())).toEqual({});
+      const back = p.batch(p.records(statusChanged("alice", T0 + 4, "online", "offline")));
+      const backView = metaOf("c1", "0.5.0/0.2.0", T0);
+      expect(back.viewerDiffs.get(`w1\0${topic}`)).toEqual({ workspaceId: "w1", topic, joins: { alice: { metas: [backView] } }, leaves: {} });
+
+      const left = p.batch(p.records(topicLeft("alice", "c1", topic, T0 + 5)));
+      expect(left.viewerDiffs.get(`w1\0${topic}`)).toEqual({ workspaceId: "w1", topic, joins: {}, leaves: { alice: { metas: [backView] } } });
+      expect(p.redis.hash(viewers())).toEqual({});
+      expect(JSON.parse(p.redis.hash(keys.connections("alice")).c1!)).not.toHaveProperty("topics");
+      expect(p.batch(p.records(topicLeft("alice", "c1", topic, T0 + 5))).viewerDiffs.size).toBe(0);
+
+      p.batch(p.records(topicJoined("alice", "c1", topic, T0 + 6)));
+      const closing = p.batch(p.records(topicLeft("alice", "c1", topic, T0 + 7, "connection_closed"), closed("alice", "c1", T0 + 7), offline("alice", T0 + 7)));
+      expect(closing.viewerDiffs.get(`w1\0${topic}`)).toEqual({ workspaceId: "w1", topic, joins: {}, leaves: { alice: { metas: [metaOf("c1", "0.5.0/0.8.0", T0)] } } });
+      expect(p.redis.hash(viewers())).toEqual({});
+    });
+
+    it("a connection that joins and leaves within the batch is announced to nobody", () => {
+      p = projection();
+      p.batch(p.records(opened("alice", "c1", T0), online("alice", T0)));
+      const outcome = p.batch(p.records(topicJoined("alice", "c1", topic, T0 + 1), topicLeft("alice", "c1", topic, T0 + 2)));
+      expect(outcome.viewerDiffs.size).toBe(0);
+      expect(p.redis.hash(viewers())).toEqual({});
     });
   });
 

@@ -42,7 +42,10 @@ describe("presence rooms", () => {
   const channel = presenceDiffChannel("p.", "w1");
   let source: FakeSource;
   let state: PresenceEntries;
-  let rooms: PresenceRooms;
+  let rooms: PresenceRooms<string>;
+  /** The workspace presence as the presence context serves it, reading its state with `state`. */
+  const workspaceRooms = (state: () => Promise<PresenceEntries>) =>
+    new PresenceRooms<string>(source, { channelOf: (workspaceId) => presenceDiffChannel("p.", workspaceId), state }, 100, testLogger(), () => clock);
   let clock = 1_000;
 
   beforeEach(() => {
@@ -50,7 +53,7 @@ describe("presence rooms", () => {
     source = new FakeSource();
     state = {};
     clock = 1_000;
-    rooms = new PresenceRooms(source, { workspaceState: () => Promise.resolve(state) }, "p.", 100, testLogger(), () => clock);
+    rooms = workspaceRooms(() => Promise.resolve(state));
   });
   afterEach(() => vi.useRealTimers());
 
@@ -81,7 +84,7 @@ describe("presence rooms", () => {
 
   it("holds the diffs flushed while a join reads its state until the state is out", async () => {
     let release!: (entries: PresenceEntries) => void;
-    rooms = new PresenceRooms(source, { workspaceState: () => new Promise((resolve) => (release = resolve)) }, "p.", 100, testLogger(), () => clock);
+    rooms = workspaceRooms(() => new Promise((resolve) => (release = resolve)));
     const a = recorder();
     const entering = rooms.enter("w1", a.outlet);
     await vi.advanceTimersByTimeAsync(0);
@@ -105,7 +108,7 @@ describe("presence rooms", () => {
 
   it("sends the diffs that arrive while a resync reads the state after that state, not before it", async () => {
     const reads: ((entries: PresenceEntries) => void)[] = [];
-    rooms = new PresenceRooms(source, { workspaceState: () => new Promise((resolve) => reads.push(resolve)) }, "p.", 100, testLogger(), () => clock);
+    rooms = workspaceRooms(() => new Promise((resolve) => reads.push(resolve)));
     const a = recorder();
     const entering = rooms.enter("w1", a.outlet);
     await vi.advanceTimersByTimeAsync(0);
@@ -130,5 +133,26 @@ describe("presence rooms", () => {
     expect(rooms.size).toBe(0);
     await vi.advanceTimersByTimeAsync(0);
     expect(source.listeners.get(channel)?.size).toBe(0);
+  });
+
+  it("keeps a room per key: a topic's viewers see that topic's diffs only", async () => {
+    const states: Record<string, PresenceEntries> = { "w1\0comments:a": { u1: { metas: [] } }, "w1\0comments:b": {} };
+    const viewers = new PresenceRooms<{ workspaceId: string; topic: string }>(
+      source,
+      { channelOf: ({ workspaceId, topic }) => `p.viewers:${workspaceId}:${topic}`, state: ({ workspaceId, topic }) => Promise.resolve(states[`${workspaceId}\0${topic}`] ?? {}) },
+      100,
+      testLogger(),
+      () => clock,
+    );
+    const [a, b, alsoA] = [recorder(), recorder(), recorder()];
+    await viewers.enter({ workspaceId: "w1", topic: "comments:a" }, a.outlet);
+    await viewers.enter({ workspaceId: "w1", topic: "comments:b" }, b.outlet);
+    await viewers.enter({ workspaceId: "w1", topic: "comments:a" }, alsoA.outlet);
+    expect(viewers.size).toBe(2);
+    source.publish("p.viewers:w1:comments:a", joinOf("u2", "r2", 1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.pushes).toEqual([{ event: "presence_state", payload: { u1: { metas: [] } } }, { event: "presence_diff", payload: { joins: joinOf("u2", "r2", 1).joins, leaves: {} } }]);
+    expect(alsoA.pushes).toEqual(a.pushes);
+    expect(b.pushes).toEqual([{ event: "presence_state", payload: {} }]);
   });
 });

@@ -1,6 +1,7 @@
 import type { PresenceStatus } from "../../../../platform/contract/generated/avro-types.js";
 import { eventOf } from "../../../../platform/contract/event-records.js";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
+import { own } from "../../../../platform/domain/own-entry.js";
 import type { PresenceConnection, PresenceMeta, UserPresence } from "./presence-model.js";
 
 /** Presence statuses a user may choose; `offline` = appear offline. */
@@ -95,7 +96,8 @@ export function phxRefAt(record: Pick<PresenceRecord, "partition" | "offset">, i
  * - ConnectionOpened adds the connection (`last_seen` = the event's time);
  * - ConnectionRefreshed moves its staleness deadline, ConnectionClosing to the end of its
  *   reconnect grace (the connection stays, and so does its meta);
- * - ConnectionClosed removes it;
+ * - ConnectionClosed removes it (and the topics it viewed);
+ * - TopicJoined adds the topic to the connection's, with the record's ref; TopicLeft removes it;
  * - StatusChanged and UserOnline set the chosen status and text, ProfileChanged the display name and avatar;
  * - UserOffline sets `last_seen`.
  * Then the metas follow: none while the user is not visible; otherwise each connection keeps
@@ -139,6 +141,21 @@ function evolveFacts(state: UserPresenceState, record: PresenceRecord): UserPres
       const connections = new Map(state.connections);
       connections.delete(event.connectionId);
       return { ...state, workspaceId: event.meta.workspaceId, connections };
+    }
+    case "TopicJoined": {
+      const { connectionId, topic } = decoded.data;
+      const connection = state.connections.get(connectionId);
+      if (connection === undefined || own(connection.topics ?? {}, topic) !== undefined) return state;
+      const topics = { ...connection.topics, [topic]: phxRefAt(record, 0) };
+      return { ...state, connections: new Map(state.connections).set(connectionId, { ...connection, topics }) };
+    }
+    case "TopicLeft": {
+      const { connectionId, topic } = decoded.data;
+      const connection = state.connections.get(connectionId);
+      if (connection?.topics === undefined || own(connection.topics, topic) === undefined) return state;
+      const { topics: _left, ...rest } = connection;
+      const kept = Object.entries(connection.topics).filter(([joined]) => joined !== topic);
+      return { ...state, connections: new Map(state.connections).set(connectionId, kept.length === 0 ? rest : { ...rest, topics: Object.fromEntries(kept) }) };
     }
     case "StatusChanged":
     case "UserOnline": {
@@ -200,6 +217,62 @@ function withMetas(previous: UserPresenceState, next: UserPresenceState, record:
   }
   return { ...next, connections, metas };
 }
+
+/** One connection's meta among the viewers of a topic. */
+export interface ViewerMeta {
+  readonly topic: string;
+  readonly connectionId: string;
+  readonly meta: PresenceMeta;
+}
+
+/**
+ * What the viewers of each topic see of the user: for each connection with a workspace meta
+ * (none while the user is not visible), one meta per topic it views, the workspace meta with
+ * the ref `<its phx_ref>/<the TopicJoined's ref>` and no `phx_ref_prev`. In topic, then
+ * connection id order.
+ */
+export function viewerMetasOf(state: UserPresenceState): ViewerMeta[] {
+  const viewers: ViewerMeta[] = [];
+  for (const [connectionId, meta] of state.metas) {
+    const { phx_ref_prev: _prev, ...shown } = meta;
+    for (const [topic, joinRef] of Object.entries(state.connections.get(connectionId)?.topics ?? {})) {
+      viewers.push({ topic, connectionId, meta: { ...shown, phx_ref: `${meta.phx_ref}/${joinRef}` } });
+    }
+  }
+  return viewers.sort((a, b) => compare(a.topic, b.topic) || compare(a.connectionId, b.connectionId));
+}
+
+/** A viewer meta of a user in the workspace its state is in. */
+export interface WorkspaceViewerMeta extends ViewerMeta {
+  readonly workspaceId: string;
+}
+
+/**
+ * How the user's viewer metas differ between two states: the ones `before` had that `after` does
+ * not have as they were (`left`), and the ones `after` has that `before` did not (`joined`, with
+ * `phx_ref_prev` when it replaces the same connection's meta on the same topic).
+ */
+export function viewerChanges(before: UserPresenceState, after: UserPresenceState): { left: WorkspaceViewerMeta[]; joined: WorkspaceViewerMeta[] } {
+  const was = viewersByKey(before);
+  const is = viewersByKey(after);
+  const sameWorkspace = before.workspaceId === after.workspaceId;
+  const left = [...was.values()].filter((viewer) => !sameWorkspace || is.get(keyOf(viewer))?.meta.phx_ref !== viewer.meta.phx_ref);
+  const joined: WorkspaceViewerMeta[] = [];
+  for (const viewer of is.values()) {
+    const old = sameWorkspace ? was.get(keyOf(viewer)) : undefined;
+    if (old === undefined) joined.push(viewer);
+    else if (old.meta.phx_ref !== viewer.meta.phx_ref) joined.push({ ...viewer, meta: { ...viewer.meta, phx_ref_prev: old.meta.phx_ref } });
+  }
+  return { left, joined };
+}
+
+function viewersByKey(state: UserPresenceState): Map<string, WorkspaceViewerMeta> {
+  const { workspaceId } = state;
+  if (workspaceId === null) return new Map();
+  return new Map(viewerMetasOf(state).map((viewer) => [keyOf(viewer), { ...viewer, workspaceId }]));
+}
+
+const keyOf = (viewer: ViewerMeta): string => `${viewer.topic}\0${viewer.connectionId}`;
 
 export function sortedById(connections: ReadonlyMap<string, PresenceConnection>): PresenceConnection[] {
   return [...connections.values()].sort((a, b) => compare(a.connectionId, b.connectionId));

@@ -18,6 +18,11 @@
  * - `<p>presence:metas:<workspaceId>` hash: connectionId → JSON {@link WorkspaceMeta}, for
  *   the connections of the users the workspace sees online: the `presence_state` of the
  *   `presence:<workspaceId>` channel.
+ * - `<p>presence:viewers:<workspaceId>:<topic as base64url>` hash: connectionId → JSON
+ *   {@link WorkspaceMeta}, for the connections viewing the topic (`comments:{videoId}`) of the
+ *   users the workspace sees online: the `presence_state` of the topic's viewers. Each meta is
+ *   the connection's workspace meta with the ref `<workspace meta ref>/<TopicJoined ref>` (and no
+ *   `phx_ref_prev`), so a status change replaces it too.
  * - `<p>presence:gateway:<gatewayId>` hash: connectionId → JSON {@link GatewayConnection}: the
  *   open connections each gateway holds, for the sweeper.
  * - `<p>presence:gateways` sorted set: gatewayId scored by its latest liveness beat (epoch ms),
@@ -65,6 +70,8 @@ export interface PresenceConnection {
   readonly expiresAt: number;
   /** The `phx_ref` of the connection's current meta. */
   readonly phxRef: string;
+  /** The topics the connection views, each with the ref of its `TopicJoined`; absent when none. */
+  readonly topics?: Readonly<Record<string, string>>;
 }
 
 /** A value of `presence:gateway:<gatewayId>`. */
@@ -86,6 +93,11 @@ export interface PresenceDiffDelta {
   readonly leaves: PresenceEntries;
   /** The projection caught up without publishing diffs (restart, rebuild): read the workspace's state afresh. */
   readonly resync?: boolean;
+}
+
+/** Published on {@link viewerDiffChannel}: the presence_diff of one topic's viewers that a batch caused. */
+export interface ViewerDiffDelta extends PresenceDiffDelta {
+  readonly topic: string;
 }
 
 /** What a user's own `user:<userId>` channel receives as `presence_update`, and `GET /api/presence/:user_id` answers. */
@@ -112,12 +124,19 @@ export const presenceKeys = (prefix: string) => ({
   connections: (userId: string) => `${prefix}presence:conns:${userId}`,
   online: (workspaceId: string) => `${prefix}presence:online:${workspaceId}`,
   metas: (workspaceId: string) => `${prefix}presence:metas:${workspaceId}`,
+  viewers: (workspaceId: string, topic: string) => `${prefix}presence:viewers:${workspaceId}:${topicKey(topic)}`,
   gateway: (gatewayId: string) => `${prefix}presence:gateway:${gatewayId}`,
   gateways: `${prefix}presence:gateways`,
 });
 
 /** Redis pub/sub channel of a workspace's {@link PresenceDiffDelta}s. */
 export const presenceDiffChannel = (prefix: string, workspaceId: string): string => `${prefix}presence:diffs:${workspaceId}`;
+
+/** Redis pub/sub channel of the {@link ViewerDiffDelta}s of a topic's viewers in a workspace. */
+export const viewerDiffChannel = (prefix: string, workspaceId: string, topic: string): string => `${prefix}presence:viewer-diffs:${workspaceId}:${topicKey(topic)}`;
+
+/** A topic as it appears in key and channel names: base64url, so that no character of it can end the name early or match a pattern. */
+const topicKey = (topic: string): string => Buffer.from(topic, "utf8").toString("base64url");
 
 /** Redis pub/sub channel of a user's {@link UserPresence} after each change. */
 export const userPresenceChannel = (prefix: string, userId: string): string => `${prefix}presence:updates:${userId}`;

@@ -10,7 +10,7 @@ import type { Logger } from "../../../../infra/log/logger.js";
 import type { ProjectionRuntime } from "../../../../platform/projection/projection-runtime.js";
 import { startRedisProjection, type RedisProjectionDeps } from "../../../../platform/projection/redis-projection.js";
 import { PRESENCE_PROJECTION, type PresenceOutcome } from "./presence-fold.js";
-import { presenceDiffChannel, presenceKeys, userPresenceChannel, type PresenceDiffDelta } from "./presence-model.js";
+import { presenceDiffChannel, presenceKeys, userPresenceChannel, viewerDiffChannel, type PresenceDiffDelta, type ViewerDiffDelta } from "./presence-model.js";
 import { RedisPresenceStore } from "./redis-presence-store.js";
 
 /**
@@ -18,13 +18,14 @@ import { RedisPresenceStore } from "./redis-presence-store.js";
  * commit of a partition's batch that is not catching up, publishes:
  * - on {@link presenceDiffChannel}, per workspace whose view changed, one
  *   {@link PresenceDiffDelta} (the batch's joins and leaves merged);
+ * - on {@link viewerDiffChannel}, per topic whose viewers changed, one {@link ViewerDiffDelta};
  * - on {@link userPresenceChannel}, the new `UserPresence` of each user whose presence changed;
  * - on {@link conversationDeltaChannel} of each of their conversations, `user_online` or
  *   `user_offline` for each user the workspace started or stopped seeing online.
  * While catching up (a restart, or a rebuild after Redis lost the read model) no diff is
- * published; instead each touched workspace gets a `resync` delta at most once per
- * {@link RESYNC_INTERVAL_MS}, the last one after the catch-up, on which gateways send their
- * watchers a fresh `presence_state`. The `presence_online_users` gauge of each touched
+ * published; instead each touched workspace, and each topic a touched user viewed, gets a
+ * `resync` delta at most once per {@link RESYNC_INTERVAL_MS}, the last one after the catch-up, on
+ * which gateways send their watchers a fresh `presence_state`. The `presence_online_users` gauge of each touched
  * workspace is set either way, with at most `maxWorkspaceSeries` series (see {@link OnlineUsersGauge}).
  *
  * The store gets a Redis connection of its own (WATCH); `redis` publishes.
@@ -39,20 +40,20 @@ export async function startPresenceProjection(
   await membership.ensureSchema();
   const onlineUsers =
     deps.registry === undefined ? undefined : new OnlineUsersGauge(onlineUsersGauge(deps.registry), deps.maxWorkspaceSeries ?? DEFAULT_MAX_WORKSPACE_SERIES);
-  const resyncs = new ResyncSchedule(redis, prefix, deps.logger);
+  const resyncs = new ResyncSchedule(redis, deps.logger);
   return startRedisProjection(deps, {
     name: PRESENCE_PROJECTION,
     topic: TOPICS.presence.events,
     store: (own) => new RedisPresenceStore(own, prefix),
     afterCommit: async (outcome, records, { catchingUp }) => {
-      if (catchingUp) resyncs.add(outcome.workspaces);
+      if (catchingUp) resyncs.add(resyncsOf(prefix, outcome));
       else {
         const last = records[records.length - 1]!;
         try {
           await publish(redis, prefix, outcome, { partition: last.partition, offset: last.offset });
         } catch (error) {
           // The read model is right; its watchers missed a diff: they read it afresh instead.
-          resyncs.add(outcome.workspaces);
+          resyncs.add(resyncsOf(prefix, outcome));
           throw error;
         }
         await announceVisibility(redis, prefix, outcome, membership).catch((error: unknown) =>
@@ -64,22 +65,33 @@ export async function startPresenceProjection(
   });
 }
 
-/** How often, at most, a workspace touched while catching up is told to resync. */
+/** How often, at most, a presence touched while catching up is told to resync. */
 const RESYNC_INTERVAL_MS = 1_000;
 
-/** Workspaces whose watchers must read the presence state afresh, announced together once per interval. */
+/** The `resync` delta of every presence the batch touched (workspaces and viewed topics), by its channel. */
+function resyncsOf(prefix: string, outcome: PresenceOutcome): Map<string, PresenceDiffDelta> {
+  const resync = { partition: -1, offset: -1, joins: {}, leaves: {}, resync: true } as const;
+  const deltas = new Map<string, PresenceDiffDelta>();
+  for (const workspaceId of outcome.workspaces) deltas.set(presenceDiffChannel(prefix, workspaceId), { workspaceId, ...resync });
+  for (const { workspaceId, topic } of outcome.viewedTopics) {
+    const delta: ViewerDiffDelta = { workspaceId, topic, ...resync };
+    deltas.set(viewerDiffChannel(prefix, workspaceId, topic), delta);
+  }
+  return deltas;
+}
+
+/** Presences (by their diff channel) whose watchers must read them afresh, announced together once per interval. */
 class ResyncSchedule {
-  private readonly pending = new Set<string>();
+  private readonly pending = new Map<string, PresenceDiffDelta>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
     private readonly logger: Logger,
   ) {}
 
-  add(workspaces: readonly string[]): void {
-    for (const workspaceId of workspaces) this.pending.add(workspaceId);
+  add(deltas: ReadonlyMap<string, PresenceDiffDelta>): void {
+    for (const [channel, delta] of deltas) this.pending.set(channel, delta);
     if (this.pending.size === 0 || this.timer !== undefined) return;
     this.timer = setTimeout(() => void this.flush(), RESYNC_INTERVAL_MS);
     this.timer.unref();
@@ -88,10 +100,7 @@ class ResyncSchedule {
   private async flush(): Promise<void> {
     this.timer = undefined;
     const pipeline = this.redis.pipeline();
-    for (const workspaceId of this.pending) {
-      const delta: PresenceDiffDelta = { workspaceId, partition: -1, offset: -1, joins: {}, leaves: {}, resync: true };
-      pipeline.publish(presenceDiffChannel(this.prefix, workspaceId), JSON.stringify(delta));
-    }
+    for (const [channel, delta] of this.pending) pipeline.publish(channel, JSON.stringify(delta));
     this.pending.clear();
     await pipeline.exec().catch((error: unknown) => this.logger.warn({ err: error }, "presence resync not published"));
   }
@@ -109,7 +118,7 @@ async function countOnline(redis: Redis, prefix: string, outcome: PresenceOutcom
   });
 }
 
-/** The batch's workspace diffs and user updates: Redis only, so a database outage cannot hold them back. */
+/** The batch's workspace and viewer diffs and user updates: Redis only, so a database outage cannot hold them back. */
 async function publish(
   redis: Redis,
   prefix: string,
@@ -120,6 +129,10 @@ async function publish(
   for (const [workspaceId, { joins, leaves }] of outcome.diffs) {
     const delta: PresenceDiffDelta = { workspaceId, ...position, joins, leaves };
     messages.push([presenceDiffChannel(prefix, workspaceId), JSON.stringify(delta)]);
+  }
+  for (const { workspaceId, topic, joins, leaves } of outcome.viewerDiffs.values()) {
+    const delta: ViewerDiffDelta = { workspaceId, topic, ...position, joins, leaves };
+    messages.push([viewerDiffChannel(prefix, workspaceId, topic), JSON.stringify(delta)]);
   }
   for (const update of outcome.updates) messages.push([userPresenceChannel(prefix, update.user_id), JSON.stringify(update)]);
   await publishAll(redis, messages);

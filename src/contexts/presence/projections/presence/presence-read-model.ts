@@ -58,7 +58,21 @@ export class PresenceReadModel {
    * of the users it sees online, as metas grouped by user (users by id, metas by `online_at`).
    */
   async workspaceState(workspaceId: string): Promise<PresenceEntries> {
-    const values = Object.values(await this.redis.hgetall(this.keys.metas(workspaceId)));
+    return this.entriesAt(this.keys.metas(workspaceId));
+  }
+
+  /**
+   * The `presence_state` of the viewers of `topic` (`comments:{videoId}`) in the workspace: a meta
+   * per connection viewing it, of the users the workspace sees online, grouped as
+   * {@link workspaceState} groups them.
+   */
+  async topicViewers(workspaceId: string, topic: string): Promise<PresenceEntries> {
+    return this.entriesAt(this.keys.viewers(workspaceId, topic));
+  }
+
+  /** The metas of one hash of {@link WorkspaceMeta}s, grouped by user (users by id, metas by `online_at`). */
+  private async entriesAt(key: string): Promise<PresenceEntries> {
+    const values = Object.values(await this.redis.hgetall(key));
     const entries = values.flatMap((json) => {
       try {
         return [JSON.parse(json) as WorkspaceMeta];

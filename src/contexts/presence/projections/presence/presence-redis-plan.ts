@@ -1,4 +1,4 @@
-import { compare, DEFAULT_STATUS, isVisible, onlineAtOf, sortedById, STATUSES, type UserPresenceState } from "./presence-evolve.js";
+import { compare, DEFAULT_STATUS, isVisible, onlineAtOf, sortedById, STATUSES, viewerChanges, type UserPresenceState } from "./presence-evolve.js";
 import type { GatewayConnection, PresenceConnection, PresenceMeta, presenceKeys, WorkspaceMeta } from "./presence-model.js";
 
 // How a user's presence is laid out in Redis, both ways: the writes that take the keys from one
@@ -106,6 +106,17 @@ export function userWrites(keys: ReturnType<typeof presenceKeys>, before: UserPr
       if (moved || before.metas.get(connectionId) !== meta) fields[connectionId] = JSON.stringify({ userId, meta } satisfies WorkspaceMeta);
     }
     if (Object.keys(fields).length > 0) writes.push({ op: "hset", key: keys.metas(after.workspaceId), fields });
+  }
+
+  const viewers = viewerChanges(before, after);
+  const stays = new Set(viewers.joined.map((viewer) => keys.viewers(viewer.workspaceId, viewer.topic) + "\0" + viewer.connectionId));
+  for (const { workspaceId, topic, connectionId } of viewers.left) {
+    const key = keys.viewers(workspaceId, topic);
+    if (!stays.has(key + "\0" + connectionId)) writes.push({ op: "hdel", key, fields: [connectionId] });
+  }
+  for (const { workspaceId, topic, connectionId, meta } of viewers.joined) {
+    const { phx_ref_prev: _shownInDiffsOnly, ...stored } = meta;
+    writes.push({ op: "hset", key: keys.viewers(workspaceId, topic), fields: { [connectionId]: JSON.stringify({ userId, meta: stored } satisfies WorkspaceMeta) } });
   }
   return writes;
 }
