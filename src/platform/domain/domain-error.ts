@@ -5,11 +5,12 @@ import type { ErrorCode } from "../errors/error-codes.js";
  *
  * - `not_found`: the aggregate does not exist (or belongs to another workspace: no leak).
  * - `not_a_member`: the actor is not part of the conversation, call or huddle.
+ * - `not_a_participant`: a call's signal names a sender or recipient who is not in the call.
  * - `forbidden`: the actor is part of it but may not do this.
  * - `invalid`: the command contradicts a rule whatever the state (e.g. a direct conversation with three members).
  * - `conflict`: the command contradicts the current state (e.g. creating what already exists).
  */
-export type DomainErrorCode = Extract<ErrorCode, "not_found" | "not_a_member" | "forbidden" | "invalid" | "conflict">;
+export type DomainErrorCode = Extract<ErrorCode, "not_found" | "not_a_member" | "not_a_participant" | "forbidden" | "invalid" | "conflict">;
 
 /**
  * A command rejected by a decider. The processor answers `{ok: false, error: {code, message}}`,
