@@ -63,8 +63,7 @@ export function lobbyFamily(deps: CallChannelsDeps): ChannelFamily {
   };
   return {
     prefix: LOBBY_TOPIC,
-    async join(topic, _params, identity, outlet) {
-      if (topic !== LOBBY_TOPIC) return refuse("unmatched topic");
+    async join(_topic, _params, identity, outlet) {
       const stop = await followUser(deps, identity, (message) => {
         if (message.topic === "lobby") outlet.push(message.event, message.payload);
         else if (message.topic === "signal") outlet.push(`webrtc:${message.kind}`, message.payload);
