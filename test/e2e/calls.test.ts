@@ -195,7 +195,8 @@ describe("calls, end to end", () => {
     expect(received(bobPhone.lobby.inbox, "call:incoming", { callId: busyCall })).toEqual([]);
   });
 
-  it("ends the call for both when the caller hangs up, once", async () => {
+  it("ends the call for both when the caller hangs up, once, and for nobody of the same id in another workspace", async () => {
+    const namesake = await device("bob", "w2");
     expect((await pushTo(alice.lobby.channel, "call:end", { callId })).status).toBe("ok");
     const ended = await arrives(bobPhone.lobby.inbox, "call:ended", { callId, reason: "completed" });
     expect(ended).toEqual({ callId, reason: "completed", endedBy: "alice", durationMs: expect.any(Number) });
@@ -204,6 +205,7 @@ describe("calls, end to end", () => {
     await settle();
     expect(received(alice.lobby.inbox, "call:ended", { callId })).toHaveLength(1);
     expect(received(bobPhone.lobby.inbox, "call:ended", { callId })).toHaveLength(1);
+    expect([...namesake.lobby.inbox, ...namesake.own.inbox]).toEqual([]);
     expect(await pushTo(alice.lobby.channel, "webrtc:offer", { callId, to: "bob", sdp: SDP })).toMatchObject({ status: "error", response: { reason: "not_found" } });
   });
 

@@ -30,14 +30,15 @@ export interface CallChannelsDeps {
 
 /**
  * Follows what the calls push to the user of `identity` (`<p>calls:to-user:<userId>`) and hands
- * each message meant for this connection to `deliver`; resolves with the function that stops.
+ * each message meant for this connection (its workspace's, not another connection's) to
+ * `deliver`; resolves with the function that stops.
  */
 function followUser(deps: CallChannelsDeps, identity: SocketIdentity, deliver: (message: ToUserMessage) => void): Promise<() => void> {
   const channel = liveCallKeys(deps.topicPrefix).toUser(identity.userId);
   return deps.hub.listen(channel, {
     onMessage: (raw) => {
       const message = parseMessage<ToUserMessage>(raw, channel, deps.logger);
-      if (message === undefined) return;
+      if (message === undefined || message.workspaceId !== identity.workspaceId) return;
       if (message.topic !== "signal" && message.exceptConnectionId === identity.connectionId) return;
       deliver(message);
     },

@@ -72,8 +72,8 @@ describe("the signal relay", () => {
         { fullName: "quikchat.signaling.IceCandidateRelayed", value: { ...route, candidate: CANDIDATE, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null } },
       ]),
     ).toEqual([
-      { userId: "bob", topic: "signal", kind: "offer", payload: { callId: "k", from: "alice", sdp: SDP } },
-      { userId: "bob", topic: "signal", kind: "ice-candidate", payload: { callId: "k", from: "alice", candidate: CANDIDATE, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null } },
+      { userId: "bob", workspaceId: "w1", topic: "signal", kind: "offer", payload: { callId: "k", from: "alice", sdp: SDP } },
+      { userId: "bob", workspaceId: "w1", topic: "signal", kind: "ice-candidate", payload: { callId: "k", from: "alice", candidate: CANDIDATE, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null } },
     ]);
   });
 });

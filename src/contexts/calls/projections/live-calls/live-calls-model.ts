@@ -51,6 +51,8 @@ export interface LiveCallView {
 /** A push to one user's sockets: on `webrtc:lobby` (`lobby`) or on `user:{userId}` (`user`), except the connection named. */
 export interface UserPush {
   readonly userId: string;
+  /** The call's: only the user's sockets of that workspace get it. */
+  readonly workspaceId: string;
   readonly topic: "lobby" | "user";
   readonly event: string;
   readonly payload: Record<string, unknown>;
@@ -64,6 +66,8 @@ export interface UserPush {
  */
 export interface SignalPush {
   readonly userId: string;
+  /** The call's: only the user's sockets of that workspace get it. */
+  readonly workspaceId: string;
   readonly topic: "signal";
   readonly kind: SignalKind;
   readonly payload: { readonly callId: string; readonly from: string } & Record<string, unknown>;
@@ -140,8 +144,10 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
     const changes = memberships.get(userId) ?? new Map<string, boolean>();
     memberships.set(userId, changes.set(callId, entered));
   };
+  // Every event of a call carries the call's workspace: the aggregate refuses commands from others.
+  let workspaceId = "";
   const toUsers = (userIds: readonly string[], topic: UserPush["topic"], event: string, payload: Record<string, unknown>, exceptConnectionId?: string) => {
-    for (const userId of userIds) userPushes.push({ userId, topic, event, payload, ...(exceptConnectionId === undefined ? {} : { exceptConnectionId }) });
+    for (const userId of userIds) userPushes.push({ userId, workspaceId, topic, event, payload, ...(exceptConnectionId === undefined ? {} : { exceptConnectionId }) });
   };
   const withParties = (call: LiveCallView, userIds: readonly string[], status: PartyStatus): LiveCallView => ({
     ...call,
@@ -152,6 +158,7 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
     const event = eventOf(record, "calls");
     if (event === undefined) continue;
     const { callId } = event.data;
+    workspaceId = event.data.meta.workspaceId;
     if (event.type === "CallStarted") {
       if (calls.has(callId)) continue;
       const { callType, callerId, calleeIds, conversationId, meta } = event.data;

@@ -19,16 +19,17 @@ export function signalPushes(records: readonly Pick<ConsumedRecord, "fullName" |
   return records.flatMap((record): SignalPush[] => {
     const event = eventOf(record, "signaling");
     if (event === undefined) return [];
-    const { callId, fromUserId, toUserId } = event.data;
+    const { callId, fromUserId, toUserId, meta } = event.data;
     const route = { callId, from: fromUserId };
+    const to = { userId: toUserId, workspaceId: meta.workspaceId, topic: "signal" } as const;
     switch (event.type) {
       case "OfferRelayed":
-        return [{ userId: toUserId, topic: "signal", kind: "offer", payload: { ...route, sdp: event.data.sdp } }];
+        return [{ ...to, kind: "offer", payload: { ...route, sdp: event.data.sdp } }];
       case "AnswerRelayed":
-        return [{ userId: toUserId, topic: "signal", kind: "answer", payload: { ...route, sdp: event.data.sdp } }];
+        return [{ ...to, kind: "answer", payload: { ...route, sdp: event.data.sdp } }];
       case "IceCandidateRelayed": {
         const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = event.data;
-        return [{ userId: toUserId, topic: "signal", kind: "ice-candidate", payload: { ...route, candidate, sdpMid, sdpMLineIndex, usernameFragment } }];
+        return [{ ...to, kind: "ice-candidate", payload: { ...route, candidate, sdpMid, sdpMLineIndex, usernameFragment } }];
       }
     }
   });
