@@ -154,9 +154,10 @@ describe("conversations and membership, end to end", () => {
       ["user:alice", "unauthorized"],
       ["presence:w1", "ok"],
       ["presence:w2", "unauthorized"],
-      // Calls and huddles are not served until they exist: nobody may join a topic that pushes nothing.
-      ["webrtc:lobby", "unmatched topic"],
-      ["call:some-call", "unmatched topic"],
+      ["webrtc:lobby", "ok"],
+      ["webrtc:lobby2", "unmatched topic"],
+      ["call:some-call", "unauthorized"],
+      // Huddles are not served until they exist: nobody may join a topic that pushes nothing.
       ["huddle:some-huddle", "unmatched topic"],
       ["nowhere:1", "unmatched topic"],
     ];

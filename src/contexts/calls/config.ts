@@ -25,7 +25,7 @@ export type TurnSource =
   | { readonly kind: "stack" }
   | { readonly kind: "none" };
 
-/** The calls context's configuration: the ICE servers handed to clients. */
+/** The calls context's configuration: the call rules' timers, the signaling budget, and the ICE servers handed to clients. */
 export const callsConfig = defineSlice({
   name: "calls",
   variables: {
@@ -36,6 +36,9 @@ export const callsConfig = defineSlice({
     STUN_SERVERS: uris(STUN_URI, "stun:stun.example.com:3478"),
     TURN_USERNAME: optionalText,
     TURN_CREDENTIAL: optionalText,
+    CALL_RINGING_TIMEOUT_MS: positiveInt.default(60_000),
+    CALL_MAX_DURATION_MS: positiveInt.default(3_600_000),
+    RATE_LIMIT_SIGNALS_PER_MIN: positiveInt.default(600),
   },
   problems: (env) => {
     const problems: string[] = [];
@@ -65,6 +68,12 @@ export const callsConfig = defineSlice({
     stunServers: env.STUN_SERVERS,
     /** How long TURN credentials last, and how long a client may use an ICE configuration before asking again. */
     ttlSeconds: env.TURN_TTL,
+    /** Callees ring this long before they count as not answering (`no_answer`). */
+    ringingTimeoutMs: env.CALL_RINGING_TIMEOUT_MS,
+    /** An answered call ends this long after its first answer (`max_duration`). */
+    maxDurationMs: env.CALL_MAX_DURATION_MS,
+    /** Per user and per signaling event name (offer, answer, candidate), shared across gateways. */
+    signalsPerMinute: env.RATE_LIMIT_SIGNALS_PER_MIN,
   }),
 });
 

@@ -1,21 +1,24 @@
-import type { CallsCommand } from "../../platform/contract/generated/avro-types.js";
+import type { CallsCommand, SignalingCommand } from "../../platform/contract/generated/avro-types.js";
 import { callDecider, type CallOptions } from "./domain/decide.js";
 import { nextDeadline, type CallState } from "./domain/state.js";
 import type { ProcessorDefinition, ScheduledCommand } from "../../platform/processor/processor-definition.js";
 
 /**
- * The calls processor: one aggregate per call over `quikapp.calls.commands` (key: callId), its
- * changelog `quikapp.calls.state`.
+ * The calls processor: one aggregate per call over `quikapp.calls.commands` and the call's
+ * signals on `quikapp.signaling.commands` (key: callId, co-partitioned), its changelog
+ * `quikapp.calls.state`; relayed signals go to `quikapp.signaling.events`, in order per call.
  *
  * Timer: at the call's next deadline it issues `ExpireRinging` (the earliest ringing deadline of
  * its callees) or `ExpireCallDuration` (an active call's maximum duration), with that deadline;
  * an answer, a rejection or the end decided before it arrives makes it a no-op.
  *
- * Accepted commands answer `{callId}`; start recording `{callId, recordingId}`.
+ * Accepted commands answer `{callId}`; start recording `{callId, recordingId}`. Signals are
+ * sent without waiting for an answer (the gateway checked them), and remembered for retries
+ * like any command: a window of 64 per call holds the last seconds of a call's signaling.
  */
-export function callProcessor(options: CallOptions): ProcessorDefinition<"calls", CallState> {
+export function callProcessor(options: CallOptions): ProcessorDefinition<"calls" | "signaling", CallState> {
   return {
-    contexts: ["calls"],
+    contexts: ["calls", "signaling"],
     decider: callDecider(options),
     result: (_events, _state, command) =>
       command.type === "StartRecording" ? { callId: command.data.callId, recordingId: command.data.recordingId } : { callId: command.data.callId },
@@ -26,7 +29,7 @@ export function callProcessor(options: CallOptions): ProcessorDefinition<"calls"
 }
 
 /** The call's next deadline as the command the runtime issues at it, if the call has one. */
-export function callTimer(state: CallState, callId: string): ScheduledCommand<CallsCommand> | undefined {
+export function callTimer(state: CallState, callId: string): ScheduledCommand<CallsCommand | SignalingCommand> | undefined {
   const next = nextDeadline(state);
   if (next === undefined || state.status === "absent") return undefined;
   const { at } = next;

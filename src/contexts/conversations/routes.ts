@@ -6,11 +6,12 @@ import type { ConversationView, InboxCursor, InboxEntry, MysqlMembershipStore } 
 import type { MysqlReadPositionsStore } from "./projections/membership/mysql-read-positions-store.js";
 import type { CommandBus } from "../../platform/gateway/command-bus.js";
 import { messagePayload, type HistoryReader } from "./channels/conversation-feed.js";
-import { derivedId, invalid, sendMessageCommand } from "./channels/message-payloads.js";
+import { invalid } from "../../platform/gateway/payload-fields.js";
+import { derivedId, sendMessageCommand } from "./channels/message-payloads.js";
 import { ServiceError } from "../../platform/errors/error-codes.js";
 import type { ActionRateLimiter } from "../../platform/phoenix/action-rate-limiter.js";
 import { bearerAuth, errorResponses, guard, idSchema, useRestErrors, type Authenticate } from "../../platform/gateway/rest-support.js";
-import { sleep } from "../../platform/sleep.js";
+import { until } from "../../platform/sleep.js";
 
 export interface ConversationRoutesOptions {
   readonly bus: CommandBus;
@@ -414,15 +415,5 @@ async function visibleTo(membership: MembershipReadModel, conversationId: string
   return view ? present(view) : undefined;
 }
 
-/** Polls `probe` until it yields a value or `ms` pass (then undefined). */
-async function until<T>(ms: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
-  const deadline = Date.now() + ms;
-  for (let delay = 5; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(delay);
-  }
-  return undefined;
-}
 
 const digest = (userId: string, key: string): string => createHash("sha256").update(`${userId}\u0000${key}`).digest("hex").slice(0, 32);

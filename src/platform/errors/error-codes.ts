@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   not_found: { status: 404, temporary: false, title: "Not Found" },
   /** The caller is not part of the conversation, call or huddle. */
   not_a_member: { status: 404, temporary: false, title: "Not Found" },
+  /** The caller, or the user a call's signal is for, is neither a participant nor a ringing callee of the call. */
+  not_a_participant: { status: 404, temporary: false, title: "Not Found" },
   /** A join of a topic no channel family serves, or a push to a topic not joined (Phoenix's wording). */
   "unmatched topic": { status: 404, temporary: false, title: "Not Found" },
   /** The request contradicts the current state (e.g. creating what exists). */

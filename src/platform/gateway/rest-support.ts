@@ -22,7 +22,7 @@ export const errorResponses = {
   400: errorBody("Malformed JSON, a body or parameter that does not match the schema, or a rule of the domain (invalid)"),
   401: errorBody("Missing, malformed, forged, expired or revoked bearer token"),
   403: errorBody("The caller is part of it but may not do this (forbidden)"),
-  404: errorBody("No such thing, or not the caller's: existence is not revealed (not_found, not_a_member)"),
+  404: errorBody("No such thing, or not the caller's: existence is not revealed (not_found, not_a_member, not_a_participant)"),
   409: errorBody("A conflict with the current state (conflict)"),
   429: errorBody("The caller's budget for this route is spent (rate_limited); Retry-After says when to try again"),
   503: errorBody("Kafka or the processor did not answer in time (timeout, unavailable): retry; a retried command is not applied twice"),

@@ -70,6 +70,7 @@ describe("the contexts list wires every role and tool", () => {
     const health = (await (await fetch(`${base}/health`)).json()) as { stats: Record<string, number>; parts: Record<string, string> };
     expect(health.stats).toMatchObject({ probe_counter: 7, websocket_connections: 0, online_users: 0 });
     expect(Object.keys(health.parts).sort()).toEqual([
+      "processor:calls",
       "processor:channels",
       "processor:comments",
       "processor:conversations",
@@ -79,11 +80,13 @@ describe("the contexts list wires every role and tool", () => {
       "projection:channels",
       "projection:comments",
       "projection:history",
+      "projection:live-calls",
       "projection:membership",
       "projection:presence",
       "projection:probe",
       "projection:read-positions",
       "projection:sessions",
+      "projection:signal-relay",
       "projection:typing",
       "projection:users",
     ]);
@@ -113,10 +116,11 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();
     }
-  });
+    // Registering every schema again beside the running service took about a minute on a loaded 2-core machine.
+  }, 150_000);
 });

@@ -11,11 +11,12 @@ import type {
   RejectCall,
   StartRecording,
 } from "../../../platform/contract/generated/avro-types.js";
-import { unreachable, type Decider } from "../../../platform/domain/decider.js";
+import { unreachable, type DecidedEvent, type Decider } from "../../../platform/domain/decider.js";
 import { DomainError } from "../../../platform/domain/domain-error.js";
 import { own } from "../../../platform/domain/own-entry.js";
 import type { CallCommand } from "./commands.js";
 import type { CallEvent, DecidedCallEvent } from "./events.js";
+import { relay, type SignalCommand, type SignalEvent } from "./signals.js";
 import { evolve, initialState, partiesWith, type CallParty, type CallState, type EndedCall, type LiveCall } from "./state.js";
 
 /** Configuration of the call rules. */
@@ -83,8 +84,11 @@ export interface CallOptions {
  * involved is `not_a_member`, as is one no longer in it who wants to act as a participant (end,
  * invite, recording); acting on an ended call is a `conflict` (answer, join, invite, record) or
  * a no-op (reject, end, leave, stop recording: what they want is done).
+ *
+ * Signals (offer, answer, ICE candidate; `quikapp.signaling.*`, same key) are decided by the
+ * call they belong to: relayed as they are between two of its parties ({@link relay}).
  */
-export function callDecider(options: CallOptions): Decider<CallCommand, CallEvent, CallState> {
+export function callDecider(options: CallOptions): Decider<CallCommand | SignalCommand, CallEvent | SignalEvent, CallState> {
   return {
     initialState,
     evolve,
@@ -92,8 +96,12 @@ export function callDecider(options: CallOptions): Decider<CallCommand, CallEven
   };
 }
 
-function decide(command: CallCommand, state: CallState, options: CallOptions): DecidedCallEvent[] {
+function decide(command: CallCommand | SignalCommand, state: CallState, options: CallOptions): (DecidedCallEvent | DecidedEvent<SignalEvent>)[] {
   switch (command.type) {
+    case "SendOffer":
+    case "SendAnswer":
+    case "SendIceCandidate":
+      return relay(command, state);
     case "InitiateCall":
       return initiate(command.data, state, options);
     case "AnswerCall":

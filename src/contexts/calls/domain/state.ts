@@ -2,6 +2,7 @@ import type { CallEndReason, CallRejectReason } from "../../../platform/contract
 import { unreachable } from "../../../platform/domain/decider.js";
 import { own } from "../../../platform/domain/own-entry.js";
 import type { CallEvent } from "./events.js";
+import type { SignalEvent } from "./signals.js";
 
 /** What one user is to a call. */
 export type CallParty =
@@ -88,8 +89,12 @@ export function nextDeadline(state: CallState): { readonly type: "ExpireRinging"
 }
 
 /** Folds one event into the state; total: an event that does not apply changes nothing. */
-export function evolve(state: CallState, event: CallEvent): CallState {
+export function evolve(state: CallState, event: CallEvent | SignalEvent): CallState {
   switch (event.type) {
+    case "OfferRelayed":
+    case "AnswerRelayed":
+    case "IceCandidateRelayed":
+      return state;
     case "CallStarted": {
       if (state.status !== "absent") return state;
       const { data } = event;

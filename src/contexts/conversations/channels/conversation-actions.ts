@@ -14,7 +14,8 @@ import { ServiceError } from "../../../platform/errors/error-codes.js";
 import { DomainError } from "../../../platform/domain/domain-error.js";
 import { refuse, replying } from "../../../platform/phoenix/channel-replies.js";
 import { validateEdit } from "../domain/messages/decide.js";
-import { count, invalid, mentionedUserIds, optionalText, sendMessageCommand, text } from "./message-payloads.js";
+import { count, invalid, optionalText, text } from "../../../platform/gateway/payload-fields.js";
+import { mentionedUserIds, sendMessageCommand } from "./message-payloads.js";
 
 /** Typing indicators on conversation topics: start (or keep) and stop. */
 export interface TypingActions {

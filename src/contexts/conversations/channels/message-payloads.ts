@@ -1,39 +1,18 @@
 import { createHash } from "node:crypto";
 import type { Attachment, MessageType, SendMessage } from "../../../platform/contract/generated/avro-types.js";
 import { DomainError } from "../../../platform/domain/domain-error.js";
-import { ServiceError } from "../../../platform/errors/error-codes.js";
+import { absent, count, invalid, optionalText, text } from "../../../platform/gateway/payload-fields.js";
 import type { CommandBus, IssuedBy } from "../../../platform/gateway/command-bus.js";
 import { validateMessage } from "../domain/messages/decide.js";
 
 /*
- * Reading the fields of a client payload (a socket push or a REST body) into a command: each
- * reader throws the `invalid` ServiceError that names the field.
+ * Reading a message payload (a socket push or a REST body) into a command, with the readers of
+ * `payload-fields.ts`.
  */
 
 /** The message types a client may send (`system` is the server's). */
 const MESSAGE_TYPES: readonly MessageType[] = ["text", "image", "file", "audio", "video"];
 
-/** The refusal of a payload that breaks a rule, naming it. */
-export const invalid = (message: string) => new ServiceError("invalid", message);
-const absent = (value: unknown) => value === undefined || value === null;
-
-/** A string field; ids and names have their length bounded here, content by the domain's rules. */
-export const text = (payload: Record<string, unknown>, field: string, max?: number): string => {
-  const value = payload[field];
-  if (absent(value)) throw invalid(`${field} is required`);
-  if (typeof value !== "string") throw invalid(`${field} must be a string`);
-  if (max !== undefined && value.length > max) throw invalid(`${field} must be at most ${max} characters`);
-  return value;
-};
-/** A string field that may be absent or null (then null). */
-export const optionalText = (payload: Record<string, unknown>, field: string, max: number): string | null =>
-  absent(payload[field]) ? null : text(payload, field, max);
-/** A non-negative integer field. */
-export const count = (payload: Record<string, unknown>, field: string): number => {
-  const value = payload[field];
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw invalid(`${field} must be a non-negative integer`);
-  return value;
-};
 const optionalCount = (payload: Record<string, unknown>, field: string): number | null =>
   absent(payload[field]) ? null : count(payload, field);
 

@@ -24,6 +24,7 @@ export const GRPC_STATUS = {
   forbidden: grpc.status.PERMISSION_DENIED,
   not_found: grpc.status.NOT_FOUND,
   not_a_member: grpc.status.NOT_FOUND,
+  not_a_participant: grpc.status.NOT_FOUND,
   "unmatched topic": grpc.status.NOT_FOUND,
   conflict: grpc.status.ALREADY_EXISTS,
   channel_full: grpc.status.RESOURCE_EXHAUSTED,

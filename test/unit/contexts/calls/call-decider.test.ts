@@ -7,6 +7,7 @@ import type { CallCommand } from "../../../../src/contexts/calls/domain/commands
 import { callDecider } from "../../../../src/contexts/calls/domain/decide.js";
 import type { CallEvent, DecidedCallEvent } from "../../../../src/contexts/calls/domain/events.js";
 import type { CallState } from "../../../../src/contexts/calls/domain/state.js";
+import type { SignalCommand, SignalEvent } from "../../../../src/contexts/calls/domain/signals.js";
 import { commandMeta, deciderSpec } from "../../../support/processor-decider-spec.js";
 
 const RINGING = 60_000;
@@ -579,14 +580,49 @@ describe("call decider", () => {
     });
   });
 
+  describe("when a signal is sent", () => {
+    const offer = (from: string, to: string, workspaceId = "w1"): SignalCommand => ({
+      type: "SendOffer",
+      data: { meta: commandMeta({ actorId: from, workspaceId, issuedAt: LATER }), callId: CALL, toUserId: to, sdp: "v=0" },
+    });
+    const candidate = (from: string, to: string): SignalCommand => ({
+      type: "SendIceCandidate",
+      data: { meta: commandMeta({ actorId: from, issuedAt: LATER }), callId: CALL, toUserId: to, candidate: "candidate:1", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null },
+    });
+
+    it("relays an offer from the caller to a callee still ringing, and back once answered", () => {
+      spec.given(ringing).when(offer("alice", "bob")).then([{ type: "OfferRelayed", data: { callId: CALL, fromUserId: "alice", toUserId: "bob", sdp: "v=0" } }]);
+      spec
+        .given(active)
+        .when(candidate("bob", "alice"))
+        .then([
+          {
+            type: "IceCandidateRelayed",
+            data: { callId: CALL, fromUserId: "bob", toUserId: "alice", candidate: "candidate:1", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null },
+          },
+        ]);
+    });
+
+    it("refuses a sender or a recipient outside the call, and a call that is over or elsewhere", () => {
+      spec.given(ringing).when(offer("mallory", "bob")).thenThrows("not_a_participant");
+      spec.given(ringing).when(offer("alice", "mallory")).thenThrows("not_a_participant");
+      spec.given([...ringing, rejected("bob")]).when(offer("alice", "bob")).thenThrows("not_a_participant");
+      spec.given(groupRinging.concat(rejected("carol"))).when(offer("alice", "carol")).thenThrows("not_a_participant");
+      spec.given([...active, left("bob"), joined("carol")]).when(offer("bob", "alice")).thenThrows("not_a_participant");
+      spec.given(over).when(offer("alice", "bob")).thenThrows("not_found");
+      spec.given(ringing).when(offer("alice", "bob", "w2")).thenThrows("not_found");
+      spec.given(ringing).when(offer("alice", "alice")).thenThrows("invalid");
+    });
+  });
+
   describe("the calls processor", () => {
     const definition = callProcessor(OPTIONS);
     const window = definition.dedupe!;
 
     /** Runs commands through the runtime's pure step, as the processor would, and returns every event written. */
-    function run(...commands: CallCommand[]): { events: CallEvent[]; snapshot: AggregateSnapshot<CallState> | undefined } {
+    function run(...commands: CallCommand[]): { events: (CallEvent | SignalEvent)[]; snapshot: AggregateSnapshot<CallState> | undefined } {
       let snapshot: AggregateSnapshot<CallState> | undefined;
-      const events: CallEvent[] = [];
+      const events: (CallEvent | SignalEvent)[] = [];
       for (const command of commands) {
         const step = stepCommand(definition, snapshot, command, window);
         if (step.kind === "failed") throw step.error;
@@ -598,7 +634,7 @@ describe("call decider", () => {
     }
 
     it("runs the calls context with its decider and timer", () => {
-      expect(definition.contexts).toEqual(["calls"]);
+      expect(definition.contexts).toEqual(["calls", "signaling"]);
       expect(definition.timer?.(spec.given(ringing).state, CALL)).toEqual(timerOf(ringing));
     });
 

@@ -17,18 +17,31 @@ const TURN = "turn:turn.example.com:3478?transport=udp,turns:turn.example.com:53
 
 describe("the calls configuration", () => {
   it("points TURN at the local stack's coturn when nothing is set, outside production only", () => {
-    expect(loadConfig({}).calls).toEqual({ turn: { kind: "stack" }, stunServers: [], ttlSeconds: 86_400 });
+    expect(loadConfig({}).calls).toEqual({
+      turn: { kind: "stack" },
+      stunServers: [],
+      ttlSeconds: 86_400,
+      ringingTimeoutMs: 60_000,
+      maxDurationMs: 3_600_000,
+      signalsPerMinute: 600,
+    });
     expect(loadConfig({ NODE_ENV: "test" }).calls.turn).toEqual({ kind: "stack" });
     expect(loadConfig(PRODUCTION).calls.turn).toEqual({ kind: "none" });
   });
 
   it("reads a shared secret with the TURN and STUN servers it is for", () => {
     const calls = loadConfig({ TURN_SECRET: "s".repeat(40), TURN_SERVERS: TURN, STUN_SERVERS: "stun:stun.example.com:3478, stun:[::1]:3480", TURN_TTL: "3600" }).calls;
-    expect(calls).toEqual({
+    expect(calls).toMatchObject({
       turn: { kind: "secret", servers: ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349"], secret: "s".repeat(40) },
       stunServers: ["stun:stun.example.com:3478", "stun:[::1]:3480"],
       ttlSeconds: 3_600,
     });
+  });
+
+  it("reads the call timers and the signaling budget", () => {
+    const calls = loadConfig({ CALL_RINGING_TIMEOUT_MS: "2000", CALL_MAX_DURATION_MS: "60000", RATE_LIMIT_SIGNALS_PER_MIN: "30" }).calls;
+    expect(calls).toMatchObject({ ringingTimeoutMs: 2_000, maxDurationMs: 60_000, signalsPerMinute: 30 });
+    expect(() => loadConfig({ CALL_RINGING_TIMEOUT_MS: "0" })).toThrow(/CALL_RINGING_TIMEOUT_MS/);
   });
 
   it("reads static credentials when no secret is set", () => {

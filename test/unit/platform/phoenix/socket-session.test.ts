@@ -570,7 +570,7 @@ describe("the connection registry", () => {
 });
 
 describe("rate limit classes", () => {
-  it("gives chat messages, typing and joins their own budgets and every other event the default", () => {
+  it("gives chat messages, typing, call signals and joins their own budgets and every other event the default", () => {
     const config = loadConfig({});
     const limits = socketLimitsFromConfig(config, CONTEXT_MODULES.flatMap((module) => module.rateLimits?.(settingsOf(config, module) as never) ?? [])).rateLimits;
     expect(rateLimitOf(limits, "message:send")).toBe("message");
@@ -578,7 +578,9 @@ describe("rate limit classes", () => {
     expect(rateLimitOf(limits, "typing:start")).toBe("typing");
     expect(rateLimitOf(limits, "typing")).toBe("typing");
     expect(rateLimitOf(limits, "phx_join")).toBe("join");
-    expect(rateLimitOf(limits, "webrtc:ice-candidate")).toBe("event");
+    expect(rateLimitOf(limits, "webrtc:ice-candidate")).toBe("signals");
+    expect(rateLimitOf(limits, "ice_candidate")).toBe("signals");
+    expect(rateLimitOf(limits, "call:initiate")).toBe("event");
     // REST sends draw from the sends' budget, not a route budget of their own.
     expect(rateLimitOf(limits, "POST /api/conversations/:id/messages")).toBe("message");
   });

@@ -1,3 +1,4 @@
+import { publishAll } from "../../../../infra/redis/redis-publish.js";
 import type { Redis } from "ioredis";
 import type { Pool } from "mysql2/promise";
 import { TOPICS } from "../../../../platform/contract/topics.js";
@@ -147,14 +148,5 @@ async function announceVisibility(redis: Redis, prefix: string, outcome: Presenc
       messages.push([conversationDeltaChannel(prefix, conversationId), JSON.stringify(delta)]);
     }
   }
-  await publishAll(redis, messages);
-}
-
-async function publishAll(redis: Redis, messages: readonly (readonly [channel: string, message: string])[]): Promise<void> {
-  if (messages.length === 0) return;
-  // One pipeline keeps the order and costs one round trip.
-  const pipeline = redis.pipeline();
-  for (const [channel, message] of messages) pipeline.publish(channel, message);
-  const failed = (await pipeline.exec())?.find(([error]) => error !== null);
-  if (failed) throw new Error("publishing presence deltas failed", { cause: failed[0] });
+  await publishAll(redis, messages, "presence deltas");
 }
