@@ -121,6 +121,5 @@ describe("the contexts list wires every role and tool", () => {
     } finally {
       await tools.close();
     }
-    // Registering every schema again beside the running service took about a minute on a loaded 2-core machine.
-  }, 150_000);
+  });
 });
