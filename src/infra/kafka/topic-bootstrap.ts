@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Admin, ITopicConfig } from "kafkajs";
 
 /** How a topic is used, which decides its retention and cleanup. */
@@ -43,16 +44,43 @@ export function topicConfig(spec: TopicSpec, settings: TopicSettings): ITopicCon
 
 /**
  * Creates the topics that do not exist yet (idempotent; existing topics are left as they are,
- * partition counts included, because changing them would move keys between partitions).
- * Returns the names it created.
+ * partition counts included, because changing them would move keys between partitions), and
+ * returns once every partition of them has a leader. Returns the names it created.
  */
 export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], settings: TopicSettings): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(spec.name));
   if (missing.length === 0) return [];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((spec) => topicConfig(spec, settings)),
-  });
-  return missing.map((spec) => spec.name);
+  await admin.createTopics({ topics: missing.map((spec) => topicConfig(spec, settings)) });
+  const names = missing.map((spec) => spec.name);
+  await leadersOf(admin, names);
+  return names;
+}
+
+/**
+ * Waits until every partition of `topics` has a leader. A broker busy creating many topics at
+ * once may answer metadata requests for a topic it has just created with "does not host this
+ * topic-partition" for a while (kafkajs's own wait for leaders gives up on that answer at once).
+ */
+async function leadersOf(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (found.every(({ partitions }) => partitions.length > 0 && partitions.every(({ leader }) => leader >= 0))) return;
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      last = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`the new topics still had partitions without a leader after ${timeoutMs} ms (${topics.join(", ")})`, { cause: last });
+}
+
+/** Whether a kafkajs error (or the last of its retries) says to try again. */
+function isRetriable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { retriable, originalError } = error as { retriable?: unknown; originalError?: unknown };
+  return retriable === true || (originalError !== undefined && isRetriable(originalError));
 }
