@@ -14,6 +14,22 @@ import { removeRunData } from "./run-data.js";
  * while concurrent runs keep their topics.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  // Each project of the run that talks to the stack lists this setup: the first prepares the run,
+  // the others share it, and the last teardown removes the run's data.
+  const shared = process as typeof process & { [RUN]?: { prepared: Promise<() => Promise<void>>; users: number } };
+  shared[RUN] ??= { prepared: prepareRun(), users: 0 };
+  const run = shared[RUN];
+  run.users += 1;
+  const teardown = await run.prepared;
+  return async () => {
+    run.users -= 1;
+    if (run.users === 0) await teardown();
+  };
+}
+
+const RUN = Symbol.for("quikchat.test-run");
+
+async function prepareRun(): Promise<() => Promise<void>> {
   const config = loadConfig(process.env);
   const started = Math.floor(Date.now() / 1000);
   const run = `test.r${started}.`;
