@@ -132,24 +132,22 @@ export async function openS3ObjectStore(o: S3ObjectStoreOptions): Promise<Object
     maxBytes,
 
     async put(key: string, upload: ObjectUpload): Promise<ObjectInfo> {
-      const source = upload.body;
-      const size = source instanceof Readable ? upload.size : source.byteLength;
+      const size = upload.body instanceof Readable ? upload.size : upload.body.byteLength;
       if (size === undefined) throw new ObjectStoreError(`${key}: a streamed upload needs its size`);
       if (size > maxBytes) throw new ObjectTooLargeError(key, size, maxBytes);
-      let body: Uint8Array | Readable = source;
+      // A buffer goes as a stream too: the SDK signs a buffer's SHA-256, which S3Proxy checks by
+      // holding the whole body in its heap (a 300 MB one ran it out of memory), and sends a stream unsigned.
+      const source = upload.body instanceof Readable ? upload.body : Readable.from([Buffer.from(upload.body.buffer, upload.body.byteOffset, upload.body.byteLength)]);
+      // Counted on its way: a stream that lies about its length fails here rather than in the store.
+      const body = source.pipe(new ExactLength(size));
       let bodyError: Error | undefined;
       // The SDK keeps waiting for the store's answer when a body stream fails half-way: the request is aborted instead.
       const abort = new AbortController();
-      if (source instanceof Readable) {
-        // Counted on its way: a stream that lies about its length fails here rather than in the store.
-        const counted = source.pipe(new ExactLength(size));
-        source.once("error", (error: Error) => counted.destroy(error));
-        counted.once("error", (error: Error) => {
-          bodyError = error;
-          abort.abort(error);
-        });
-        body = counted;
-      }
+      source.once("error", (error: Error) => body.destroy(error));
+      body.once("error", (error: Error) => {
+        bodyError = error;
+        abort.abort(error);
+      });
       try {
         const put = new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: upload.contentType, ContentLength: size });
         await client.send(put, { abortSignal: abort.signal });
