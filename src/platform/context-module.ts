@@ -66,7 +66,7 @@ export interface ContextModule<Name extends string = string, Settings = unknown>
 }
 
 /** The servers of the local stack a context may ask for (see {@link ContextModule.localServers}). */
-export type LocalServers = Pick<StackSpec, "coturn">;
+export type LocalServers = Pick<StackSpec, "coturn" | "s3proxy">;
 
 /** What the command line gives a context's operator commands. */
 export interface ToolKit {

@@ -7,12 +7,14 @@ import { withStackLock } from "./lock.js";
 import { mariadbComponent } from "./mariadb-server.js";
 import { mongoComponent } from "./mongo-java-server.js";
 import { redisComponent } from "./redis-server.js";
+import { s3proxyComponent, s3proxyDir } from "./s3proxy-server.js";
 import type { ComponentStatus, StackLog, StackSpec } from "./types.js";
 
 export { StackError } from "./stack-error.js";
 export { startKafka, kafkaAnswers, type KafkaBroker, type KafkaBrokerOptions } from "./kafka-broker.js";
 export { LOCAL_COTURN, coturnSecret } from "./coturn-server.js";
-export type { ComponentName, ComponentStatus, CoturnSpec, StackLog, StackSpec } from "./types.js";
+export { LOCAL_S3PROXY, s3proxyCredentials, type S3Credentials } from "./s3proxy-server.js";
+export type { ComponentName, ComponentStatus, CoturnSpec, S3ProxySpec, StackLog, StackSpec } from "./types.js";
 
 /** The components `spec` manages, in a fixed order; absent entries are someone else's servers. */
 function components(spec: StackSpec): Component[] {
@@ -29,6 +31,7 @@ function components(spec: StackSpec): Component[] {
   if (spec.redis) list.push(redisComponent({ ...spec.redis, dir: join(spec.dir, `redis-${spec.redis.port}`) }));
   if (spec.mysql) list.push(mariadbComponent({ ...spec.mysql, dir: join(spec.dir, `mysql-${spec.mysql.port}`) }));
   if (spec.coturn) list.push(coturnComponent({ ...spec.coturn, dir: coturnDir(spec.dir, spec.coturn.port) }));
+  if (spec.s3proxy) list.push(s3proxyComponent({ ...spec.s3proxy, ...java, dir: s3proxyDir(spec.dir, spec.s3proxy.port), cacheDir }));
   return list;
 }
 
@@ -47,7 +50,8 @@ async function each(list: Component[], op: (c: Component) => Promise<ComponentSt
  * correctly ("reused"), starts the missing ones in parallel ("started") and waits until each
  * passes its readiness check (Kafka: a metadata request; registry: GET ccompat subjects 200;
  * mongo: `isMaster`; Redis: INFO; MariaDB: greeting, then CREATE DATABASE IF NOT EXISTS for each
- * database; coturn: a STUN Binding over UDP). Java servers and coturn are detached and outlive
+ * database; coturn: a STUN Binding over UDP; S3Proxy: an unsigned request answered with an S3 error
+ * document). Java servers and coturn are detached and outlive
  * the caller; their pid, log and data live in `<dir>/<component>-<port>/`. Holds `<dir>/.lock` so concurrent callers take turns.
  * Rejects with a one-line {@link StackError} for a port held by another program, a missing
  * prerequisite (java, mvn, redis-server, mariadbd; coturn is installed from Debian's package

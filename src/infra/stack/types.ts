@@ -22,6 +22,8 @@ export interface StackSpec {
   };
   /** coturn, the TURN/STUN server of calls; its static-auth-secret is generated once and kept in its folder. */
   readonly coturn?: CoturnSpec;
+  /** S3Proxy, the S3-compatible store of recordings; its access key pair is generated once and kept in its folder. */
+  readonly s3proxy?: S3ProxySpec;
 }
 
 /** Where the stack runs coturn: its STUN/TURN port (UDP and TCP) and the UDP ports it relays from, inclusive. */
@@ -32,7 +34,14 @@ export interface CoturnSpec {
   readonly maxPort: number;
 }
 
-export type ComponentName = "kafka" | "registry" | "mongo" | "redis" | "mysql" | "coturn";
+/** Where the stack runs S3Proxy, and which `org.gaul:s3proxy` version. */
+export interface S3ProxySpec {
+  readonly host: string;
+  readonly port: number;
+  readonly version: string;
+}
+
+export type ComponentName = "kafka" | "registry" | "mongo" | "redis" | "mysql" | "coturn" | "s3proxy";
 
 export interface ComponentStatus {
   name: ComponentName;

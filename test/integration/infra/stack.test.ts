@@ -2,13 +2,25 @@ import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
+import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { createConnection } from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
 import { stunAnswers } from "../../../src/infra/stack/coturn-server.js";
 import { tcpOpen } from "../../../src/infra/stack/readiness.js";
-import { StackError, coturnSecret, stackDown, stackStatus, stackUp, startKafka, type StackSpec } from "../../../src/infra/stack/stack.js";
+import { s3Answers } from "../../../src/infra/stack/s3proxy-server.js";
+import {
+  StackError,
+  coturnSecret,
+  s3proxyCredentials,
+  stackDown,
+  stackStatus,
+  stackUp,
+  startKafka,
+  type S3Credentials,
+  type StackSpec,
+} from "../../../src/infra/stack/stack.js";
 
 // Non-default ports and a directory of its own, so the developer's default stack is never touched.
 const root = fileURLToPath(new URL("../../../.stack/", import.meta.url));
@@ -172,5 +184,67 @@ describe("local stack: coturn", { timeout: 60_000 }, () => {
 
   it("tells a stack that never ran coturn, in one line, where TURN comes from instead", async () => {
     await expect(coturnSecret(`${coturnDir}-never`, 13480)).rejects.toThrow(/^no TURN secret in .*: the local stack has not started coturn; run quikchat stack up, or set TURN_SERVERS and TURN_SECRET$/);
+  });
+});
+
+// S3Proxy alone in a folder of its own, on a port of its own; the jar is cached with the default stack's.
+describe("local stack: S3Proxy", { timeout: 120_000 }, () => {
+  const s3Dir = `${root}test-s3proxy-${randomBytes(4).toString("hex")}`;
+  const s3Spec: StackSpec = { dir: s3Dir, cacheDir: `${root}cache`, s3proxy: { host, port: 18333, version: "2.6.0" } };
+  const clientWith = (credentials: S3Credentials): S3Client =>
+    // S3Proxy answers the SDK's default CRC32 checksum headers with NotImplemented.
+    new S3Client({
+      endpoint: "http://127.0.0.1:18333",
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { ...credentials }, // the SDK marks the object it is given
+      maxAttempts: 1,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+
+  afterAll(async () => {
+    await stackDown(s3Spec).catch(() => undefined);
+    await rm(s3Dir, { recursive: true, force: true });
+  });
+
+  it("starts S3Proxy, which serves signed S3 requests only, and keeps its credentials and objects across a restart", async () => {
+    const [up] = await stackUp(s3Spec);
+    expect(up).toMatchObject({ name: "s3proxy", state: "started", address: "127.0.0.1:18333", version: "2.6.0" });
+    expect(up?.pid).toBeGreaterThan(0);
+    expect(await s3Answers(host, 18333)).toBe(true);
+
+    const credentials = await s3proxyCredentials(s3Dir, 18333);
+    const client = clientWith(credentials);
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: "stack-test" }));
+      await client.send(new PutObjectCommand({ Bucket: "stack-test", Key: "kept", Body: "kept across restarts" }));
+      expect((await client.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(["stack-test"]);
+      const stranger = clientWith({ accessKeyId: credentials.accessKeyId, secretAccessKey: "not-the-secret" });
+      await expect(stranger.send(new ListBucketsCommand({}))).rejects.toMatchObject({ name: "SignatureDoesNotMatch" });
+      stranger.destroy();
+
+      const started = Date.now();
+      expect((await stackUp(s3Spec)).map((c) => c.state)).toEqual(["reused"]);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect((await stackStatus(s3Spec)).map((c) => [c.state, c.pid])).toEqual([["running", up?.pid]]);
+
+      expect((await stackDown(s3Spec)).map((c) => c.state)).toEqual(["stopped"]);
+      expect(await tcpOpen(host, 18333)).toBe(false);
+      expect((await stackStatus(s3Spec)).map((c) => c.state)).toEqual(["down"]);
+
+      expect((await stackUp(s3Spec)).map((c) => c.state)).toEqual(["started"]);
+      expect(await s3proxyCredentials(s3Dir, 18333)).toEqual(credentials);
+      const kept = await client.send(new GetObjectCommand({ Bucket: "stack-test", Key: "kept" }));
+      expect(await kept.Body?.transformToString()).toBe("kept across restarts");
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it("tells a stack that never ran S3Proxy, in one line, where storage comes from instead", async () => {
+    await expect(s3proxyCredentials(`${s3Dir}-never`, 18333)).rejects.toThrow(
+      /^no S3 credentials in .*: the local stack has not started S3Proxy; run quikchat stack up, or set S3_ENDPOINT and its credentials$/,
+    );
   });
 });

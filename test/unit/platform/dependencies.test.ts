@@ -22,7 +22,7 @@ describe("the dependencies a configuration uses", () => {
   it("decide what the local stack brings up for start", () => {
     const config = loadConfig({});
     const spec = stackSpecFromConfig(config, usedWith({}));
-    expect(Object.keys(spec).filter((key) => !["dir", "javaHome"].includes(key)).sort()).toEqual(["coturn", "kafka", "mysql", "redis", "registry"]);
+    expect(Object.keys(spec).filter((key) => !["dir", "javaHome"].includes(key)).sort()).toEqual(["coturn", "kafka", "mysql", "redis", "registry", "s3proxy"]);
     expect(stackSpecFromConfig(config).mongo).toBeDefined();
   });
 
@@ -30,6 +30,14 @@ describe("the dependencies a configuration uses", () => {
     expect(stackSpecFromConfig(loadConfig({})).coturn).toEqual({ host: "127.0.0.1", port: 3480, minPort: 49160, maxPort: 49200 });
     const configured = loadConfig({ TURN_SERVERS: "turn:turn.example.com:3478", TURN_SECRET: "s".repeat(40) });
     expect(stackSpecFromConfig(configured).coturn).toBeUndefined();
+  });
+
+  it("bring up the stack's S3Proxy for recordings only while no S3 endpoint is configured, outside production", () => {
+    expect(stackSpecFromConfig(loadConfig({})).s3proxy).toEqual({ host: "127.0.0.1", port: 8333, version: "2.6.0" });
+    expect(stackSpecFromConfig(loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000" })).s3proxy).toBeUndefined();
+    const production = loadConfig({ NODE_ENV: "production", JWT_SECRET: "k".repeat(48) });
+    expect(production.recordingStorage.target).toEqual({ kind: "aws" });
+    expect(stackSpecFromConfig(production).s3proxy).toBeUndefined();
   });
 });
 

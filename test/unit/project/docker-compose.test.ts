@@ -30,8 +30,8 @@ const coturn = compose.services.coturn!;
  */
 function interpolate(value: string, shell: Record<string, string>): string {
   return value
-    .replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_, name: string, fallback: string) => shell[name] ?? fallback)
-    .replace(/\$\{([A-Z_]+):\?([^}]*)\}/g, (_, name: string, message: string) => {
+    .replace(/\$\{([A-Z][A-Z0-9_]*):-([^}]*)\}/g, (_, name: string, fallback: string) => shell[name] ?? fallback)
+    .replace(/\$\{([A-Z][A-Z0-9_]*):\?([^}]*)\}/g, (_, name: string, message: string) => {
       const set = shell[name];
       if (set === undefined) throw new Error(`required variable ${name} is missing a value: ${message}`);
       return set;
@@ -42,7 +42,11 @@ const environmentOf = (service: ComposeService, shell: Record<string, string>) =
   Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, interpolate(String(value), shell)]));
 
 /** What a user exports before `docker compose up`. */
-const userShell = { JWT_SECRET: "kq3Vd8n2XwLr5tYb9Zc1Fg7Hj4Mp6Qs0UaEiOoRu", TURN_SECRET: "Zc1Fg7Hj4Mp6Qs0UaEiOoRukq3Vd8n2XwLr5tYb9" };
+const userShell = {
+  JWT_SECRET: "kq3Vd8n2XwLr5tYb9Zc1Fg7Hj4Mp6Qs0UaEiOoRu",
+  TURN_SECRET: "Zc1Fg7Hj4Mp6Qs0UaEiOoRukq3Vd8n2XwLr5tYb9",
+  S3_SECRET_ACCESS_KEY: "Mp6Qs0UaEiOoRukq3Vd8n2XwLr5tYb9Zc1Fg7Hj4",
+};
 
 describe("docker-compose.yml", () => {
   it("runs the service itself", () => {
@@ -77,6 +81,19 @@ describe("docker-compose.yml", () => {
     expect(coturn.command).not.toContain("--allow-loopback-peers");
   });
 
+  it("gives S3Proxy and the service the key pair of the user's environment, or nothing starts", () => {
+    const s3 = environmentOf(compose.services.s3!, userShell);
+    const storage = loadConfig(environmentOf(quikchat, userShell)).recordingStorage;
+    expect(storage.target).toEqual({
+      kind: "endpoint",
+      endpoint: "http://s3:80",
+      credentials: { accessKeyId: s3.S3PROXY_IDENTITY, secretAccessKey: userShell.S3_SECRET_ACCESS_KEY },
+    });
+    expect(s3.S3PROXY_CREDENTIAL).toBe(userShell.S3_SECRET_ACCESS_KEY);
+    expect(() => environmentOf(quikchat, { JWT_SECRET: userShell.JWT_SECRET, TURN_SECRET: userShell.TURN_SECRET })).toThrow(/required variable S3_SECRET_ACCESS_KEY/);
+    expect(compose.services.s3?.volumes).toEqual(["s3-data:/data"]);
+  });
+
   it("keeps Kafka's log in Kafka's volume, so events survive the container being recreated", () => {
     const mounted = (kafka.volumes ?? []).map((volume) => volume.split(":")[1]);
     expect(kafka.environment?.KAFKA_LOG_DIRS).toBeDefined();
@@ -99,6 +116,6 @@ describe("docker-compose.yml", () => {
 
   it("uses the official images of the local stack's components", () => {
     const images = Object.values(compose.services).map((service) => service.image?.split(":")[0]);
-    expect(images).toEqual(expect.arrayContaining(["apache/kafka", "apicurio/apicurio-registry", "redis", "mariadb", "mongo", "coturn/coturn"]));
+    expect(images).toEqual(expect.arrayContaining(["apache/kafka", "apicurio/apicurio-registry", "redis", "mariadb", "mongo", "coturn/coturn", "andrewgaul/s3proxy"]));
   });
 });
