@@ -51,7 +51,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], se
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(spec.name));
   if (missing.length === 0) return [];
-  await admin.createTopics({ topics: missing.map((spec) => topicConfig(spec, settings)) });
+  await admin.createTopics({ waitForLeaders: false, topics: missing.map((spec) => topicConfig(spec, settings)) });
   const names = missing.map((spec) => spec.name);
   await leadersOf(admin, names);
   return names;
@@ -60,7 +60,8 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], se
 /**
  * Waits until every partition of `topics` has a leader. A broker busy creating many topics at
  * once may answer metadata requests for a topic it has just created with "does not host this
- * topic-partition" for a while (kafkajs's own wait for leaders gives up on that answer at once).
+ * topic-partition" for a while (kafkajs's own wait for leaders, on by default, gives up on that
+ * answer at once).
  */
 async function leadersOf(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
