@@ -266,4 +266,24 @@ describe("calls over REST and the socket's call actions, end to end", () => {
     expect((await pushTo(carol.lobby.channel, "call:join", { callId })).response).toMatchObject({ reason: "conflict" });
     expect((await api(eve, "GET", `/api/calls/${callId}/participants`)).status).toBe(404);
   });
+
+  it("invites into a conversation's call only members of that conversation", async () => {
+    const created = await api(alice, "POST", "/api/conversations", { type: "group", members: ["bob", "carol"], title: "standup" });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const conversationId = String(created.body.id);
+    const answer = await pushTo(alice.lobby.channel, "call:initiate", { calleeId: "bob", type: "audio", conversationId });
+    expect(answer.status, JSON.stringify(answer.response)).toBe("ok");
+    const conversationCall = String(answer.response.callId);
+
+    const outsider = await api(alice, "POST", `/api/calls/${conversationCall}/invite`, { userIds: ["frank"] });
+    expect(outsider.status).toBe(404);
+    expect(outsider.body.message).toMatch(/frank is not a member of this conversation/);
+    expect(received(frank.lobby.inbox, "call:incoming", { callId: conversationCall })).toEqual([]);
+
+    expect(await api(alice, "POST", `/api/calls/${conversationCall}/invite`, { userIds: ["carol"] })).toEqual({
+      status: 200,
+      body: { callId: conversationCall, invited: ["carol"], busy: [] },
+    });
+    expect(await arrives(carol.lobby.inbox, "call:incoming", { callId: conversationCall })).toMatchObject({ conversationId, participants: ["alice", "bob", "carol"] });
+  });
 });

@@ -22,7 +22,7 @@ import type { MembershipCheck } from "../../conversations/channels/conversation-
 import { presenceKeys } from "../../presence/projections/presence/presence-model.js";
 import { userKeys } from "../../users/projections/profiles/redis-profiles-store.js";
 import { iceConfig, type IceServers } from "../ice-servers.js";
-import { inCall, partyOf, type LiveCallView, type PartyStatus, type PartyTimes, type SignalKind } from "../projections/live-calls/live-calls-model.js";
+import { NO_TIMES, inCall, partyOf, timesOf, type LiveCallView, type PartyStatus, type PartyTimes, type SignalKind } from "../projections/live-calls/live-calls-model.js";
 import type { LiveCallsReadModel } from "../projections/live-calls/live-calls-read-model.js";
 import { callIdOf, initiatePayload, onTopic, rejectReason, signalPayload } from "./call-payloads.js";
 
@@ -150,7 +150,9 @@ export class CallActions {
     const command: InviteToCall = { meta: bus.meta(caller), callId, userIds: others, busyUserIds: await calls.busy(others, callId) };
     const { invited, busy } = await bus.request("calls", "InviteToCall", callId, command);
     const rung = Array.isArray(invited) ? (invited as string[]) : [];
-    await this.shows(callId, (view) => rung.every((userId) => partyOf(view, userId) !== undefined));
+    // Rung again, a user who declined before shows a new invitedAt (or, in views without times, rings).
+    const rungAt = (view: LiveCallView, userId: string) => timesOf(view, userId)?.invitedAt ?? null;
+    await this.shows(callId, (view) => rung.every((userId) => partyOf(view, userId) === "ringing" || rungAt(view, userId) !== rungAt(call, userId)));
     return { callId, invited: rung, busy: Array.isArray(busy) ? busy : [] };
   }
 
@@ -158,13 +160,13 @@ export class CallActions {
   async participants(caller: Caller, callId: string): Promise<Record<string, unknown>> {
     const call = await this.partyCall(caller, callId);
     const { callType, callerId, conversationId, status, startedAt, answeredAt, endReason } = call;
-    const times = call.times ?? {};
     const participants = Object.keys(call.parties)
       .sort()
-      .map((userId): ParticipantView => {
-        const known = Object.hasOwn(times, userId) ? times[userId] : undefined;
-        return { userId, status: partyOf(call, userId) ?? "left", ...(known ?? { invitedAt: null, joinedAt: null, leftAt: null, rejectReason: null }) };
-      });
+      .map((userId): ParticipantView => ({
+        userId,
+        status: partyOf(call, userId) ?? "left",
+        ...(timesOf(call, userId) ?? NO_TIMES),
+      }));
     return { callId, type: callType, callerId, conversationId, status, startedAt, answeredAt, endedAt: call.endedAt ?? null, endReason, participants };
   }
 

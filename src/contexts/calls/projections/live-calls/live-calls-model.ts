@@ -66,6 +66,14 @@ export interface PartyTimes {
   readonly rejectReason: CallRejectReason | null;
 }
 
+/** The times of a party nothing is known of. */
+export const NO_TIMES: PartyTimes = { invitedAt: null, joinedAt: null, leftAt: null, rejectReason: null };
+
+/** When `userId`'s part in `call` last changed, if the view keeps it. */
+export function timesOf(call: LiveCallView, userId: string): PartyTimes | undefined {
+  return call.times !== undefined && Object.hasOwn(call.times, userId) ? call.times[userId] : undefined;
+}
+
 /** A call's running recording. */
 export interface CallRecordingView {
   readonly recordingId: string;
@@ -183,9 +191,8 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
   };
   // fromEntries defines own properties: a user id such as __proto__ stays a plain key.
   const withParties = (call: LiveCallView, userIds: readonly string[], status: PartyStatus, at: number, rejectReason: CallRejectReason | null = null): LiveCallView => {
-    const times = call.times ?? {};
     const timed = (userId: string): PartyTimes => {
-      const was: PartyTimes = (Object.hasOwn(times, userId) ? times[userId] : undefined) ?? { invitedAt: null, joinedAt: null, leftAt: null, rejectReason: null };
+      const was = timesOf(call, userId) ?? NO_TIMES;
       switch (status) {
         case "ringing":
           return { ...was, invitedAt: at, leftAt: null, rejectReason: null };
@@ -201,7 +208,7 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
     return {
       ...call,
       parties: Object.fromEntries([...Object.entries(call.parties), ...userIds.map((userId) => [userId, status] as const)]),
-      times: Object.fromEntries([...Object.entries(times), ...userIds.map((userId) => [userId, timed(userId)] as const)]),
+      times: Object.fromEntries([...Object.entries(call.times ?? {}), ...userIds.map((userId) => [userId, timed(userId)] as const)]),
     };
   };
 
