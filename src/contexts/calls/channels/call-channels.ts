@@ -11,34 +11,34 @@ import { callIdOf, invitePayload, onTopic } from "./call-payloads.js";
 /** A client event's handler: the `ok` response, or a thrown `ServiceError`. */
 type Handler = (identity: SocketIdentity, payload: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
-/** The calls' actions on `webrtc:lobby`, signals aside. */
-function lobbyActions(actions: CallActions): Readonly<Record<string, Handler>> {
-  return {
-    "call:initiate": (identity, payload) => actions.initiate(identity, payload),
-    "call:answer": (identity, payload) => actions.answer(identity, payload),
-    "call:reject": (identity, payload) => actions.reject(identity, payload),
-    "call:end": (identity, payload) => actions.end(identity, payload),
-    "call:join": (identity, payload) => actions.join(identity, callIdOf(payload)),
-    "call:leave": (identity, payload) => actions.leave(identity, callIdOf(payload)),
-    "call:invite": (identity, payload) => {
-      const { callId, calleeIds } = invitePayload(payload);
-      return actions.invite(identity, callId, calleeIds);
-    },
-  };
-}
-
 /**
- * The calls' actions on `call:{callId}` (named in seed 000's style), signals aside; each reads
- * its payload with the topic's `callId` (see `onTopic`).
+ * The calls' actions, signals aside: on `webrtc:lobby` (seed 001's names), and on `call:{callId}`
+ * in seed 000's style, where each reads its payload with the topic's `callId` (see `onTopic`).
  */
-function callActions(actions: CallActions): Readonly<Record<string, Handler>> {
-  const lobby = lobbyActions(actions);
+function actionHandlers(actions: CallActions): { readonly lobby: Readonly<Record<string, Handler>>; readonly call: Readonly<Record<string, Handler>> } {
+  const end: Handler = (identity, payload) => actions.end(identity, payload);
+  const leave: Handler = (identity, payload) => actions.leave(identity, callIdOf(payload));
+  const invite: Handler = (identity, payload) => {
+    const { callId, calleeIds } = invitePayload(payload);
+    return actions.invite(identity, callId, calleeIds);
+  };
   return {
-    invite: lobby["call:invite"]!,
-    leave_call: lobby["call:leave"]!,
-    end_call: lobby["call:end"]!,
-    start_recording: (identity, payload) => actions.startRecording(identity, callIdOf(payload)),
-    stop_recording: (identity, payload) => actions.stopRecording(identity, callIdOf(payload)),
+    lobby: {
+      "call:initiate": (identity, payload) => actions.initiate(identity, payload),
+      "call:answer": (identity, payload) => actions.answer(identity, payload),
+      "call:reject": (identity, payload) => actions.reject(identity, payload),
+      "call:end": end,
+      "call:join": (identity, payload) => actions.join(identity, callIdOf(payload)),
+      "call:leave": leave,
+      "call:invite": invite,
+    },
+    call: {
+      invite,
+      leave_call: leave,
+      end_call: end,
+      start_recording: (identity, payload) => actions.startRecording(identity, callIdOf(payload)),
+      stop_recording: (identity, payload) => actions.stopRecording(identity, callIdOf(payload)),
+    },
   };
 }
 
@@ -95,7 +95,7 @@ function followUser(deps: CallChannelsDeps, identity: SocketIdentity, deliver: (
 export function lobbyFamily(deps: CallChannelsDeps): ChannelFamily {
   const { actions } = deps;
   const handlers: Readonly<Record<string, Handler>> = {
-    ...lobbyActions(actions),
+    ...actionHandlers(actions).lobby,
     ...Object.fromEntries(Object.entries(LOBBY_SIGNALS).map(([event, kind]): [string, Handler] => [event, (identity, payload) => actions.signal(kind, identity, payload)])),
   };
   return {
@@ -130,7 +130,7 @@ export function lobbyFamily(deps: CallChannelsDeps): ChannelFamily {
  */
 export function callFamily(deps: CallChannelsDeps): ChannelFamily {
   const { actions, calls } = deps;
-  const handlers = callActions(actions);
+  const handlers = actionHandlers(actions).call;
   return {
     prefix: "call:",
     async join(topic, _params, identity, outlet) {
