@@ -286,4 +286,16 @@ describe("calls over REST and the socket's call actions, end to end", () => {
     });
     expect(await arrives(carol.lobby.inbox, "call:incoming", { callId: conversationCall })).toMatchObject({ conversationId, participants: ["alice", "bob", "carol"] });
   });
+
+  it("describes every call route in the OpenAPI document, with its parameter, body and responses", async () => {
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, Payload>> };
+    const described = Object.keys(document.paths).filter((path) => path.startsWith("/api/calls/"));
+    expect(described.sort()).toEqual(
+      ["/invite", "/participants", "/ice-servers", "/recording/start", "/recording/stop", "/recording/status"].map((path) => `/api/calls/{call_id}${path}`).sort(),
+    );
+    const invite = document.paths["/api/calls/{call_id}/invite"]?.post;
+    expect(invite?.parameters).toEqual([expect.objectContaining({ name: "call_id", in: "path", required: true })]);
+    expect(JSON.stringify(invite?.requestBody)).toContain("userIds");
+    expect(Object.keys(invite?.responses as Payload).sort()).toEqual(["200", "400", "401", "403", "404", "409", "429", "503"]);
+  });
 });
