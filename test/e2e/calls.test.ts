@@ -1,6 +1,7 @@
-import type { Channel, Socket } from "phoenix";
+import type { Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectSocket, joinChannel, pushTo, watchPresence, type Payload } from "../support/phoenix-client.js";
+import { arrives, listen, received, type Listening } from "../support/channel-inbox.js";
+import { connectSocket, pushTo, watchPresence, type Payload } from "../support/phoenix-client.js";
 import { startService, type ServiceProcess } from "../support/service-process.js";
 import { eventually } from "../support/test-config.js";
 import { tokenFor } from "../support/tokens.js";
@@ -9,9 +10,6 @@ const RINGING_MS = 3_000;
 const SIGNALS_PER_MIN = 20;
 const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 const CANDIDATE = "candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host";
-
-/** What a channel received, in order. */
-type Inbox = { event: string; payload: Payload }[];
 
 const LOBBY_EVENTS = ["call:incoming", "call:answered", "call:rejected", "call:ended", "webrtc:offer", "webrtc:answer", "webrtc:ice-candidate"];
 const CALL_EVENTS = ["participant_joined", "participant_left", "recording_started", "recording_stopped", "offer", "answer", "ice_candidate"];
@@ -43,23 +41,6 @@ describe("calls, end to end", () => {
       sockets.push(socket);
       return socket;
     });
-  }
-
-  /** Joins `topic` on `socket` and records the events it pushes. */
-  async function listen(socket: Socket, topic: string, events: readonly string[]): Promise<{ channel: Channel; inbox: Inbox }> {
-    const channel = socket.channel(topic, {});
-    const inbox: Inbox = [];
-    for (const event of events) channel.on(event, (payload: Payload) => void inbox.push({ event, payload }));
-    await joinChannel(channel);
-    return { channel, inbox };
-  }
-
-  const received = (inbox: Inbox, event: string, match: Payload = {}) =>
-    inbox.filter((item) => item.event === event && Object.entries(match).every(([key, value]) => JSON.stringify(item.payload[key]) === JSON.stringify(value)));
-
-  async function arrives(inbox: Inbox, event: string, match: Payload = {}): Promise<Payload> {
-    await eventually(async () => (received(inbox, event, match).length > 0 ? true : undefined), 10_000, `${event} ${JSON.stringify(match)}`);
-    return received(inbox, event, match)[0]!.payload;
   }
 
   const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -95,8 +76,8 @@ describe("calls, end to end", () => {
   }
 
   let callId: string;
-  let aliceCall: { channel: Channel; inbox: Inbox };
-  let bobCall: { channel: Channel; inbox: Inbox };
+  let aliceCall: Listening;
+  let bobCall: Listening;
 
   it("rings every device of the callee, on the lobby and on the user's channel", async () => {
     const answer = await pushTo(alice.lobby.channel, "call:initiate", { calleeId: "bob", type: "video" });

@@ -4,7 +4,7 @@ import type { CoreConfig } from "../../platform/config/core-config.js";
 import { defineContext } from "../../platform/context-module.js";
 import { callsConfig, type CallsSettings } from "./config.js";
 import type { IceServers } from "./ice-servers.js";
-import { signalingRoutes } from "./routes.js";
+import { callRoutes, signalingRoutes } from "./routes.js";
 import { TOPICS } from "../../platform/contract/topics.js";
 import { MEMBERSHIP } from "../conversations/ports.js";
 import { CallActions } from "./channels/call-actions.js";
@@ -45,7 +45,8 @@ async function iceServersOf(settings: CallsSettings, stack: CoreConfig["stack"],
  * `webrtc:lobby`, `call:{callId}` and the calls' part of `user:{userId}`; the ICE servers a
  * caller's WebRTC peers use (`/api/signaling/ice-config`, `/api/signaling/turn-credentials`,
  * credentials in coturn's REST-API scheme) and, with no TURN server configured, the local
- * stack's coturn. Recordings' media and the calls' REST routes come later.
+ * stack's coturn; one call over REST (`/api/calls/:call_id/…`: invite, participants, ICE servers,
+ * recording start, stop and status). Recordings' media comes later.
  */
 export const calls = defineContext({
   name: "calls",
@@ -85,6 +86,7 @@ export const calls = defineContext({
       lookups: [{ id: "call", title: "A call", keyName: "call id", read: async (callId) => (await liveCalls.call(callId)) ?? null }],
       routes: async (app) => {
         await app.register(signalingRoutes, { ice, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
+        await app.register(callRoutes, { actions, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
       },
     };
   },

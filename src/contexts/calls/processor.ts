@@ -1,4 +1,4 @@
-import type { CallsCommand, SignalingCommand } from "../../platform/contract/generated/avro-types.js";
+import type { CallsCommand, CallsEvent, SignalingCommand, SignalingEvent } from "../../platform/contract/generated/avro-types.js";
 import { callDecider, type CallOptions } from "./domain/decide.js";
 import { nextDeadline, type CallState } from "./domain/state.js";
 import type { ProcessorDefinition, ScheduledCommand } from "../../platform/processor/processor-definition.js";
@@ -12,7 +12,8 @@ import type { ProcessorDefinition, ScheduledCommand } from "../../platform/proce
  * its callees) or `ExpireCallDuration` (an active call's maximum duration), with that deadline;
  * an answer, a rejection or the end decided before it arrives makes it a no-op.
  *
- * Accepted commands answer `{callId}`; start recording `{callId, recordingId}`. Signals are
+ * Accepted commands answer `{callId}`; start recording `{callId, recordingId}`; an invite
+ * `{callId, invited, busy}` (the users it rang, and those it found busy and did not). Signals are
  * sent without waiting for an answer (the gateway checked them), and remembered for retries
  * like any command: a window of 64 per call holds the last seconds of a call's signaling.
  */
@@ -20,12 +21,29 @@ export function callProcessor(options: CallOptions): ProcessorDefinition<"calls"
   return {
     contexts: ["calls", "signaling"],
     decider: callDecider(options),
-    result: (_events, _state, command) =>
-      command.type === "StartRecording" ? { callId: command.data.callId, recordingId: command.data.recordingId } : { callId: command.data.callId },
+    result: (events, _state, command) => callResult(events, command),
     // A call has few commands, retried within seconds; it lasts at most its maximum duration.
     dedupe: { maxEntries: 64, maxAgeMs: 2 * 60 * 60_000 },
     timer: callTimer,
   };
+}
+
+/** What an accepted command answers, from the events it caused. */
+function callResult(events: readonly (CallsEvent | SignalingEvent)[], command: CallsCommand | SignalingCommand): Record<string, unknown> {
+  const { callId } = command.data;
+  switch (command.type) {
+    case "StartRecording":
+      return { callId, recordingId: command.data.recordingId };
+    case "InviteToCall":
+      // An invite's refusals are those of the callees found busy.
+      return {
+        callId,
+        invited: events.flatMap((event) => (event.type === "ParticipantsInvited" ? event.data.userIds : [])),
+        busy: events.flatMap((event) => (event.type === "CallRejected" ? [event.data.userId] : [])),
+      };
+    default:
+      return { callId };
+  }
 }
 
 /** The call's next deadline as the command the runtime issues at it, if the call has one. */

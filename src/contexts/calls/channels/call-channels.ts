@@ -6,6 +6,44 @@ import type { OpenUserChannelPart } from "../../../platform/phoenix/identity-fam
 import { inCall, liveCallKeys, type CallPush, type SignalKind, type ToUserMessage } from "../projections/live-calls/live-calls-model.js";
 import type { LiveCallsReadModel } from "../projections/live-calls/live-calls-read-model.js";
 import type { CallActions } from "./call-actions.js";
+import { callIdOf, invitePayload, onTopic } from "./call-payloads.js";
+
+/** A client event's handler: the `ok` response, or a thrown `ServiceError`. */
+type Handler = (identity: SocketIdentity, payload: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+/**
+ * The calls' actions, signals aside: on `webrtc:lobby` (seed 001's names), and on `call:{callId}`
+ * in seed 000's style, where each reads its payload with the topic's `callId` (see `onTopic`).
+ */
+function actionHandlers(actions: CallActions): { readonly lobby: Readonly<Record<string, Handler>>; readonly call: Readonly<Record<string, Handler>> } {
+  const end: Handler = (identity, payload) => actions.end(identity, payload);
+  const leave: Handler = (identity, payload) => actions.leave(identity, callIdOf(payload));
+  const invite: Handler = (identity, payload) => {
+    const { callId, calleeIds } = invitePayload(payload);
+    return actions.invite(identity, callId, calleeIds);
+  };
+  return {
+    lobby: {
+      "call:initiate": (identity, payload) => actions.initiate(identity, payload),
+      "call:answer": (identity, payload) => actions.answer(identity, payload),
+      "call:reject": (identity, payload) => actions.reject(identity, payload),
+      "call:end": end,
+      "call:join": (identity, payload) => actions.join(identity, callIdOf(payload)),
+      "call:leave": leave,
+      "call:invite": invite,
+    },
+    call: {
+      invite,
+      leave_call: leave,
+      end_call: end,
+      start_recording: (identity, payload) => actions.startRecording(identity, callIdOf(payload)),
+      stop_recording: (identity, payload) => actions.stopRecording(identity, callIdOf(payload)),
+    },
+  };
+}
+
+/** The handler of `event` in `handlers`, if it has one (own keys only). */
+const handlerOf = (handlers: Readonly<Record<string, Handler>>, event: string): Handler | undefined => (Object.hasOwn(handlers, event) ? handlers[event] : undefined);
 
 /** The whole topic of the calls' lobby. */
 export const LOBBY_TOPIC = "webrtc:lobby";
@@ -51,16 +89,14 @@ function followUser(deps: CallChannelsDeps, identity: SocketIdentity, deliver: (
  * `webrtc:lobby`: every user's own lobby of calls. Pushes `call:incoming`, `call:answered`,
  * `call:rejected`, `call:ended` and the signals for the user (`webrtc:offer`, `webrtc:answer`,
  * `webrtc:ice-candidate` `{callId, from, sdp | candidate…}`); handles `call:initiate`,
- * `call:answer`, `call:reject`, `call:end` and the three signals.
+ * `call:answer`, `call:reject`, `call:end`, `call:join`, `call:leave`, `call:invite` and the three
+ * signals.
  */
 export function lobbyFamily(deps: CallChannelsDeps): ChannelFamily {
   const { actions } = deps;
-  const handlers: Readonly<Record<string, (identity: SocketIdentity, payload: Record<string, unknown>) => Promise<Record<string, unknown>>>> = {
-    "call:initiate": (identity, payload) => actions.initiate(identity, payload),
-    "call:answer": (identity, payload) => actions.answer(identity, payload),
-    "call:reject": (identity, payload) => actions.reject(identity, payload),
-    "call:end": (identity, payload) => actions.end(identity, payload),
-    ...Object.fromEntries(Object.entries(LOBBY_SIGNALS).map(([event, kind]) => [event, (identity: SocketIdentity, payload: Record<string, unknown>) => actions.signal(kind, identity, payload)])),
+  const handlers: Readonly<Record<string, Handler>> = {
+    ...actionHandlers(actions).lobby,
+    ...Object.fromEntries(Object.entries(LOBBY_SIGNALS).map(([event, kind]): [string, Handler] => [event, (identity, payload) => actions.signal(kind, identity, payload)])),
   };
   return {
     prefix: LOBBY_TOPIC,
@@ -74,7 +110,7 @@ export function lobbyFamily(deps: CallChannelsDeps): ChannelFamily {
         response: {},
         channel: {
           handleIn: (event, payload) => {
-            const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
+            const handler = handlerOf(handlers, event);
             return handler === undefined ? Promise.resolve(refuse("unknown_event")) : replying(() => handler(identity, payload));
           },
           leave: () => Promise.resolve(stop()),
@@ -89,10 +125,12 @@ export function lobbyFamily(deps: CallChannelsDeps): ChannelFamily {
  * else, and a call unknown, over or of another workspace: `unauthorized`). Pushes
  * `participant_joined`, `participant_left`, `recording_started`, `recording_stopped`, and the
  * call's signals for the user as `offer`, `answer`, `ice_candidate`; handles signals in both
- * dialects (`callId` defaults to the topic's). Leaving the topic does not leave the call.
+ * dialects, `invite` `{calleeId | calleeIds}`, `leave_call`, `end_call`, `start_recording` and
+ * `stop_recording` (`callId` defaults to the topic's). Leaving the topic does not leave the call.
  */
 export function callFamily(deps: CallChannelsDeps): ChannelFamily {
   const { actions, calls } = deps;
+  const handlers = actionHandlers(actions).call;
   return {
     prefix: "call:",
     async join(topic, _params, identity, outlet) {
@@ -106,8 +144,10 @@ export function callFamily(deps: CallChannelsDeps): ChannelFamily {
         channel: {
           handleIn: (event, payload) => {
             const kind = Object.hasOwn(CALL_SIGNALS, event) ? CALL_SIGNALS[event] : Object.hasOwn(LOBBY_SIGNALS, event) ? LOBBY_SIGNALS[event] : undefined;
-            if (kind === undefined) return Promise.resolve(refuse("unknown_event"));
-            return replying(() => actions.signal(kind, identity, payload, callId));
+            if (kind !== undefined) return replying(() => actions.signal(kind, identity, payload, callId));
+            const handler = handlerOf(handlers, event);
+            if (handler === undefined) return Promise.resolve(refuse("unknown_event"));
+            return replying(() => handler(identity, onTopic(payload, callId)));
           },
           leave: () => Promise.resolve(stops.forEach((stop) => stop())),
         },

@@ -31,6 +31,21 @@ export function initiatePayload(payload: Record<string, unknown>): InitiatePaylo
   return { calleeIds, callType: type as CallType, conversationId: optionalText(payload, "conversationId", MAX_ID) };
 }
 
+/** `call:invite` `{callId, calleeId | calleeIds}`: the users to ring into the call, once each. */
+export function invitePayload(payload: Record<string, unknown>): { readonly callId: string; readonly calleeIds: readonly string[] } {
+  return { callId: callIdOf(payload), calleeIds: callees(payload) };
+}
+
+/**
+ * A push on `call:{callId}` as the lobby's payload: its `callId` is the topic's call when
+ * absent; naming another call is `invalid`.
+ */
+export function onTopic(payload: Record<string, unknown>, topicCallId: string): Record<string, unknown> {
+  if (absent(payload.callId)) return { ...payload, callId: topicCallId };
+  if (payload.callId !== topicCallId) throw invalid("callId must be the call of this topic");
+  return payload;
+}
+
 function callees(payload: Record<string, unknown>): string[] {
   if (!absent(payload.calleeId) && !absent(payload.calleeIds)) throw invalid("give calleeId or calleeIds, not both");
   const ids: unknown[] = absent(payload.calleeIds) ? [text(payload, "calleeId", MAX_ID)] : listOf(payload.calleeIds);

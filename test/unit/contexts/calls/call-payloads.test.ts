@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_CANDIDATE, MAX_SDP, initiatePayload, rejectReason, signalPayload } from "../../../../src/contexts/calls/channels/call-payloads.js";
+import { MAX_CANDIDATE, MAX_SDP, initiatePayload, invitePayload, onTopic, rejectReason, signalPayload } from "../../../../src/contexts/calls/channels/call-payloads.js";
 import { signalPushes } from "../../../../src/contexts/calls/projections/signal-relay/signal-relay.js";
 
 const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n";
@@ -23,6 +23,23 @@ describe("call payloads", () => {
     expect(() => initiatePayload({ calleeIds: [42], type: "audio" })).toThrow(/user ids/);
     expect(() => initiatePayload({ calleeId: "bob", type: "fax" })).toThrow(/type must be one of audio, video/);
     expect(() => initiatePayload({ calleeId: "bob", calleeIds: ["carol"], type: "audio" })).toThrow(/not both/);
+  });
+
+  it("reads an invite's call and callees, once each, and refuses one without either", () => {
+    expect(invitePayload({ callId: "k", calleeId: "erin" })).toEqual({ callId: "k", calleeIds: ["erin"] });
+    expect(invitePayload({ callId: "k", calleeIds: ["erin", "frank", "erin"] })).toEqual({ callId: "k", calleeIds: ["erin", "frank"] });
+    expect(() => invitePayload({ calleeId: "erin" })).toThrow(/callId is required/);
+    expect(() => invitePayload({ callId: "k" })).toThrow(/calleeId is required/);
+    expect(() => invitePayload({ callId: "k", calleeIds: [] })).toThrow(/at least one/);
+    expect(() => invitePayload({ callId: "k", calleeIds: ["a", "b", "c", "d", "e", "f", "g", "h"] })).toThrow(/at most 7/);
+  });
+
+  it("gives a push on call:{callId} the topic's call, and refuses one naming another", () => {
+    expect(onTopic({}, "k")).toEqual({ callId: "k" });
+    expect(onTopic({ callId: null, calleeId: "erin" }, "k")).toEqual({ callId: "k", calleeId: "erin" });
+    expect(onTopic({ callId: "k" }, "k")).toEqual({ callId: "k" });
+    expect(() => onTopic({ callId: "other" }, "k")).toThrow(/callId must be the call of this topic/);
+    expect(() => onTopic({ callId: 42 }, "k")).toThrow(/callId must be the call of this topic/);
   });
 
   it("reads a rejection's reason, declined by default", () => {

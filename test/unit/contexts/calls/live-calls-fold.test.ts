@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { foldLiveCalls, inCall, type LiveCallView } from "../../../../src/contexts/calls/projections/live-calls/live-calls-model.js";
 
-const meta = (actorId: string) => ({ eventId: "e", occurredAt: 1_000, correlationId: "c", causationId: null, actorId, workspaceId: "w1" });
-const record = (type: string, value: Record<string, unknown>) => ({ fullName: `quikchat.calls.${type}`, value: { meta: meta("x"), callId: "k", ...value } });
+const meta = (actorId: string, occurredAt = 1_000) => ({ eventId: "e", occurredAt, correlationId: "c", causationId: null, actorId, workspaceId: "w1" });
+const record = (type: string, value: Record<string, unknown>, at = 1_000) => ({ fullName: `quikchat.calls.${type}`, value: { meta: meta("x", at), callId: "k", ...value } });
 const started = (callerId: string, calleeIds: string[]) =>
   record("CallStarted", { callType: "video", callerId, calleeIds, conversationId: null, ringingExpiresAt: 61_000 });
 
@@ -49,5 +49,40 @@ describe("the live-calls fold", () => {
     const { calls, userPushes, callPushes } = foldLiveCalls(new Map([["k", ended]]), [record("CallEnded", { reason: "completed", durationMs: 5, endedBy: null })]);
     expect(calls.get("k")).toBe(ended);
     expect([...userPushes, ...callPushes]).toEqual([]);
+  });
+
+  it("keeps when each party was rung, came in, left or stopped ringing, and why", () => {
+    const { calls } = foldLiveCalls(new Map(), [
+      started("alice", ["bob", "carol"]),
+      record("CallAnswered", { userId: "bob", connectionId: "b1", maxDurationExpiresAt: 99_000 }, 2_000),
+      record("ParticipantJoined", { userId: "bob" }, 2_001),
+      record("CallRejected", { userId: "carol", reason: "no_answer" }, 3_000),
+      record("ParticipantLeft", { userId: "bob" }, 4_000),
+      record("ParticipantsInvited", { userIds: ["carol"], ringingExpiresAt: 65_000 }, 5_000),
+      record("ParticipantJoined", { userId: "bob" }, 6_000),
+    ]);
+    const call = calls.get("k")!;
+    expect(call.answeredAt).toBe(2_000);
+    expect(call.times).toEqual({
+      alice: { invitedAt: null, joinedAt: 1_000, leftAt: null, rejectReason: null },
+      bob: { invitedAt: 1_000, joinedAt: 6_000, leftAt: null, rejectReason: null },
+      carol: { invitedAt: 5_000, joinedAt: null, leftAt: null, rejectReason: null },
+    });
+    const { calls: after } = foldLiveCalls(calls, [record("CallRejected", { userId: "carol", reason: "declined" }, 7_000)]);
+    expect(after.get("k")?.times?.carol).toEqual({ invitedAt: 5_000, joinedAt: null, leftAt: 7_000, rejectReason: "declined" });
+  });
+
+  it("keeps the running recording with who started it and when, and when the call ended", () => {
+    const { calls } = foldLiveCalls(new Map(), [
+      started("alice", ["bob"]),
+      record("CallAnswered", { userId: "bob", connectionId: null, maxDurationExpiresAt: 99_000 }, 2_000),
+      record("RecordingStarted", { recordingId: "r1", startedBy: "bob" }, 3_000),
+    ]);
+    expect(calls.get("k")).toMatchObject({ recordingId: "r1", recording: { recordingId: "r1", startedBy: "bob", startedAt: 3_000 }, endedAt: null });
+    const { calls: after } = foldLiveCalls(calls, [
+      record("RecordingStopped", { recordingId: "r1", stoppedBy: null, durationMs: 1_000 }, 4_000),
+      record("CallEnded", { reason: "completed", durationMs: 2_000, endedBy: "alice" }, 4_000),
+    ]);
+    expect(after.get("k")).toMatchObject({ status: "ended", recordingId: null, recording: null, endedAt: 4_000 });
   });
 });

@@ -1,4 +1,4 @@
-import type { CallEndReason, CallType } from "../../../../platform/contract/generated/avro-types.js";
+import type { CallEndReason, CallRejectReason, CallType } from "../../../../platform/contract/generated/avro-types.js";
 import { eventOf } from "../../../../platform/contract/event-records.js";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
 
@@ -46,6 +46,45 @@ export interface LiveCallView {
   readonly answeredAt: number | null;
   readonly endReason: CallEndReason | null;
   readonly recordingId: string | null;
+  /** When each party's part last changed; absent in views projected before it was kept (rebuild the projection to fill it). */
+  readonly times?: Readonly<Record<string, PartyTimes>>;
+  /** The running recording; absent in views projected before it was kept (then `recordingId` alone tells). */
+  readonly recording?: CallRecordingView | null;
+  /** When the call ended (epoch milliseconds); absent while live and in views projected before it was kept. */
+  readonly endedAt?: number | null;
+}
+
+/** When a party's part in a call last changed, in epoch milliseconds (the events' times). */
+export interface PartyTimes {
+  /** When the call last rang them; null for the caller, whom it never rang. */
+  readonly invitedAt: number | null;
+  /** When they last came into the call (the caller: when it started). */
+  readonly joinedAt: number | null;
+  /** When they last left the call or stopped ringing (declined, busy, no answer); null while in it or ringing. */
+  readonly leftAt: number | null;
+  /** Why they stopped ringing, while that is their part. */
+  readonly rejectReason: CallRejectReason | null;
+}
+
+/** The times of a party nothing is known of. */
+export const NO_TIMES: PartyTimes = { invitedAt: null, joinedAt: null, leftAt: null, rejectReason: null };
+
+/** When `userId`'s part in `call` last changed, if the view keeps it. */
+export function timesOf(call: LiveCallView, userId: string): PartyTimes | undefined {
+  return call.times !== undefined && Object.hasOwn(call.times, userId) ? call.times[userId] : undefined;
+}
+
+/** A call's running recording. */
+export interface CallRecordingView {
+  readonly recordingId: string;
+  readonly startedBy: string;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+}
+
+/** What `userId` is to `call`, or undefined when the call never involved them. */
+export function partyOf(call: LiveCallView, userId: string): PartyStatus | undefined {
+  return Object.hasOwn(call.parties, userId) ? call.parties[userId] : undefined;
 }
 
 /** A push to one user's sockets: on `webrtc:lobby` (`lobby`) or on `user:{userId}` (`user`), except the connection named. */
@@ -109,7 +148,7 @@ export function partiesIn(call: LiveCallView, ...statuses: PartyStatus[]): strin
 /** Whether the call is live and `userId` a participant or a ringing callee of it. */
 export function inCall(call: LiveCallView | undefined, userId: string): boolean {
   if (call === undefined || call.status === "ended") return false;
-  const status = Object.hasOwn(call.parties, userId) ? call.parties[userId] : undefined;
+  const status = partyOf(call, userId);
   return status === "joined" || status === "ringing";
 }
 
@@ -125,8 +164,9 @@ type CallRecord = Pick<ConsumedRecord, "fullName" | "value">;
  * Folds call events into the calls they are about (pure): `calls` holds the stored view of every
  * call the records name (a missing one was never seen). An event about a call never seen, other
  * than its start, changes nothing (it was projected before the read model was cleared without
- * its start: impossible with a rebuild from the beginning). Each event is pushed to whom it
- * concerns:
+ * its start: impossible with a rebuild from the beginning). Each party's times follow the events'
+ * `occurredAt` ({@link PartyTimes}); the running recording, with who started it and when, and the
+ * time of the end are kept too. Each event is pushed to whom it concerns:
  * - started, invited: `call:incoming` (lobby) and `incoming_call` (user channel) to each callee rung;
  * - answered: `call:answered` to everyone in the call and ringing, and `call:ended`/`call_ended`
  *   (`answered_elsewhere`) to the answerer's other connections;
@@ -149,10 +189,28 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
   const toUsers = (userIds: readonly string[], topic: UserPush["topic"], event: string, payload: Record<string, unknown>, exceptConnectionId?: string) => {
     for (const userId of userIds) userPushes.push({ userId, workspaceId, topic, event, payload, ...(exceptConnectionId === undefined ? {} : { exceptConnectionId }) });
   };
-  const withParties = (call: LiveCallView, userIds: readonly string[], status: PartyStatus): LiveCallView => ({
-    ...call,
-    parties: Object.fromEntries([...Object.entries(call.parties), ...userIds.map((userId) => [userId, status] as const)]),
-  });
+  // fromEntries defines own properties: a user id such as __proto__ stays a plain key.
+  const withParties = (call: LiveCallView, userIds: readonly string[], status: PartyStatus, at: number, rejectReason: CallRejectReason | null = null): LiveCallView => {
+    const timed = (userId: string): PartyTimes => {
+      const was = timesOf(call, userId) ?? NO_TIMES;
+      switch (status) {
+        case "ringing":
+          return { ...was, invitedAt: at, leftAt: null, rejectReason: null };
+        case "joined":
+          // A CallAnswered and its ParticipantJoined both say so: the first one's time stays.
+          return { ...was, joinedAt: partyOf(call, userId) === "joined" ? was.joinedAt : at, leftAt: null, rejectReason: null };
+        case "left":
+          return { ...was, leftAt: at, rejectReason: null };
+        case "rejected":
+          return { ...was, leftAt: at, rejectReason };
+      }
+    };
+    return {
+      ...call,
+      parties: Object.fromEntries([...Object.entries(call.parties), ...userIds.map((userId) => [userId, status] as const)]),
+      times: Object.fromEntries([...Object.entries(call.times ?? {}), ...userIds.map((userId) => [userId, timed(userId)] as const)]),
+    };
+  };
 
   for (const record of records) {
     const event = eventOf(record, "calls");
@@ -162,21 +220,23 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
     if (event.type === "CallStarted") {
       if (calls.has(callId)) continue;
       const { callType, callerId, calleeIds, conversationId, meta } = event.data;
-      // fromEntries defines own properties: a user id such as __proto__ stays a plain key.
-      const parties = Object.fromEntries<PartyStatus>([...calleeIds.map((userId): [string, PartyStatus] => [userId, "ringing"]), [callerId, "joined"]]);
-      const call: LiveCallView = {
+      const opened: LiveCallView = {
         callId,
         workspaceId: meta.workspaceId,
         callType,
         callerId,
         conversationId,
         status: "ringing",
-        parties,
+        parties: {},
         startedAt: meta.occurredAt,
         answeredAt: null,
         endReason: null,
         recordingId: null,
+        times: {},
+        recording: null,
+        endedAt: null,
       };
+      const call = withParties(withParties(opened, calleeIds, "ringing", meta.occurredAt), [callerId], "joined", meta.occurredAt);
       calls.set(callId, call);
       member(callerId, callId, true);
       const incoming = incomingPayload(call);
@@ -186,10 +246,11 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
     }
     const before = calls.get(callId);
     if (before === undefined || before.status === "ended") continue;
+    const at = event.data.meta.occurredAt;
     switch (event.type) {
       case "ParticipantsInvited": {
         const { userIds } = event.data;
-        const call = withParties(before, userIds, "ringing");
+        const call = withParties(before, userIds, "ringing", at);
         calls.set(callId, call);
         const incoming = incomingPayload(call);
         toUsers(userIds, "lobby", "call:incoming", incoming);
@@ -197,8 +258,8 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
         break;
       }
       case "CallAnswered": {
-        const { userId, connectionId, meta } = event.data;
-        const call: LiveCallView = { ...withParties(before, [userId], "joined"), status: "active", answeredAt: before.answeredAt ?? meta.occurredAt };
+        const { userId, connectionId } = event.data;
+        const call: LiveCallView = { ...withParties(before, [userId], "joined", at), status: "active", answeredAt: before.answeredAt ?? at };
         calls.set(callId, call);
         toUsers(partiesIn(call, "joined", "ringing"), "lobby", "call:answered", { callId, userId });
         if (connectionId !== null) {
@@ -210,21 +271,21 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
       }
       case "ParticipantJoined": {
         const { userId } = event.data;
-        calls.set(callId, withParties(before, [userId], "joined"));
+        calls.set(callId, withParties(before, [userId], "joined", at));
         member(userId, callId, true);
         callPushes.push({ callId, event: "participant_joined", payload: { callId, userId } });
         break;
       }
       case "ParticipantLeft": {
         const { userId } = event.data;
-        calls.set(callId, withParties(before, [userId], "left"));
+        calls.set(callId, withParties(before, [userId], "left", at));
         member(userId, callId, false);
         callPushes.push({ callId, event: "participant_left", payload: { callId, userId } });
         break;
       }
       case "CallRejected": {
         const { userId, reason } = event.data;
-        const call = withParties(before, [userId], "rejected");
+        const call = withParties(before, [userId], "rejected", at, reason);
         calls.set(callId, call);
         member(userId, callId, false);
         toUsers([...new Set([...partiesIn(call, "joined"), userId])], "lobby", "call:rejected", { callId, userId, reason });
@@ -232,19 +293,19 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
       }
       case "RecordingStarted": {
         const { recordingId, startedBy } = event.data;
-        calls.set(callId, { ...before, recordingId });
+        calls.set(callId, { ...before, recordingId, recording: { recordingId, startedBy, startedAt: at } });
         callPushes.push({ callId, event: "recording_started", payload: { callId, recordingId, startedBy } });
         break;
       }
       case "RecordingStopped": {
         const { recordingId, stoppedBy, durationMs } = event.data;
-        calls.set(callId, { ...before, recordingId: null });
+        calls.set(callId, { ...before, recordingId: null, recording: null });
         callPushes.push({ callId, event: "recording_stopped", payload: { callId, recordingId, stoppedBy, durationMs } });
         break;
       }
       case "CallEnded": {
         const { reason, endedBy, durationMs } = event.data;
-        calls.set(callId, { ...before, status: "ended", endReason: reason });
+        calls.set(callId, { ...before, status: "ended", endReason: reason, endedAt: at });
         const everyone = Object.keys(before.parties).sort();
         for (const userId of everyone) member(userId, callId, false);
         const ended = { callId, reason, endedBy, durationMs };
