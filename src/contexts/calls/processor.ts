@@ -1,6 +1,6 @@
 import type { CallsCommand, SignalingCommand } from "../../platform/contract/generated/avro-types.js";
 import { callDecider, type CallOptions } from "./domain/decide.js";
-import { nextDeadline, type CallState } from "./domain/state.js";
+import { nextDeadline, recordingOf, type CallState } from "./domain/state.js";
 import type { ProcessorDefinition, ScheduledCommand } from "../../platform/processor/processor-definition.js";
 
 /**
@@ -12,7 +12,9 @@ import type { ProcessorDefinition, ScheduledCommand } from "../../platform/proce
  * its callees) or `ExpireCallDuration` (an active call's maximum duration), with that deadline;
  * an answer, a rejection or the end decided before it arrives makes it a no-op.
  *
- * Accepted commands answer `{callId}`; start recording `{callId, recordingId}`. Signals are
+ * Accepted commands answer `{callId}`; start recording `{callId, recordingId}`; attaching a
+ * recording's media and deleting a recording `{callId, recordingId, objectKey}` (the recording's
+ * object, null before any upload). Signals are
  * sent without waiting for an answer (the gateway checked them), and remembered for retries
  * like any command: a window of 64 per call holds the last seconds of a call's signaling.
  */
@@ -20,8 +22,20 @@ export function callProcessor(options: CallOptions): ProcessorDefinition<"calls"
   return {
     contexts: ["calls", "signaling"],
     decider: callDecider(options),
-    result: (_events, _state, command) =>
-      command.type === "StartRecording" ? { callId: command.data.callId, recordingId: command.data.recordingId } : { callId: command.data.callId },
+    result: (_events, state, command) => {
+      switch (command.type) {
+        case "StartRecording":
+          return { callId: command.data.callId, recordingId: command.data.recordingId };
+        case "AttachRecordingMedia":
+        case "DeleteRecording": {
+          const { callId, recordingId } = command.data;
+          const recording = state.status === "absent" ? undefined : recordingOf(state, recordingId);
+          return { callId, recordingId, objectKey: recording?.objectKey ?? null };
+        }
+        default:
+          return { callId: command.data.callId };
+      }
+    },
     // A call has few commands, retried within seconds; it lasts at most its maximum duration.
     dedupe: { maxEntries: 64, maxAgeMs: 2 * 60 * 60_000 },
     timer: callTimer,
