@@ -186,6 +186,15 @@ describe("recordings, end to end", () => {
     expect((await api("alice", "/api/recordings?cursor=not-ours")).status).toBe(400);
     await command("StopRecording", "bob", callId);
     await recordingOnceIn("alice", second, "stopped");
+
+    // An upload must say its length; one without a type is stored as bytes.
+    const chunked = new ReadableStream<Uint8Array>({ start: (controller) => (controller.enqueue(new Uint8Array([1, 2, 3])), controller.close()) });
+    const unsized = await api("bob", `/api/recordings/${second}/content`, { method: "PUT", body: chunked, duplex: "half" } as RequestInit);
+    expect(unsized.status).toBe(411);
+    const untyped = await api("bob", `/api/recordings/${second}/content`, { method: "PUT", body: Buffer.from([1, 2, 3]) });
+    expect(await json(untyped)).toMatchObject({ status: "uploaded", size: 3, contentType: "application/octet-stream" });
+    const bytes = await api("alice", `/api/recordings/${second}/download`);
+    expect([bytes.headers.get("content-type"), [...new Uint8Array(await bytes.arrayBuffer())]]).toEqual(["application/octet-stream", [1, 2, 3]]);
   });
 
   it("deletes it for everyone at its starter's request, and removes its media from S3", async () => {
