@@ -189,7 +189,7 @@ describe("recordings, end to end", () => {
 
     // An upload must say its length; one without a type is stored as bytes.
     const chunked = new ReadableStream<Uint8Array>({ start: (controller) => (controller.enqueue(new Uint8Array([1, 2, 3])), controller.close()) });
-    const unsized = await api("bob", `/api/recordings/${second}/content`, { method: "PUT", body: chunked, duplex: "half" } as RequestInit);
+    const unsized = await api("bob", `/api/recordings/${second}/content`, { method: "PUT", body: chunked, duplex: "half" });
     expect(unsized.status).toBe(411);
     const untyped = await api("bob", `/api/recordings/${second}/content`, { method: "PUT", body: Buffer.from([1, 2, 3]) });
     expect(await json(untyped)).toMatchObject({ status: "uploaded", size: 3, contentType: "application/octet-stream" });
