@@ -1,7 +1,7 @@
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
 import type { ContextModule } from "../platform/context-module.js";
 import { DEPENDENCIES, type Dependency } from "../platform/dependencies.js";
-import { LOCAL_S3PROXY, type StackSpec } from "../infra/stack/stack.js";
+import type { StackSpec } from "../infra/stack/stack.js";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
@@ -12,9 +12,9 @@ function local(url: URL): { host: string; port: number } | undefined {
 
 /**
  * The part of the configuration the local stack can serve: every dependency of `uses` (all of
- * them unless told) whose address is on this machine, S3Proxy while the recordings' storage has no
- * S3_ENDPOINT (outside production), and the servers the contexts of `modules` ask for with their
- * settings (coturn for calls, unless a TURN server is configured). A variable
+ * them unless told) whose address is on this machine, and the servers the contexts of `modules`
+ * ask for with their settings (for calls: coturn unless a TURN server is configured, S3Proxy
+ * while the recordings' storage has no S3_ENDPOINT, outside production). A variable
  * pointing elsewhere means the user runs that server, so the stack leaves it alone.
  */
 export function stackSpecFromConfig(
@@ -49,9 +49,6 @@ export function stackSpecFromConfig(
       databases: [mysqlUrl.pathname.replace(/^\//, "")].filter(Boolean),
     };
   }
-  // TODO(issue 13): asked for by the calls context's localServers once its recordings use the storage;
-  // until then every process of this configuration asks for it.
-  if (config.recordingStorage.target.kind === "stack") spec.s3proxy = LOCAL_S3PROXY;
   for (const module of modules) Object.assign(spec, module.localServers?.(settingsOf(config, module)));
   return spec;
 }

@@ -1,6 +1,5 @@
 import { CORE_SLICES, type CoreConfig } from "../platform/config/core-config.js";
 import { loadSlices, variablesOf, type ConfigSlice } from "../platform/config/config-slice.js";
-import { recordingStorageConfig, type RecordingStorageSettings } from "../platform/config/recording-storage-config.js";
 import type { ContextModule } from "../platform/context-module.js";
 import { consoleConfig, type ConsoleSettings } from "../console/console-config.js";
 import { calls } from "./calls/module.js";
@@ -22,16 +21,14 @@ type Module = (typeof CONTEXT_MODULES)[number];
 type SettingsOfModule<M> = M extends ContextModule<string, infer Settings> ? Settings : never;
 
 /**
- * The whole configuration of a process: the platform's, the operators' console's, the recordings'
- * object storage's, and every context's settings under the context's name.
+ * The whole configuration of a process: the platform's, the operators' console's, and every
+ * context's settings under the context's name (the recordings' object storage is the calls').
  */
-export type Config = CoreConfig & { readonly console: ConsoleSettings; readonly recordingStorage: RecordingStorageSettings } & { readonly [M in Module as M["name"]]: SettingsOfModule<M> };
+export type Config = CoreConfig & { readonly console: ConsoleSettings } & { readonly [M in Module as M["name"]]: SettingsOfModule<M> };
 
 const SLICES: readonly ConfigSlice[] = [
   ...CORE_SLICES,
   consoleConfig,
-  // Read by the stack (S3Proxy while no S3_ENDPOINT is set); the calls context's recordings will store there.
-  recordingStorageConfig,
   ...CONTEXT_MODULES.flatMap((module): ConfigSlice[] => (module.config ? [module.config] : []))];
 
 /**

@@ -1,5 +1,6 @@
 import { defineSlice, list, optionalText, positiveInt, type SettingsOf } from "../../platform/config/config-slice.js";
 import { isPlaceholderSecret, nodeEnv } from "../../platform/config/core-config.js";
+import { recordingStorageConfig } from "../../platform/config/recording-storage-config.js";
 
 const HOST = String.raw`(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?`;
 /** `turn:host[:port][?transport=udp|tcp]` or `turns:` (RFC 7065). */
@@ -25,10 +26,15 @@ export type TurnSource =
   | { readonly kind: "stack" }
   | { readonly kind: "none" };
 
-/** The calls context's configuration: the call rules' timers, the signaling budget, and the ICE servers handed to clients. */
+/**
+ * The calls context's configuration: the call rules' timers, the signaling budget, the ICE servers
+ * handed to clients, and where recordings' media is stored (the variables of
+ * {@link recordingStorageConfig}, read through the same schemas).
+ */
 export const callsConfig = defineSlice({
   name: "calls",
   variables: {
+    ...recordingStorageConfig.variables,
     NODE_ENV: nodeEnv,
     TURN_SECRET: optionalText,
     TURN_TTL: positiveInt.default(86_400),
@@ -41,7 +47,7 @@ export const callsConfig = defineSlice({
     RATE_LIMIT_SIGNALS_PER_MIN: positiveInt.default(600),
   },
   problems: (env) => {
-    const problems: string[] = [];
+    const problems: string[] = [...(recordingStorageConfig.problems?.(env) ?? [])];
     const secret = env.TURN_SECRET;
     const staticCredentials = env.TURN_USERNAME !== undefined || env.TURN_CREDENTIAL !== undefined;
     if (secret !== undefined && staticCredentials) {
@@ -74,6 +80,8 @@ export const callsConfig = defineSlice({
     maxDurationMs: env.CALL_MAX_DURATION_MS,
     /** Per user and per signaling event name (offer, answer, candidate), shared across gateways. */
     signalsPerMinute: env.RATE_LIMIT_SIGNALS_PER_MIN,
+    /** Where recordings' media is stored, and the largest one accepted. */
+    recordings: recordingStorageConfig.settings(env),
   }),
 });
 

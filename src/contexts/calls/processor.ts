@@ -1,6 +1,6 @@
 import type { CallsCommand, CallsEvent, SignalingCommand, SignalingEvent } from "../../platform/contract/generated/avro-types.js";
 import { callDecider, type CallOptions } from "./domain/decide.js";
-import { nextDeadline, type CallState } from "./domain/state.js";
+import { nextDeadline, recordingOf, type CallState } from "./domain/state.js";
 import type { ProcessorDefinition, ScheduledCommand } from "../../platform/processor/processor-definition.js";
 
 /**
@@ -13,7 +13,9 @@ import type { ProcessorDefinition, ScheduledCommand } from "../../platform/proce
  * an answer, a rejection or the end decided before it arrives makes it a no-op.
  *
  * Accepted commands answer `{callId}`; start recording `{callId, recordingId}`; an invite
- * `{callId, invited, busy}` (the users it rang, and those it found busy and did not). Signals are
+ * `{callId, invited, busy}` (the users it rang, and those it found busy and did not); attaching a
+ * recording's media and deleting a recording `{callId, recordingId, objectKey}` (the recording's
+ * object, null before any upload). Signals are
  * sent without waiting for an answer (the gateway checked them), and remembered for retries
  * like any command: a window of 64 per call holds the last seconds of a call's signaling.
  */
@@ -21,7 +23,7 @@ export function callProcessor(options: CallOptions): ProcessorDefinition<"calls"
   return {
     contexts: ["calls", "signaling"],
     decider: callDecider(options),
-    result: (events, _state, command) => callResult(events, command),
+    result: (events, state, command) => callResult(events, state, command),
     // A call has few commands, retried within seconds; it lasts at most its maximum duration.
     dedupe: { maxEntries: 64, maxAgeMs: 2 * 60 * 60_000 },
     timer: callTimer,
@@ -29,11 +31,17 @@ export function callProcessor(options: CallOptions): ProcessorDefinition<"calls"
 }
 
 /** What an accepted command answers, from the events it caused. */
-function callResult(events: readonly (CallsEvent | SignalingEvent)[], command: CallsCommand | SignalingCommand): Record<string, unknown> {
+function callResult(events: readonly (CallsEvent | SignalingEvent)[], state: CallState, command: CallsCommand | SignalingCommand): Record<string, unknown> {
   const { callId } = command.data;
   switch (command.type) {
     case "StartRecording":
       return { callId, recordingId: command.data.recordingId };
+    case "AttachRecordingMedia":
+    case "DeleteRecording": {
+      const { recordingId } = command.data;
+      const recording = state.status === "absent" ? undefined : recordingOf(state, recordingId);
+      return { callId, recordingId, objectKey: recording?.objectKey ?? null };
+    }
     case "InviteToCall":
       // An invite's refusals are those of the callees found busy.
       return {

@@ -11,6 +11,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import {
+  IncompleteUploadError,
   ObjectNotFoundError,
   ObjectStoreError,
   ObjectTooLargeError,
@@ -52,12 +53,12 @@ class ExactLength extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.size) done(new ObjectStoreError(`the upload carries more than the ${this.size} bytes it announced`));
+    if (this.seen > this.size) done(new IncompleteUploadError(`the upload carries more than the ${this.size} bytes it announced`));
     else done(null, chunk);
   }
 
   override _flush(done: TransformCallback): void {
-    done(this.seen === this.size ? null : new ObjectStoreError(`the upload ended after ${this.seen} of the ${this.size} bytes it announced`));
+    done(this.seen === this.size ? null : new IncompleteUploadError(`the upload ended after ${this.seen} of the ${this.size} bytes it announced`));
   }
 }
 

@@ -33,7 +33,9 @@ export const ERROR_CODES = {
   conflict: { status: 409, temporary: false, title: "Conflict" },
   /** The channel already holds its `maxSubscribers` joined sockets: try again later. */
   channel_full: { status: 409, temporary: true, title: "Conflict" },
-  /** A frame larger than the configured limit (`max_bytes`). */
+  /** An upload that does not say its length (`Content-Length`). */
+  length_required: { status: 411, temporary: false, title: "Length Required" },
+  /** A frame larger than the configured limit (`max_bytes`), or an upload larger than the store takes. */
   payload_too_large: { status: 413, temporary: false, title: "Payload Too Large" },
   /** A binary push: handlers take JSON objects only. */
   binary_unsupported: { status: 415, temporary: false, title: "Unsupported Media Type" },

@@ -30,8 +30,8 @@ export interface ObjectUpload {
  *
  * - `put` is atomic: a reader sees the previous object or the whole new one, never part of it. It
  *   refuses an object larger than the store's limit with {@link ObjectTooLargeError} before sending
- *   anything, and a stream that carries more or fewer bytes than it announced is refused too;
- *   nothing is stored then.
+ *   anything, and a stream that carries more or fewer bytes than it announced is refused with
+ *   {@link IncompleteUploadError}; nothing is stored then.
  * - `get` and `head` reject with {@link ObjectNotFoundError} for a key that holds nothing.
  * - `delete` is idempotent: deleting a missing key succeeds.
  * - Any other refusal (credentials, network, the store itself) is an {@link ObjectStoreError}
@@ -68,5 +68,13 @@ export class ObjectTooLargeError extends ObjectStoreError {
   constructor(readonly key: string, readonly size: number, readonly maxBytes: number) {
     super(`${key}: ${size} bytes exceed the limit of ${maxBytes} bytes (RECORDING_MAX_BYTES)`);
     this.name = "ObjectTooLargeError";
+  }
+}
+
+/** A streamed upload carried more or fewer bytes than it announced (or its source failed); nothing was stored. */
+export class IncompleteUploadError extends ObjectStoreError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "IncompleteUploadError";
   }
 }

@@ -85,6 +85,7 @@ describe("the contexts list wires every role and tool", () => {
       "projection:presence",
       "projection:probe",
       "projection:read-positions",
+      "projection:recordings",
       "projection:sessions",
       "projection:signal-relay",
       "projection:typing",
@@ -116,7 +117,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

@@ -11,18 +11,15 @@ const usedWith = (env: Record<string, string>) => {
 };
 
 describe("the dependencies a configuration uses", () => {
-  it("are the platform's and MySQL with the default history store: MongoDB is not one", () => {
-    expect(usedWith({})).toEqual(["kafka", "schema_registry", "redis", "mysql"]);
-  });
-
-  it("include MongoDB when the conversations keep their history there", () => {
+  it("are the platform's, MySQL and MongoDB (the calls' recordings), whatever the history store", () => {
+    expect(usedWith({})).toEqual(["kafka", "schema_registry", "redis", "mysql", "mongo"]);
     expect(usedWith({ HISTORY_STORE: "mongo" })).toEqual(["kafka", "schema_registry", "redis", "mysql", "mongo"]);
   });
 
   it("decide what the local stack brings up for start", () => {
     const config = loadConfig({});
     const spec = stackSpecFromConfig(config, usedWith({}));
-    expect(Object.keys(spec).filter((key) => !["dir", "javaHome"].includes(key)).sort()).toEqual(["coturn", "kafka", "mysql", "redis", "registry", "s3proxy"]);
+    expect(Object.keys(spec).filter((key) => !["dir", "javaHome"].includes(key)).sort()).toEqual(["coturn", "kafka", "mongo", "mysql", "redis", "registry", "s3proxy"]);
     expect(stackSpecFromConfig(config).mongo).toBeDefined();
   });
 
@@ -36,7 +33,7 @@ describe("the dependencies a configuration uses", () => {
     expect(stackSpecFromConfig(loadConfig({})).s3proxy).toEqual({ host: "127.0.0.1", port: 8333, version: "2.6.0" });
     expect(stackSpecFromConfig(loadConfig({ S3_ENDPOINT: "http://127.0.0.1:9000" })).s3proxy).toBeUndefined();
     const production = loadConfig({ NODE_ENV: "production", JWT_SECRET: "k".repeat(48) });
-    expect(production.recordingStorage.target).toEqual({ kind: "aws" });
+    expect(production.calls.recordings.target).toEqual({ kind: "aws" });
     expect(stackSpecFromConfig(production).s3proxy).toBeUndefined();
   });
 });

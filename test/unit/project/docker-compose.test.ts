@@ -83,7 +83,7 @@ describe("docker-compose.yml", () => {
 
   it("gives S3Proxy and the service the key pair of the user's environment, or nothing starts", () => {
     const s3 = environmentOf(compose.services.s3!, userShell);
-    const storage = loadConfig(environmentOf(quikchat, userShell)).recordingStorage;
+    const storage = loadConfig(environmentOf(quikchat, userShell)).calls.recordings;
     expect(storage.target).toEqual({
       kind: "endpoint",
       endpoint: "http://s3:80",

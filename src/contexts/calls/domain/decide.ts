@@ -1,5 +1,6 @@
 import type {
   AnswerCall,
+  AttachRecordingMedia,
   CallEndReason,
   CallRejectReason,
   CommandMeta,
@@ -17,7 +18,7 @@ import { own } from "../../../platform/domain/own-entry.js";
 import type { CallCommand } from "./commands.js";
 import type { CallEvent, DecidedCallEvent } from "./events.js";
 import { relay, type SignalCommand, type SignalEvent } from "./signals.js";
-import { evolve, initialState, partiesWith, type CallParty, type CallState, type EndedCall, type LiveCall } from "./state.js";
+import { evolve, initialState, partiesWith, recordingOf, type CallParty, type CallState, type EndedCall, type LiveCall, type RecordingFacts } from "./state.js";
 
 /** Configuration of the call rules. */
 export interface CallOptions {
@@ -72,6 +73,13 @@ export interface CallOptions {
  *   deadline); those already in the call or ringing are left as they are; busy ones are refused.
  * - recording: a participant starts one while the call is active, one at a time (the same
  *   recording again is a no-op, another one a `conflict`); a participant stops it.
+ * - a recording's media (stored by the gateway before the command): the participant who started
+ *   the recording attaches it once the recording has stopped, during the call or after its end
+ *   (`RecordingUploaded`). While it runs that is a `conflict`; by anyone else `forbidden`; once
+ *   attached, the same object again is a no-op and another one a `conflict` (media is attached
+ *   once). Deleting it is the starter's too, once stopped (`RecordingDeleted`, naming the object
+ *   to remove); a deleted recording is gone: deleting it again is a no-op, anything else
+ *   `not_found`.
  * - the maximum-duration timer ends an active call (`max_duration`).
  *
  * Timers are commands that carry their deadline: a timer whose deadline has not passed by its
@@ -120,6 +128,10 @@ function decide(command: CallCommand | SignalCommand, state: CallState, options:
       return startRecording(command.data, state);
     case "StopRecording":
       return stopRecording(command.data.meta, state);
+    case "AttachRecordingMedia":
+      return attachMedia(command.data, state);
+    case "DeleteRecording":
+      return deleteRecording(command.data.meta, command.data.recordingId, state);
     case "ExpireRinging":
       return expireRinging(command.data, state);
     case "ExpireCallDuration":
@@ -237,6 +249,26 @@ function stopRecording(meta: CommandMeta, state: CallState): DecidedCallEvent[] 
   return recordingStop(call, userId, meta.issuedAt);
 }
 
+function attachMedia(command: AttachRecordingMedia, state: CallState): DecidedCallEvent[] {
+  const { call, userId, recording } = ownRecording(command.meta, command.recordingId, state, "uploads its media");
+  const { recordingId, objectKey, size, contentType } = command;
+  if (objectKey === "" || contentType === "" || size < 0) throw new DomainError("invalid", "media needs an object key, a content type and a size");
+  if (recording.status === "running") throw new DomainError("conflict", "stop the recording before uploading its media");
+  if (recording.status === "uploaded") {
+    if (recording.objectKey === objectKey) return [];
+    throw new DomainError("conflict", "the recording's media is uploaded already");
+  }
+  return [{ type: "RecordingUploaded", data: { callId: call.callId, recordingId, uploadedBy: userId, objectKey, size, contentType } }];
+}
+
+function deleteRecording(meta: CommandMeta, recordingId: string, state: CallState): DecidedCallEvent[] {
+  const { call } = anyParty(meta, state);
+  if (recordingOf(call, recordingId)?.status === "deleted") return [];
+  const { userId, recording } = ownRecording(meta, recordingId, state, "deletes it");
+  if (recording.status === "running") throw new DomainError("conflict", "stop the recording before deleting it");
+  return [{ type: "RecordingDeleted", data: { callId: call.callId, recordingId, deletedBy: userId, objectKey: recording.objectKey } }];
+}
+
 function expireRinging(command: ExpireRinging, state: CallState): DecidedCallEvent[] {
   const { deadline } = command;
   if (deadline > command.meta.issuedAt || (state.status !== "ringing" && state.status !== "active")) return [];
@@ -277,6 +309,15 @@ function liveParty(meta: CommandMeta, state: CallState): Part<LiveCall> {
   const { call } = part;
   if (call.status === "ended") throw new DomainError("conflict", "the call has ended");
   return { ...part, call };
+}
+
+/** A recording of the call that is not deleted, when the actor is the party who started it (`only the participant who started it ${does}`). */
+function ownRecording(meta: CommandMeta, recordingId: string, state: CallState, does: string): Part<LiveCall | EndedCall> & { readonly recording: RecordingFacts } {
+  const part = anyParty(meta, state);
+  const recording = recordingOf(part.call, recordingId);
+  if (recording === undefined || recording.status === "deleted") throw new DomainError("not_found", "no such recording");
+  if (recording.startedBy !== part.userId) throw new DomainError("forbidden", `only the participant who started the recording ${does}`);
+  return { ...part, recording };
 }
 
 // ---- what follows

@@ -28,6 +28,20 @@ interface CallFacts {
   readonly callerId: string;
   /** Everyone the call ever involved, by user id: its caller, callees and participants. */
   readonly parties: Readonly<Record<string, CallParty>>;
+  /** Every recording of the call, by recording id (absent in states written before recordings had media). */
+  readonly recordings?: Readonly<Record<string, RecordingFacts>>;
+}
+
+/**
+ * What the call knows of one of its recordings: who started it, and where it is in its life
+ * (`running` → `stopped` → `uploaded`; `deleted` from `stopped` or `uploaded`). `objectKey`: where
+ * its media is stored, once uploaded (kept after the delete, so that a repeated delete removes
+ * the same object).
+ */
+export interface RecordingFacts {
+  readonly startedBy: string;
+  readonly status: "running" | "stopped" | "uploaded" | "deleted";
+  readonly objectKey: string | null;
 }
 
 /** Initiated, nobody has answered: the caller waits, the callees ring. */
@@ -125,19 +139,42 @@ export function evolve(state: CallState, event: CallEvent | SignalEvent): CallSt
     case "RecordingStarted": {
       if (state.status !== "active") return state;
       const { recordingId, startedBy, meta } = event.data;
-      return { ...state, recording: { recordingId, startedBy, startedAt: meta.occurredAt } };
+      const recorded = withRecording(state, recordingId, () => ({ startedBy, status: "running", objectKey: null }));
+      return { ...recorded, recording: { recordingId, startedBy, startedAt: meta.occurredAt } };
     }
-    case "RecordingStopped":
+    case "RecordingStopped": {
       if (state.status !== "active" || state.recording?.recordingId !== event.data.recordingId) return state;
-      return { ...state, recording: null };
+      const stopped = withRecording(state, event.data.recordingId, (recording) => recording && { ...recording, status: "stopped" });
+      return { ...stopped, recording: null };
+    }
+    case "RecordingUploaded":
+      return withRecording(state, event.data.recordingId, (recording) => recording && { ...recording, status: "uploaded", objectKey: event.data.objectKey });
+    case "RecordingDeleted":
+      return withRecording(state, event.data.recordingId, (recording) => recording && { ...recording, status: "deleted" });
     case "CallEnded": {
       if (state.status !== "ringing" && state.status !== "active") return state;
-      const { callId, workspaceId, callerId, parties } = state;
-      return { status: "ended", callId, workspaceId, callerId, parties, reason: event.data.reason };
+      const { callId, workspaceId, callerId, parties, recordings } = state;
+      return { status: "ended", callId, workspaceId, callerId, parties, ...(recordings === undefined ? {} : { recordings }), reason: event.data.reason };
     }
     default:
       return unreachable(event);
   }
+}
+
+/** The recording `recordingId` of `call`, if the call has one by that id. */
+export function recordingOf(call: CallFacts, recordingId: string): RecordingFacts | undefined {
+  return call.recordings === undefined ? undefined : own(call.recordings, recordingId);
+}
+
+/**
+ * The call with its recording `recordingId` set to what `next` makes of it (of nothing, for a new
+ * one); as it is when `next` makes nothing, or when the call never started.
+ */
+function withRecording<S extends CallState>(state: S, recordingId: string, next: (recording: RecordingFacts | undefined) => RecordingFacts | undefined): S {
+  if (state.status === "absent") return state;
+  const made = next(recordingOf(state, recordingId));
+  if (made === undefined) return state;
+  return { ...state, recordings: Object.fromEntries([...Object.entries(state.recordings ?? {}), [recordingId, made]]) };
 }
 
 /** The live call with each of `userIds` set to what `next` makes of its current part; any other state as it is. */

@@ -187,6 +187,31 @@ export interface AnswerCall {
   connectionId: string | null;
 }
 
+/**
+ * Attach the media bytes of a stopped recording, already stored in object storage under objectKey,
+ * to the recording.
+ */
+export interface AttachRecordingMedia {
+  meta: CommandMeta;
+  callId: string;
+  recordingId: string;
+  /** Where the bytes are in the recordings' bucket. */
+  objectKey: string;
+  /** Length of the media in bytes. */
+  size: number;
+  /** MIME type the media was uploaded with, e.g. video/webm. */
+  contentType: string;
+}
+
+/**
+ * Delete a recording of a call: its metadata is hidden and its media removed from object storage.
+ */
+export interface DeleteRecording {
+  meta: CommandMeta;
+  callId: string;
+  recordingId: string;
+}
+
 /** Hang up the call for everybody. */
 export interface EndCall {
   meta: CommandMeta;
@@ -379,6 +404,19 @@ export interface ParticipantsInvited {
   ringingExpiresAt: number | null;
 }
 
+/**
+ * A recording of a call was deleted: nobody may read it any more, and its media, if any, is removed
+ * from object storage.
+ */
+export interface RecordingDeleted {
+  meta: EventMeta;
+  callId: string;
+  recordingId: string;
+  deletedBy: string;
+  /** The object removed from the recordings' bucket; null when no media had been uploaded. */
+  objectKey: string | null;
+}
+
 /** Recording of a call started. */
 export interface RecordingStarted {
   meta: EventMeta;
@@ -395,6 +433,20 @@ export interface RecordingStopped {
   /** User who stopped it; null when the end of the call stopped it. */
   stoppedBy: string | null;
   durationMs: number;
+}
+
+/** The media bytes of a stopped recording were stored in object storage. */
+export interface RecordingUploaded {
+  meta: EventMeta;
+  callId: string;
+  recordingId: string;
+  uploadedBy: string;
+  /** Where the bytes are in the recordings' bucket. */
+  objectKey: string;
+  /** Length of the media in bytes. */
+  size: number;
+  /** MIME type the media was uploaded with. */
+  contentType: string;
 }
 
 // ---- quikchat.channels: commands
@@ -1716,6 +1768,8 @@ export interface UserUpdated {
 /** Commands of the calls context (topic key: callId). */
 export type CallsCommand =
   | { readonly type: "AnswerCall"; readonly data: AnswerCall }
+  | { readonly type: "AttachRecordingMedia"; readonly data: AttachRecordingMedia }
+  | { readonly type: "DeleteRecording"; readonly data: DeleteRecording }
   | { readonly type: "EndCall"; readonly data: EndCall }
   | { readonly type: "ExpireCallDuration"; readonly data: ExpireCallDuration }
   | { readonly type: "ExpireRinging"; readonly data: ExpireRinging }
@@ -1736,8 +1790,10 @@ export type CallsEvent =
   | { readonly type: "ParticipantJoined"; readonly data: ParticipantJoined }
   | { readonly type: "ParticipantLeft"; readonly data: ParticipantLeft }
   | { readonly type: "ParticipantsInvited"; readonly data: ParticipantsInvited }
+  | { readonly type: "RecordingDeleted"; readonly data: RecordingDeleted }
   | { readonly type: "RecordingStarted"; readonly data: RecordingStarted }
-  | { readonly type: "RecordingStopped"; readonly data: RecordingStopped };
+  | { readonly type: "RecordingStopped"; readonly data: RecordingStopped }
+  | { readonly type: "RecordingUploaded"; readonly data: RecordingUploaded };
 
 /** Commands of the channels context (topic key: channelId). */
 export type ChannelsCommand =
@@ -1922,10 +1978,12 @@ export type UsersEvent =
 /** Every record type of the contract by full name. */
 export interface AvroRecords {
   "quikchat.calls.AnswerCall": AnswerCall;
+  "quikchat.calls.AttachRecordingMedia": AttachRecordingMedia;
   "quikchat.calls.CallAnswered": CallAnswered;
   "quikchat.calls.CallEnded": CallEnded;
   "quikchat.calls.CallRejected": CallRejected;
   "quikchat.calls.CallStarted": CallStarted;
+  "quikchat.calls.DeleteRecording": DeleteRecording;
   "quikchat.calls.EndCall": EndCall;
   "quikchat.calls.ExpireCallDuration": ExpireCallDuration;
   "quikchat.calls.ExpireRinging": ExpireRinging;
@@ -1936,8 +1994,10 @@ export interface AvroRecords {
   "quikchat.calls.ParticipantJoined": ParticipantJoined;
   "quikchat.calls.ParticipantLeft": ParticipantLeft;
   "quikchat.calls.ParticipantsInvited": ParticipantsInvited;
+  "quikchat.calls.RecordingDeleted": RecordingDeleted;
   "quikchat.calls.RecordingStarted": RecordingStarted;
   "quikchat.calls.RecordingStopped": RecordingStopped;
+  "quikchat.calls.RecordingUploaded": RecordingUploaded;
   "quikchat.calls.RejectCall": RejectCall;
   "quikchat.calls.StartRecording": StartRecording;
   "quikchat.calls.StopRecording": StopRecording;
@@ -2057,6 +2117,8 @@ export interface AvroRecords {
 /** Every command record by full name. */
 export interface AvroCommands {
   "quikchat.calls.AnswerCall": AnswerCall;
+  "quikchat.calls.AttachRecordingMedia": AttachRecordingMedia;
+  "quikchat.calls.DeleteRecording": DeleteRecording;
   "quikchat.calls.EndCall": EndCall;
   "quikchat.calls.ExpireCallDuration": ExpireCallDuration;
   "quikchat.calls.ExpireRinging": ExpireRinging;
@@ -2129,8 +2191,10 @@ export interface AvroEvents {
   "quikchat.calls.ParticipantJoined": ParticipantJoined;
   "quikchat.calls.ParticipantLeft": ParticipantLeft;
   "quikchat.calls.ParticipantsInvited": ParticipantsInvited;
+  "quikchat.calls.RecordingDeleted": RecordingDeleted;
   "quikchat.calls.RecordingStarted": RecordingStarted;
   "quikchat.calls.RecordingStopped": RecordingStopped;
+  "quikchat.calls.RecordingUploaded": RecordingUploaded;
   "quikchat.channels.ChannelCreated": ChannelCreated;
   "quikchat.channels.ChannelDeleted": ChannelDeleted;
   "quikchat.channels.ChannelHistoryRemoved": ChannelHistoryRemoved;

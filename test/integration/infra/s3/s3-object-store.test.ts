@@ -33,8 +33,8 @@ describe("the S3 object store against the local stack's S3Proxy", () => {
   let store: ObjectStore;
 
   beforeAll(async () => {
-    expect(config.recordingStorage.target.kind).toBe("stack");
-    options = await s3StoreOptions(config.recordingStorage, config.stack.dir);
+    expect(config.calls.recordings.target.kind).toBe("stack");
+    options = await s3StoreOptions(config.calls.recordings, config.stack.dir);
     store = await openS3ObjectStore(options);
   });
 

@@ -24,6 +24,7 @@ describe("the calls configuration", () => {
       ringingTimeoutMs: 60_000,
       maxDurationMs: 3_600_000,
       signalsPerMinute: 600,
+      recordings: { target: { kind: "stack" }, bucket: "quikchat-recordings", region: "us-east-1", maxBytes: 1024 ** 3 },
     });
     expect(loadConfig({ NODE_ENV: "test" }).calls.turn).toEqual({ kind: "stack" });
     expect(loadConfig(PRODUCTION).calls.turn).toEqual({ kind: "none" });

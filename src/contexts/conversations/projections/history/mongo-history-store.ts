@@ -1,6 +1,7 @@
 import type { AnyBulkWriteOperation, Collection, Db } from "mongodb";
 import type { Attachment, MessageType } from "../../../../platform/contract/generated/avro-types.js";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
+import { MongoCheckpoints } from "../../../../infra/mongo/mongo-checkpoints.js";
 import { groupReactions, HISTORY_PROJECTION, historyChanges, type HistoryChange } from "./history-changes.js";
 import type { HistoryMessage, HistoryRange, HistoryStore } from "./history-port.js";
 import { normalizeRange } from "./history-range.js";
@@ -25,15 +26,6 @@ interface MessageDocument {
   reactions: { emoji: string; userId: string }[];
   /** Offset of the last event applied to this message. */
   version: number;
-}
-
-interface CheckpointDocument {
-  /** `history:<topic>:<partition>` */
-  _id: string;
-  projection: string;
-  topic: string;
-  partition: number;
-  nextOffset: number;
 }
 
 const messageKey = (conversationId: string, seq: number): string => `${conversationId}:${seq}`;
@@ -63,39 +55,29 @@ const messageKey = (conversationId: string, seq: number): string => `${conversat
  */
 export class MongoHistoryStore implements HistoryStore {
   private readonly messageCollection: Collection<MessageDocument>;
-  private readonly checkpointCollection: Collection<CheckpointDocument>;
+  private readonly checkpointStore: MongoCheckpoints;
 
   constructor(db: Db, collectionPrefix = "") {
     this.messageCollection = db.collection<MessageDocument>(`${collectionPrefix}messages`);
-    this.checkpointCollection = db.collection<CheckpointDocument>(`${collectionPrefix}projection_checkpoints`);
+    this.checkpointStore = new MongoCheckpoints(db, collectionPrefix, HISTORY_PROJECTION);
   }
 
   async ensureSchema(): Promise<void> {
     await this.messageCollection.createIndex({ messageId: 1 }, { unique: true, name: "by_message_id" });
     await this.messageCollection.createIndex({ conversationId: 1, seq: 1 }, { unique: true, name: "by_conversation_seq" });
-    await this.checkpointCollection.createIndex({ projection: 1, topic: 1 }, { name: "by_projection_topic" });
+    await this.checkpointStore.ensureSchema();
   }
 
-  async checkpoints(topic: string): Promise<Map<number, number>> {
-    const documents = await this.checkpointCollection.find({ projection: HISTORY_PROJECTION, topic }).toArray();
-    return new Map(documents.map((document) => [document.partition, document.nextOffset]));
+  checkpoints(topic: string): Promise<Map<number, number>> {
+    return this.checkpointStore.of(topic);
   }
 
-  async apply(topic: string, partition: number, records: readonly ConsumedRecord[]): Promise<readonly ConsumedRecord[]> {
-    const id = `${HISTORY_PROJECTION}:${topic}:${partition}`;
-    const checkpoint = await this.checkpointCollection.findOne({ _id: id });
-    const from = checkpoint?.nextOffset ?? 0;
-    const fresh = records.filter((record) => record.offset >= from);
-    if (fresh.length === 0) return [];
-    const operations = fresh.flatMap((record) => historyChanges(record)).map((change) => this.operation(change));
-    // Ordered: a later change to a message must not overtake an earlier one.
-    if (operations.length > 0) await this.messageCollection.bulkWrite(operations, { ordered: true });
-    await this.checkpointCollection.updateOne(
-      { _id: id },
-      { $max: { nextOffset: fresh[fresh.length - 1]!.offset + 1 }, $setOnInsert: { projection: HISTORY_PROJECTION, topic, partition } },
-      { upsert: true },
-    );
-    return fresh;
+  apply(topic: string, partition: number, records: readonly ConsumedRecord[]): Promise<readonly ConsumedRecord[]> {
+    return this.checkpointStore.applyFresh(topic, partition, records, async (fresh) => {
+      const operations = fresh.flatMap((record) => historyChanges(record)).map((change) => this.operation(change));
+      // Ordered: a later change to a message must not overtake an earlier one.
+      if (operations.length > 0) await this.messageCollection.bulkWrite(operations, { ordered: true });
+    });
   }
 
   private operation(change: HistoryChange): AnyBulkWriteOperation<MessageDocument> {
@@ -185,7 +167,7 @@ export class MongoHistoryStore implements HistoryStore {
   async clear(): Promise<void> {
     // Checkpoints first: should the second delete fail, replay from the start repairs history,
     // whereas checkpoints without history would never be refilled.
-    await this.checkpointCollection.deleteMany({ projection: HISTORY_PROJECTION });
+    await this.checkpointStore.clear();
     await this.messageCollection.deleteMany({});
   }
 
