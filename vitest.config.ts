@@ -16,6 +16,7 @@ const ALONE = [
   "test/integration/platform/processor-runtime.test.ts",
   "test/e2e/crash-recovery.test.ts",
   "test/e2e/calls-crash.test.ts",
+  "test/e2e/calls-operations.test.ts",
   "test/e2e/calls-webrtc.test.ts",
   "test/e2e/comments.test.ts",
   "test/e2e/console.test.ts",

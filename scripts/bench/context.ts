@@ -39,6 +39,8 @@ export interface Plan {
   /** Idle time after the last connection opened and before memory is read. */
   readonly idleMs: number;
   readonly presenceSamples: number;
+  /** Calls of the call setup row, made one after the other. */
+  readonly calls: number;
   readonly rebuildEvents: number;
   /** A section still running after this long is abandoned (its processes stopped) and the run goes on. */
   readonly sectionLimitMs: number;
@@ -68,6 +70,7 @@ export function makePlan(quick: boolean, overrides: { connections?: number; fano
     socketsPerClientProcess: Math.min(5_000, perServer),
     idleMs: quick ? 5_000 : 15_000,
     presenceSamples: quick ? 15 : 200,
+    calls: quick ? 30 : 200,
     rebuildEvents: overrides.rebuildEvents ?? (quick ? 100_000 : 1_000_000),
     sectionLimitMs: quick ? 480_000 : 2_400_000,
   };

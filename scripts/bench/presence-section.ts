@@ -1,4 +1,4 @@
-/** Row 5: presence update latency at a watcher (./presence-probe.ts), and call setup time (not built yet). */
+/** Row 5: presence update latency at a watcher (./presence-probe.ts). */
 import { attemptOurs, requireOurs, type Context } from "./context.js";
 import { forkWorker } from "./processes.js";
 import type { PresenceProbeApi, PresenceResult } from "./presence-probe.js";
@@ -31,6 +31,5 @@ export async function presenceSection(context: Context): Promise<Row[]> {
     row("5", "presence: socket close → presence_diff leave at a watcher, p50 / p99 / max ms", {
       ours: result instanceof Error ? failed(result) : latency(result.closeToLeaveDiffMs),
     }),
-    row("5", "call setup time", { ours: "not built yet: calls do not exist (call:{id} joins are refused)" }),
   ];
 }

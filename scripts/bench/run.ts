@@ -11,11 +11,12 @@
  * process is stopped on exit and on Ctrl-C; the run's topics, subjects and tables are removed.
  *
  * Sections (`--rows`): 1 latency at fixed rates and 2 the sustained rate (run together),
- * 3 fan-out, 4 idle memory, 5 presence and call setup, 6 projection rebuild.
+ * 3 fan-out, 4 idle memory, 5 presence, 6 projection rebuild, 7 call setup and offer relay
+ * (`--rows 7` measures calls alone).
  * `--quick` (about 5 minutes): 3 s per rate and one search step, a fan-out room of 5,000 sockets
- * and 20 messages, 20,000 idle connections, 15 presence samples, 100,000 events to rebuild; the
- * full run: 20 s per rate, 10,000 sockets and 100 messages, 40,000 connections over 4 gateways,
- * 200 samples, 1,000,000 events. Each rate step of rows 1-2 also reads, from /proc, the CPU every
+ * and 20 messages, 20,000 idle connections, 15 presence samples, 100,000 events to rebuild, 30
+ * calls; the full run: 20 s per rate, 10,000 sockets and 100 messages, 40,000 connections over 4
+ * gateways, 200 samples, 1,000,000 events, 200 calls. Each rate step of rows 1-2 also reads, from /proc, the CPU every
  * process spent (the service's, the stack's servers', the client processes', the machine's):
  * the cost rows. `PROFILE_DIR=dir` profiles the service processes (--cpu-prof) and prints the
  * budget of one message by stage over those rate steps after the table (./budget-report.ts).
@@ -25,6 +26,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../src/contexts/index.js";
 import { serviceBudget } from "./budget-report.js";
+import { callsSection } from "./calls-section.js";
 import { attempt, makePlan, type Context, type Ours } from "./context.js";
 import { fanoutSection } from "./fanout-section.js";
 import { latencySection } from "./latency-section.js";
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
     ...(rebuildEvents === undefined ? {} : { rebuildEvents }),
     openFiles: info.openFilesLimit.soft,
   });
-  const sections = new Set((flags.rows ?? "1,2,3,4,5,6").split(",").map((s) => s.trim()));
+  const sections = new Set((flags.rows ?? "1,2,3,4,5,6,7").split(",").map((s) => s.trim()));
   const prefix = runPrefix(startedMs);
   rmSync(LOG_DIR, { recursive: true, force: true });
   mkdirSync(LOG_DIR, { recursive: true });
@@ -142,6 +144,7 @@ async function main(): Promise<void> {
   const run: [string[], (context: Context) => Promise<Row[]>][] = [
     [["1", "2"], latencySection],
     [["5"], presenceSection],
+    [["7"], callsSection],
     [["3"], fanoutSection],
     [["6"], rebuildSection],
     [["4"], memorySection],

@@ -213,9 +213,9 @@ export async function start(
         ...(mongo === undefined ? [] : [mongoProbe(mongo)]),
       ],
       parts: () => Object.fromEntries([...serving].map(([name, ready]) => [name, ready()])),
-      stats: () => {
+      stats: async () => {
         const stats: Record<string, number> = runs("gateway") ? { websocket_connections: connections.size } : {};
-        for (const part of parts) Object.assign(stats, part.stats?.());
+        for (const measured of await Promise.all(parts.map((part) => measuredStats(part)))) Object.assign(stats, measured);
         return stats;
       },
       ...gateway,
@@ -238,6 +238,23 @@ export async function start(
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+/** How long `/health` waits for a context's counters (a read model read in Redis) before leaving them out. */
+const STATS_TIMEOUT_MS = 2_000;
+
+/** A context's `/health` counters, or none when they cannot be read in time (`/health` reports the dependency). */
+async function measuredStats(part: GatewayPart): Promise<Readonly<Record<string, number>> | undefined> {
+  if (part.stats === undefined) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), STATS_TIMEOUT_MS)));
+  try {
+    return await Promise.race([Promise.resolve(part.stats()), late]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

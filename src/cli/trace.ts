@@ -92,7 +92,7 @@ export function registerTrace(program: Command, config: () => Config): void {
   program
     .command("trace")
     .description("the commands, events, dead letters and outcome of one correlation id, across every topic of every context, in order")
-    .argument("<correlationId>", "the meta.correlationId shared by everything one client action caused")
+    .argument("<correlationId>", "the meta.correlationId shared by everything one client action caused (for a call: its callId, which every command, event and signal of the call carries)")
     .option("--from <position>", "beginning (default), or an ISO time to read from", startPositionArgument)
     .option("--json", "one JSON object per line: each record, then each command's outcome", false)
     .action(async (correlationId: string, options: { from?: StartPosition; json: boolean }) => {

@@ -26,6 +26,9 @@ export interface OverviewSection {
 const SECTIONS: readonly { readonly metric: string; readonly title: string; readonly by: readonly string[] }[] = [
   { metric: "websocket_connections_total", title: "Open sockets (this gateway)", by: [] },
   { metric: "presence_online_users", title: "Online users, per workspace (projector)", by: ["workspace_id"] },
+  { metric: "calls_active_total", title: "Calls ringing or active (the whole service)", by: [] },
+  { metric: "calls_recording_active_total", title: "Calls being recorded (the whole service)", by: [] },
+  { metric: "calls_duration_seconds", title: "Durations of answered calls (projector)", by: ["type"] },
   { metric: "quikchat_commands_total", title: "Commands decided (processor)", by: ["context", "outcome"] },
   { metric: "quikchat_command_reply_seconds", title: "Command latency, produce to outcome (gateway)", by: ["context", "type", "outcome"] },
   { metric: "quikchat_command_batch_seconds", title: "Command batches (processor)", by: ["context"] },

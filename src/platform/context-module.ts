@@ -211,8 +211,11 @@ export interface GatewayPart {
   readonly lifecycle?: ConnectionLifecycle;
   /** Its read models an operator may look up by id on the web console (read-only, operators only). */
   readonly lookups?: readonly ReadModelLookup[];
-  /** Counters measured here, for `/health` `stats`. */
-  stats?(): Readonly<Record<string, number>>;
+  /**
+   * Counters measured here, for `/health` `stats`; a read model's may be read when asked. One that
+   * fails or takes over 2 s is left out of that answer.
+   */
+  stats?(): Readonly<Record<string, number>> | Promise<Readonly<Record<string, number>>>;
   /** Stops what it started; called in reverse order of the list, before the connections close. */
   close?(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { TOPICS } from "../../platform/contract/topics.js";
 import { MEMBERSHIP } from "../conversations/ports.js";
 import { CallActions } from "./channels/call-actions.js";
 import { SIGNAL_EVENTS, callFamily, callsUserPart, lobbyFamily } from "./channels/call-channels.js";
+import { liveCallGauges } from "./metrics.js";
 import { callProcessor } from "./processor.js";
 import { startLiveCallsProjection } from "./projections/live-calls/live-calls-projection.js";
 import { LiveCallsReadModel } from "./projections/live-calls/live-calls-read-model.js";
@@ -127,6 +128,7 @@ export const calls = defineContext({
     kit.logger.info({ stun: ice.stun, turn: ice.turn.kind === "none" ? [] : ice.turn.servers, credentials: ice.turn.kind }, "calls: ICE servers");
     const topicPrefix = kit.config.kafka.topicPrefix;
     const liveCalls = new LiveCallsReadModel(kit.redis, topicPrefix);
+    liveCallGauges(kit.registry, liveCalls);
     const actions = new CallActions({ bus: kit.bus, calls: liveCalls, redis: kit.redis, topicPrefix, ice, membership: () => kit.ports.find(MEMBERSHIP) });
     const channels = { actions, calls: liveCalls, hub: kit.hub, topicPrefix, logger: kit.logger };
     const recordings = recordingsStore(kit.mongo, topicPrefix);
@@ -136,6 +138,7 @@ export const calls = defineContext({
       families: [lobbyFamily(channels), callFamily(channels)],
       userChannel: callsUserPart(channels),
       lookups: [{ id: "call", title: "A call", keyName: "call id", read: async (callId) => (await liveCalls.call(callId)) ?? null }],
+      stats: async () => ({ active_calls: await liveCalls.activeCalls() }),
       routes: async (app) => {
         await app.register(signalingRoutes, { ice, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
         const { authenticate, rateLimiter, bus } = kit;

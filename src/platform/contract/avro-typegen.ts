@@ -284,7 +284,7 @@ function renderContextSpecs(specs: ReadonlyMap<string, ContextSpec>): string[] {
   const lines = ["/** Every context of the contract: `schemas/<context>/context.json`, in name order. */", "export const CONTEXT_SPECS = {"];
   for (const [context, spec] of specs) {
     lines.push(`  /** ${spec.doc} */`);
-    lines.push(`  ${context}: { keyField: ${JSON.stringify(spec.keyField)}, ephemeral: ${spec.ephemeral}, upstream: ${spec.upstream} },`);
+    lines.push(`  ${context}: { keyField: ${JSON.stringify(spec.keyField)}, ephemeral: ${spec.ephemeral}, upstream: ${spec.upstream}, correlateByKey: ${spec.correlateByKey} },`);
   }
   lines.push("} as const;");
   return lines;

@@ -16,6 +16,13 @@ export interface ContextSpec {
   readonly ephemeral: boolean;
   /** Produced by another service: we only consume its events topic (no commands, state or DLQ). */
   readonly upstream: boolean;
+  /**
+   * Every command of the context carries its Kafka key (the aggregate id) as `meta.correlationId`,
+   * whoever issues it (a gateway, a tool, a timer), and so do the events it causes: one
+   * correlation id is the aggregate's whole life (a call: `quikchat trace <callId>`). Optional in
+   * `context.json` (`"correlateByKey": true`); otherwise each client action is its own correlation.
+   */
+  readonly correlateByKey: boolean;
 }
 
 /** A `context.json` that is missing or malformed; names the file. */
@@ -64,11 +71,12 @@ export function loadContextSpecs(root: string = projectRoot()): ReadonlyMap<stri
       typeof spec.keyField !== "string" ||
       spec.keyField === "" ||
       typeof spec.ephemeral !== "boolean" ||
-      typeof spec.upstream !== "boolean"
+      typeof spec.upstream !== "boolean" ||
+      (spec.correlateByKey !== undefined && typeof spec.correlateByKey !== "boolean")
     ) {
-      throw new ContextSpecError(file, 'expected {"doc": string, "keyField": string, "ephemeral": boolean, "upstream": boolean}');
+      throw new ContextSpecError(file, 'expected {"doc": string, "keyField": string, "ephemeral": boolean, "upstream": boolean, "correlateByKey"?: boolean}');
     }
-    specs.set(name, { doc: spec.doc, keyField: spec.keyField, ephemeral: spec.ephemeral, upstream: spec.upstream });
+    specs.set(name, { doc: spec.doc, keyField: spec.keyField, ephemeral: spec.ephemeral, upstream: spec.upstream, correlateByKey: spec.correlateByKey ?? false });
   }
   return specs;
 }

@@ -13,7 +13,7 @@ export interface AppDependencies {
   readonly version: string;
   readonly nodeId: string;
   readonly probes: readonly DependencyProbe[];
-  readonly stats: () => ServiceStats;
+  readonly stats: () => ServiceStats | Promise<ServiceStats>;
   /** The state of each serving part of the process (see `HealthRoutesOptions.parts`). */
   readonly parts?: () => Readonly<Record<string, PartState>>;
   readonly probeTimeoutMs?: number;

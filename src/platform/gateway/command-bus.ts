@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CommandMeta } from "../contract/generated/avro-types.js";
+import { correlated } from "../contract/command-correlation.js";
 import { TOPICS, type CommandContext } from "../contract/topics.js";
 import { AvroEncodeError } from "../../infra/avro/avro-codec.js";
 import type { Logger } from "../../infra/log/logger.js";
@@ -89,7 +90,7 @@ export class CommandBus {
   }
 
   private record(context: CommandContext, type: string, key: string, command: { meta: CommandMeta }) {
-    return { topic: this.topicPrefix + TOPICS[context].commands, key, fullName: `quikchat.${context}.${type}`, value: command };
+    return { topic: this.topicPrefix + TOPICS[context].commands, key, fullName: `quikchat.${context}.${type}`, value: correlated(context, key, command) };
   }
 
   /**

@@ -15,7 +15,7 @@ export interface HealthRoutesOptions {
   readonly nodeId: string;
   readonly probes: readonly DependencyProbe[];
   readonly probeTimeoutMs: number;
-  readonly stats: () => ServiceStats;
+  readonly stats: () => ServiceStats | Promise<ServiceStats>;
   /**
    * The state of each part of the process that serves, by name: `starting` until it serves (a
    * processor that does not own its partitions yet, a projection not yet at its checkpoints),
@@ -105,7 +105,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
         node: nodeId,
         dependencies: result.dependencies,
         parts: serving.parts,
-        stats: stats(),
+        stats: await stats(),
       });
     },
   );

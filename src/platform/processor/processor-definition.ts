@@ -38,7 +38,8 @@ export interface ProcessorDefinition<Ctx extends CommandContext, State> {
    * The partition owner issues `command` at `at` through the commands topic of its context, so
    * that the expiry is decided like any command and a replay decides it the same way. The
    * issued command's meta: `commandId` `timer:<aggregateId>:<type>:<at>`, `issuedAt` = `at`,
-   * actor `system:timer`, `workspaceId` from here, no `replyTo`. A late or repeated timer
+   * actor `system:timer`, `workspaceId` from here, no `replyTo`, correlation id the commandId (the
+   * aggregate id in a context that correlates by key). A late or repeated timer
    * command must be harmless: the decider checks the deadline is still current.
    */
   timer?(state: State, aggregateId: string): ScheduledCommand<ContextCommands[Ctx]> | undefined;

@@ -1,4 +1,5 @@
 import type { CommandMeta } from "../contract/generated/avro-types.js";
+import { correlated } from "../contract/command-correlation.js";
 import { loadSchemaCatalog } from "../contract/schema-catalog.js";
 import type { CommandContext } from "../contract/topics.js";
 import { AvroEncodeError, type AvroCodec } from "../../infra/avro/avro-codec.js";
@@ -198,7 +199,8 @@ export class TimerIssuer<S> {
     if (route === undefined) throw new Error(`${command.type} is not a command of ${this.deps.topics.contexts.join(" or ")}`);
     const commandId = `timer:${aggregateId}:${command.type}:${at}`;
     const meta: CommandMeta = { commandId, correlationId: commandId, actorId: TIMER_ACTOR, workspaceId, issuedAt: at, replyTo: null };
-    const record = { topic: this.deps.topics.of(route.context).commands, key: aggregateId, fullName: route.fullName, value: { meta, ...command.data } };
+    const topic = this.deps.topics.of(route.context).commands;
+    const record = { topic, key: aggregateId, fullName: route.fullName, value: correlated(route.context, aggregateId, { meta, ...command.data }) };
     return { route, record };
   }
 }

@@ -2288,30 +2288,30 @@ export interface ContextEvents {
 
 /** Every context of the contract: `schemas/<context>/context.json`, in name order. */
 export const CONTEXT_SPECS = {
-  /** Voice and video calls. */
-  calls: { keyField: "callId", ephemeral: false, upstream: false },
+  /** Voice and video calls. Every command and event of a call carries the callId as its correlation id. */
+  calls: { keyField: "callId", ephemeral: false, upstream: false, correlateByKey: true },
   /** Typed channels that backends create, subscribe users to and publish into. */
-  channels: { keyField: "channelId", ephemeral: false, upstream: false },
+  channels: { keyField: "channelId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Public comments on videos (comments:{videoId}). */
-  comments: { keyField: "videoId", ephemeral: false, upstream: false },
+  comments: { keyField: "videoId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Conversations and their members. */
-  conversations: { keyField: "conversationId", ephemeral: false, upstream: false },
+  conversations: { keyField: "conversationId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Each user's registered devices and push tokens. */
-  devices: { keyField: "userId", ephemeral: false, upstream: false },
+  devices: { keyField: "userId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Persistent audio/video rooms. */
-  huddles: { keyField: "huddleId", ephemeral: false, upstream: false },
+  huddles: { keyField: "huddleId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Messages of conversations: sends, edits, deletions, reactions, read and delivery receipts. Decided by the conversation aggregate together with conversations. */
-  messages: { keyField: "conversationId", ephemeral: false, upstream: false },
+  messages: { keyField: "conversationId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Push and email notifications to users. */
-  notifications: { keyField: "userId", ephemeral: false, upstream: false },
+  notifications: { keyField: "userId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Each user's connections and chosen status. */
-  presence: { keyField: "userId", ephemeral: false, upstream: false },
+  presence: { keyField: "userId", ephemeral: false, upstream: false, correlateByKey: false },
   /** What the service does to a user's live connections and tokens: disconnects everywhere, token revocations, server-side refreshes of a connection's authentication. */
-  sessions: { keyField: "userId", ephemeral: false, upstream: false },
-  /** WebRTC signaling between the participants of a call (ephemeral). */
-  signaling: { keyField: "callId", ephemeral: true, upstream: false },
+  sessions: { keyField: "userId", ephemeral: false, upstream: false, correlateByKey: false },
+  /** WebRTC signaling between the participants of a call (ephemeral). Every signal carries the callId as its correlation id. */
+  signaling: { keyField: "callId", ephemeral: true, upstream: false, correlateByKey: true },
   /** Typing indicators of conversations (ephemeral). */
-  typing: { keyField: "conversationId", ephemeral: true, upstream: false },
+  typing: { keyField: "conversationId", ephemeral: true, upstream: false, correlateByKey: false },
   /** Users, produced by the upstream user service: events only. */
-  users: { keyField: "userId", ephemeral: false, upstream: true },
+  users: { keyField: "userId", ephemeral: false, upstream: true, correlateByKey: false },
 } as const;

@@ -85,4 +85,16 @@ describe("the live-calls fold", () => {
     ]);
     expect(after.get("k")).toMatchObject({ status: "ended", recordingId: null, recording: null, endedAt: 4_000 });
   });
+
+  it("gives the type and duration of an answered call that ends, once, and nothing for one that ends unanswered", () => {
+    const answered = foldLiveCalls(new Map(), [
+      started("alice", ["bob"]),
+      record("CallAnswered", { userId: "bob", connectionId: null }),
+      record("CallEnded", { reason: "completed", durationMs: 42_000, endedBy: "alice" }),
+      record("CallEnded", { reason: "completed", durationMs: 43_000, endedBy: "bob" }),
+    ]);
+    expect(answered.answeredEnds).toEqual([{ callType: "video", durationMs: 42_000 }]);
+    const unanswered = foldLiveCalls(new Map(), [started("alice", ["bob"]), record("CallEnded", { reason: "no_answer", durationMs: 0, endedBy: null })]);
+    expect(unanswered.answeredEnds).toEqual([]);
+  });
 });

@@ -286,7 +286,7 @@ describe("loading a broken contract", () => {
     const loaded = loadSchemaCatalog({ root: dir });
     expect(loaded.map((record) => record.subject)).toContain("quikapp.probes.events-quikchat.probes.ProbeSeen");
     const generated = renderAvroTypes(loaded, loadContextSpecs(dir));
-    expect(generated).toContain('probes: { keyField: "probeId", ephemeral: true, upstream: false }');
+    expect(generated).toContain('probes: { keyField: "probeId", ephemeral: true, upstream: false, correlateByKey: false }');
     expect(generated).toContain("probes: ProbesEvent;");
   });
 

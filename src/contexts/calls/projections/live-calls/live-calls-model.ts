@@ -9,6 +9,10 @@ import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js"
  * - `<p>calls:user:<userId>` set: the live calls the user is in (joined: the caller from the
  *   start, a callee once answered; ringing does not count): a user in one other than the call at
  *   hand is busy.
+ * - `<p>calls:live` set: the ids of the calls not ended (ringing or active): what
+ *   `calls_active_total` and `/health` `active_calls` count.
+ * - `<p>calls:recording` set: the ids of the live calls with a recording running
+ *   (`calls_recording_active_total`).
  * - `<p>calls:checkpoint` hash: the projection's checkpoint, in the same MULTI/EXEC.
  *
  * What the projection pushes goes through Redis pub/sub, after the commit:
@@ -21,6 +25,8 @@ export const liveCallKeys = (prefix: string) => ({
   keyPrefix: `${prefix}calls:`,
   call: (callId: string) => `${prefix}calls:call:${callId}`,
   user: (userId: string) => `${prefix}calls:user:${userId}`,
+  live: `${prefix}calls:live`,
+  recording: `${prefix}calls:recording`,
   toUser: (userId: string) => `${prefix}calls:to-user:${userId}`,
   toCall: (callId: string) => `${prefix}calls:to-call:${callId}`,
 });
@@ -124,10 +130,17 @@ export interface CallPush {
   readonly payload: Record<string, unknown>;
 }
 
-/** What a batch announces once committed: the pushes, in record order. */
+/** A call that ended after it was answered: what `calls_duration_seconds` observes. */
+export interface AnsweredCallEnd {
+  readonly callType: CallType;
+  readonly durationMs: number;
+}
+
+/** What a batch announces once committed: the pushes, in record order, and the answered calls it ended. */
 export interface LiveCallsOutcome {
   readonly userPushes: readonly UserPush[];
   readonly callPushes: readonly CallPush[];
+  readonly answeredEnds: readonly AnsweredCallEnd[];
 }
 
 /** What a batch changed: the calls after it, the users' call memberships, and its pushes. */
@@ -171,7 +184,8 @@ type CallRecord = Pick<ConsumedRecord, "fullName" | "value">;
  * - answered: `call:answered` to everyone in the call and ringing, and `call:ended`/`call_ended`
  *   (`answered_elsewhere`) to the answerer's other connections;
  * - rejected: `call:rejected` to the participants and to the callee's own devices;
- * - ended: `call:ended` and `call_ended` to every party the call involved;
+ * - ended: `call:ended` and `call_ended` to every party the call involved (and, if it was
+ *   answered, its type and duration in `answeredEnds`);
  * - joined, left, recording started and stopped: `participant_joined`, `participant_left`,
  *   `recording_started`, `recording_stopped` on `call:{callId}`.
  */
@@ -180,6 +194,7 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
   const memberships = new Map<string, Map<string, boolean>>();
   const userPushes: UserPush[] = [];
   const callPushes: CallPush[] = [];
+  const answeredEnds: AnsweredCallEnd[] = [];
   const member = (userId: string, callId: string, entered: boolean) => {
     const changes = memberships.get(userId) ?? new Map<string, boolean>();
     memberships.set(userId, changes.set(callId, entered));
@@ -306,6 +321,7 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
       case "CallEnded": {
         const { reason, endedBy, durationMs } = event.data;
         calls.set(callId, { ...before, status: "ended", endReason: reason, endedAt: at });
+        if (before.answeredAt !== null) answeredEnds.push({ callType: before.callType, durationMs });
         const everyone = Object.keys(before.parties).sort();
         for (const userId of everyone) member(userId, callId, false);
         const ended = { callId, reason, endedBy, durationMs };
@@ -315,5 +331,5 @@ export function foldLiveCalls(stored: ReadonlyMap<string, LiveCallView>, records
       }
     }
   }
-  return { calls, memberships, userPushes, callPushes };
+  return { calls, memberships, userPushes, callPushes, answeredEnds };
 }

@@ -21,6 +21,16 @@ export class LiveCallsReadModel {
     return parseCallView(await this.redis.get(this.keys.call(callId)));
   }
 
+  /** How many calls are live (ringing or active), across every gateway and projector. */
+  activeCalls(): Promise<number> {
+    return this.redis.scard(this.keys.live);
+  }
+
+  /** How many live calls have a recording running. */
+  recordingCalls(): Promise<number> {
+    return this.redis.scard(this.keys.recording);
+  }
+
   /** Those of `userIds` in a live call other than `exceptCallId` (joined: busy), in the order given. */
   async busy(userIds: readonly string[], exceptCallId: string): Promise<string[]> {
     if (userIds.length === 0) return [];

@@ -21,7 +21,8 @@ export function parseCallView(json: string | null): LiveCallView | undefined {
  * The live-calls read model (layout: {@link liveCallKeys}) with its checkpoint
  * ({@link RedisCheckpointedStore}): a batch reads the views of the calls its records name, folds
  * the records ({@link foldLiveCalls}) and writes the views back whole, with the users' call sets,
- * in one MULTI/EXEC. An ended call expires {@link ENDED_CALL_TTL_MS} later.
+ * and the sets of live and recording calls, in one MULTI/EXEC. An ended call expires
+ * {@link ENDED_CALL_TTL_MS} later.
  */
 export class RedisLiveCallsStore extends RedisCheckpointedStore<LiveCallsOutcome> {
   private readonly keys: ReturnType<typeof liveCallKeys>;
@@ -42,13 +43,17 @@ export class RedisLiveCallsStore extends RedisCheckpointedStore<LiveCallsOutcome
         if (view !== undefined) stored.set(callId, view);
       });
     }
-    const { calls, memberships, userPushes, callPushes } = foldLiveCalls(stored, fresh);
+    const { calls, memberships, userPushes, callPushes, answeredEnds } = foldLiveCalls(stored, fresh);
     const write = (transaction: ChainableCommander) => {
       for (const [callId, view] of calls) {
         if (stored.get(callId) === view) continue;
         const key = this.keys.call(callId);
         if (view.status === "ended") transaction.set(key, JSON.stringify(view), "PX", ENDED_CALL_TTL_MS);
         else transaction.set(key, JSON.stringify(view));
+        if (view.status === "ended") transaction.srem(this.keys.live, callId);
+        else transaction.sadd(this.keys.live, callId);
+        if (view.status !== "ended" && view.recordingId !== null) transaction.sadd(this.keys.recording, callId);
+        else transaction.srem(this.keys.recording, callId);
       }
       for (const [userId, changes] of memberships) {
         const key = this.keys.user(userId);
@@ -58,6 +63,6 @@ export class RedisLiveCallsStore extends RedisCheckpointedStore<LiveCallsOutcome
         if (left.length > 0) transaction.srem(key, ...left);
       }
     };
-    return { outcome: { userPushes, callPushes }, write };
+    return { outcome: { userPushes, callPushes, answeredEnds }, write };
   }
 }
