@@ -74,6 +74,7 @@ describe("the contexts list wires every role and tool", () => {
       "processor:channels",
       "processor:comments",
       "processor:conversations",
+      "processor:huddles",
       "processor:presence",
       "processor:sessions",
       "processor:typing",

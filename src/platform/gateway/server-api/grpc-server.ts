@@ -28,6 +28,7 @@ export const GRPC_STATUS = {
   "unmatched topic": grpc.status.NOT_FOUND,
   conflict: grpc.status.ALREADY_EXISTS,
   channel_full: grpc.status.RESOURCE_EXHAUSTED,
+  huddle_full: grpc.status.RESOURCE_EXHAUSTED,
   payload_too_large: grpc.status.INVALID_ARGUMENT,
   binary_unsupported: grpc.status.INVALID_ARGUMENT,
   "too many channels": grpc.status.RESOURCE_EXHAUSTED,
