@@ -1,5 +1,7 @@
 import { expect } from "vitest";
 import type { CommandMeta } from "../../src/platform/contract/generated/avro-types.js";
+import { DEFAULT_DEDUPE_WINDOW, type AggregateSnapshot, type DedupeWindow } from "../../src/platform/processor/aggregate-snapshot.js";
+import { stepCommand, type StepDefinition } from "../../src/platform/processor/command-step.js";
 import { withEventMeta } from "../../src/platform/processor/event-meta.js";
 import type { CommandEnvelope, DecidedEvent, Decider, EventEnvelope } from "../../src/platform/domain/decider.js";
 import { DomainError, type DomainErrorCode } from "../../src/platform/domain/domain-error.js";
@@ -59,4 +61,25 @@ export function deciderSpec<C extends CommandEnvelope, E extends EventEnvelope, 
       };
     },
   };
+}
+
+/**
+ * Runs `commands` through the runtime's pure step with `definition`'s decider and dedupe window,
+ * as the processor would (a redelivered id is a duplicate), and returns every event written and
+ * the last snapshot. A command that fails (not a domain refusal) throws.
+ */
+export function runCommands<C extends CommandEnvelope, E extends EventEnvelope, S>(
+  definition: StepDefinition<C, E, S> & { readonly dedupe?: DedupeWindow },
+  commands: readonly C[],
+): { events: E[]; snapshot: AggregateSnapshot<S> | undefined } {
+  let snapshot: AggregateSnapshot<S> | undefined;
+  const events: E[] = [];
+  for (const command of commands) {
+    const step = stepCommand(definition, snapshot, command, definition.dedupe ?? DEFAULT_DEDUPE_WINDOW);
+    if (step.kind === "failed") throw step.error;
+    if (step.kind === "duplicate") continue;
+    snapshot = step.snapshot ?? snapshot;
+    if (step.kind === "accepted") events.push(...step.events);
+  }
+  return { events, snapshot };
 }

@@ -25,12 +25,14 @@ export const ERROR_CODES = {
   not_found: { status: 404, temporary: false, title: "Not Found" },
   /** The caller is not part of the conversation, call or huddle. */
   not_a_member: { status: 404, temporary: false, title: "Not Found" },
-  /** The caller, or the user a call's signal is for, is neither a participant nor a ringing callee of the call. */
+  /** The caller, or the user a call's signal is for, is neither a participant nor a ringing callee of the call; or the caller is not in the huddle. */
   not_a_participant: { status: 404, temporary: false, title: "Not Found" },
   /** A join of a topic no channel family serves, or a push to a topic not joined (Phoenix's wording). */
   "unmatched topic": { status: 404, temporary: false, title: "Not Found" },
   /** The request contradicts the current state (e.g. creating what exists). */
   conflict: { status: 409, temporary: false, title: "Conflict" },
+  /** The huddle already holds `HUDDLE_MAX_PARTICIPANTS` participants: try again once someone leaves. */
+  huddle_full: { status: 409, temporary: true, title: "Conflict" },
   /** The channel already holds its `maxSubscribers` joined sockets: try again later. */
   channel_full: { status: 409, temporary: true, title: "Conflict" },
   /** An upload that does not say its length (`Content-Length`). */

@@ -74,6 +74,7 @@ describe("the contexts list wires every role and tool", () => {
       "processor:channels",
       "processor:comments",
       "processor:conversations",
+      "processor:huddles",
       "processor:presence",
       "processor:sessions",
       "processor:typing",
@@ -81,6 +82,7 @@ describe("the contexts list wires every role and tool", () => {
       "projection:comments",
       "projection:history",
       "projection:live-calls",
+      "projection:live-huddles",
       "projection:membership",
       "projection:presence",
       "projection:probe",
@@ -117,7 +119,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

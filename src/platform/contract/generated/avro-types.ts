@@ -147,6 +147,14 @@ export interface EventMeta {
   workspaceId: string;
 }
 
+/**
+ * Why a participant left a huddle. left: they left (the topic, or the huddle over REST);
+ * connection_lost: the connection they were in it from closed or went stale, as presence decided;
+ * removed: the creator (or a system: actor) took them out; moved: they joined again from another
+ * connection, which took their place. A reader that does not know a newer symbol sees left.
+ */
+export type HuddleLeaveReason = "left" | "connection_lost" | "removed" | "moved";
+
 /** Rights of a member in a conversation. A reader that does not know a newer symbol sees member. */
 export type MemberRole = "owner" | "admin" | "member";
 
@@ -785,7 +793,10 @@ export interface DeviceUnregistered {
 
 // ---- quikchat.huddles: commands
 
-/** Open a huddle (a drop-in audio/video room); the creator joins it. */
+/**
+ * Open a huddle (a drop-in audio/video room); the creator joins it at once, from connectionId when
+ * the request came over a socket.
+ */
 export interface CreateHuddle {
   meta: CommandMeta;
   /** Id of the new huddle, chosen by the gateway. */
@@ -793,12 +804,34 @@ export interface CreateHuddle {
   /** Conversation the huddle belongs to, if any; its members may join. */
   conversationId: string | null;
   title: string | null;
+  /**
+   * Users invited besides whoever may join through the conversation; a huddle without a
+   * conversation needs at least one.
+   */
+  inviteeIds: string[];
+  /** The creator's connection the huddle was started from; null over REST. */
+  connectionId: string | null;
+  /** The creator's microphone state on arrival. */
+  muted: boolean;
+  /** The creator's camera state on arrival. */
+  videoEnabled: boolean;
 }
 
 /** Close a huddle for everybody. */
 export interface EndHuddle {
   meta: CommandMeta;
   huddleId: string;
+}
+
+/** Timer command: a huddle has been empty for HUDDLE_EMPTY_TIMEOUT_MS. */
+export interface ExpireEmptyHuddle {
+  meta: CommandMeta;
+  huddleId: string;
+  /**
+   * Deadline the timer was set for; a command whose deadline no longer matches the huddle (someone
+   * joined since) is a no-op. Epoch milliseconds (timestamp-millis).
+   */
+  deadline: number;
 }
 
 /** Invite users to a huddle. */
@@ -816,12 +849,37 @@ export interface JoinHuddle {
   muted: boolean;
   /** Camera state on arrival. */
   videoEnabled: boolean;
+  /**
+   * The connection the user joins from (the socket that joined huddle:{huddleId}); null over REST.
+   * A join from another connection than the participant's moves them there.
+   */
+  connectionId: string | null;
+  /**
+   * The gateway found the user a member of the huddle's conversation (the huddle cannot know it);
+   * ignored for a huddle without a conversation.
+   */
+  memberOfConversation: boolean;
 }
 
-/** Leave a huddle. */
+/**
+ * A participant leaves a huddle: by themselves, because their connection was lost, or removed by
+ * its creator.
+ */
 export interface LeaveHuddle {
   meta: CommandMeta;
   huddleId: string;
+  /** The participant who leaves; null: the actor. */
+  userId: string | null;
+  /**
+   * The connection that left or was lost; the leave applies only while the participant is on it.
+   * Null: whatever their connection.
+   */
+  connectionId: string | null;
+  /**
+   * left (the actor's own), connection_lost (presence expired connectionId, which is required),
+   * removed (by the creator or a system: actor); moved is decided by a join, never asked for.
+   */
+  reason: HuddleLeaveReason;
 }
 
 /** Raise or lower one's hand. */
@@ -897,6 +955,8 @@ export interface HuddleParticipantJoined {
   userId: string;
   muted: boolean;
   videoEnabled: boolean;
+  /** The connection the participant is in the huddle from; null when they joined over REST. */
+  connectionId: string | null;
 }
 
 /** A user left a huddle. */
@@ -904,6 +964,13 @@ export interface HuddleParticipantLeft {
   meta: EventMeta;
   huddleId: string;
   userId: string;
+  reason: HuddleLeaveReason;
+  /**
+   * When the huddle ends as empty unless someone joins before: set when this participant was the
+   * last one and HUDDLE_EMPTY_TIMEOUT_MS is above 0; null otherwise. Epoch milliseconds
+   * (timestamp-millis).
+   */
+  emptyExpiresAt: number | null;
 }
 
 /** Users were invited to a huddle. */
@@ -1853,6 +1920,7 @@ export type DevicesEvent =
 export type HuddlesCommand =
   | { readonly type: "CreateHuddle"; readonly data: CreateHuddle }
   | { readonly type: "EndHuddle"; readonly data: EndHuddle }
+  | { readonly type: "ExpireEmptyHuddle"; readonly data: ExpireEmptyHuddle }
   | { readonly type: "InviteToHuddle"; readonly data: InviteToHuddle }
   | { readonly type: "JoinHuddle"; readonly data: JoinHuddle }
   | { readonly type: "LeaveHuddle"; readonly data: LeaveHuddle }
@@ -2039,6 +2107,7 @@ export interface AvroRecords {
   "quikchat.huddles.AudioToggled": AudioToggled;
   "quikchat.huddles.CreateHuddle": CreateHuddle;
   "quikchat.huddles.EndHuddle": EndHuddle;
+  "quikchat.huddles.ExpireEmptyHuddle": ExpireEmptyHuddle;
   "quikchat.huddles.HandRaised": HandRaised;
   "quikchat.huddles.HuddleCreated": HuddleCreated;
   "quikchat.huddles.HuddleEnded": HuddleEnded;
@@ -2146,6 +2215,7 @@ export interface AvroCommands {
   "quikchat.devices.UpdateDeviceToken": UpdateDeviceToken;
   "quikchat.huddles.CreateHuddle": CreateHuddle;
   "quikchat.huddles.EndHuddle": EndHuddle;
+  "quikchat.huddles.ExpireEmptyHuddle": ExpireEmptyHuddle;
   "quikchat.huddles.InviteToHuddle": InviteToHuddle;
   "quikchat.huddles.JoinHuddle": JoinHuddle;
   "quikchat.huddles.LeaveHuddle": LeaveHuddle;

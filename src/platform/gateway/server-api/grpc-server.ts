@@ -29,6 +29,7 @@ export const GRPC_STATUS = {
   conflict: grpc.status.ALREADY_EXISTS,
   channel_full: grpc.status.RESOURCE_EXHAUSTED,
   length_required: grpc.status.INVALID_ARGUMENT,
+  huddle_full: grpc.status.RESOURCE_EXHAUSTED,
   payload_too_large: grpc.status.INVALID_ARGUMENT,
   binary_unsupported: grpc.status.INVALID_ARGUMENT,
   "too many channels": grpc.status.RESOURCE_EXHAUSTED,
