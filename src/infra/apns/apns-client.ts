@@ -1,7 +1,8 @@
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import type { PushMessage, PushResult, PushSender } from "../../platform/notifications/push-sender.js";
-import { CredentialFailure } from "../push/renewable-credential.js";
-import { retryAfterMs } from "../push/retry-after.js";
+import { networkFailure } from "../push/network-failure.js";
+import { withCredential, type CredentialRefused } from "../push/renewable-credential.js";
+import { isTemporaryStatus, retryLater } from "../push/retry-after.js";
 import { apnsProviderTokens, type ApnsSigningKey } from "./apns-provider-token.js";
 
 /** Apple's hosts for each environment (`APNS_ENVIRONMENT`). */
@@ -63,10 +64,8 @@ export function apnsRequest(message: PushMessage, bundleId: string, nowMs: numbe
   return { headers, body: JSON.stringify({ ...message.data, aps }) };
 }
 
-const errorCode = (error: unknown): string => (error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error));
-
-/** APNs' answer to one request, sorted; `auth` is a refusal of the provider token. */
-function sortAnswer(status: number, headers: IncomingHttpHeaders, body: string, nowMs: number): PushResult | { outcome: "auth"; reason: string } {
+/** APNs' answer to one request, sorted. */
+function sortAnswer(status: number, headers: IncomingHttpHeaders, body: string, nowMs: number): PushResult | CredentialRefused {
   if (status === 200) return { outcome: "delivered", id: String(headers["apns-id"] ?? "") };
   let answer: { reason?: unknown; timestamp?: unknown } = {};
   try {
@@ -80,11 +79,8 @@ function sortAnswer(status: number, headers: IncomingHttpHeaders, body: string, 
     return { outcome: "token_dead", status, reason, ...(since !== undefined ? { since } : {}) };
   }
   if (status === 400 && reason === "BadDeviceToken") return { outcome: "token_dead", status, reason };
-  if (status === 403 && TOKEN_REFUSALS.has(reason)) return { outcome: "auth", reason };
-  if (status === 429 || status >= 500) {
-    const wait = retryAfterMs(headers["retry-after"], nowMs);
-    return { outcome: "retry_later", status, reason, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
-  }
+  if (status === 403 && TOKEN_REFUSALS.has(reason)) return { outcome: "credential_refused", status, reason };
+  if (isTemporaryStatus(status)) return retryLater(status, reason, headers["retry-after"], nowMs);
   return { outcome: "refused", status, reason };
 }
 
@@ -123,7 +119,7 @@ export async function openApnsClient(o: ApnsClientOptions): Promise<PushSender> 
       try {
         stream = currentSession().request(headers, { endStream: false });
       } catch (error) {
-        resolve({ failed: errorCode(error) });
+        resolve({ failed: networkFailure(error) });
         return;
       }
       let answered: { status: number; headers: IncomingHttpHeaders } | undefined;
@@ -138,21 +134,19 @@ export async function openApnsClient(o: ApnsClientOptions): Promise<PushSender> 
       });
       stream.on("data", (chunk: string) => (text += chunk));
       stream.on("end", () => resolve(answered !== undefined ? { ...answered, body: text } : { failed: "no answer" }));
-      // A connection that failed cancels its streams with an error whose cause says why.
-      stream.on("error", (error: NodeJS.ErrnoException) => resolve({ failed: errorCode(error.cause ?? error) }));
+      stream.on("error", (error: NodeJS.ErrnoException) => resolve({ failed: networkFailure(error) }));
       stream.on("close", () => resolve({ failed: `stream closed (${stream.rstCode ?? "no code"})` }));
       stream.end(body);
     });
   }
 
-  async function push(message: PushMessage, token: string): Promise<PushResult | { outcome: "auth"; reason: string; token: string }> {
+  async function push(message: PushMessage, token: string): Promise<PushResult | CredentialRefused> {
     const { headers, body } = apnsRequest(message, o.bundleId, now());
     const limit = message.kind === "voip" ? MAX_PAYLOAD_BYTES.voip : MAX_PAYLOAD_BYTES.other;
     if (Buffer.byteLength(body) > limit) return { outcome: "refused", status: 413, reason: "PayloadTooLarge" };
     const answer = await request({ ...headers, [constants.HTTP2_HEADER_AUTHORIZATION]: `bearer ${token}` }, body);
     if ("failed" in answer) return { outcome: "retry_later", reason: answer.failed };
-    const sorted = sortAnswer(answer.status, answer.headers, answer.body, now());
-    return sorted.outcome === "auth" ? { ...sorted, token } : sorted;
+    return sortAnswer(answer.status, answer.headers, answer.body, now());
   }
 
   return {
@@ -160,16 +154,7 @@ export async function openApnsClient(o: ApnsClientOptions): Promise<PushSender> 
 
     async send(message) {
       if (closed) return { outcome: "retry_later", reason: "client closed" };
-      try {
-        const first = await push(message, await tokens.current());
-        if (first.outcome !== "auth") return first;
-        const renewed = await tokens.renewRejected(first.token);
-        const second = renewed === undefined ? first : await push(message, renewed);
-        return second.outcome === "auth" ? { outcome: "auth_failed", status: 403, reason: second.reason } : second;
-      } catch (error) {
-        if (error instanceof CredentialFailure) return error.failure;
-        throw error;
-      }
+      return withCredential(tokens, (token) => push(message, token));
     },
 
     async close() {

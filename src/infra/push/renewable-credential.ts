@@ -62,3 +62,33 @@ export function renewableCredential(issue: (nowMs: number) => Promise<IssuedCred
     },
   };
 }
+
+/** What one attempt answers when the provider refused the credential it was made with. */
+export interface CredentialRefused {
+  readonly outcome: "credential_refused";
+  readonly status: number;
+  readonly reason: string;
+}
+
+/**
+ * Runs `attempt` with the current credential and, when the provider refuses that credential, once
+ * more with a renewed one (see {@link RenewableCredential.renewRejected}). A refusal that remains,
+ * and a failure to issue a credential, are answered as the provider failure they are.
+ */
+export async function withCredential<R extends { readonly outcome: string }>(
+  credential: RenewableCredential,
+  attempt: (value: string) => Promise<R | CredentialRefused>,
+): Promise<R | ProviderFailure> {
+  const refused = (answer: R | CredentialRefused): answer is CredentialRefused => answer.outcome === "credential_refused";
+  try {
+    const value = await credential.current();
+    const first = await attempt(value);
+    if (!refused(first)) return first;
+    const renewed = await credential.renewRejected(value);
+    const last = renewed === undefined ? first : await attempt(renewed);
+    return refused(last) ? { outcome: "auth_failed", status: last.status, reason: last.reason } : last;
+  } catch (error) {
+    if (error instanceof CredentialFailure) return error.failure;
+    throw error;
+  }
+}

@@ -1,3 +1,5 @@
+import type { ProviderFailure } from "../../platform/notifications/provider-result.js";
+
 /**
  * How long a `Retry-After` header asks to wait, in milliseconds: delay-seconds or an HTTP date
  * (RFC 9110 §10.2.3), a date in the past being no wait. Undefined when absent or unreadable.
@@ -8,4 +10,13 @@ export function retryAfterMs(header: string | readonly string[] | undefined, now
   if (/^\d+$/.test(value)) return Number(value) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** Whether an HTTP status asks to try again later (429, 5xx) rather than refusing for good. */
+export const isTemporaryStatus = (status: number): boolean => status === 429 || status >= 500;
+
+/** The `retry_later` answer for a temporary HTTP status, with the wait its `Retry-After` asks for. */
+export function retryLater(status: number, reason: string, retryAfter: string | readonly string[] | undefined, nowMs: number): Extract<ProviderFailure, { outcome: "retry_later" }> {
+  const wait = retryAfterMs(retryAfter, nowMs);
+  return { outcome: "retry_later", status, reason, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
 }
