@@ -1,13 +1,9 @@
 import { randomUUID, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createSecureServer, constants, type Http2Server, type ServerHttp2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import { STAND_IN_CERT, STAND_IN_KEY } from "./test-tls.js";
 
-const TLS_DIR = new URL("./tls/", import.meta.url);
-/** The self-signed certificate the stand-in serves (test-only, see tls/README.md): the client's `ca`. */
-export const STAND_IN_CERT = readFileSync(new URL("localhost-test-only.cert.pem", TLS_DIR), "utf8");
-const STAND_IN_KEY = readFileSync(new URL("localhost-test-only.key.pem", TLS_DIR), "utf8");
 
 /** One request as the stand-in received it, with what it answered. */
 export interface ReceivedPush {

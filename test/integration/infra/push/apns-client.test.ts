@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openApnsClient, type ApnsClientOptions } from "../../../../src/infra/apns/apns-client.js";
 import { ApnsKeyError } from "../../../../src/infra/apns/apns-provider-token.js";
 import type { PushSender } from "../../../../src/platform/notifications/push-sender.js";
-import { providerTokenClaims, startApnsStandIn, STAND_IN_CERT, type ApnsStandIn } from "../../../support/apns-stand-in.js";
+import { providerTokenClaims, startApnsStandIn, type ApnsStandIn } from "../../../support/apns-stand-in.js";
+import { STAND_IN_CERT } from "../../../support/test-tls.js";
 import { freePort } from "../../../support/service-process.js";
 
 const keyPair = () => generateKeyPairSync("ec", { namedCurve: "prime256v1" });

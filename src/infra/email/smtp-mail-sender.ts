@@ -1,0 +1,94 @@
+import { createTransport } from "nodemailer";
+import type { Mail, MailResult, MailSender } from "../../platform/notifications/mail-sender.js";
+
+/** Where and how to reach an SMTP relay (`SMTP_*`). */
+export interface SmtpSettings {
+  readonly host: string;
+  readonly port: number;
+  /** TLS from the first byte (port 465); otherwise plain, upgraded with STARTTLS when offered. */
+  readonly secure: boolean;
+  /** Refuse to send unless STARTTLS upgrades the connection (relays on port 587). */
+  readonly requireTls?: boolean;
+  readonly auth?: { readonly user: string; readonly pass: string };
+  /** The sender of every mail that names none (`Notifications <no-reply@example.com>`). */
+  readonly from: string;
+  /** Certificates to trust besides the system's (a test relay's self-signed one). */
+  readonly ca?: string | Buffer;
+  /** How long to wait for a connection, the greeting, or any reply; 10 s unless told. */
+  readonly timeoutMs?: number;
+  /** Connections kept open to the relay and shared by concurrent sends; 2 unless told. */
+  readonly maxConnections?: number;
+}
+
+/** The fields nodemailer sets on the errors it rejects with. */
+interface SmtpError extends NodeJS.ErrnoException {
+  readonly responseCode?: number;
+  readonly response?: string;
+  readonly permanent?: boolean;
+  readonly originalCode?: string;
+}
+
+/** Refusals of the relay that concern the credentials rather than the mail (RFC 4954). */
+const AUTH_CODES = new Set([530, 534, 535, 538]);
+
+/** The relay's refusal, or the failure to reach it, sorted. */
+function sortFailure(error: SmtpError): MailResult {
+  const status = error.responseCode;
+  const reason = error.response ?? error.originalCode ?? error.code ?? error.message;
+  if (error.code === "EAUTH" || error.code === "ENOAUTH" || (status !== undefined && AUTH_CODES.has(status))) {
+    return { outcome: "auth_failed", reason, ...(status !== undefined ? { status } : {}) };
+  }
+  if (status === undefined) return error.code === "EMESSAGE" || error.code === "ECONFIG" ? { outcome: "refused", reason } : { outcome: "retry_later", reason };
+  return error.permanent === true ? { outcome: "refused", status, reason } : { outcome: "retry_later", status, reason };
+}
+
+/**
+ * The {@link MailSender} of one SMTP relay through nodemailer's pooled SMTP transport. `provider`
+ * names the relay for metrics (`smtp`, or the service whose relay it is: see `smtpRelaySettings`).
+ */
+export function openSmtpMailSender(settings: SmtpSettings, provider = "smtp"): MailSender {
+  const timeoutMs = settings.timeoutMs ?? 10_000;
+  const transport = createTransport({
+    pool: true,
+    maxConnections: settings.maxConnections ?? 2,
+    host: settings.host,
+    port: settings.port,
+    secure: settings.secure,
+    requireTLS: settings.requireTls ?? false,
+    ...(settings.auth !== undefined ? { auth: { user: settings.auth.user, pass: settings.auth.pass } } : {}),
+    ...(settings.ca !== undefined ? { tls: { ca: settings.ca } } : {}),
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
+  let closed = false;
+
+  return {
+    provider,
+
+    async send(mail: Mail): Promise<MailResult> {
+      if (closed) return { outcome: "retry_later", reason: "sender closed" };
+      try {
+        const info = await transport.sendMail({
+          from: mail.from ?? settings.from,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          ...(mail.html !== undefined ? { html: mail.html } : {}),
+          ...(mail.replyTo !== undefined ? { replyTo: mail.replyTo } : {}),
+          ...(mail.messageId !== undefined ? { messageId: mail.messageId } : {}),
+          ...(mail.headers !== undefined ? { headers: { ...mail.headers } } : {}),
+        });
+        return { outcome: "delivered", id: info.messageId, response: info.response };
+      } catch (error) {
+        return sortFailure(error as SmtpError);
+      }
+    },
+
+    close(): Promise<void> {
+      closed = true;
+      transport.close();
+      return Promise.resolve();
+    },
+  } satisfies MailSender;
+}
