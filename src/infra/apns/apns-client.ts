@@ -16,8 +16,11 @@ export type ApnsEnvironment = keyof typeof APNS_HOSTS;
 export interface ApnsClientOptions extends ApnsSigningKey {
   /** The app's bundle id: the `apns-topic` of its pushes, with `.voip` appended for VoIP ones. */
   readonly bundleId: string;
-  /** Which of {@link APNS_HOSTS}; `production` unless told. */
-  readonly environment?: ApnsEnvironment;
+  /**
+   * Which of {@link APNS_HOSTS}. Required: APNs answers a token of the other environment 400
+   * `BadDeviceToken`, which removes the device, so a silent default would cost users their pushes.
+   */
+  readonly environment: ApnsEnvironment;
   /** Another server speaking APNs (`https://127.0.0.1:8443`), instead of the environment's host. */
   readonly baseUrl?: string;
   /** Certificates to trust besides the system's (a test server's self-signed one). */
@@ -93,7 +96,7 @@ function sortAnswer(status: number, headers: IncomingHttpHeaders, body: string, 
 export async function openApnsClient(o: ApnsClientOptions): Promise<PushSender> {
   const now = o.now ?? Date.now;
   const tokens = await apnsProviderTokens(o, now);
-  const authority = o.baseUrl ?? APNS_HOSTS[o.environment ?? "production"];
+  const authority = o.baseUrl ?? APNS_HOSTS[o.environment];
   const timeoutMs = o.requestTimeoutMs ?? 10_000;
   let session: ClientHttp2Session | undefined;
   let closed = false;

@@ -24,7 +24,7 @@ describe("the APNs client against an HTTP/2 server playing APNs", () => {
   const clients: PushSender[] = [];
 
   const client = async (overrides: Partial<ApnsClientOptions> = {}): Promise<PushSender> => {
-    const opened = await openApnsClient({ keyId: KEY_ID, teamId: TEAM_ID, privateKey: pkcs8(team), bundleId: BUNDLE_ID, baseUrl: apns.url, ca: STAND_IN_CERT, now, ...overrides });
+    const opened = await openApnsClient({ keyId: KEY_ID, teamId: TEAM_ID, privateKey: pkcs8(team), bundleId: BUNDLE_ID, environment: "sandbox", baseUrl: apns.url, ca: STAND_IN_CERT, now, ...overrides });
     clients.push(opened);
     return opened;
   };
@@ -180,7 +180,7 @@ describe("the APNs client against an HTTP/2 server playing APNs", () => {
 
   it("asks to retry later when APNs cannot be reached or its certificate is not trusted", async () => {
     const nowhere = await client({ baseUrl: `https://localhost:${await freePort()}` });
-    const untrusting = await openApnsClient({ keyId: KEY_ID, teamId: TEAM_ID, privateKey: pkcs8(team), bundleId: BUNDLE_ID, baseUrl: apns.url, now });
+    const untrusting = await openApnsClient({ keyId: KEY_ID, teamId: TEAM_ID, privateKey: pkcs8(team), bundleId: BUNDLE_ID, environment: "sandbox", baseUrl: apns.url, now });
     clients.push(untrusting);
 
     expect(await nowhere.send({ token: deviceToken(), kind: "alert", alert: { body: "x" } })).toMatchObject({ outcome: "retry_later", reason: "ECONNREFUSED" });
@@ -188,9 +188,9 @@ describe("the APNs client against an HTTP/2 server playing APNs", () => {
   });
 
   it("refuses a signing key or ids it cannot use, naming the setting", async () => {
-    await expect(openApnsClient({ keyId: KEY_ID, teamId: TEAM_ID, privateKey: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", bundleId: BUNDLE_ID })).rejects.toThrow(ApnsKeyError);
+    await expect(openApnsClient({ keyId: KEY_ID, teamId: TEAM_ID, privateKey: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", bundleId: BUNDLE_ID, environment: "sandbox" })).rejects.toThrow(ApnsKeyError);
     const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    await expect(openApnsClient({ keyId: KEY_ID, teamId: TEAM_ID, privateKey: rsa, bundleId: BUNDLE_ID })).rejects.toThrow(/APNS_KEY_PATH/);
-    await expect(openApnsClient({ keyId: "short", teamId: TEAM_ID, privateKey: pkcs8(team), bundleId: BUNDLE_ID })).rejects.toThrow(/APNS_KEY_ID/);
+    await expect(openApnsClient({ keyId: KEY_ID, teamId: TEAM_ID, privateKey: rsa, bundleId: BUNDLE_ID, environment: "sandbox" })).rejects.toThrow(/APNS_KEY_PATH/);
+    await expect(openApnsClient({ keyId: "short", teamId: TEAM_ID, privateKey: pkcs8(team), bundleId: BUNDLE_ID, environment: "sandbox" })).rejects.toThrow(/APNS_KEY_ID/);
   });
 });
