@@ -1,5 +1,7 @@
 import { createTransport } from "nodemailer";
-import type { Mail, MailResult, MailSender } from "../../platform/notifications/mail-sender.js";
+import type { MailSender } from "../../platform/notifications/mail-sender.js";
+import type { ProviderFailure } from "../../platform/notifications/provider-result.js";
+import { nodemailerMailSender } from "./nodemailer-mail-sender.js";
 
 /** Where and how to reach an SMTP relay (`SMTP_*`). */
 export interface SmtpSettings {
@@ -32,7 +34,7 @@ interface SmtpError extends NodeJS.ErrnoException {
 const AUTH_CODES = new Set([530, 534, 535, 538]);
 
 /** The relay's refusal, or the failure to reach it, sorted. */
-function sortFailure(error: SmtpError): MailResult {
+function sortFailure(error: SmtpError): ProviderFailure {
   const status = error.responseCode;
   const reason = error.response ?? error.originalCode ?? error.code ?? error.message;
   if (error.code === "EAUTH" || error.code === "ENOAUTH" || (status !== undefined && AUTH_CODES.has(status))) {
@@ -61,34 +63,5 @@ export function openSmtpMailSender(settings: SmtpSettings, provider = "smtp"): M
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
   });
-  let closed = false;
-
-  return {
-    provider,
-
-    async send(mail: Mail): Promise<MailResult> {
-      if (closed) return { outcome: "retry_later", reason: "sender closed" };
-      try {
-        const info = await transport.sendMail({
-          from: mail.from ?? settings.from,
-          to: mail.to,
-          subject: mail.subject,
-          text: mail.text,
-          ...(mail.html !== undefined ? { html: mail.html } : {}),
-          ...(mail.replyTo !== undefined ? { replyTo: mail.replyTo } : {}),
-          ...(mail.messageId !== undefined ? { messageId: mail.messageId } : {}),
-          ...(mail.headers !== undefined ? { headers: { ...mail.headers } } : {}),
-        });
-        return { outcome: "delivered", id: info.messageId, response: info.response };
-      } catch (error) {
-        return sortFailure(error as SmtpError);
-      }
-    },
-
-    close(): Promise<void> {
-      closed = true;
-      transport.close();
-      return Promise.resolve();
-    },
-  } satisfies MailSender;
+  return nodemailerMailSender(transport, { provider, from: settings.from, sortFailure: (error) => sortFailure(error as SmtpError) });
 }
