@@ -8,6 +8,8 @@ export function retryAfterMs(header: string | readonly string[] | undefined, now
   const value = (typeof header === "string" ? header : header?.[0])?.trim();
   if (value === undefined || value === "") return undefined;
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP date names its day and month; anything else Date.parse would take ("-3") is not one.
+  if (!/[a-z]{3}/i.test(value)) return undefined;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
