@@ -7,11 +7,12 @@ import type {
   JoinHuddle,
   LeaveHuddle,
 } from "../../../platform/contract/generated/avro-types.js";
-import { unreachable, type Decider } from "../../../platform/domain/decider.js";
+import { unreachable, type DecidedEvent, type Decider } from "../../../platform/domain/decider.js";
 import { DomainError } from "../../../platform/domain/domain-error.js";
 import { own } from "../../../platform/domain/own-entry.js";
 import type { HuddleCommand } from "./commands.js";
 import type { DecidedHuddleEvent, HuddleEvent } from "./events.js";
+import { relayInHuddle, type HuddleSignalCommand, type HuddleSignalEvent } from "./signals.js";
 import { evolve, initialState, participantsOf, type EndedHuddle, type HuddleParticipant, type HuddleState, type LiveHuddle } from "./state.js";
 
 /** Configuration of the huddle rules. */
@@ -77,8 +78,12 @@ const SYSTEM_ACTOR = "system:";
  * do is a `conflict` (join, invite, toggles), what is done already a no-op (leave, end, create
  * again). Commands the runtime redelivers with the same id get the remembered outcome; beyond
  * its window, the rules above make a repeat a no-op.
+ *
+ * Signals (offer, answer, ICE candidate; `quikapp.huddlesignaling.*`, same key) are decided by
+ * the huddle they belong to: relayed as they are between two of its participants
+ * ({@link relayInHuddle}, the calls' rules).
  */
-export function huddleDecider(options: HuddleOptions): Decider<HuddleCommand, HuddleEvent, HuddleState> {
+export function huddleDecider(options: HuddleOptions): Decider<HuddleCommand | HuddleSignalCommand, HuddleEvent | HuddleSignalEvent, HuddleState> {
   return {
     initialState,
     evolve,
@@ -86,8 +91,12 @@ export function huddleDecider(options: HuddleOptions): Decider<HuddleCommand, Hu
   };
 }
 
-function decide(command: HuddleCommand, state: HuddleState, options: HuddleOptions): DecidedHuddleEvent[] {
+function decide(command: HuddleCommand | HuddleSignalCommand, state: HuddleState, options: HuddleOptions): (DecidedHuddleEvent | DecidedEvent<HuddleSignalEvent>)[] {
   switch (command.type) {
+    case "SendHuddleOffer":
+    case "SendHuddleAnswer":
+    case "SendHuddleIceCandidate":
+      return relayInHuddle(command, state);
     case "CreateHuddle":
       return create(command.data, state);
     case "JoinHuddle":

@@ -2,6 +2,7 @@ import type { HuddleEndReason } from "../../../platform/contract/generated/avro-
 import { unreachable } from "../../../platform/domain/decider.js";
 import { own } from "../../../platform/domain/own-entry.js";
 import type { HuddleEvent } from "./events.js";
+import type { HuddleSignalEvent } from "./signals.js";
 
 /** A user in the huddle now, with what they share. */
 export interface HuddleParticipant {
@@ -72,8 +73,12 @@ export function nextDeadline(state: HuddleState): number | undefined {
 }
 
 /** Folds one event into the state; total: an event that does not apply changes nothing. */
-export function evolve(state: HuddleState, event: HuddleEvent): HuddleState {
+export function evolve(state: HuddleState, event: HuddleEvent | HuddleSignalEvent): HuddleState {
   switch (event.type) {
+    case "HuddleOfferRelayed":
+    case "HuddleAnswerRelayed":
+    case "HuddleIceCandidateRelayed":
+      return state;
     case "HuddleCreated": {
       if (state.status !== "absent") return state;
       const { huddleId, createdBy, conversationId, title, meta } = event.data;

@@ -1004,6 +1004,88 @@ export interface VideoToggled {
  */
 export type HuddleEndReason = "ended" | "empty";
 
+// ---- quikchat.huddlesignaling: commands
+
+/** Relay a WebRTC SDP answer to another participant of the huddle (sender: meta.actorId). */
+export interface SendHuddleAnswer {
+  meta: CommandMeta;
+  huddleId: string;
+  /** Huddle participant the signal is for. */
+  toUserId: string;
+  /** Session description (SDP) text. */
+  sdp: string;
+}
+
+/** Relay a trickled ICE candidate to another participant of the huddle (sender: meta.actorId). */
+export interface SendHuddleIceCandidate {
+  meta: CommandMeta;
+  huddleId: string;
+  /** Huddle participant the signal is for. */
+  toUserId: string;
+  /** ICE candidate line; an empty string marks the end of candidates. */
+  candidate: string;
+  /** Media stream identification tag the candidate belongs to. */
+  sdpMid: string | null;
+  /** Index of the media description the candidate belongs to. */
+  sdpMLineIndex: number | null;
+  /** ICE ufrag the candidate belongs to, to tell ICE restarts apart. */
+  usernameFragment: string | null;
+}
+
+/** Relay a WebRTC SDP offer to another participant of the huddle (sender: meta.actorId). */
+export interface SendHuddleOffer {
+  meta: CommandMeta;
+  huddleId: string;
+  /** Huddle participant the signal is for. */
+  toUserId: string;
+  /** Session description (SDP) text. */
+  sdp: string;
+}
+
+// ---- quikchat.huddlesignaling: events
+
+/** An SDP answer was relayed between two participants of a huddle. */
+export interface HuddleAnswerRelayed {
+  meta: EventMeta;
+  huddleId: string;
+  /** Huddle participant who sent the signal. */
+  fromUserId: string;
+  /** Huddle participant the signal is for. */
+  toUserId: string;
+  /** Session description (SDP) text. */
+  sdp: string;
+}
+
+/** An ICE candidate was relayed between two participants of a huddle. */
+export interface HuddleIceCandidateRelayed {
+  meta: EventMeta;
+  huddleId: string;
+  /** Huddle participant who sent the signal. */
+  fromUserId: string;
+  /** Huddle participant the signal is for. */
+  toUserId: string;
+  /** ICE candidate line; an empty string marks the end of candidates. */
+  candidate: string;
+  /** Media stream identification tag the candidate belongs to. */
+  sdpMid: string | null;
+  /** Index of the media description the candidate belongs to. */
+  sdpMLineIndex: number | null;
+  /** ICE ufrag the candidate belongs to, to tell ICE restarts apart. */
+  usernameFragment: string | null;
+}
+
+/** An SDP offer was relayed between two participants of a huddle. */
+export interface HuddleOfferRelayed {
+  meta: EventMeta;
+  huddleId: string;
+  /** Huddle participant who sent the signal. */
+  fromUserId: string;
+  /** Huddle participant the signal is for. */
+  toUserId: string;
+  /** Session description (SDP) text. */
+  sdp: string;
+}
+
 // ---- quikchat.messages: commands
 
 /** React to a message with an emoji. A user has at most one reaction per emoji on a message. */
@@ -1941,6 +2023,18 @@ export type HuddlesEvent =
   | { readonly type: "ScreenShareToggled"; readonly data: ScreenShareToggled }
   | { readonly type: "VideoToggled"; readonly data: VideoToggled };
 
+/** Commands of the huddlesignaling context (topic key: huddleId). */
+export type HuddlesignalingCommand =
+  | { readonly type: "SendHuddleAnswer"; readonly data: SendHuddleAnswer }
+  | { readonly type: "SendHuddleIceCandidate"; readonly data: SendHuddleIceCandidate }
+  | { readonly type: "SendHuddleOffer"; readonly data: SendHuddleOffer };
+
+/** Events of the huddlesignaling context (topic key: huddleId). */
+export type HuddlesignalingEvent =
+  | { readonly type: "HuddleAnswerRelayed"; readonly data: HuddleAnswerRelayed }
+  | { readonly type: "HuddleIceCandidateRelayed"; readonly data: HuddleIceCandidateRelayed }
+  | { readonly type: "HuddleOfferRelayed"; readonly data: HuddleOfferRelayed };
+
 /** Commands of the messages context (topic key: conversationId). */
 export type MessagesCommand =
   | { readonly type: "AddReaction"; readonly data: AddReaction }
@@ -2123,6 +2217,12 @@ export interface AvroRecords {
   "quikchat.huddles.ToggleScreenShare": ToggleScreenShare;
   "quikchat.huddles.ToggleVideo": ToggleVideo;
   "quikchat.huddles.VideoToggled": VideoToggled;
+  "quikchat.huddlesignaling.HuddleAnswerRelayed": HuddleAnswerRelayed;
+  "quikchat.huddlesignaling.HuddleIceCandidateRelayed": HuddleIceCandidateRelayed;
+  "quikchat.huddlesignaling.HuddleOfferRelayed": HuddleOfferRelayed;
+  "quikchat.huddlesignaling.SendHuddleAnswer": SendHuddleAnswer;
+  "quikchat.huddlesignaling.SendHuddleIceCandidate": SendHuddleIceCandidate;
+  "quikchat.huddlesignaling.SendHuddleOffer": SendHuddleOffer;
   "quikchat.messages.AddReaction": AddReaction;
   "quikchat.messages.DeleteMessage": DeleteMessage;
   "quikchat.messages.EditMessage": EditMessage;
@@ -2223,6 +2323,9 @@ export interface AvroCommands {
   "quikchat.huddles.ToggleAudio": ToggleAudio;
   "quikchat.huddles.ToggleScreenShare": ToggleScreenShare;
   "quikchat.huddles.ToggleVideo": ToggleVideo;
+  "quikchat.huddlesignaling.SendHuddleAnswer": SendHuddleAnswer;
+  "quikchat.huddlesignaling.SendHuddleIceCandidate": SendHuddleIceCandidate;
+  "quikchat.huddlesignaling.SendHuddleOffer": SendHuddleOffer;
   "quikchat.messages.AddReaction": AddReaction;
   "quikchat.messages.DeleteMessage": DeleteMessage;
   "quikchat.messages.EditMessage": EditMessage;
@@ -2289,6 +2392,9 @@ export interface AvroEvents {
   "quikchat.huddles.HuddleParticipantsInvited": HuddleParticipantsInvited;
   "quikchat.huddles.ScreenShareToggled": ScreenShareToggled;
   "quikchat.huddles.VideoToggled": VideoToggled;
+  "quikchat.huddlesignaling.HuddleAnswerRelayed": HuddleAnswerRelayed;
+  "quikchat.huddlesignaling.HuddleIceCandidateRelayed": HuddleIceCandidateRelayed;
+  "quikchat.huddlesignaling.HuddleOfferRelayed": HuddleOfferRelayed;
   "quikchat.messages.MessageDeleted": MessageDeleted;
   "quikchat.messages.MessageDelivered": MessageDelivered;
   "quikchat.messages.MessageEdited": MessageEdited;
@@ -2330,6 +2436,7 @@ export interface ContextCommands {
   conversations: ConversationsCommand;
   devices: DevicesCommand;
   huddles: HuddlesCommand;
+  huddlesignaling: HuddlesignalingCommand;
   messages: MessagesCommand;
   notifications: NotificationsCommand;
   presence: PresenceCommand;
@@ -2347,6 +2454,7 @@ export interface ContextEvents {
   conversations: ConversationsEvent;
   devices: DevicesEvent;
   huddles: HuddlesEvent;
+  huddlesignaling: HuddlesignalingEvent;
   messages: MessagesEvent;
   notifications: NotificationsEvent;
   presence: PresenceEvent;
@@ -2370,6 +2478,8 @@ export const CONTEXT_SPECS = {
   devices: { keyField: "userId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Persistent audio/video rooms. */
   huddles: { keyField: "huddleId", ephemeral: false, upstream: false, correlateByKey: false },
+  /** WebRTC signaling between the participants of a huddle (ephemeral), decided by the huddle: the calls' signals with a huddle for their room. */
+  huddlesignaling: { keyField: "huddleId", ephemeral: true, upstream: false, correlateByKey: false },
   /** Messages of conversations: sends, edits, deletions, reactions, read and delivery receipts. Decided by the conversation aggregate together with conversations. */
   messages: { keyField: "conversationId", ephemeral: false, upstream: false, correlateByKey: false },
   /** Push and email notifications to users. */

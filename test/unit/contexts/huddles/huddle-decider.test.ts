@@ -4,6 +4,7 @@ import { stepCommand } from "../../../../src/platform/processor/command-step.js"
 import type { HuddleCommand } from "../../../../src/contexts/huddles/domain/commands.js";
 import { huddleDecider, type HuddleOptions } from "../../../../src/contexts/huddles/domain/decide.js";
 import type { DecidedHuddleEvent } from "../../../../src/contexts/huddles/domain/events.js";
+import type { HuddleSignalCommand } from "../../../../src/contexts/huddles/domain/signals.js";
 import { participantsOf } from "../../../../src/contexts/huddles/domain/state.js";
 import { huddleProcessor, huddleTimer } from "../../../../src/contexts/huddles/processor.js";
 import { commandMeta, deciderSpec, runCommands } from "../../../support/processor-decider-spec.js";
@@ -384,14 +385,64 @@ describe("huddle decider", () => {
     });
   });
 
+  describe("when a signal is sent", () => {
+    const offer = (from: string, to: string, workspaceId = "w1"): HuddleSignalCommand => ({
+      type: "SendHuddleOffer",
+      data: { meta: meta(from, LATER, workspaceId), huddleId: HUDDLE, toUserId: to, sdp: "v=0" },
+    });
+    const answer = (from: string, to: string): HuddleSignalCommand => ({
+      type: "SendHuddleAnswer",
+      data: { meta: meta(from), huddleId: HUDDLE, toUserId: to, sdp: "v=0 answer" },
+    });
+    const candidate = (from: string, to: string): HuddleSignalCommand => ({
+      type: "SendHuddleIceCandidate",
+      data: { meta: meta(from), huddleId: HUDDLE, toUserId: to, candidate: "candidate:1", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "uf" },
+    });
+
+    it("relays offers, answers and candidates between two participants, unchanged, with their sender", () => {
+      spec.given(together).when(offer("alice", "bob")).then([{ type: "HuddleOfferRelayed", data: { huddleId: HUDDLE, fromUserId: "alice", toUserId: "bob", sdp: "v=0" } }]);
+      spec.given(together).when(answer("bob", "alice")).then([{ type: "HuddleAnswerRelayed", data: { huddleId: HUDDLE, fromUserId: "bob", toUserId: "alice", sdp: "v=0 answer" } }]);
+      spec
+        .given(together)
+        .when(candidate("bob", "alice"))
+        .then([
+          {
+            type: "HuddleIceCandidateRelayed",
+            data: { huddleId: HUDDLE, fromUserId: "bob", toUserId: "alice", candidate: "candidate:1", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "uf" },
+          },
+        ]);
+    });
+
+    it("refuses a sender or a recipient who is not a participant now: a stranger, an invitee not joined, one who left", () => {
+      spec.given(together).when(offer("mallory", "bob")).thenThrows("not_a_participant", /participants of the huddle/);
+      spec.given(together).when(offer("alice", "mallory")).thenThrows("not_a_participant");
+      spec.given(standalone).when(offer("alice", "bob")).thenThrows("not_a_participant");
+      spec.given(standalone).when(offer("bob", "alice")).thenThrows("not_a_participant");
+      spec.given([...together, joined("carol"), left("bob")]).when(offer("carol", "bob")).thenThrows("not_a_participant");
+    });
+
+    it("refuses a huddle that is over, unknown or of another workspace as not_found, and a signal to oneself as invalid", () => {
+      spec.given(over).when(offer("alice", "bob")).thenThrows("not_found", /no such huddle/);
+      spec.given([]).when(offer("alice", "bob")).thenThrows("not_found");
+      spec.given(together).when(offer("alice", "bob", "w2")).thenThrows("not_found");
+      spec.given(together).when(offer("alice", "alice")).thenThrows("invalid");
+    });
+
+    it("changes nothing in the huddle", () => {
+      const relayed = spec.given(together).state;
+      const decided = huddleDecider(OPTIONS).decide(offer("alice", "bob"), relayed);
+      expect(spec.given([...together, ...decided]).state).toEqual(relayed);
+    });
+  });
+
   describe("the huddles processor", () => {
     const definition = huddleProcessor(OPTIONS);
     const window = definition.dedupe!;
 
     const run = (...commands: HuddleCommand[]) => runCommands(definition, commands);
 
-    it("runs the huddles context with its decider and timer", () => {
-      expect(definition.contexts).toEqual(["huddles"]);
+    it("runs the huddles context and the huddles' signals with its decider and timer", () => {
+      expect(definition.contexts).toEqual(["huddles", "huddlesignaling"]);
       const empty = [...started, left("alice", "left", LATER)];
       expect(definition.timer?.(spec.given(empty).state, HUDDLE)).toEqual(huddleTimer(spec.given(empty).state, HUDDLE));
       expect(huddleTimer(spec.given(empty).state, HUDDLE)).toMatchObject({ at: LATER });

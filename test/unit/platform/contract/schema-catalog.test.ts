@@ -89,6 +89,7 @@ describe("the schema catalog", () => {
       "calls.CallStarted", "calls.CallAnswered", "calls.CallRejected", "calls.CallEnded", "calls.RecordingStarted",
       "calls.RecordingStopped", "calls.ExpireRinging", "calls.ExpireCallDuration",
       "signaling.OfferRelayed", "signaling.AnswerRelayed", "signaling.IceCandidateRelayed",
+      "huddlesignaling.HuddleOfferRelayed", "huddlesignaling.HuddleAnswerRelayed", "huddlesignaling.HuddleIceCandidateRelayed",
       "huddles.HuddleCreated", "huddles.AudioToggled", "huddles.HandRaised", "huddles.HuddleEnded",
       "notifications.NotificationSent", "notifications.NotificationDelivered", "notifications.NotificationFailed",
       "devices.DeviceRegistered", "devices.DeviceTokenUpdated", "devices.DeviceUnregistered", "devices.DeviceHeartbeatRecorded",

@@ -39,9 +39,9 @@ describe("the topic catalog", () => {
     for (const spec of ALL_TOPICS) expect(spec.compacted, spec.name).toBe(spec.kind === "state");
   });
 
-  it("marks the typing and signaling topics ephemeral, and no others", () => {
+  it("marks the typing and both signaling contexts' topics ephemeral, and no others", () => {
     const ephemeral = new Set(ALL_TOPICS.filter((spec) => spec.ephemeral).map((spec) => spec.context));
-    expect([...ephemeral].sort()).toEqual(["signaling", "typing"]);
+    expect([...ephemeral].sort()).toEqual(["huddlesignaling", "signaling", "typing"]);
   });
 
   it("keys each context by its aggregate id", () => {
@@ -49,7 +49,7 @@ describe("the topic catalog", () => {
     expect(keys).toEqual({
       messages: "conversationId", conversations: "conversationId", typing: "conversationId",
       presence: "userId", notifications: "userId", devices: "userId", users: "userId", sessions: "userId",
-      calls: "callId", signaling: "callId", huddles: "huddleId", channels: "channelId", comments: "videoId",
+      calls: "callId", signaling: "callId", huddles: "huddleId", huddlesignaling: "huddleId", channels: "channelId", comments: "videoId",
     });
   });
 });
