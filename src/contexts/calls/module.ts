@@ -14,7 +14,7 @@ import { callProcessor } from "./processor.js";
 import { startLiveCallsProjection } from "./projections/live-calls/live-calls-projection.js";
 import { LiveCallsReadModel } from "./projections/live-calls/live-calls-read-model.js";
 import { LIVE_CALLS_PROJECTION, RedisLiveCallsStore } from "./projections/live-calls/redis-live-calls-store.js";
-import { SIGNAL_RELAY, signalRelayStore, startSignalRelay } from "./projections/signal-relay/signal-relay.js";
+import { SIGNAL_RELAY, callSignalRoute, signalRelayStore, startSignalRelay } from "./projections/signal-relay/signal-relay.js";
 import { MongoRecordingsStore } from "./projections/recordings/mongo-recordings-store.js";
 import { RECORDINGS_PROJECTION } from "./projections/recordings/recording-changes.js";
 import { startRecordingsProjection } from "./projections/recordings/recordings-projection.js";
@@ -112,8 +112,8 @@ export const calls = defineContext({
       {
         name: SIGNAL_RELAY,
         topic: TOPICS.signaling.events,
-        store: () => signalRelayStore(kit.redisConnection("signal-relay-store"), prefix),
-        start: () => startSignalRelay(deps),
+        store: () => signalRelayStore(kit.redisConnection("signal-relay-store"), callSignalRoute(prefix)),
+        start: () => startSignalRelay(deps, callSignalRoute(prefix)),
       },
       {
         name: RECORDINGS_PROJECTION,

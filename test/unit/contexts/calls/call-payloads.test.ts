@@ -79,18 +79,43 @@ describe("call payloads", () => {
 });
 
 describe("the signal relay", () => {
-  it("sends each relayed signal to its recipient, in order, and ignores other records", () => {
-    const meta = { eventId: "e", occurredAt: 1, correlationId: "c", causationId: null, actorId: "alice", workspaceId: "w1" };
+  const meta = { eventId: "e", occurredAt: 1, correlationId: "c", causationId: null, actorId: "alice", workspaceId: "w1" };
+
+  it("sends each relayed signal of a call to its recipient, in order, and ignores other records", () => {
     const route = { meta, callId: "k", fromUserId: "alice", toUserId: "bob" };
     expect(
       signalPushes([
         { fullName: "quikchat.signaling.OfferRelayed", value: { ...route, sdp: SDP } },
         { fullName: "quikchat.calls.CallEnded", value: {} },
+        { fullName: "quikchat.huddlesignaling.HuddleOfferRelayed", value: { ...route, sdp: SDP } },
         { fullName: "quikchat.signaling.IceCandidateRelayed", value: { ...route, candidate: CANDIDATE, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null } },
       ]),
     ).toEqual([
-      { userId: "bob", workspaceId: "w1", topic: "signal", kind: "offer", payload: { callId: "k", from: "alice", sdp: SDP } },
-      { userId: "bob", workspaceId: "w1", topic: "signal", kind: "ice-candidate", payload: { callId: "k", from: "alice", candidate: CANDIDATE, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null } },
+      { roomId: "k", push: { userId: "bob", workspaceId: "w1", topic: "signal", kind: "offer", payload: { callId: "k", from: "alice", sdp: SDP } } },
+      {
+        roomId: "k",
+        push: { userId: "bob", workspaceId: "w1", topic: "signal", kind: "ice-candidate", payload: { callId: "k", from: "alice", candidate: CANDIDATE, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null } },
+      },
+    ]);
+  });
+
+  it("sends a huddle's signals the same way, named by the huddle", () => {
+    const route = { meta, huddleId: "h", fromUserId: "alice", toUserId: "bob" };
+    expect(
+      signalPushes(
+        [
+          { fullName: "quikchat.signaling.OfferRelayed", value: { ...route, callId: "k", sdp: SDP } },
+          { fullName: "quikchat.huddlesignaling.HuddleAnswerRelayed", value: { ...route, sdp: SDP } },
+          { fullName: "quikchat.huddlesignaling.HuddleIceCandidateRelayed", value: { ...route, candidate: "", sdpMid: null, sdpMLineIndex: null, usernameFragment: null } },
+        ],
+        "huddlesignaling",
+      ),
+    ).toEqual([
+      { roomId: "h", push: { userId: "bob", workspaceId: "w1", topic: "signal", kind: "answer", payload: { huddleId: "h", from: "alice", sdp: SDP } } },
+      {
+        roomId: "h",
+        push: { userId: "bob", workspaceId: "w1", topic: "signal", kind: "ice-candidate", payload: { huddleId: "h", from: "alice", candidate: "", sdpMid: null, sdpMLineIndex: null, usernameFragment: null } },
+      },
     ]);
   });
 });

@@ -106,16 +106,18 @@ export interface UserPush {
 }
 
 /**
- * A signal for one user's sockets: `webrtc:offer`, `webrtc:answer`, `webrtc:ice-candidate` on
- * `webrtc:lobby`, and `offer`, `answer`, `ice_candidate` on `call:{callId}` (see `signal-relay`).
+ * A signal for one user's sockets (see `signal-relay`): in a call, `webrtc:offer`,
+ * `webrtc:answer`, `webrtc:ice-candidate` on `webrtc:lobby`, and `offer`, `answer`,
+ * `ice_candidate` on `call:{callId}`; in a huddle, the `webrtc:` events on `huddle:{huddleId}`.
  */
 export interface SignalPush {
   readonly userId: string;
-  /** The call's: only the user's sockets of that workspace get it. */
+  /** The room's: only the user's sockets of that workspace get it. */
   readonly workspaceId: string;
   readonly topic: "signal";
   readonly kind: SignalKind;
-  readonly payload: { readonly callId: string; readonly from: string } & Record<string, unknown>;
+  /** The signal as sent, with its room (`callId` or `huddleId`) and its sender (`from`). */
+  readonly payload: { readonly from: string } & Record<string, unknown>;
 }
 
 export type SignalKind = "offer" | "answer" | "ice-candidate";
