@@ -8,9 +8,6 @@ import type {
   JoinCall,
   LeaveCall,
   RejectCall,
-  SendAnswer,
-  SendIceCandidate,
-  SendOffer,
   StartRecording,
   StopRecording,
 } from "../../../platform/contract/generated/avro-types.js";
@@ -25,6 +22,16 @@ import { iceConfig, type IceServers } from "../ice-servers.js";
 import { NO_TIMES, inCall, partyOf, timesOf, type LiveCallView, type PartyStatus, type PartyTimes, type SignalKind } from "../projections/live-calls/live-calls-model.js";
 import type { LiveCallsReadModel } from "../projections/live-calls/live-calls-read-model.js";
 import { callIdOf, initiatePayload, onTopic, rejectReason, signalPayload } from "./call-payloads.js";
+import { sendSignal, type SignalingOf } from "./signal-sender.js";
+import { CALL_WORDS } from "../domain/signals.js";
+
+/** The calls' signals: `quikapp.signaling.commands`, keyed by the call. */
+const CALL_SIGNALING: SignalingOf = {
+  context: "signaling",
+  roomField: "callId",
+  commands: { offer: "SendOffer", answer: "SendAnswer", "ice-candidate": "SendIceCandidate" },
+  words: CALL_WORDS,
+};
 
 /** How long an initiate or an answer waits for the read model to show it before answering anyway. */
 const READ_MODEL_WAIT_MS = 5_000;
@@ -230,36 +237,14 @@ export class CallActions {
 
   /**
    * A signal for another user of the call (`inCall`: the call the topic names, if any; a payload
-   * naming another is `invalid`) → `{}` once on the signaling topic. It reaches the recipient's
-   * sockets through the signal relay.
+   * naming another is `invalid`) → `{}` once on the signaling topic (see `sendSignal`). It
+   * reaches the recipient's sockets through the signal relay.
    */
   async signal(kind: SignalKind, identity: SocketIdentity, payload: Record<string, unknown>, topicCallId?: string): Promise<Record<string, unknown>> {
-    const signal = signalPayload(kind, topicCallId === undefined ? payload : onTopic(payload, topicCallId));
-    const { callId, to } = signal;
-    if (to === identity.userId) throw new ServiceError("invalid", "a signal goes to another user of the call");
-    const call = await this.liveCall(identity, callId);
-    if (!inCall(call, identity.userId) || !inCall(call, to)) {
-      throw new ServiceError("not_a_participant", "signals go between the participants and ringing callees of the call");
-    }
-    const { bus } = this.deps;
-    const meta = bus.meta(identity, randomUUID(), { expectReply: false });
-    const route = { meta, callId, toUserId: to };
-    if (signal.kind === "ice-candidate") {
-      const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = signal;
-      const command: SendIceCandidate = { ...route, candidate, sdpMid, sdpMLineIndex, usernameFragment };
-      await bus.dispatch("signaling", "SendIceCandidate", callId, command);
-    } else {
-      const command: SendOffer & SendAnswer = { ...route, sdp: signal.sdp };
-      await bus.dispatch("signaling", signal.kind === "offer" ? "SendOffer" : "SendAnswer", callId, command);
-    }
-    return {};
-  }
-
-  /** The call, when it is live in the caller's workspace; `not_found` otherwise. */
-  async liveCall(identity: SocketIdentity, callId: string): Promise<LiveCallView> {
+    const { callId, ...signal } = signalPayload(kind, topicCallId === undefined ? payload : onTopic(payload, topicCallId));
     const call = await this.deps.calls.call(callId);
-    if (call === undefined || call.status === "ended" || call.workspaceId !== identity.workspaceId) throw new ServiceError("not_found", "no such call");
-    return call;
+    const room = call === undefined || call.status === "ended" ? undefined : { workspaceId: call.workspaceId, admits: (userId: string) => inCall(call, userId) };
+    return sendSignal(this.deps.bus, CALL_SIGNALING, identity, callId, room, signal);
   }
 
   /** The call, when `caller` is one of its parties in its workspace (live, or ended within the hour); `not_found` otherwise. */

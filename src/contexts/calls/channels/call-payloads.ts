@@ -3,8 +3,9 @@ import { absent, count, invalid, optionalText, text } from "../../../platform/ga
 import type { SignalKind } from "../projections/live-calls/live-calls-model.js";
 
 /*
- * Reading the payloads of `webrtc:lobby` and `call:{callId}` pushes; each reader throws the
- * `invalid` ServiceError that names the field or the limit.
+ * Reading the payloads of `webrtc:lobby` and `call:{callId}` pushes, and the signals of
+ * `huddle:{huddleId}`; each reader throws the `invalid` ServiceError that names the field or the
+ * limit.
  */
 
 /** The most users one call rings at once: calls are meshes of peer connections. */
@@ -38,13 +39,18 @@ export function invitePayload(payload: Record<string, unknown>): { readonly call
 
 /**
  * A push on `call:{callId}` as the lobby's payload: its `callId` is the topic's call when
- * absent; naming another call is `invalid`.
+ * absent; naming another call is `invalid`. With `field` `huddleId`, the same for a push on
+ * `huddle:{huddleId}`.
  */
-export function onTopic(payload: Record<string, unknown>, topicCallId: string): Record<string, unknown> {
-  if (absent(payload.callId)) return { ...payload, callId: topicCallId };
-  if (payload.callId !== topicCallId) throw invalid("callId must be the call of this topic");
+export function onTopic(payload: Record<string, unknown>, topicId: string, field: RoomField = "callId"): Record<string, unknown> {
+  if (absent(payload[field])) return { ...payload, [field]: topicId };
+  if (payload[field] !== topicId) throw invalid(`${field} must be the ${ROOM_OF[field]} of this topic`);
   return payload;
 }
+
+/** The field that names a signal's room in a payload: a call's or a huddle's id. */
+export type RoomField = "callId" | "huddleId";
+const ROOM_OF: Readonly<Record<RoomField, string>> = { callId: "call", huddleId: "huddle" };
 
 function callees(payload: Record<string, unknown>): string[] {
   if (!absent(payload.calleeId) && !absent(payload.calleeIds)) throw invalid("give calleeId or calleeIds, not both");
@@ -75,37 +81,42 @@ export function rejectReason(payload: Record<string, unknown>): CallRejectReason
   return reason;
 }
 
-/** A signal as a client pushes it: for whom, and what. */
-export type SignalPayload =
-  | { readonly kind: "offer" | "answer"; readonly callId: string; readonly to: string; readonly sdp: string }
-  | {
-      readonly kind: "ice-candidate";
-      readonly callId: string;
-      readonly to: string;
-      readonly candidate: string;
-      readonly sdpMid: string | null;
-      readonly sdpMLineIndex: number | null;
-      readonly usernameFragment: string | null;
-    };
+/** What a signal carries, whatever its room: a session description, or an ICE candidate. */
+export type SignalContent =
+  | { readonly kind: "offer" | "answer"; readonly sdp: string }
+  | { readonly kind: "ice-candidate"; readonly candidate: string; readonly sdpMid: string | null; readonly sdpMLineIndex: number | null; readonly usernameFragment: string | null };
+
+/** A signal for another user of its room: for whom, and what. */
+export type Signal = SignalContent & { readonly to: string };
+
+/** A signal of a call as a client pushes it. */
+export type SignalPayload = Signal & { readonly callId: string };
 
 /**
  * `webrtc:offer` / `webrtc:answer` `{callId, to, sdp}` and `webrtc:ice-candidate`
- * `{callId, to, candidate}`. `sdp` is the SDP text, or an `RTCSessionDescriptionInit`
+ * `{callId, to, candidate}` (see {@link signalOf}).
+ */
+export function signalPayload(kind: SignalKind, payload: Record<string, unknown>): SignalPayload {
+  return { callId: callIdOf(payload), ...signalOf(kind, payload) };
+}
+
+/**
+ * A signal's recipient and content, whatever its room: `{to, sdp}` for an offer or an answer,
+ * `{to, candidate}` for an ICE candidate. `sdp` is the SDP text, or an `RTCSessionDescriptionInit`
  * (`{type, sdp}`) whose type matches the event; `candidate` is a candidate line (`candidate:…`,
  * or empty for the end of candidates) or an `RTCIceCandidateInit`
  * (`{candidate, sdpMid, sdpMLineIndex, usernameFragment}`), whose other fields may also sit
  * beside it in the payload.
  */
-export function signalPayload(kind: SignalKind, payload: Record<string, unknown>): SignalPayload {
-  const callId = callIdOf(payload);
+export function signalOf(kind: SignalKind, payload: Record<string, unknown>): Signal {
   const to = text(payload, "to", MAX_ID);
   if (to === "") throw invalid("to is required");
-  if (kind !== "ice-candidate") return { kind, callId, to, sdp: sdpOf(kind, payload.sdp) };
+  if (kind !== "ice-candidate") return { kind, to, sdp: sdpOf(kind, payload.sdp) };
   const init = typeof payload.candidate === "object" && payload.candidate !== null && !Array.isArray(payload.candidate) ? (payload.candidate as Record<string, unknown>) : payload;
   const candidate = text(init, "candidate", MAX_CANDIDATE);
   if (candidate !== "" && !candidate.startsWith("candidate:")) throw invalid("candidate must be an ICE candidate line (candidate:…), or empty at the end of candidates");
   const sdpMLineIndex = absent(init.sdpMLineIndex) ? null : count(init, "sdpMLineIndex");
-  return { kind, callId, to, candidate, sdpMid: optionalText(init, "sdpMid", 64), sdpMLineIndex, usernameFragment: optionalText(init, "usernameFragment", 256) };
+  return { kind, to, candidate, sdpMid: optionalText(init, "sdpMid", 64), sdpMLineIndex, usernameFragment: optionalText(init, "usernameFragment", 256) };
 }
 
 function sdpOf(kind: "offer" | "answer", value: unknown): string {

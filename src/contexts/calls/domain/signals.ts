@@ -1,7 +1,7 @@
 import type { SignalingCommand, SignalingEvent } from "../../../platform/contract/generated/avro-types.js";
 import type { DecidedEvent } from "../../../platform/domain/decider.js";
 import { own } from "../../../platform/domain/own-entry.js";
-import { relayedSignal, signalSender, type SignalRoom } from "../../../platform/domain/signal-relay.js";
+import { relayedSignal, signalSender, type SignalRoom, type SignalRoomWords } from "../../../platform/domain/signal-relay.js";
 import type { CallState } from "./state.js";
 
 /** A signal a user's device sends to another party of a call (sender: `meta.actorId`). */
@@ -25,7 +25,8 @@ function callRoom(state: CallState): SignalRoom | undefined {
   };
 }
 
-const CALL_WORDS = { room: "call", peers: "the participants and ringing callees of the call" };
+/** How refusals of a call's signals name the call and its peers (the gateway's too). */
+export const CALL_WORDS: SignalRoomWords = { room: "call", peers: "the participants and ringing callees of the call" };
 
 /**
  * Relays a WebRTC signal (offer, answer, ICE candidate) of a live call, unchanged, when both its

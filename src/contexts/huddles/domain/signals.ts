@@ -1,6 +1,6 @@
 import type { HuddlesignalingCommand, HuddlesignalingEvent } from "../../../platform/contract/generated/avro-types.js";
 import type { DecidedEvent } from "../../../platform/domain/decider.js";
-import { relayedSignal, signalSender, type SignalRoom } from "../../../platform/domain/signal-relay.js";
+import { relayedSignal, signalSender, type SignalRoom, type SignalRoomWords } from "../../../platform/domain/signal-relay.js";
 import type { HuddleState } from "./state.js";
 
 /** A WebRTC signal a participant's device sends to another participant of a huddle (sender: `meta.actorId`). */
@@ -15,7 +15,8 @@ function huddleRoom(state: HuddleState): SignalRoom | undefined {
   return { workspaceId: state.workspaceId, admits: (userId) => Object.hasOwn(state.participants, userId) };
 }
 
-const HUDDLE_WORDS = { room: "huddle", peers: "the participants of the huddle" };
+/** How refusals of a huddle's signals name the huddle and its peers (the gateway's too). */
+export const HUDDLE_WORDS: SignalRoomWords = { room: "huddle", peers: "the participants of the huddle" };
 
 /**
  * Relays a WebRTC signal (offer, answer, ICE candidate) of a live huddle, unchanged, when both

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_CANDIDATE, MAX_SDP, initiatePayload, invitePayload, onTopic, rejectReason, signalPayload } from "../../../../src/contexts/calls/channels/call-payloads.js";
+import { MAX_CANDIDATE, MAX_SDP, initiatePayload, invitePayload, onTopic, rejectReason, signalOf, signalPayload } from "../../../../src/contexts/calls/channels/call-payloads.js";
 import { signalPushes } from "../../../../src/contexts/calls/projections/signal-relay/signal-relay.js";
 
 const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n";
@@ -40,6 +40,17 @@ describe("call payloads", () => {
     expect(onTopic({ callId: "k" }, "k")).toEqual({ callId: "k" });
     expect(() => onTopic({ callId: "other" }, "k")).toThrow(/callId must be the call of this topic/);
     expect(() => onTopic({ callId: 42 }, "k")).toThrow(/callId must be the call of this topic/);
+  });
+
+  it("gives a push on huddle:{huddleId} the topic's huddle, and refuses one naming another", () => {
+    expect(onTopic({ to: "bob" }, "h", "huddleId")).toEqual({ to: "bob", huddleId: "h" });
+    expect(() => onTopic({ huddleId: "other" }, "h", "huddleId")).toThrow(/huddleId must be the huddle of this topic/);
+  });
+
+  it("reads a signal's recipient and content whatever its room", () => {
+    expect(signalOf("offer", { huddleId: "h", to: "bob", sdp: SDP })).toEqual({ kind: "offer", to: "bob", sdp: SDP });
+    expect(signalOf("ice-candidate", { to: "bob", candidate: "" })).toEqual({ kind: "ice-candidate", to: "bob", candidate: "", sdpMid: null, sdpMLineIndex: null, usernameFragment: null });
+    expect(() => signalOf("answer", { sdp: SDP })).toThrow(/to is required/);
   });
 
   it("reads a rejection's reason, declined by default", () => {
