@@ -1,16 +1,11 @@
 import type { Channel, Socket } from "phoenix";
-import { RTCPeerConnection, type RTCDataChannel, type RTCIceCandidate } from "werift";
+import type { RTCDataChannel, RTCPeerConnection } from "werift";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSocket, joinChannel, pushTo, watchPresence, type Payload } from "../support/phoenix-client.js";
 import { startService, type ServiceProcess } from "../support/service-process.js";
 import { eventually } from "../support/test-config.js";
 import { tokenFor } from "../support/tokens.js";
-
-interface IceServer {
-  readonly urls: readonly string[];
-  readonly username?: string;
-  readonly credential?: string;
-}
+import { relayPeer, type IceServer } from "../support/webrtc-peer.js";
 
 /**
  * Two real WebRTC peers (werift) in one call, connected relay-only through the local stack's
@@ -43,52 +38,6 @@ describe("a call between two real WebRTC peers, relayed by the local coturn", ()
     return { socket, channel };
   }
 
-  /** A relay-only peer of `user` in the call: its candidates go to `to` through the lobby, after its description. */
-  function peer(iceServers: readonly IceServer[], channel: Channel, callId: string, to: string) {
-    // The TURN server over UDP: werift takes one TURN server.
-    const turn = iceServers.find((server) => server.username !== undefined)!;
-    const url = turn.urls.find((uri) => uri.endsWith("transport=udp"))!;
-    const connection = new RTCPeerConnection({ iceServers: [{ urls: url, username: turn.username!, credential: turn.credential! }], iceTransportPolicy: "relay" });
-    peers.push(connection);
-    const gathered: string[] = [];
-    let described = false;
-    const pending: RTCIceCandidate[] = [];
-    const send = async (candidate: RTCIceCandidate) => {
-      const answer = await pushTo(channel, "webrtc:ice-candidate", { callId, to, candidate: candidate.toJSON() });
-      expect(answer.status, JSON.stringify(answer.response)).toBe("ok");
-    };
-    connection.onIceCandidate.subscribe((candidate) => {
-      if (candidate === undefined) return;
-      gathered.push(candidate.candidate);
-      if (described) void send(candidate);
-      else pending.push(candidate);
-    });
-    /** Sends the local description, then the candidates gathered meanwhile. */
-    const describe = async (event: "webrtc:offer" | "webrtc:answer") => {
-      const answer = await pushTo(channel, event, { callId, to, sdp: connection.localDescription!.sdp });
-      expect(answer.status, JSON.stringify(answer.response)).toBe("ok");
-      described = true;
-      for (const candidate of pending.splice(0)) await send(candidate);
-    };
-    // Remote candidates wait for the remote description.
-    let remote = false;
-    const early: Payload[] = [];
-    const addCandidate = (payload: Payload) => {
-      const init = { candidate: String(payload.candidate), sdpMid: payload.sdpMid as string, sdpMLineIndex: payload.sdpMLineIndex as number };
-      if (remote) void connection.addIceCandidate(init);
-      else early.push(payload);
-    };
-    channel.on("webrtc:ice-candidate", (payload: Payload) => {
-      if (payload.callId === callId) addCandidate(payload);
-    });
-    const remoteDescription = async (type: "offer" | "answer", sdp: string) => {
-      await connection.setRemoteDescription({ type, sdp });
-      remote = true;
-      for (const payload of early.splice(0)) addCandidate(payload);
-    };
-    return { connection, gathered, describe, remoteDescription };
-  }
-
   it(
     "connects the two peers through coturn over the service's signaling, and a data channel carries a message",
     async () => {
@@ -107,8 +56,8 @@ describe("a call between two real WebRTC peers, relayed by the local coturn", ()
       const accepted = await pushTo(bob.channel, "call:answer", { callId });
       expect(accepted.status, JSON.stringify(accepted.response)).toBe("ok");
 
-      const caller = peer(initiated.response.iceServers as IceServer[], alice.channel, callId, "bob");
-      const callee = peer(accepted.response.iceServers as IceServer[], bob.channel, callId, "alice");
+      const caller = relayPeer(initiated.response.iceServers as IceServer[], alice.channel, { field: "callId", id: callId }, "bob", peers);
+      const callee = relayPeer(accepted.response.iceServers as IceServer[], bob.channel, { field: "callId", id: callId }, "alice", peers);
       const chat: RTCDataChannel = caller.connection.createDataChannel("chat");
       const opened = new Promise<void>((resolve) => chat.stateChanged.subscribe((state) => state === "open" && resolve()));
       const message = new Promise<string>((resolve) =>

@@ -1,8 +1,14 @@
 import { defineContext } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
+import { CONVERSATION_TOPIC_PARTS, MEMBERSHIP } from "../conversations/ports.js";
+import { HuddleActions } from "./channels/huddle-actions.js";
+import { huddleConversationPart, huddleFamily, huddleHandlers } from "./channels/huddle-channels.js";
+import { HuddleSignals } from "./channels/huddle-signals.js";
 import { huddlesConfig } from "./config.js";
+import { liveHuddleGauges } from "./metrics.js";
 import { huddleProcessor } from "./processor.js";
 import { startLiveHuddlesProjection } from "./projections/live-huddles/live-huddles-projection.js";
+import { LiveHuddlesReadModel } from "./projections/live-huddles/live-huddles-read-model.js";
 import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./projections/live-huddles/redis-live-huddles-store.js";
 import { signalRelayStore, startSignalRelay } from "../calls/projections/signal-relay/signal-relay.js";
 import { HUDDLE_SIGNAL_RELAY, huddleSignalRoute } from "./projections/signal-relay/huddle-signal-route.js";
@@ -10,11 +16,11 @@ import { HUDDLE_SIGNAL_RELAY, huddleSignalRoute } from "./projections/signal-rel
 /**
  * Huddles: one aggregate per huddle (`quikapp.huddles.*`) with its empty timer and its WebRTC
  * signals (`quikapp.huddlesignaling.*`), on the processor role; the `live-huddles` read model in
- * Redis, which publishes the huddles' changes for the channels to come, and the
- * `huddle-signal-relay` (the calls' signal relay), which delivers the signals. Not built yet: the
- * `huddle:{huddleId}` channel and the huddle pushes of conversation topics, the REST routes, the
- * huddle history in MongoDB, and the presence policy that removes the participants of lost
- * connections.
+ * Redis, which publishes the huddles' changes, and the `huddle-signal-relay` (the calls' signal
+ * relay), which delivers the signals; the `huddle:{huddleId}` topic with its signaling, the
+ * huddles' part of the conversation topics (`huddle:create` and the live indicator), and the
+ * huddles' metrics. Not built yet: the huddle history in MongoDB, and the presence policy that
+ * removes the participants of lost connections.
  */
 export const huddles = defineContext({
   name: "huddles",
@@ -36,5 +42,20 @@ export const huddles = defineContext({
         start: () => startSignalRelay({ config, codec, redis, logger, metrics, registry }, huddleSignalRoute(config.kafka.topicPrefix)),
       },
     ];
+  },
+  gateway: async (kit) => {
+    const { bus, redis, hub, logger, ports } = kit;
+    const topicPrefix = kit.config.kafka.topicPrefix;
+    const huddles = new LiveHuddlesReadModel(redis, topicPrefix);
+    liveHuddleGauges(kit.registry, huddles);
+    const actions = new HuddleActions({ bus, huddles, redis, topicPrefix, membership: () => ports.find(MEMBERSHIP) });
+    const signals = new HuddleSignals({ bus, huddles, hub, topicPrefix, logger });
+    const channels = { actions, handlers: { ...huddleHandlers(actions), ...signals.handlers() }, signals, hub, topicPrefix, logger };
+    ports.find(CONVERSATION_TOPIC_PARTS)?.add(huddleConversationPart(channels));
+    return {
+      families: [huddleFamily(channels)],
+      lookups: [{ id: "huddle", title: "A huddle", keyName: "huddle id", read: async (huddleId) => (await huddles.huddle(huddleId)) ?? null }],
+      stats: async () => ({ active_huddles: await huddles.liveCount() }),
+    };
   },
 });

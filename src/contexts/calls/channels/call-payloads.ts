@@ -1,5 +1,5 @@
 import type { CallRejectReason, CallType } from "../../../platform/contract/generated/avro-types.js";
-import { absent, count, invalid, optionalText, text } from "../../../platform/gateway/payload-fields.js";
+import { absent, count, invalid, onTopic as onTopicId, optionalText, text } from "../../../platform/gateway/payload-fields.js";
 import type { SignalKind } from "../projections/live-calls/live-calls-model.js";
 
 /*
@@ -39,18 +39,11 @@ export function invitePayload(payload: Record<string, unknown>): { readonly call
 
 /**
  * A push on `call:{callId}` as the lobby's payload: its `callId` is the topic's call when
- * absent; naming another call is `invalid`. With `field` `huddleId`, the same for a push on
- * `huddle:{huddleId}`.
+ * absent; naming another call is `invalid`.
  */
-export function onTopic(payload: Record<string, unknown>, topicId: string, field: RoomField = "callId"): Record<string, unknown> {
-  if (absent(payload[field])) return { ...payload, [field]: topicId };
-  if (payload[field] !== topicId) throw invalid(`${field} must be the ${ROOM_OF[field]} of this topic`);
-  return payload;
+export function onTopic(payload: Record<string, unknown>, topicCallId: string): Record<string, unknown> {
+  return onTopicId(payload, "callId", topicCallId);
 }
-
-/** The field that names a signal's room in a payload: a call's or a huddle's id. */
-export type RoomField = "callId" | "huddleId";
-const ROOM_OF: Readonly<Record<RoomField, string>> = { callId: "call", huddleId: "huddle" };
 
 function callees(payload: Record<string, unknown>): string[] {
   if (!absent(payload.calleeId) && !absent(payload.calleeIds)) throw invalid("give calleeId or calleeIds, not both");

@@ -6,12 +6,13 @@ import { ServiceError } from "../../../platform/errors/error-codes.js";
 import type { CommandBus } from "../../../platform/gateway/command-bus.js";
 import type { SocketIdentity } from "../../../platform/phoenix/channel.js";
 import type { SignalKind } from "../projections/live-calls/live-calls-model.js";
-import type { RoomField, Signal } from "./call-payloads.js";
+import type { Signal } from "./call-payloads.js";
 
 /** How the signals of one kind of room are sent: their context, the field naming the room, their command types, and the words of refusals. */
 export interface SignalingOf {
   readonly context: Extract<CommandContext, "signaling" | "huddlesignaling">;
-  readonly roomField: RoomField;
+  /** The field of its commands that names the room (their Kafka key). */
+  readonly roomField: "callId" | "huddleId";
   readonly commands: Readonly<Record<SignalKind, string>>;
   readonly words: SignalRoomWords;
 }

@@ -1,11 +1,12 @@
 import type { Logger } from "../../../infra/log/logger.js";
-import { onTopic, signalOf } from "../../calls/channels/call-payloads.js";
+import { signalOf } from "../../calls/channels/call-payloads.js";
 import { sendSignal, type SignalingOf } from "../../calls/channels/signal-sender.js";
 import type { SignalKind, SignalPush } from "../../calls/projections/live-calls/live-calls-model.js";
 import type { CommandBus } from "../../../platform/gateway/command-bus.js";
 import { parseMessage, type ChannelSource } from "../../../platform/gateway/pubsub-hub.js";
 import type { ChannelOutlet, SocketIdentity } from "../../../platform/phoenix/channel.js";
 import { HUDDLE_WORDS } from "../domain/signals.js";
+import type { HuddleHandler } from "./huddle-channels.js";
 import type { LiveHuddlesReadModel } from "../projections/live-huddles/live-huddles-read-model.js";
 import { huddleSignalKeys } from "../projections/signal-relay/huddle-signal-route.js";
 
@@ -42,14 +43,14 @@ export interface HuddleSignalsDeps {
 export class HuddleSignals {
   constructor(private readonly deps: HuddleSignalsDeps) {}
 
-  /** The signal kind of a client event on `huddle:{huddleId}`, if it is a signal. */
-  static kindOf(event: string): SignalKind | undefined {
-    return Object.hasOwn(HUDDLE_SIGNAL_EVENTS, event) ? HUDDLE_SIGNAL_EVENTS[event] : undefined;
+  /** The handlers of the signal events, for the topic's table (`huddleHandlers`). */
+  handlers(): Record<string, HuddleHandler> {
+    return Object.fromEntries(Object.entries(HUDDLE_SIGNAL_EVENTS).map(([event, kind]): [string, HuddleHandler] => [event, (identity, huddleId, payload) => this.signal(kind, identity, huddleId, payload)]));
   }
 
-  /** A signal pushed on `huddle:{huddleId}` → `{}` once on the huddles' signaling topic. */
-  async signal(kind: SignalKind, identity: SocketIdentity, payload: Record<string, unknown>, huddleId: string): Promise<Record<string, unknown>> {
-    const signal = signalOf(kind, onTopic(payload, huddleId, "huddleId"));
+  /** A signal pushed on `huddle:{huddleId}` (its payload's `huddleId` already the topic's) → `{}` once on the huddles' signaling topic. */
+  async signal(kind: SignalKind, identity: SocketIdentity, huddleId: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const signal = signalOf(kind, payload);
     const huddle = await this.deps.huddles.huddle(huddleId);
     const room = huddle?.status === "live" ? { workspaceId: huddle.workspaceId, admits: (userId: string) => Object.hasOwn(huddle.participants, userId) } : undefined;
     return sendSignal(this.deps.bus, HUDDLE_SIGNALING, identity, huddleId, room, signal);

@@ -38,13 +38,8 @@ describe("call payloads", () => {
     expect(onTopic({}, "k")).toEqual({ callId: "k" });
     expect(onTopic({ callId: null, calleeId: "erin" }, "k")).toEqual({ callId: "k", calleeId: "erin" });
     expect(onTopic({ callId: "k" }, "k")).toEqual({ callId: "k" });
-    expect(() => onTopic({ callId: "other" }, "k")).toThrow(/callId must be the call of this topic/);
-    expect(() => onTopic({ callId: 42 }, "k")).toThrow(/callId must be the call of this topic/);
-  });
-
-  it("gives a push on huddle:{huddleId} the topic's huddle, and refuses one naming another", () => {
-    expect(onTopic({ to: "bob" }, "h", "huddleId")).toEqual({ to: "bob", huddleId: "h" });
-    expect(() => onTopic({ huddleId: "other" }, "h", "huddleId")).toThrow(/huddleId must be the huddle of this topic/);
+    expect(() => onTopic({ callId: "other" }, "k")).toThrow(/callId must be the one of this topic/);
+    expect(() => onTopic({ callId: 42 }, "k")).toThrow(/callId must be the one of this topic/);
   });
 
   it("reads a signal's recipient and content whatever its room", () => {
