@@ -6,6 +6,7 @@ import { huddleConversationPart, huddleFamily, huddleHandlers } from "./channels
 import { huddlesConfig } from "./config.js";
 import { liveHuddleGauges } from "./metrics.js";
 import { huddleProcessor } from "./processor.js";
+import { huddleRoutes } from "./routes.js";
 import { startLiveHuddlesProjection } from "./projections/live-huddles/live-huddles-projection.js";
 import { LiveHuddlesReadModel } from "./projections/live-huddles/live-huddles-read-model.js";
 import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./projections/live-huddles/redis-live-huddles-store.js";
@@ -14,7 +15,8 @@ import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./projections/li
  * Huddles: one aggregate per huddle (`quikapp.huddles.*`) with its empty timer, on the processor
  * role; the `live-huddles` read model in Redis, which publishes the huddles' changes; the
  * `huddle:{huddleId}` topic, the huddles' part of the conversation topics (`huddle:create` and the
- * live indicator), and the huddles' metrics. Not built yet: the huddle history in MongoDB,
+ * live indicator), the huddles' REST routes (`/api/huddles…`, `/api/conversations/:id/huddle`),
+ * and the huddles' metrics. Not built yet: the huddle history in MongoDB,
  * signaling inside a huddle, and the presence policy that removes the participants of lost
  * connections.
  */
@@ -45,6 +47,9 @@ export const huddles = defineContext({
       families: [huddleFamily(channels)],
       lookups: [{ id: "huddle", title: "A huddle", keyName: "huddle id", read: async (huddleId) => (await huddles.huddle(huddleId)) ?? null }],
       stats: async () => ({ active_huddles: await huddles.liveCount() }),
+      routes: async (app) => {
+        await app.register(huddleRoutes, { actions, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
+      },
     };
   },
 });
