@@ -248,6 +248,7 @@ describe("huddles, end to end", () => {
   it("starts a standalone huddle with invitees of the caller's workspace only, and answers malformed requests 400", async () => {
     const standalone = await api("alice", "POST", "/api/huddles", { inviteeIds: ["dave"] });
     expect(standalone.status, JSON.stringify(standalone.body)).toBe(201);
+    standaloneId = String(standalone.body.huddleId);
     expect((await api("dave", "GET", `/api/huddles/${String(standalone.body.huddleId)}`)).body).toMatchObject({ conversationId: null, createdBy: "alice", invited: ["dave"] });
     expect((await api("bob", "GET", `/api/huddles/${String(standalone.body.huddleId)}`)).status).toBe(404);
 
@@ -258,6 +259,28 @@ describe("huddles, end to end", () => {
     expect((await api("alice", "POST", "/api/huddles", undefined, { raw: "{not json" })).status).toBe(400);
     expect((await api("alice", "POST", `/api/huddles/${String(standalone.body.huddleId)}/invite`, { userIds: [] })).status).toBe(400);
     expect((await api("alice", "POST", `/api/huddles/${String(standalone.body.huddleId)}/join`, { audio: "maybe" })).status).toBe(400);
+  });
+
+  let standaloneId: string;
+
+  it("moves a participant to the device that joins last, and lets only the creator end the huddle for everybody", async () => {
+    const daveIn = await listen(dave, `huddle:${standaloneId}`, HUDDLE_EVENTS);
+    // Alice, in it over REST without a connection, joins from her socket: she moves onto it.
+    const aliceIn = await listen(socketOf.alice, `huddle:${standaloneId}`, HUDDLE_EVENTS);
+    expect(await arrives(daveIn.inbox, "participant_left", { userId: "alice" })).toEqual({ huddleId: standaloneId, userId: "alice", reason: "moved" });
+    expect(await arrives(daveIn.inbox, "huddle:participant:joined", { userId: "alice" })).toMatchObject({ audio: true });
+    // Her second device takes her place: the first one's topic is closed.
+    const aliceLaptop = await connect("alice");
+    const laptopIn = await listen(aliceLaptop, `huddle:${standaloneId}`, HUDDLE_EVENTS);
+    await eventually(async () => (aliceIn.channel.state === "closed" ? true : undefined), 10_000, "the first device's huddle topic closed");
+    expect(received(daveIn.inbox, "participant_left", { userId: "alice", reason: "moved" })).toHaveLength(2);
+
+    expect((await pushTo(daveIn.channel, "huddle:end", {})).response).toMatchObject({ reason: "forbidden" });
+    expect(await pushTo(laptopIn.channel, "huddle:end", {})).toEqual({ status: "ok", response: { huddleId: standaloneId } });
+    const ended = { huddleId: standaloneId, reason: "ended", endedBy: "alice", durationMs: expect.any(Number) };
+    expect(await arrives(daveIn.inbox, "huddle:ended")).toEqual(ended);
+    expect(await arrives(daveIn.inbox, "huddle_ended")).toEqual(ended);
+    await eventually(async () => (daveIn.channel.state === "closed" ? true : undefined), 10_000, "dave's huddle topic closed at the end");
   });
 
   it("describes every huddle route in the OpenAPI document", async () => {
