@@ -48,10 +48,12 @@ describe("huddles, end to end", () => {
     return socket;
   }
 
-  async function api(user: string, method: string, path: string, body?: unknown) {
-    const headers: Record<string, string> = { authorization: `Bearer ${await tokenFor(user, "w1")}` };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  /** An HTTP request of `user` (in `workspace`), with a JSON body when one is given (`raw`: as it is). */
+  async function api(user: string, method: string, path: string, body?: unknown, { workspace = "w1", raw }: { workspace?: string; raw?: string } = {}) {
+    const headers: Record<string, string> = { authorization: `Bearer ${await tokenFor(user, workspace)}` };
+    const sent = raw ?? (body === undefined ? undefined : JSON.stringify(body));
+    if (sent !== undefined) headers["content-type"] = "application/json";
+    const response = await fetch(`${base}${path}`, { method, headers, ...(sent === undefined ? {} : { body: sent }) });
     return { status: response.status, body: (await response.json()) as Payload };
   }
 
@@ -172,8 +174,8 @@ describe("huddles, end to end", () => {
   it("refuses a non-member, a user of another workspace and an unknown huddle alike", async () => {
     expect(await joinReply(dave, `huddle:${huddleId}`)).toEqual({ status: "error", response: { reason: "unauthorized" } });
     expect(await joinReply(dave, "huddle:no-such-huddle")).toEqual({ status: "error", response: { reason: "unauthorized" } });
-    const otherBob = await connect("bob", "w2");
-    expect(await joinReply(otherBob, `huddle:${huddleId}`)).toEqual({ status: "error", response: { reason: "unauthorized" } });
+    const stranger = await connect("erin", "w2");
+    expect(await joinReply(stranger, `huddle:${huddleId}`)).toEqual({ status: "error", response: { reason: "unauthorized" } });
     expect(received(huddle.alice.inbox, "participant_joined", { userId: "dave" })).toEqual([]);
   });
 
@@ -198,5 +200,97 @@ describe("huddles, end to end", () => {
     expect(await arrives(bobConversation.inbox, "huddle_ended", { huddleId })).toEqual(ended);
     expect(received(huddle.bob.inbox, "huddle:participant:left", { userId: "carol" })).toEqual([]);
     expect(await joinReply(socketOf.bob, `huddle:${huddleId}`)).toMatchObject({ status: "error", response: { reason: "conflict" } });
+  });
+
+  it("serves a huddle over REST to those it involves, and 404 to anyone else", async () => {
+    const started = await api("alice", "POST", "/api/huddles", { conversationId, title: "Over REST" });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const restHuddle = String(started.body.huddleId);
+    expect(await api("bob", "POST", "/api/huddles", { conversationId })).toEqual({ status: 200, body: { huddleId: restHuddle, created: false } });
+    expect(await arrives(chat.carol.inbox, "huddle:started", { huddleId: restHuddle })).toMatchObject({ startedBy: "alice" });
+
+    const live = await api("bob", "GET", `/api/conversations/${conversationId}/huddle`);
+    expect(live.status).toBe(200);
+    expect(live.body).toMatchObject({ huddleId: restHuddle, title: "Over REST", status: "live", participants: [{ userId: "alice", audio: true, video: false }] });
+
+    const joined = await api("bob", "POST", `/api/huddles/${restHuddle}/join`, { audio: false });
+    expect(joined.status, JSON.stringify(joined.body)).toBe(200);
+    expect((joined.body.participants as Payload[]).map((p) => [p.userId, p.audio])).toEqual([
+      ["alice", true],
+      ["bob", false],
+    ]);
+
+    // Strangers: a non-member of the workspace, anyone of another workspace, an unknown huddle.
+    for (const [user, workspace] of [["dave", "w1"], ["alice", "w2"]] as const) {
+      expect((await api(user, "GET", `/api/huddles/${restHuddle}`, undefined, { workspace })).status).toBe(404);
+      expect((await api(user, "POST", `/api/huddles/${restHuddle}/join`, {}, { workspace })).status).toBe(404);
+      expect((await api(user, "GET", `/api/conversations/${conversationId}/huddle`, undefined, { workspace })).status).toBe(404);
+    }
+    expect((await api("bob", "GET", "/api/huddles/no-such-huddle")).status).toBe(404);
+
+    // Measured from the read model: on /health and /metrics alike.
+    const health = (await (await fetch(`${base}/health`)).json()) as { stats: Payload };
+    expect(health.stats.active_huddles).toBe(1);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^huddles_active_total(\{[^}]*\})? 1$/m);
+    expect(metrics).toMatch(/^huddle_participants_total(\{[^}]*\})? 2$/m);
+
+    expect(await api("alice", "POST", `/api/huddles/${restHuddle}/invite`, { userIds: ["dave", "bob"] })).toEqual({ status: 200, body: { huddleId: restHuddle, invited: ["dave"] } });
+    expect((await api("dave", "GET", `/api/huddles/${restHuddle}`)).body).toMatchObject({ invited: ["dave"] });
+
+    expect(await api("bob", "POST", `/api/huddles/${restHuddle}/leave`)).toEqual({ status: 200, body: { huddleId: restHuddle } });
+    expect(await api("alice", "POST", `/api/huddles/${restHuddle}/leave`)).toEqual({ status: 200, body: { huddleId: restHuddle } });
+    expect(await arrives(chat.bob.inbox, "huddle:ended", { huddleId: restHuddle })).toMatchObject({ reason: "empty" });
+    expect((await api("bob", "GET", `/api/huddles/${restHuddle}`)).body).toMatchObject({ status: "ended", endReason: "empty", participants: [] });
+    expect((await api("bob", "GET", `/api/conversations/${conversationId}/huddle`)).status).toBe(404);
+  });
+
+  it("starts a standalone huddle with invitees of the caller's workspace only, and answers malformed requests 400", async () => {
+    const standalone = await api("alice", "POST", "/api/huddles", { inviteeIds: ["dave"] });
+    expect(standalone.status, JSON.stringify(standalone.body)).toBe(201);
+    standaloneId = String(standalone.body.huddleId);
+    expect((await api("dave", "GET", `/api/huddles/${String(standalone.body.huddleId)}`)).body).toMatchObject({ conversationId: null, createdBy: "alice", invited: ["dave"] });
+    expect((await api("bob", "GET", `/api/huddles/${String(standalone.body.huddleId)}`)).status).toBe(404);
+
+    expect((await api("alice", "POST", "/api/huddles", { inviteeIds: ["nobody-here"] })).status).toBe(404);
+    expect((await api("alice", "POST", "/api/huddles", {})).body).toMatchObject({ statusCode: 400, message: expect.stringMatching(/invite/) });
+    expect((await api("alice", "POST", "/api/huddles", { inviteeIds: [""] })).status).toBe(400);
+    expect((await api("alice", "POST", "/api/huddles", { title: { text: "x" }, inviteeIds: ["dave"] })).status).toBe(400);
+    expect((await api("alice", "POST", "/api/huddles", undefined, { raw: "{not json" })).status).toBe(400);
+    expect((await api("alice", "POST", `/api/huddles/${String(standalone.body.huddleId)}/invite`, { userIds: [] })).status).toBe(400);
+    expect((await api("alice", "POST", `/api/huddles/${String(standalone.body.huddleId)}/join`, { audio: "maybe" })).status).toBe(400);
+  });
+
+  let standaloneId: string;
+
+  it("moves a participant to the device that joins last, and lets only the creator end the huddle for everybody", async () => {
+    const daveIn = await listen(dave, `huddle:${standaloneId}`, HUDDLE_EVENTS);
+    // Alice, in it over REST without a connection, joins from her socket: she moves onto it.
+    const aliceIn = await listen(socketOf.alice, `huddle:${standaloneId}`, HUDDLE_EVENTS);
+    expect(await arrives(daveIn.inbox, "participant_left", { userId: "alice" })).toEqual({ huddleId: standaloneId, userId: "alice", reason: "moved" });
+    expect(await arrives(daveIn.inbox, "huddle:participant:joined", { userId: "alice" })).toMatchObject({ audio: true });
+    // Her second device takes her place: the first one's topic is closed.
+    const aliceLaptop = await connect("alice");
+    const laptopIn = await listen(aliceLaptop, `huddle:${standaloneId}`, HUDDLE_EVENTS);
+    await eventually(async () => (aliceIn.channel.state === "closed" ? true : undefined), 10_000, "the first device's huddle topic closed");
+    expect(received(daveIn.inbox, "participant_left", { userId: "alice", reason: "moved" })).toHaveLength(2);
+
+    expect((await pushTo(daveIn.channel, "huddle:end", {})).response).toMatchObject({ reason: "forbidden" });
+    expect(await pushTo(laptopIn.channel, "huddle:end", {})).toEqual({ status: "ok", response: { huddleId: standaloneId } });
+    const ended = { huddleId: standaloneId, reason: "ended", endedBy: "alice", durationMs: expect.any(Number) };
+    expect(await arrives(daveIn.inbox, "huddle:ended")).toEqual(ended);
+    expect(await arrives(daveIn.inbox, "huddle_ended")).toEqual(ended);
+    await eventually(async () => (daveIn.channel.state === "closed" ? true : undefined), 10_000, "dave's huddle topic closed at the end");
+  });
+
+  it("describes every huddle route in the OpenAPI document", async () => {
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, Payload>> };
+    const described = Object.keys(document.paths).filter((path) => path.startsWith("/api/huddles") || path.endsWith("/huddle"));
+    expect(described.sort()).toEqual(
+      ["/api/huddles", "/api/huddles/{huddle_id}", "/api/huddles/{huddle_id}/invite", "/api/huddles/{huddle_id}/join", "/api/huddles/{huddle_id}/leave", "/api/conversations/{id}/huddle"].sort(),
+    );
+    const join = document.paths["/api/huddles/{huddle_id}/join"]?.post;
+    expect(join?.parameters).toEqual([expect.objectContaining({ name: "huddle_id", in: "path", required: true })]);
+    expect(Object.keys(document.paths["/api/huddles"]?.post?.responses as Payload)).toEqual(expect.arrayContaining(["200", "201", "400", "404"]));
   });
 });

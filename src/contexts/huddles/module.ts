@@ -7,6 +7,7 @@ import { HuddleSignals } from "./channels/huddle-signals.js";
 import { huddlesConfig } from "./config.js";
 import { liveHuddleGauges } from "./metrics.js";
 import { huddleProcessor } from "./processor.js";
+import { huddleRoutes } from "./routes.js";
 import { startLiveHuddlesProjection } from "./projections/live-huddles/live-huddles-projection.js";
 import { LiveHuddlesReadModel } from "./projections/live-huddles/live-huddles-read-model.js";
 import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./projections/live-huddles/redis-live-huddles-store.js";
@@ -18,9 +19,10 @@ import { HUDDLE_SIGNAL_RELAY, huddleSignalRoute } from "./projections/signal-rel
  * signals (`quikapp.huddlesignaling.*`), on the processor role; the `live-huddles` read model in
  * Redis, which publishes the huddles' changes, and the `huddle-signal-relay` (the calls' signal
  * relay), which delivers the signals; the `huddle:{huddleId}` topic with its signaling, the
- * huddles' part of the conversation topics (`huddle:create` and the live indicator), and the
- * huddles' metrics. Not built yet: the huddle history in MongoDB, and the presence policy that
- * removes the participants of lost connections.
+ * huddles' part of the conversation topics (`huddle:create` and the live indicator), the huddles'
+ * REST routes (`/api/huddles…`, `/api/conversations/:id/huddle`), and the huddles' metrics. Not
+ * built yet: the huddle history in MongoDB, and the presence policy that removes the participants
+ * of lost connections.
  */
 export const huddles = defineContext({
   name: "huddles",
@@ -56,6 +58,9 @@ export const huddles = defineContext({
       families: [huddleFamily(channels)],
       lookups: [{ id: "huddle", title: "A huddle", keyName: "huddle id", read: async (huddleId) => (await huddles.huddle(huddleId)) ?? null }],
       stats: async () => ({ active_huddles: await huddles.liveCount() }),
+      routes: async (app) => {
+        await app.register(huddleRoutes, { actions, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
+      },
     };
   },
 });

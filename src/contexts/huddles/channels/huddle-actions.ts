@@ -122,10 +122,10 @@ export class HuddleActions {
     const { huddle } = await this.involving(caller, huddleId);
     const others = userIds.filter((userId) => userId !== caller.userId);
     if (others.length === 0) throw new ServiceError("invalid", "invite someone other than yourself");
-    await requireWorkspaceUsers(this.deps.redis, this.deps.topicPrefix, caller.workspaceId, others);
+    const invited = others.filter((userId) => userId !== huddle.createdBy && !huddle.invited.includes(userId) && !Object.hasOwn(huddle.participants, userId)).sort();
+    await requireWorkspaceUsers(this.deps.redis, this.deps.topicPrefix, caller.workspaceId, invited);
     const command: InviteToHuddle = { meta: this.deps.bus.meta(caller), huddleId, userIds: others };
     await this.deps.bus.request("huddles", "InviteToHuddle", huddleId, command);
-    const invited = others.filter((userId) => userId !== huddle.createdBy && !huddle.invited.includes(userId) && !Object.hasOwn(huddle.participants, userId)).sort();
     await this.shows(huddleId, (view) => invited.every((userId) => view.invited.includes(userId)));
     return { huddleId, invited };
   }
