@@ -1,29 +1,62 @@
+import type { MongoClient } from "mongodb";
+import { tablePrefixOf } from "../../infra/mysql/mysql-pool.js";
 import { defineContext } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
 import { huddlesConfig } from "./config.js";
 import { huddleProcessor } from "./processor.js";
+import { HUDDLE_HISTORY_PROJECTION } from "./projections/history/huddle-history-changes.js";
+import { startHuddleHistoryProjection } from "./projections/history/huddle-history-projection.js";
+import { MongoHuddleHistoryStore } from "./projections/history/mongo-huddle-history-store.js";
 import { startLiveHuddlesProjection } from "./projections/live-huddles/live-huddles-projection.js";
 import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./projections/live-huddles/redis-live-huddles-store.js";
+import { HUDDLE_CONNECTIONS_PROJECTION, LOST_CONNECTIONS_PROJECTION } from "./projections/lost-connections/lost-connections-model.js";
+import { startHuddleConnectionsProjection, startLostConnectionsProjection } from "./projections/lost-connections/lost-connections-policy.js";
+import { RedisHuddleConnectionsStore, RedisLostConnectionsStore } from "./projections/lost-connections/redis-lost-connections-stores.js";
+
+/** The huddles' history over the process's MongoDB client (which it does not close). */
+export const huddleHistoryStore = (mongo: MongoClient, topicPrefix: string) => new MongoHuddleHistoryStore(mongo.db(), tablePrefixOf(topicPrefix));
 
 /**
  * Huddles: one aggregate per huddle (`quikapp.huddles.*`) with its empty timer, on the processor
  * role; the `live-huddles` read model in Redis, which publishes the huddles' changes for the
- * channels to come. Not built yet: the `huddle:{huddleId}` channel and the huddle pushes of
- * conversation topics, the REST routes, the huddle history in MongoDB, signaling inside a huddle,
- * and the presence policy that removes the participants of lost connections.
+ * channels; the huddles' history in MongoDB (`huddle-history`); and the presence policy
+ * (`huddle-connections` and `huddle-lost-connections`), which removes with `connection_lost` the
+ * participants of every connection presence closes. Not built yet: the `huddle:{huddleId}` channel
+ * and the huddle pushes of conversation topics, the REST routes, signaling inside a huddle.
  */
 export const huddles = defineContext({
   name: "huddles",
   config: huddlesConfig,
+  dependencies: () => ["mongo"],
   processors: (settings) => [huddleProcessor(settings)],
   projections: (kit) => {
     const { config, codec, redis, logger, metrics, registry } = kit;
+    const prefix = config.kafka.topicPrefix;
     return [
       {
         name: LIVE_HUDDLES_PROJECTION,
         topic: TOPICS.huddles.events,
-        store: () => new RedisLiveHuddlesStore(kit.redisConnection("live-huddles-store"), config.kafka.topicPrefix),
+        store: () => new RedisLiveHuddlesStore(kit.redisConnection("live-huddles-store"), prefix),
         start: () => startLiveHuddlesProjection({ config, codec, redis, logger, metrics, registry }),
+      },
+      {
+        name: HUDDLE_HISTORY_PROJECTION,
+        topic: TOPICS.huddles.events,
+        store: () => huddleHistoryStore(kit.mongo, prefix),
+        start: () => startHuddleHistoryProjection({ config, codec, store: huddleHistoryStore(kit.mongo, prefix), logger, metrics }),
+      },
+      {
+        name: HUDDLE_CONNECTIONS_PROJECTION,
+        topic: TOPICS.huddles.events,
+        // Without a sender: a rebuild applies without removing anyone.
+        store: () => new RedisHuddleConnectionsStore(kit.redisConnection("huddle-connections-store"), prefix),
+        start: () => startHuddleConnectionsProjection({ config, codec, logger, metrics, registry }),
+      },
+      {
+        name: LOST_CONNECTIONS_PROJECTION,
+        topic: TOPICS.presence.events,
+        store: () => new RedisLostConnectionsStore(kit.redisConnection("huddle-lost-connections-store"), prefix),
+        start: () => startLostConnectionsProjection({ config, codec, logger, metrics, registry }),
       },
     ];
   },

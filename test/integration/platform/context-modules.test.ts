@@ -81,6 +81,9 @@ describe("the contexts list wires every role and tool", () => {
       "projection:channels",
       "projection:comments",
       "projection:history",
+      "projection:huddle-connections",
+      "projection:huddle-history",
+      "projection:huddle-lost-connections",
       "projection:live-calls",
       "projection:live-huddles",
       "projection:membership",
@@ -119,7 +122,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-history", "huddle-connections", "huddle-lost-connections", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();
