@@ -33,7 +33,7 @@ export interface PageData {
 }
 
 const BODIES: Record<PageId, string> = {
-  overview: `<p class="note">Read from this process's own metrics registry (what <code>/metrics</code> serves); rates are per second between two refreshes. Active calls and huddles are not shown: no calls or huddles context exists yet.</p><div id="overview"></div>`,
+  overview: `<p class="note">Read from this process's own metrics registry (what <code>/metrics</code> serves); rates are per second between two refreshes. Live calls and huddles are counted in the whole service, from their read models.</p><div id="overview"></div>`,
   events: `<form id="tail" class="filters">
   <label>context or topic <select name="target"></select></label>
   <label>from <input name="from" value="end" size="22" title="beginning, end, an ISO time or partition:offset"></label>

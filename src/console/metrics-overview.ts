@@ -29,6 +29,8 @@ const SECTIONS: readonly { readonly metric: string; readonly title: string; read
   { metric: "calls_active_total", title: "Calls ringing or active (the whole service)", by: [] },
   { metric: "calls_recording_active_total", title: "Calls being recorded (the whole service)", by: [] },
   { metric: "calls_duration_seconds", title: "Durations of answered calls (projector)", by: ["type"] },
+  { metric: "huddles_active_total", title: "Live huddles (the whole service)", by: [] },
+  { metric: "huddle_participants_total", title: "Participants in live huddles (the whole service)", by: [] },
   { metric: "quikchat_commands_total", title: "Commands decided (processor)", by: ["context", "outcome"] },
   { metric: "quikchat_command_reply_seconds", title: "Command latency, produce to outcome (gateway)", by: ["context", "type", "outcome"] },
   { metric: "quikchat_command_batch_seconds", title: "Command batches (processor)", by: ["context"] },

@@ -1,4 +1,5 @@
-import { Gauge, Histogram, type Registry } from "prom-client";
+import { Histogram, type Registry } from "prom-client";
+import { readModelGauge } from "../../infra/metrics/read-model-gauge.js";
 import { shared } from "../../infra/metrics/service-metrics.js";
 import type { CallType } from "../../platform/contract/generated/avro-types.js";
 
@@ -6,31 +7,6 @@ import type { CallType } from "../../platform/contract/generated/avro-types.js";
 export interface LiveCallCounts {
   activeCalls(): Promise<number>;
   recordingCalls(): Promise<number>;
-}
-
-const countSources = new WeakMap<Registry, LiveCallCounts>();
-
-/** A gauge set at each scrape from the read model; a failed read leaves its last value (Redis is reported by /health). */
-function readModelGauge(registry: Registry, name: string, help: string, read: (counts: LiveCallCounts) => Promise<number>): Gauge {
-  return shared(
-    registry,
-    name,
-    () =>
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        async collect() {
-          const counts = countSources.get(registry);
-          if (counts === undefined) return;
-          try {
-            this.set(await read(counts));
-          } catch {
-            // Keeps the last value read.
-          }
-        },
-      }),
-  );
 }
 
 /**
@@ -41,9 +17,8 @@ function readModelGauge(registry: Registry, name: string, help: string, read: (c
  * `sum`.
  */
 export function liveCallGauges(registry: Registry, counts: LiveCallCounts): void {
-  countSources.set(registry, counts);
-  readModelGauge(registry, "calls_active_total", "Calls ringing or active now, in the whole service (the live-calls read model)", (c) => c.activeCalls());
-  readModelGauge(registry, "calls_recording_active_total", "Live calls with a recording running now, in the whole service (the live-calls read model)", (c) => c.recordingCalls());
+  readModelGauge(registry, "calls_active_total", "Calls ringing or active now, in the whole service (the live-calls read model)", () => counts.activeCalls());
+  readModelGauge(registry, "calls_recording_active_total", "Live calls with a recording running now, in the whole service (the live-calls read model)", () => counts.recordingCalls());
 }
 
 /** Call durations from 1 s to 2 h. */

@@ -10,7 +10,8 @@ import { CHAT_DIALECT, CONVERSATION_DIALECT } from "./channels/dialects.js";
 import { serverMessages } from "./channels/server-messages.js";
 import { CONVERSATION_PUBLISHER } from "../channels/ports.js";
 import { conversationsConfig, type ConversationsSettings } from "./config.js";
-import { CONVERSATION_TYPING, MEMBERSHIP } from "./ports.js";
+import { CONVERSATION_TOPIC_PARTS, CONVERSATION_TYPING, MEMBERSHIP } from "./ports.js";
+import { ConversationTopicParts } from "./channels/conversation-topic-parts.js";
 import { conversationProcessor } from "./processor.js";
 import { HISTORY_PROJECTION } from "./projections/history/history-changes.js";
 import { createHistoryStore, startHistoryProjection } from "./projections/history/history-projection.js";
@@ -88,11 +89,14 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
   await readPositions.ensureSchema();
   ports.provide(MEMBERSHIP, membership);
   ports.provide(CONVERSATION_PUBLISHER, serverMessages(bus, membership));
+  const parts = new ConversationTopicParts();
+  ports.provide(CONVERSATION_TOPIC_PARTS, parts);
   const subscriptions = new ConversationSubscriptions();
   const stopWatching = await watchMembership(hub, prefix, subscriptions, logger);
   const channels = {
     membership,
     subscriptions,
+    parts,
     actions: conversationActions(bus, () => ports.find(CONVERSATION_TYPING)),
     feed: conversationFeed(new DeltaFanout(hub, prefix, logger), history, logger, { metrics: gatewayMetrics(kit.registry) }),
   };

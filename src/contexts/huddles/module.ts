@@ -2,12 +2,18 @@ import type { MongoClient } from "mongodb";
 import { tablePrefixOf } from "../../infra/mysql/mysql-pool.js";
 import { defineContext } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
+import { CONVERSATION_TOPIC_PARTS, MEMBERSHIP } from "../conversations/ports.js";
+import { HuddleActions } from "./channels/huddle-actions.js";
+import { huddleConversationPart, huddleFamily, huddleHandlers } from "./channels/huddle-channels.js";
 import { huddlesConfig } from "./config.js";
+import { liveHuddleGauges } from "./metrics.js";
 import { huddleProcessor } from "./processor.js";
 import { HUDDLE_HISTORY_PROJECTION } from "./projections/history/huddle-history-changes.js";
 import { startHuddleHistoryProjection } from "./projections/history/huddle-history-projection.js";
 import { MongoHuddleHistoryStore } from "./projections/history/mongo-huddle-history-store.js";
+import { huddleRoutes } from "./routes.js";
 import { startLiveHuddlesProjection } from "./projections/live-huddles/live-huddles-projection.js";
+import { LiveHuddlesReadModel } from "./projections/live-huddles/live-huddles-read-model.js";
 import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./projections/live-huddles/redis-live-huddles-store.js";
 import { HUDDLE_CONNECTIONS_PROJECTION, LOST_CONNECTIONS_PROJECTION } from "./projections/lost-connections/lost-connections-model.js";
 import { startHuddleConnectionsProjection, startLostConnectionsProjection } from "./projections/lost-connections/lost-connections-policy.js";
@@ -18,11 +24,13 @@ export const huddleHistoryStore = (mongo: MongoClient, topicPrefix: string) => n
 
 /**
  * Huddles: one aggregate per huddle (`quikapp.huddles.*`) with its empty timer, on the processor
- * role; the `live-huddles` read model in Redis, which publishes the huddles' changes for the
- * channels; the huddles' history in MongoDB (`huddle-history`); and the presence policy
- * (`huddle-connections` and `huddle-lost-connections`), which removes with `connection_lost` the
- * participants of every connection presence closes. Not built yet: the `huddle:{huddleId}` channel
- * and the huddle pushes of conversation topics, the REST routes, signaling inside a huddle.
+ * role; the `live-huddles` read model in Redis, which publishes the huddles' changes; the
+ * `huddle:{huddleId}` topic, the huddles' part of the conversation topics (`huddle:create` and the
+ * live indicator), the huddles' REST routes (`/api/huddles…`, `/api/conversations/:id/huddle`),
+ * and the huddles' metrics; the huddles' history in MongoDB (`huddle-history`); and the presence
+ * policy (`huddle-connections` and `huddle-lost-connections`), which removes with
+ * `connection_lost` the participants of every connection presence closes. Not built yet:
+ * signaling inside a huddle.
  */
 export const huddles = defineContext({
   name: "huddles",
@@ -59,5 +67,22 @@ export const huddles = defineContext({
         start: () => startLostConnectionsProjection({ config, codec, logger, metrics, registry }),
       },
     ];
+  },
+  gateway: async (kit) => {
+    const { bus, redis, hub, logger, ports } = kit;
+    const topicPrefix = kit.config.kafka.topicPrefix;
+    const huddles = new LiveHuddlesReadModel(redis, topicPrefix);
+    liveHuddleGauges(kit.registry, huddles);
+    const actions = new HuddleActions({ bus, huddles, redis, topicPrefix, membership: () => ports.find(MEMBERSHIP) });
+    const channels = { actions, handlers: huddleHandlers(actions), hub, topicPrefix, logger };
+    ports.find(CONVERSATION_TOPIC_PARTS)?.add(huddleConversationPart(channels));
+    return {
+      families: [huddleFamily(channels)],
+      lookups: [{ id: "huddle", title: "A huddle", keyName: "huddle id", read: async (huddleId) => (await huddles.huddle(huddleId)) ?? null }],
+      stats: async () => ({ active_huddles: await huddles.liveCount() }),
+      routes: async (app) => {
+        await app.register(huddleRoutes, { actions, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
+      },
+    };
   },
 });

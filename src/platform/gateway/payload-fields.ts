@@ -29,3 +29,13 @@ export const count = (payload: Record<string, unknown>, field: string): number =
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw invalid(`${field} must be a non-negative integer`);
   return value;
 };
+
+/**
+ * A push on a topic about one thing (`call:{callId}`, `huddle:{huddleId}`) as a payload naming
+ * it in `field`: the topic's id when absent; naming another is `invalid`.
+ */
+export function onTopic(payload: Record<string, unknown>, field: string, topicId: string): Record<string, unknown> {
+  if (absent(payload[field])) return { ...payload, [field]: topicId };
+  if (payload[field] !== topicId) throw invalid(`${field} must be the one of this topic`);
+  return payload;
+}

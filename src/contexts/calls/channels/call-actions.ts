@@ -19,8 +19,7 @@ import type { CommandBus, IssuedBy } from "../../../platform/gateway/command-bus
 import type { SocketIdentity } from "../../../platform/phoenix/channel.js";
 import { until } from "../../../platform/sleep.js";
 import type { MembershipCheck } from "../../conversations/channels/conversation-family.js";
-import { presenceKeys } from "../../presence/projections/presence/presence-model.js";
-import { userKeys } from "../../users/projections/profiles/redis-profiles-store.js";
+import { requireWorkspaceUsers } from "../../users/workspace-users.js";
 import { iceConfig, type IceServers } from "../ice-servers.js";
 import { NO_TIMES, inCall, partyOf, timesOf, type LiveCallView, type PartyStatus, type PartyTimes, type SignalKind } from "../projections/live-calls/live-calls-model.js";
 import type { LiveCallsReadModel } from "../projections/live-calls/live-calls-read-model.js";
@@ -278,9 +277,7 @@ export class CallActions {
   }
 
   private async checkCallees(identity: Caller, calleeIds: readonly string[], conversationId: string | null): Promise<void> {
-    const workspaces = await this.workspacesOf(calleeIds);
-    const stranger = calleeIds.find((userId, index) => workspaces[index] !== identity.workspaceId);
-    if (stranger !== undefined) throw new ServiceError("not_found", `no user ${stranger} in your workspace`);
+    await requireWorkspaceUsers(this.deps.redis, this.deps.topicPrefix, identity.workspaceId, calleeIds);
     if (conversationId === null) return;
     const membership = this.deps.membership();
     if (membership === undefined) throw new ServiceError("not_available", "calls in a conversation need the conversations context");
@@ -289,21 +286,5 @@ export class CallActions {
         throw new ServiceError("not_a_member", userId === identity.userId ? "you are not a member of this conversation" : `${userId} is not a member of this conversation`);
       }
     }
-  }
-
-  /** Each user's workspace: the user service's if it told us about them, else the one presence last saw them in. */
-  private async workspacesOf(userIds: readonly string[]): Promise<(string | null)[]> {
-    if (userIds.length === 0) return [];
-    const users = userKeys(this.deps.topicPrefix);
-    const presence = presenceKeys(this.deps.topicPrefix);
-    const pipeline = this.deps.redis.pipeline();
-    for (const userId of userIds) pipeline.hget(users.profile(userId), "workspace_id").hget(presence.user(userId), "workspace_id");
-    const results = (await pipeline.exec()) ?? [];
-    return userIds.map((_, index) => {
-      const [profileError, profile] = results[index * 2] ?? [null, null];
-      const [presenceError, seen] = results[index * 2 + 1] ?? [null, null];
-      if (profileError !== null || presenceError !== null) throw new ServiceError("unavailable", "the users read model could not be read", { cause: profileError ?? presenceError });
-      return (profile as string | null) ?? (seen as string | null);
-    });
   }
 }

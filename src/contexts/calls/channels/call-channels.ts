@@ -2,14 +2,12 @@ import type { Logger } from "../../../infra/log/logger.js";
 import { parseMessage, type ChannelSource } from "../../../platform/gateway/pubsub-hub.js";
 import type { ChannelFamily, ChannelOutlet, SocketIdentity } from "../../../platform/phoenix/channel.js";
 import { refuse, replying } from "../../../platform/phoenix/channel-replies.js";
+import { handlePush, handlerOf, type PushHandler as Handler } from "../../../platform/phoenix/push-handlers.js";
 import type { OpenUserChannelPart } from "../../../platform/phoenix/identity-families.js";
 import { inCall, liveCallKeys, type CallPush, type SignalKind, type ToUserMessage } from "../projections/live-calls/live-calls-model.js";
 import type { LiveCallsReadModel } from "../projections/live-calls/live-calls-read-model.js";
 import type { CallActions } from "./call-actions.js";
 import { callIdOf, invitePayload, onTopic } from "./call-payloads.js";
-
-/** A client event's handler: the `ok` response, or a thrown `ServiceError`. */
-type Handler = (identity: SocketIdentity, payload: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
 /**
  * The calls' actions, signals aside: on `webrtc:lobby` (seed 001's names), and on `call:{callId}`
@@ -41,9 +39,6 @@ function actionHandlers(actions: CallActions): { readonly lobby: Readonly<Record
     },
   };
 }
-
-/** The handler of `event` in `handlers`, if it has one (own keys only). */
-const handlerOf = (handlers: Readonly<Record<string, Handler>>, event: string): Handler | undefined => (Object.hasOwn(handlers, event) ? handlers[event] : undefined);
 
 /** The whole topic of the calls' lobby. */
 export const LOBBY_TOPIC = "webrtc:lobby";
@@ -109,10 +104,7 @@ export function lobbyFamily(deps: CallChannelsDeps): ChannelFamily {
         status: "ok",
         response: {},
         channel: {
-          handleIn: (event, payload) => {
-            const handler = handlerOf(handlers, event);
-            return handler === undefined ? Promise.resolve(refuse("unknown_event")) : replying(() => handler(identity, payload));
-          },
+          handleIn: (event, payload) => handlePush(handlers, event, identity, payload),
           leave: () => Promise.resolve(stop()),
         },
       };

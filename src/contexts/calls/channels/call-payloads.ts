@@ -1,5 +1,5 @@
 import type { CallRejectReason, CallType } from "../../../platform/contract/generated/avro-types.js";
-import { absent, count, invalid, optionalText, text } from "../../../platform/gateway/payload-fields.js";
+import { absent, count, invalid, onTopic as onTopicId, optionalText, text } from "../../../platform/gateway/payload-fields.js";
 import type { SignalKind } from "../projections/live-calls/live-calls-model.js";
 
 /*
@@ -41,9 +41,7 @@ export function invitePayload(payload: Record<string, unknown>): { readonly call
  * absent; naming another call is `invalid`.
  */
 export function onTopic(payload: Record<string, unknown>, topicCallId: string): Record<string, unknown> {
-  if (absent(payload.callId)) return { ...payload, callId: topicCallId };
-  if (payload.callId !== topicCallId) throw invalid("callId must be the call of this topic");
-  return payload;
+  return onTopicId(payload, "callId", topicCallId);
 }
 
 function callees(payload: Record<string, unknown>): string[] {

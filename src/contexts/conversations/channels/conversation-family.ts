@@ -2,7 +2,8 @@ import type { ChannelFamily, ChannelReply, SocketIdentity } from "../../../platf
 import type { ConversationSubscriptions } from "./conversation-subscriptions.js";
 import type { ConversationFeed } from "./conversation-feed.js";
 import type { ConversationAction, Dialect } from "./dialects.js";
-import { refuse } from "../../../platform/phoenix/channel-replies.js";
+import { refuse, replying } from "../../../platform/phoenix/channel-replies.js";
+import type { ConversationTopicParts } from "./conversation-topic-parts.js";
 
 /** Answers whether a user may see a conversation: a member, in the same workspace. */
 export interface MembershipCheck {
@@ -31,11 +32,12 @@ const DECIDED_FOR_MEMBERS_ONLY: ReadonlySet<ConversationAction> = new Set(["send
  * by the read model, or, for the actions in {@link DECIDED_FOR_MEMBERS_ONLY}, by the processor
  * that decides them (from the aggregate itself, so even a removal the read model has not seen
  * yet is refused). Either refusal closes the channel. A refusal does not tell a non-member
- * whether the conversation exists.
+ * whether the conversation exists. Other contexts' `parts` (huddles) push on the topic and
+ * handle the client events the dialect does not name, for members, checked the same way.
  */
 export function conversationFamily(
   dialect: Dialect,
-  deps: { membership: MembershipCheck; subscriptions: ConversationSubscriptions; actions?: ConversationActions; feed?: ConversationFeed },
+  deps: { membership: MembershipCheck; subscriptions: ConversationSubscriptions; actions?: ConversationActions; feed?: ConversationFeed; parts?: ConversationTopicParts },
 ): ChannelFamily {
   return {
     prefix: dialect.prefix,
@@ -50,6 +52,13 @@ export function conversationFamily(
         if (delivery === "typing" && payload.userId === identity.userId) return;
         outlet.push(dialect.deliveries[delivery], payload);
       });
+      let parts;
+      try {
+        parts = await deps.parts?.open({ dialect: dialect.prefix, conversationId }, identity, outlet);
+      } catch (error) {
+        opened?.close();
+        throw error;
+      }
       const unsubscribe = deps.subscriptions.add(conversationId, identity.userId, outlet);
       const removed = (): ChannelReply => {
         outlet.close("removed from the conversation");
@@ -58,14 +67,20 @@ export function conversationFamily(
       const unregister = () => {
         unsubscribe();
         opened?.close();
+        parts?.leave();
       };
       return {
         status: "ok",
         response: opened?.response ?? {},
         channel: {
           async handleIn(event, payload) {
-            const action = dialect.actions[event];
-            if (action === undefined) return refuse("unknown_event");
+            const action = Object.hasOwn(dialect.actions, event) ? dialect.actions[event] : undefined;
+            if (action === undefined) {
+              const handler = parts?.handler(event);
+              if (handler === undefined) return refuse("unknown_event");
+              if (!(await deps.membership.isMember(conversationId, identity.userId, identity.workspaceId))) return removed();
+              return replying(() => handler(payload));
+            }
             // Removal closes the channel through a membership delta; this holds even if that delta is lost.
             const decidedForMembers = DECIDED_FOR_MEMBERS_ONLY.has(action);
             if (!decidedForMembers && !(await deps.membership.isMember(conversationId, identity.userId, identity.workspaceId))) {

@@ -38,8 +38,8 @@ describe("call payloads", () => {
     expect(onTopic({}, "k")).toEqual({ callId: "k" });
     expect(onTopic({ callId: null, calleeId: "erin" }, "k")).toEqual({ callId: "k", calleeId: "erin" });
     expect(onTopic({ callId: "k" }, "k")).toEqual({ callId: "k" });
-    expect(() => onTopic({ callId: "other" }, "k")).toThrow(/callId must be the call of this topic/);
-    expect(() => onTopic({ callId: 42 }, "k")).toThrow(/callId must be the call of this topic/);
+    expect(() => onTopic({ callId: "other" }, "k")).toThrow(/callId must be the one of this topic/);
+    expect(() => onTopic({ callId: 42 }, "k")).toThrow(/callId must be the one of this topic/);
   });
 
   it("reads a rejection's reason, declined by default", () => {

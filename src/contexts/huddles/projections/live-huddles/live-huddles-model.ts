@@ -68,10 +68,18 @@ export interface LiveHuddleView {
   readonly endReason: HuddleEndReason | null;
 }
 
-/** What changed, for the sockets of one huddle or one conversation. */
+/** What a participant turns on and off: microphone, camera, screen share, raised hand. */
+export type HuddleTrack = "audio" | "video" | "screen" | "hand";
+
+/**
+ * What changed, for the sockets of one huddle or one conversation. A participant's leave names
+ * the connection they were on (null: over REST), for the gateway holding it; the channels never
+ * send connection ids to clients.
+ */
 export type HuddlePush =
-  | { readonly huddleId: string; readonly event: "participant_joined" | "participant_updated"; readonly participant: ShownParticipant }
-  | { readonly huddleId: string; readonly event: "participant_left"; readonly userId: string; readonly reason: HuddleLeaveReason }
+  | { readonly huddleId: string; readonly event: "participant_joined"; readonly participant: ShownParticipant }
+  | { readonly huddleId: string; readonly event: "participant_updated"; readonly participant: ShownParticipant; readonly track: HuddleTrack }
+  | { readonly huddleId: string; readonly event: "participant_left"; readonly userId: string; readonly reason: HuddleLeaveReason; readonly connectionId: string | null }
   | { readonly huddleId: string; readonly event: "huddle_started"; readonly conversationId: string | null; readonly startedBy: string }
   | { readonly huddleId: string; readonly event: "huddle_ended"; readonly reason: HuddleEndReason; readonly endedBy: string | null; readonly durationMs: number };
 
@@ -99,7 +107,7 @@ type HuddleRecord = Pick<ConsumedRecord, "fullName" | "value">;
  * every huddle the records name (a missing one was never seen). An event about a huddle never
  * seen, other than its creation, or about an ended one, changes nothing. Pushes: started and
  * ended to the conversation (when there is one); joined, left, every toggle (as the participant's
- * whole state, `participant_updated`) and ended to the huddle.
+ * whole state with the track toggled, `participant_updated`) and ended to the huddle.
  */
 export function foldLiveHuddles(stored: ReadonlyMap<string, LiveHuddleView>, records: readonly HuddleRecord[]): LiveHuddlesFold {
   const huddles = new Map(stored);
@@ -108,13 +116,13 @@ export function foldLiveHuddles(stored: ReadonlyMap<string, LiveHuddleView>, rec
   const toConversation = (huddle: LiveHuddleView, push: HuddlePush) => {
     if (huddle.conversationId !== null) pushes.push({ to: { conversationId: huddle.conversationId }, push });
   };
-  /** The huddle with `userId`'s participation changed by `change`, pushed as `participant_updated` when they are in it. */
-  const update = (huddle: LiveHuddleView, userId: string, change: Partial<ParticipantView>) => {
+  /** The huddle with `userId`'s participation changed by `change` of `track`, pushed as `participant_updated` when they are in it. */
+  const update = (huddle: LiveHuddleView, userId: string, track: HuddleTrack, change: Partial<ParticipantView>) => {
     const participant = Object.hasOwn(huddle.participants, userId) ? huddle.participants[userId] : undefined;
     if (participant === undefined) return;
     const updated = { ...participant, ...change };
     huddles.set(huddle.huddleId, { ...huddle, participants: Object.fromEntries([...Object.entries(huddle.participants), [userId, updated] as const]) });
-    toHuddle({ huddleId: huddle.huddleId, event: "participant_updated", participant: shown(updated) });
+    toHuddle({ huddleId: huddle.huddleId, event: "participant_updated", participant: shown(updated), track });
   };
 
   for (const record of records) {
@@ -156,21 +164,22 @@ export function foldLiveHuddles(stored: ReadonlyMap<string, LiveHuddleView>, rec
       }
       case "HuddleParticipantLeft": {
         const { userId, reason } = event.data;
+        const connectionId = Object.hasOwn(before.participants, userId) ? (before.participants[userId]?.connectionId ?? null) : null;
         huddles.set(huddleId, { ...before, participants: Object.fromEntries(Object.entries(before.participants).filter(([id]) => id !== userId)) });
-        toHuddle({ huddleId, event: "participant_left", userId, reason });
+        toHuddle({ huddleId, event: "participant_left", userId, reason, connectionId });
         break;
       }
       case "AudioToggled":
-        update(before, event.data.userId, { audio: !event.data.muted });
+        update(before, event.data.userId, "audio", { audio: !event.data.muted });
         break;
       case "VideoToggled":
-        update(before, event.data.userId, { video: event.data.videoEnabled });
+        update(before, event.data.userId, "video", { video: event.data.videoEnabled });
         break;
       case "ScreenShareToggled":
-        update(before, event.data.userId, { screen: event.data.sharing });
+        update(before, event.data.userId, "screen", { screen: event.data.sharing });
         break;
       case "HandRaised":
-        update(before, event.data.userId, { handRaised: event.data.raised });
+        update(before, event.data.userId, "hand", { handRaised: event.data.raised });
         break;
       case "HuddleEnded": {
         const { reason, endedBy, durationMs } = event.data;

@@ -2,7 +2,9 @@ import { publishAll } from "../../../../infra/redis/redis-publish.js";
 import { TOPICS } from "../../../../platform/contract/topics.js";
 import type { ProjectionRuntime } from "../../../../platform/projection/projection-runtime.js";
 import { startRedisProjection, type RedisProjectionDeps } from "../../../../platform/projection/redis-projection.js";
+import { liveHuddleGauges } from "../../metrics.js";
 import { liveHuddleKeys } from "./live-huddles-model.js";
+import { LiveHuddlesReadModel } from "./live-huddles-read-model.js";
 import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./redis-live-huddles-store.js";
 
 /**
@@ -11,10 +13,12 @@ import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./redis-live-hud
  * `<p>huddles:to-huddle:<huddleId>` and `<p>huddles:to-conversation:<conversationId>`. Each event
  * is pushed once: the store applies each record once, and pushes follow the commit (a projector
  * that dies between its commit and its publish loses those pushes; the read model is right, and
- * a client that rejoins reads it). While catching up nothing is published.
+ * a client that rejoins reads it). While catching up nothing is published. The projection also
+ * reports `huddles_active_total` and `huddle_participants_total`, read from its read model.
  */
 export async function startLiveHuddlesProjection(deps: RedisProjectionDeps): Promise<ProjectionRuntime> {
   const keys = liveHuddleKeys(deps.config.kafka.topicPrefix);
+  if (deps.registry !== undefined) liveHuddleGauges(deps.registry, new LiveHuddlesReadModel(deps.redis, deps.config.kafka.topicPrefix));
   return startRedisProjection(deps, {
     name: LIVE_HUDDLES_PROJECTION,
     topic: TOPICS.huddles.events,

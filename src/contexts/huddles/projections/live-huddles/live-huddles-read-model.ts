@@ -33,4 +33,15 @@ export class LiveHuddlesReadModel {
   liveCount(): Promise<number> {
     return this.redis.scard(this.keys.live);
   }
+
+  /** How many participants the live huddles hold, all together (reads every live huddle). */
+  async participantCount(): Promise<number> {
+    const huddleIds = await this.redis.smembers(this.keys.live);
+    if (huddleIds.length === 0) return 0;
+    const views = await this.redis.mget(...huddleIds.map((huddleId) => this.keys.huddle(huddleId)));
+    return views.reduce((sum, json) => {
+      const huddle = parseHuddleView(json);
+      return sum + (huddle?.status === "live" ? Object.keys(huddle.participants).length : 0);
+    }, 0);
+  }
 }
