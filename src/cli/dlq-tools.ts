@@ -1,8 +1,8 @@
-import { CompressionTypes, Partitioners } from "kafkajs";
+import { CompressionTypes } from "kafkajs";
 import type { Command } from "commander";
 import type { Config } from "../contexts/index.js";
 import { REPLAY_OF_HEADER } from "../platform/processor/dead-letter.js";
-import { createKafkajs } from "../infra/kafka/kafkajs-client.js";
+import { createIdempotentProducer } from "../infra/kafka/kafkajs-client.js";
 import { withKafkaTools, type KafkaTools } from "./kafka-tools.js";
 import { ToolError } from "./tool-error.js";
 import { isoTime, jsonLine, recordJson } from "./tool-output.js";
@@ -73,7 +73,7 @@ export async function replayDeadLetters(tools: KafkaTools, context: string, sele
     return { letter, topic };
   });
   if (targets.length === 0) return { replayed: [], skipped };
-  const producer = createKafkajs(tools.config.kafka, tools.logger).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createIdempotentProducer(tools.config.kafka, tools.logger);
   await producer.connect();
   try {
     for (const { letter, topic } of targets) {

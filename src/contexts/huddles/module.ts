@@ -1,3 +1,5 @@
+import type { MongoClient } from "mongodb";
+import { tablePrefixOf } from "../../infra/mysql/mysql-pool.js";
 import { defineContext } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
 import { CONVERSATION_TOPIC_PARTS, MEMBERSHIP } from "../conversations/ports.js";
@@ -7,12 +9,21 @@ import { HuddleSignals } from "./channels/huddle-signals.js";
 import { huddlesConfig } from "./config.js";
 import { liveHuddleGauges } from "./metrics.js";
 import { huddleProcessor } from "./processor.js";
+import { HUDDLE_HISTORY_PROJECTION } from "./projections/history/huddle-history-changes.js";
+import { startHuddleHistoryProjection } from "./projections/history/huddle-history-projection.js";
+import { MongoHuddleHistoryStore } from "./projections/history/mongo-huddle-history-store.js";
 import { huddleRoutes } from "./routes.js";
 import { startLiveHuddlesProjection } from "./projections/live-huddles/live-huddles-projection.js";
 import { LiveHuddlesReadModel } from "./projections/live-huddles/live-huddles-read-model.js";
 import { LIVE_HUDDLES_PROJECTION, RedisLiveHuddlesStore } from "./projections/live-huddles/redis-live-huddles-store.js";
 import { signalRelayStore, startSignalRelay } from "../calls/projections/signal-relay/signal-relay.js";
 import { HUDDLE_SIGNAL_RELAY, huddleSignalRoute } from "./projections/signal-relay/huddle-signal-route.js";
+import { HUDDLE_CONNECTIONS_PROJECTION, LOST_CONNECTIONS_PROJECTION } from "./projections/lost-connections/lost-connections-model.js";
+import { startHuddleConnectionsProjection, startLostConnectionsProjection } from "./projections/lost-connections/lost-connections-policy.js";
+import { RedisHuddleConnectionsStore, RedisLostConnectionsStore } from "./projections/lost-connections/redis-lost-connections-stores.js";
+
+/** The huddles' history over the process's MongoDB client (which it does not close). */
+export const huddleHistoryStore = (mongo: MongoClient, topicPrefix: string) => new MongoHuddleHistoryStore(mongo.db(), tablePrefixOf(topicPrefix));
 
 /**
  * Huddles: one aggregate per huddle (`quikapp.huddles.*`) with its empty timer and its WebRTC
@@ -20,21 +31,24 @@ import { HUDDLE_SIGNAL_RELAY, huddleSignalRoute } from "./projections/signal-rel
  * Redis, which publishes the huddles' changes, and the `huddle-signal-relay` (the calls' signal
  * relay), which delivers the signals; the `huddle:{huddleId}` topic with its signaling, the
  * huddles' part of the conversation topics (`huddle:create` and the live indicator), the huddles'
- * REST routes (`/api/huddles…`, `/api/conversations/:id/huddle`), and the huddles' metrics. Not
- * built yet: the huddle history in MongoDB, and the presence policy that removes the participants
- * of lost connections.
+ * REST routes (`/api/huddles…`, `/api/conversations/:id/huddle`), and the huddles' metrics; the
+ * huddles' history in MongoDB (`huddle-history`); and the presence policy (`huddle-connections`
+ * and `huddle-lost-connections`), which removes with `connection_lost` the participants of every
+ * connection presence closes.
  */
 export const huddles = defineContext({
   name: "huddles",
   config: huddlesConfig,
+  dependencies: () => ["mongo"],
   processors: (settings) => [huddleProcessor(settings)],
   projections: (kit) => {
     const { config, codec, redis, logger, metrics, registry } = kit;
+    const prefix = config.kafka.topicPrefix;
     return [
       {
         name: LIVE_HUDDLES_PROJECTION,
         topic: TOPICS.huddles.events,
-        store: () => new RedisLiveHuddlesStore(kit.redisConnection("live-huddles-store"), config.kafka.topicPrefix),
+        store: () => new RedisLiveHuddlesStore(kit.redisConnection("live-huddles-store"), prefix),
         start: () => startLiveHuddlesProjection({ config, codec, redis, logger, metrics, registry }),
       },
       {
@@ -42,6 +56,25 @@ export const huddles = defineContext({
         topic: TOPICS.huddlesignaling.events,
         store: () => signalRelayStore(kit.redisConnection("huddle-signal-relay-store"), huddleSignalRoute(config.kafka.topicPrefix)),
         start: () => startSignalRelay({ config, codec, redis, logger, metrics, registry }, huddleSignalRoute(config.kafka.topicPrefix)),
+      },
+      {
+        name: HUDDLE_HISTORY_PROJECTION,
+        topic: TOPICS.huddles.events,
+        store: () => huddleHistoryStore(kit.mongo, prefix),
+        start: () => startHuddleHistoryProjection({ config, codec, store: huddleHistoryStore(kit.mongo, prefix), logger, metrics }),
+      },
+      {
+        name: HUDDLE_CONNECTIONS_PROJECTION,
+        topic: TOPICS.huddles.events,
+        // Without a sender: a rebuild applies without removing anyone.
+        store: () => new RedisHuddleConnectionsStore(kit.redisConnection("huddle-connections-store"), prefix),
+        start: () => startHuddleConnectionsProjection({ config, codec, logger, metrics, registry }),
+      },
+      {
+        name: LOST_CONNECTIONS_PROJECTION,
+        topic: TOPICS.presence.events,
+        store: () => new RedisLostConnectionsStore(kit.redisConnection("huddle-lost-connections-store"), prefix),
+        start: () => startLostConnectionsProjection({ config, codec, logger, metrics, registry }),
       },
     ];
   },

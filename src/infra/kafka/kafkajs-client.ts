@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from "kafkajs";
 import type { Logger } from "../log/logger.js";
 
 export interface KafkaSettings {
@@ -36,4 +36,14 @@ export function createKafkajs(
         kafkaLogger[LEVELS[level]](extra, message);
       },
   });
+}
+
+/**
+ * An idempotent kafkajs producer, not connected yet, for commands a process issues itself (a
+ * policy reacting to events, a replay of dead letters): one request in flight, so retries keep
+ * the order; topics must exist; keys go to the partitions the Java client would choose, as every
+ * other producer of the service does.
+ */
+export function createIdempotentProducer(settings: KafkaSettings, logger: Logger): Producer {
+  return createKafkajs(settings, logger).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
 }

@@ -5,3 +5,6 @@
 
 /** The upstream user service, for what follows from its events (a deleted user leaving its conversations). */
 export const USER_SERVICE_ACTOR = "system:users";
+
+/** The presence policy, for what follows from a connection's end (its huddle participations lost). */
+export const PRESENCE_POLICY_ACTOR = "system:presence";

@@ -73,6 +73,26 @@ export interface ProjectionOptions {
   readonly deadLetter?: (message: Kafka.Message, error: Error) => Promise<void>;
 }
 
+/**
+ * The options of the projection `name` of one event topic (`topic`, without the topic prefix) as
+ * a role runs it: its consumer group and client id from its name, its metrics when given.
+ */
+export function projectionOptions(
+  kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string },
+  name: string,
+  topic: string,
+  metrics: ProjectionMetrics | undefined,
+): ProjectionOptions {
+  return {
+    name,
+    brokers: kafka.brokers,
+    clientId: `${kafka.clientId}-${name}`,
+    groupPrefix: kafka.topicPrefix,
+    topics: [kafka.topicPrefix + topic],
+    ...(metrics ? { metrics } : {}),
+  };
+}
+
 interface PartitionKey {
   readonly topic: string;
   readonly partition: number;

@@ -6,7 +6,7 @@ import type { ConsumedRecord } from "../../infra/kafka/record-consumer.js";
 import type { Logger } from "../../infra/log/logger.js";
 import { redisMetrics, type ProjectionMetrics } from "../../infra/metrics/service-metrics.js";
 import { createRedis } from "../../infra/redis/redis-connection.js";
-import { ProjectionRuntime, type ProjectionOptions, type ProjectionSink } from "./projection-runtime.js";
+import { ProjectionRuntime, projectionOptions, type ProjectionOptions, type ProjectionSink } from "./projection-runtime.js";
 import type { RedisCheckpointedStore } from "./redis-checkpointed-store.js";
 
 /** What a role gives a projection whose read model is in Redis. */
@@ -55,7 +55,6 @@ export async function startRedisProjection<Outcome>(
 ): Promise<ProjectionRuntime> {
   const { config, codec } = deps;
   const { name, afterCommit } = projection;
-  const prefix = config.kafka.topicPrefix;
   const logger = deps.logger.child({ projection: name });
   const connection = createRedis(config.redis.url, logger, { name: `${name}-projection`, ...(deps.registry === undefined ? {} : { metrics: redisMetrics(deps.registry) }) });
   const store = projection.store(connection);
@@ -77,12 +76,7 @@ export async function startRedisProjection<Outcome>(
   };
   const runtime = new ProjectionRuntime(
     {
-      name,
-      brokers: config.kafka.brokers,
-      clientId: `${config.kafka.clientId}-${name}`,
-      groupPrefix: prefix,
-      topics: [prefix + projection.topic],
-      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...projectionOptions(config.kafka, name, projection.topic, deps.metrics),
       ...(projection.deadLetter === undefined ? {} : { deadLetter: projection.deadLetter }),
       onClose: close,
     },

@@ -81,6 +81,9 @@ describe("the contexts list wires every role and tool", () => {
       "projection:channels",
       "projection:comments",
       "projection:history",
+      "projection:huddle-connections",
+      "projection:huddle-history",
+      "projection:huddle-lost-connections",
       "projection:huddle-signal-relay",
       "projection:live-calls",
       "projection:live-huddles",
@@ -120,7 +123,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-signal-relay", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-signal-relay", "huddle-history", "huddle-connections", "huddle-lost-connections", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

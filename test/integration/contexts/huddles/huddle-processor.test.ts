@@ -1,15 +1,16 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapContract } from "../../../../src/cli/bootstrap.js";
 import { huddleProcessor } from "../../../../src/contexts/huddles/processor.js";
 import type { AvroCodec } from "../../../../src/infra/avro/avro-codec.js";
-import { RecordProducer, type OutgoingRecord } from "../../../../src/infra/kafka/record-producer.js";
+import { RecordProducer } from "../../../../src/infra/kafka/record-producer.js";
 import { createRedis } from "../../../../src/infra/redis/redis-connection.js";
-import type { CommandMeta, HuddleLeaveReason, HuddlesCommand } from "../../../../src/platform/contract/generated/avro-types.js";
+import type { CommandMeta } from "../../../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../../../src/platform/contract/topics.js";
 import { startProcessor, type ProcessorHandle } from "../../../../src/platform/processor/processor-runtime.js";
-import { commandIdOf, processorDeps, readTopic, ReplyListener, type ReadRecord } from "../../../support/processor-harness.js";
+import { HuddleCommands, huddleEvents, typeOf } from "../../../support/huddle-harness.js";
+import { commandIdOf, processorDeps, ReplyListener } from "../../../support/processor-harness.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../../../support/test-config.js";
 
 const prefix = uniquePrefix("huddleproc");
@@ -27,27 +28,8 @@ let codec: AvroCodec;
 let producer: RecordProducer;
 let processor: ProcessorHandle;
 
-/** A huddle command as a gateway sends it, answered on this test's reply channel. */
-function command(actorId: string, huddleId: string, type: HuddlesCommand["type"], fields: Record<string, unknown> = {}): OutgoingRecord {
-  const meta: CommandMeta = { commandId: randomUUID(), correlationId: randomUUID(), actorId, workspaceId: "w1", issuedAt: Date.now(), replyTo: gateway };
-  return { topic: topics.commands, key: huddleId, fullName: `quikchat.huddles.${type}`, value: { meta, huddleId, ...fields } };
-}
-const create = (actorId: string, huddleId: string, inviteeIds: string[], conversationId: string | null = null) =>
-  command(actorId, huddleId, "CreateHuddle", { conversationId, title: "standup", inviteeIds, connectionId: `${actorId}-c1`, muted: false, videoEnabled: false });
-const join = (actorId: string, huddleId: string, connectionId = `${actorId}-c1`, memberOfConversation = false) =>
-  command(actorId, huddleId, "JoinHuddle", { muted: true, videoEnabled: false, connectionId, memberOfConversation });
-const leave = (actorId: string, huddleId: string, fields: { userId?: string; connectionId?: string; reason?: HuddleLeaveReason } = {}) =>
-  command(actorId, huddleId, "LeaveHuddle", { userId: fields.userId ?? null, connectionId: fields.connectionId ?? null, reason: fields.reason ?? "left" });
-
-/** Sends `record` and returns its outcome. */
-async function send(record: OutgoingRecord) {
-  await producer.send([record]);
-  return (await replies.of(commandIdOf(record)))[0];
-}
-async function eventsOf(huddleId: string): Promise<ReadRecord[]> {
-  return (await readTopic(config, topics.events, codec)).filter((record) => record.key === huddleId).sort((a, b) => a.offset - b.offset);
-}
-const typeOf = (record: ReadRecord): string => record.fullName?.split(".").pop() ?? "?";
+const { command, create, join, leave, send } = new HuddleCommands(topics.commands, () => producer, replies);
+const eventsOf = (huddleId: string) => huddleEvents(config, topics.events, codec, huddleId);
 
 describe("the huddles processor against Kafka", () => {
   beforeAll(async () => {

@@ -1,6 +1,7 @@
 import type { Collection, Db, Filter } from "mongodb";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
 import { MongoCheckpoints } from "../../../../infra/mongo/mongo-checkpoints.js";
+import { newestFirstPage } from "../../../../infra/mongo/mongo-pages.js";
 import type { RebuildableSink } from "../../../../platform/projection/rebuild.js";
 import { RECORDINGS_PROJECTION, recordingChanges, type RecordingChange } from "./recording-changes.js";
 import type { Reader, RecordingsCursor, RecordingsReadModel, RecordingStatus, RecordingView } from "./recordings-port.js";
@@ -127,17 +128,12 @@ export class MongoRecordingsStore implements RebuildableSink, RecordingsReadMode
   async recordingsOf(reader: Reader, page: { readonly limit: number; readonly after?: RecordingsCursor }): Promise<{ recordings: RecordingView[]; next?: RecordingsCursor }> {
     const mine: Filter<RecordingDocument> = { workspaceId: reader.workspaceId, readers: reader.userId, status: { $ne: "deleted" } };
     const { after } = page;
-    const filter: Filter<RecordingDocument> =
-      after === undefined ? mine : { ...mine, $or: [{ startedAt: { $lt: after.startedAt } }, { startedAt: after.startedAt, _id: { $lt: after.key } }] };
-    const documents = await this.recordings
-      .find(filter)
-      .sort({ startedAt: -1, _id: -1 })
-      .limit(page.limit + 1)
-      .toArray();
-    const shown = documents.slice(0, page.limit);
-    const last = shown[shown.length - 1];
-    const recordings = shown.map(viewOf);
-    return documents.length > page.limit && last !== undefined ? { recordings, next: { startedAt: last.startedAt, key: last._id } } : { recordings };
+    const { documents, last } = await newestFirstPage(this.recordings, mine, "startedAt", {
+      limit: page.limit,
+      ...(after === undefined ? {} : { after: { at: after.startedAt, id: after.key } }),
+    });
+    const recordings = documents.map(viewOf);
+    return last === undefined ? { recordings } : { recordings, next: { startedAt: last.startedAt, key: last._id } };
   }
 
   async clear(): Promise<void> {

@@ -1,7 +1,7 @@
-import { CompressionTypes, Partitioners } from "kafkajs";
+import { CompressionTypes } from "kafkajs";
 import type { Pool } from "mysql2/promise";
 import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js";
-import { createKafkajs } from "../../../../infra/kafka/kafkajs-client.js";
+import { createIdempotentProducer } from "../../../../infra/kafka/kafkajs-client.js";
 import { tablePrefixOf } from "../../../../infra/mysql/mysql-pool.js";
 import { eventOf } from "../../../../platform/contract/event-records.js";
 import { TOPICS } from "../../../../platform/contract/topics.js";
@@ -35,12 +35,7 @@ export async function startUpstreamUsersProjection(deps: Omit<RedisProjectionDep
   // make sure they exist whichever starts first.
   await membership.ensureSchema();
   await channels.ensureSchema();
-  const producer = createKafkajs(config.kafka, deps.logger).producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createIdempotentProducer(config.kafka, deps.logger);
   await producer.connect();
 
   const react = async (records: readonly ConsumedRecord[]) => {
