@@ -12,9 +12,10 @@ const FCM = (n: number | string) => `dK3x${n}:APA91bH${"Kq9_-".repeat(30)}`;
 /**
  * Devices over REST (`/api/devices`) against the whole service: registration of an iPhone's two
  * tokens and of an Android phone, the list, heartbeats, token updates, removal, the eleventh
- * device's eviction, someone else's device id, malformed bodies and tokens.
+ * device's eviction, someone else's device id, malformed bodies and tokens; and a member's mute
+ * of a conversation (`/api/conversations/:id/notifications`), the setting the notifier reads.
  */
-describe("devices over REST, end to end", () => {
+describe("devices and conversation mutes over REST, end to end", () => {
   let service: ServiceProcess;
   let base: string;
 
@@ -118,5 +119,44 @@ describe("devices over REST, end to end", () => {
     expect((await api("dave", "POST", "/api/devices", undefined, "{not json"))).toMatchObject({ status: 400 });
     expect((await api("dave", "PUT", "/api/devices/x/token", {}))).toMatchObject({ status: 400 });
     expect((await api("dave", "GET", "/api/devices")).body).toEqual({ devices: [] });
+  });
+
+  it("mutes a conversation for one member, until an instant or until unmuted, members only; leaving drops it", async () => {
+    const created = await api("erin", "POST", "/api/conversations", { type: "group", members: ["frank"], name: "Mute me" });
+    expect(created.status).toBe(201);
+    const path = `/api/conversations/${String(created.body.id)}/notifications`;
+    const id = String(created.body.id);
+
+    expect(await api("frank", "GET", path)).toMatchObject({ status: 200, body: { conversationId: id, muted: false, until: null } });
+    expect(await api("frank", "PUT", path, { muted: true })).toMatchObject({ status: 200, body: { conversationId: id, muted: true, until: null } });
+    await eventually(async () => ((await api("frank", "GET", path)).body.muted === true ? true : undefined), 20_000, "frank's mute shown");
+    // Only frank's: erin's setting is untouched.
+    expect((await api("erin", "GET", path)).body).toMatchObject({ muted: false });
+
+    const until = Date.now() + 3_600_000;
+    expect(await api("erin", "PUT", path, { muted: true, until })).toMatchObject({ status: 200, body: { muted: true, until } });
+    await eventually(async () => ((await api("erin", "GET", path)).body.until === until ? true : undefined), 20_000, "erin's mute until an hour from now");
+    expect(await api("erin", "PUT", path, { muted: true, until: Date.now() - 1 })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/future/) } });
+    expect(await api("erin", "PUT", path, { muted: false, until })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/until/) } });
+    expect(await api("erin", "PUT", path, { muted: "yes" })).toMatchObject({ status: 400 });
+    expect(await api("erin", "PUT", path, {})).toMatchObject({ status: 400 });
+
+    // Not a member: 404 both ways, and for a conversation that does not exist.
+    expect((await api("mallory", "GET", path)).status).toBe(404);
+    expect((await api("mallory", "PUT", path, { muted: true })).status).toBe(404);
+    expect((await api("mallory", "GET", "/api/conversations/no-such-conversation/notifications")).status).toBe(404);
+
+    // frank leaves and comes back: his mute went with his membership.
+    expect((await api("frank", "DELETE", `/api/conversations/${id}/members/frank`)).status).toBeLessThan(300);
+    await eventually(async () => ((await api("frank", "GET", path)).status === 404 ? true : undefined), 20_000, "frank gone");
+    expect((await api("erin", "POST", `/api/conversations/${id}/members`, { userId: "frank" })).status).toBeLessThan(300);
+    const back = await eventually(async () => {
+      const answer = await api("frank", "GET", path);
+      return answer.status === 200 && answer.body.muted === false ? answer : undefined;
+    }, 20_000, "frank back, not muted");
+    expect(back.body).toEqual({ conversationId: id, muted: false, until: null });
+
+    expect(await api("erin", "PUT", path, { muted: false })).toMatchObject({ status: 200, body: { muted: false, until: null } });
+    await eventually(async () => ((await api("erin", "GET", path)).body.muted === false ? true : undefined), 20_000, "erin unmuted");
   });
 });

@@ -86,6 +86,7 @@ describe("the contexts list wires every role and tool", () => {
       "projection:live-calls",
       "projection:live-huddles",
       "projection:membership",
+      "projection:mutes",
       "projection:presence",
       "projection:probe",
       "projection:read-positions",
@@ -121,7 +122,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "devices", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "mutes", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "devices", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();
