@@ -74,12 +74,14 @@ describe("the contexts list wires every role and tool", () => {
       "processor:channels",
       "processor:comments",
       "processor:conversations",
+      "processor:devices",
       "processor:huddles",
       "processor:presence",
       "processor:sessions",
       "processor:typing",
       "projection:channels",
       "projection:comments",
+      "projection:devices",
       "projection:history",
       "projection:huddle-connections",
       "projection:huddle-history",
@@ -88,6 +90,7 @@ describe("the contexts list wires every role and tool", () => {
       "projection:live-calls",
       "projection:live-huddles",
       "projection:membership",
+      "projection:mutes",
       "projection:presence",
       "projection:probe",
       "projection:read-positions",
@@ -123,7 +126,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-signal-relay", "huddle-history", "huddle-connections", "huddle-lost-connections", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "mutes", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-signal-relay", "huddle-history", "huddle-connections", "huddle-lost-connections", "devices", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();
