@@ -5,3 +5,6 @@
 
 /** The upstream user service, for what follows from its events (a deleted user leaving its conversations). */
 export const USER_SERVICE_ACTOR = "system:users";
+
+/** The notifier, for its reports of what providers did with notifications and the dead tokens it removes. */
+export const NOTIFIER_ACTOR = "system:notifier";
