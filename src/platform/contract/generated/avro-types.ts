@@ -723,6 +723,12 @@ export interface UnregisterDevice {
   /** Installation id of the app on the device, stable across token changes. */
   deviceId: string;
   reason: DeviceUnregisterReason;
+  /**
+   * With reason token_invalid (required then): the token the push provider refused. The device goes
+   * only while that is still its push token; when it is its VoIP token, only that token goes; a
+   * token replaced meanwhile changes nothing.
+   */
+  failedToken: string | null;
 }
 
 /** Replace the push tokens of a registered device. */
