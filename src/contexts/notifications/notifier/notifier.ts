@@ -1,4 +1,4 @@
-import type { CommandMeta, NotificationRequested } from "../../../platform/contract/generated/avro-types.js";
+import type { CommandMeta, NotificationRequested, RecordDispatch, RecordFailure, UnregisterDevice } from "../../../platform/contract/generated/avro-types.js";
 import { eventOf } from "../../../platform/contract/event-records.js";
 import { TOPICS } from "../../../platform/contract/topics.js";
 import { NOTIFIER_ACTOR } from "../../../platform/domain/system-actors.js";
@@ -105,7 +105,7 @@ async function send(deps: NotifierDeps, request: NotificationRequested, push: Pl
   for (let attempt = 1; ; attempt += 1) {
     if (attempt === 1) deps.metrics.latency.observe({ provider: sender.provider }, Math.max(0, deps.now() - request.meta.occurredAt) / 1000);
     const result = await sender.send(push.message);
-    if (result.outcome !== "retry_later") return outcomeOf(result, sender.provider, push.message.kind, push.message.token);
+    if (result.outcome !== "retry_later") return outcomeOf(result, sender.provider, push.message.kind, push.message.token, push.tokenAt);
     const delay = retryDelay(attempt, result.retryAfterMs, deps.budget);
     if (delay === undefined) {
       log.warn({ attempts: attempt, reason: result.reason }, "push given up after its retries");
@@ -136,7 +136,7 @@ function recordsOf(deps: NotifierDeps, record: ConsumedRecord, request: Notifica
         topic: commands,
         key: userId,
         fullName: "quikchat.notifications.RecordDispatch",
-        value: { meta: meta("dispatch"), userId, notificationId, channel: push.channel, provider: outcome.provider, deviceId: push.deviceId, providerMessageId: outcome.providerMessageId },
+        value: { meta: meta("dispatch"), userId, notificationId, channel: push.channel, provider: outcome.provider, deviceId: push.deviceId, providerMessageId: outcome.providerMessageId } satisfies RecordDispatch,
       },
     ];
   }
@@ -145,7 +145,7 @@ function recordsOf(deps: NotifierDeps, record: ConsumedRecord, request: Notifica
       topic: commands,
       key: userId,
       fullName: "quikchat.notifications.RecordFailure",
-      value: { meta: meta("failure"), userId, notificationId, channel: push.channel, provider: outcome.provider, deviceId: push.deviceId, reason: outcome.reason, permanent: outcome.permanent },
+      value: { meta: meta("failure"), userId, notificationId, channel: push.channel, provider: outcome.provider, deviceId: push.deviceId, reason: outcome.reason, permanent: outcome.permanent } satisfies RecordFailure,
     },
   ];
   if (outcome.deadToken !== undefined) {
@@ -153,7 +153,8 @@ function recordsOf(deps: NotifierDeps, record: ConsumedRecord, request: Notifica
       topic: deps.topicPrefix + TOPICS.devices.commands,
       key: userId,
       fullName: "quikchat.devices.UnregisterDevice",
-      value: { meta: meta("unregister"), userId, deviceId: push.deviceId, reason: "token_invalid" },
+      // The token refused: the device goes only while that is still its token (a new one registered meanwhile stays).
+      value: { meta: meta("unregister"), userId, deviceId: push.deviceId, reason: "token_invalid", failedToken: outcome.deadToken } satisfies UnregisterDevice,
     });
   } else if (outcome.failure !== "provider_not_configured") {
     // Given up on (an outage outlasting the retries, refused credentials, a refused push): the

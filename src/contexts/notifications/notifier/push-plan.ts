@@ -8,6 +8,8 @@ export interface PlannedPush {
   readonly deviceId: string;
   readonly channel: "apns" | "fcm";
   readonly message: PushMessage;
+  /** When the device registered the token the push goes to, if known. */
+  readonly tokenAt: number | null;
 }
 
 /** How long an incoming call's push is worth delivering: the callee's phone rings no longer than the call does (60 s by default). */
@@ -52,7 +54,8 @@ export function planPush(request: NotificationRequested, device: PushDevice): Pl
   if (device.pushChannel === null) return undefined;
   const call = request.category === "incoming_call";
   const voip = call && (device.pushChannel === "fcm" || device.voipToken !== null);
-  const token = voip && device.pushChannel === "apns" ? device.voipToken : device.pushToken;
+  const onVoipToken = voip && device.pushChannel === "apns";
+  const token = onVoipToken ? device.voipToken : device.pushToken;
   if (token === null || token === "") return undefined;
   const data: Record<string, string> = { ...request.data, notificationId: request.notificationId, category: request.category };
   for (const key of ["conversationId", "messageId", "callId", "huddleId"] as const) {
@@ -70,5 +73,5 @@ export function planPush(request: NotificationRequested, device: PushDevice): Pl
     ...(request.conversationId !== null ? { threadId: request.conversationId } : {}),
     ...(call ? { expiresAt: new Date(request.meta.occurredAt + CALL_PUSH_LIFETIME_MS) } : {}),
   };
-  return { deviceId: device.deviceId, channel: device.pushChannel, message };
+  return { deviceId: device.deviceId, channel: device.pushChannel, message, tokenAt: (onVoipToken ? device.voipTokenAt : device.pushTokenAt) ?? null };
 }

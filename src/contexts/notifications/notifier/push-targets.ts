@@ -9,6 +9,10 @@ export interface PushDevice {
   readonly pushToken: string | null;
   /** The iOS PushKit token that rings incoming calls. */
   readonly voipToken: string | null;
+  /** When the current push token was registered (epoch ms): an APNs 410 dated before it is about an older registration. */
+  readonly pushTokenAt?: number | null;
+  /** The same for the VoIP token. */
+  readonly voipTokenAt?: number | null;
 }
 
 /**

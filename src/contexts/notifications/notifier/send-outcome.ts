@@ -43,14 +43,18 @@ export function retryDelay(attempt: number, retryAfterMs: number | undefined, bu
 
 /**
  * The final outcome of a push from the provider's last answer: `retry_later` is final only once the
- * budget is spent (`retries_exhausted`, not permanent: the provider may come back).
+ * budget is spent (`retries_exhausted`, not permanent: the provider may come back). A dead token is
+ * to be removed unless APNs dates its death (`since`) no later than `tokenAt`, the token's
+ * registration: the app registered it again since, and it is live.
  */
-export function outcomeOf(result: PushResult, provider: string, pushKind: string, token: string): SendOutcome {
+export function outcomeOf(result: PushResult, provider: string, pushKind: string, token: string, tokenAt: number | null = null): SendOutcome {
   switch (result.outcome) {
     case "delivered":
       return { kind: "sent", provider, providerMessageId: result.id === "" ? null : result.id, pushKind };
-    case "token_dead":
-      return { kind: "failed", provider, failure: "token_dead", reason: result.reason, permanent: true, deadToken: token };
+    case "token_dead": {
+      const reRegistered = result.since !== undefined && tokenAt !== null && result.since.getTime() <= tokenAt;
+      return { kind: "failed", provider, failure: "token_dead", reason: result.reason, permanent: true, ...(reRegistered ? {} : { deadToken: token }) };
+    }
     case "auth_failed":
       return { kind: "failed", provider, failure: "auth_failed", reason: result.reason, permanent: false };
     case "refused":

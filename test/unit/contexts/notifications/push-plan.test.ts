@@ -39,6 +39,7 @@ describe("the push a notification takes to a device", () => {
         threadId: "c1",
         priority: "normal",
       },
+      tokenAt: null,
     });
   });
 
@@ -48,6 +49,7 @@ describe("the push a notification takes to a device", () => {
     expect(ios.message).toMatchObject({ token: iphone.voipToken, kind: "voip", priority: "high", expiresAt: new Date(T0 + CALL_PUSH_LIFETIME_MS), data: { callId: "call-1" } });
     expect(ios.message.alert).toBeUndefined();
     expect(planPush(call, pixel)!.message).toMatchObject({ token: "fcm-token", kind: "voip", priority: "high" });
+    expect(planPush(call, { ...iphone, pushTokenAt: 1, voipTokenAt: 2 })!.tokenAt).toBe(2);
     expect(planPush(call, { ...iphone, voipToken: null })!.message).toMatchObject({ token: iphone.pushToken, kind: "alert" });
   });
 

@@ -25,6 +25,9 @@ describe("the outcome of a push", () => {
     ] as const) {
       expect(outcomeOf(result, "apns", "alert", "t")).not.toHaveProperty("deadToken");
     }
+    expect(outcomeOf({ outcome: "token_dead", status: 410, reason: "Unregistered", since: new Date(1_000) }, "apns", "alert", "t", 500)).toMatchObject({ deadToken: "t" });
+    // APNs dates the token's death before the app registered it again: it is live, kept.
+    expect(outcomeOf({ outcome: "token_dead", status: 410, reason: "Unregistered", since: new Date(1_000) }, "apns", "alert", "t", 2_000)).not.toHaveProperty("deadToken");
     expect(outcomeOf({ outcome: "retry_later", reason: "ECONNREFUSED" }, "fcm", "alert", "t")).toMatchObject({ failure: "retries_exhausted", permanent: false });
   });
 });
