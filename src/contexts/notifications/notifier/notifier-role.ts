@@ -100,6 +100,7 @@ export async function startNotifier(kit: NotifierKit, settings: NotificationsSet
     await consumer.start({
       onBatch: async (records) => {
         for (;;) {
+          if (closing) throw new NotifierClosing();
           try {
             await notifyBatch(deps, records);
             return;
