@@ -132,6 +132,7 @@ describe("the notifier: requested notifications reach each device once through A
       FIREBASE_SERVICE_ACCOUNT: join(keys, "service-account.json"),
       FCM_BASE_URL: fcm.url,
       NOTIFY_RETRY_BASE_MS: "200",
+      NOTIFY_MAX_ATTEMPTS: "3",
     });
     const [processor, projector] = await Promise.all([cluster.start("processor", "notify-proc"), cluster.start("projector", "notify-proj")]);
     notifier = await cluster.start("notifier", "notify-1");
@@ -211,6 +212,25 @@ describe("the notifier: requested notifications reach each device once through A
     expect(sent.map((record) => record.value?.notificationId)).toEqual([id]);
     await sleep(1_000);
     expect(fcmTo(pixel.token).filter((one) => one.status === 200)).toHaveLength(1);
+  });
+
+  it("gives a push up after its attempts, recording it failed with the reason and a dead letter, and keeps the device", async () => {
+    const gina = `gina-${randomBytes(3).toString("hex")}`;
+    const pixel = await register(gina, "android");
+    for (let i = 0; i < 3; i += 1) fcm.answerNext(pixel.token, { status: 503, body: { error: { code: 503, status: "UNAVAILABLE", message: "The service is currently unavailable." } } });
+    const id = await request(gina);
+
+    const failed = await eventually(async () => {
+      const events = (await eventsOf(gina)).filter((record) => record.fullName === "quikchat.notifications.NotificationFailed");
+      return events.length > 0 ? events : undefined;
+    }, 30_000, "NotificationFailed");
+    expect(failed.map((record) => record.value)).toEqual([expect.objectContaining({ notificationId: id, deviceId: pixel.deviceId, provider: "fcm", reason: "UNAVAILABLE", permanent: false })]);
+    expect(fcmTo(pixel.token).map((sent) => sent.status)).toEqual([503, 503, 503]);
+    const letters = (await readTopic(config, prefix + TOPICS.notifications.dlq, codec)).filter((record) => record.key === gina);
+    expect(letters.map((letter) => ({ fullName: letter.fullName, notificationId: letter.value?.notificationId, headers: letter.headers }))).toEqual([
+      { fullName: "quikchat.notifications.NotificationRequested", notificationId: id, headers: expect.objectContaining({ error_code: "undeliverable", failure: "retries_exhausted", device_id: pixel.deviceId, error: "fcm: UNAVAILABLE" }) },
+    ]);
+    expect((await devices.devicesOf(gina)).map((device) => device.deviceId)).toEqual([pixel.deviceId]);
   });
 
   it("neither loses nor repeats a push when the notifier is killed mid-burst and restarted", async () => {
