@@ -4,6 +4,7 @@ import { defineContext } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
 import { DEVICES, type DeviceView } from "./ports.js";
 import { devicesProcessor } from "./processor.js";
+import { deviceRoutes } from "./routes.js";
 import { startDevicesProjection } from "./projections/devices/devices-projection.js";
 import { DEVICES_PROJECTION, MongoDevicesStore } from "./projections/devices/mongo-devices-store.js";
 
@@ -18,7 +19,7 @@ const withTokensShortened = (device: DeviceView) => ({ ...device, pushToken: sho
  * Devices: one aggregate per user holding their registered devices and push tokens
  * (`quikapp.devices.*`, at most ten devices, the least recently seen evicted by an eleventh);
  * the `devices` read model in MongoDB, which the notifier reads for push targets
- * ({@link DEVICES}).
+ * ({@link DEVICES}); the caller's own devices over REST (`/api/devices`).
  */
 export const devices = defineContext({
   name: "devices",
@@ -49,7 +50,11 @@ export const devices = defineContext({
     const store = devicesStore(kit.mongo, kit.config.kafka.topicPrefix);
     await store.ensureSchema();
     kit.ports.provide(DEVICES, store);
+    const { bus, authenticate, rateLimiter } = kit;
     return {
+      routes: async (app) => {
+        await app.register(deviceRoutes, { devices: store, bus, authenticate, rateLimiter });
+      },
       lookups: [{ id: "user-devices", title: "A user's devices", keyName: "user id", read: async (userId) => (await store.devicesOf(userId)).map(withTokensShortened) }],
     };
   },
