@@ -18,6 +18,7 @@ const ALONE = [
   "test/e2e/calls-crash.test.ts",
   "test/e2e/calls-operations.test.ts",
   "test/e2e/calls-webrtc.test.ts",
+  "test/e2e/notifier.test.ts",
   "test/e2e/comments.test.ts",
   "test/e2e/console.test.ts",
   "test/e2e/conversations-read-model-behind.test.ts",

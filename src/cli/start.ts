@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Histogram } from "prom-client";
 import type { Redis } from "ioredis";
 import { CONTEXT_MODULES, settingsOf, type Config } from "../contexts/index.js";
-import { kitFor, usedDependencies, type ContextModule, type GatewayKit, type GatewayPart, type ProjectionKit } from "../platform/context-module.js";
+import { kitFor, usedDependencies, type ContextModule, type GatewayKit, type GatewayPart, type NotifierKit, type ProjectionKit } from "../platform/context-module.js";
 import { buildApp, type AppDependencies } from "../platform/gateway/app.js";
 import type { PartState } from "../platform/gateway/health-routes.js";
 import { bearerAuthentication } from "../platform/gateway/bearer-auth.js";
@@ -39,7 +39,7 @@ import { waitForDependencies } from "./dependency-wait.js";
 import { stackSpecFromConfig } from "./stack-spec.js";
 
 /** `all` runs every role in one process; the others split them across processes. */
-export const ROLES = ["all", "gateway", "processor", "projector"] as const;
+export const ROLES = ["all", "gateway", "processor", "projector", "notifier"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Running {
@@ -198,6 +198,19 @@ export async function start(
             : []),
         ],
       };
+    }
+
+    if (runs("notifier")) {
+      const kit: Omit<NotifierKit, "pool" | "mongo"> = { config, codec, logger, redis, registry: metrics.registry, ports };
+      for (const module of modules) {
+        if (module.notifier === undefined) continue;
+        const part = await module.notifier(kitFor<NotifierKit>(module, settings(module), kit, stores), settings(module));
+        if (part.close !== undefined) closers.push(() => part.close!());
+        if (part.ready !== undefined) {
+          const ready = part.ready.bind(part);
+          serving.set(`notifier:${module.name}`, () => (ready() ? "ready" : "starting"));
+        }
+      }
     }
 
     const app = await buildApp({

@@ -61,6 +61,12 @@ export interface ContextModule<Name extends string = string, Settings = unknown>
   projections?(kit: ProjectionKit, settings: Settings): readonly ContextProjection[];
   /** What it serves on a gateway: channel families, REST routes, reactions to sockets opening and closing. */
   gateway?(kit: GatewayKit, settings: Settings): Promise<GatewayPart>;
+  /**
+   * Its part of the notifier role: what it runs there (the notifications context's notifier), or
+   * the ports it offers to what runs there (the devices read model). Started after the other
+   * roles' parts of the process, closed in reverse order.
+   */
+  notifier?(kit: NotifierKit, settings: Settings): Promise<NotifierPart>;
   /** Its operator commands under `quikchat` (e.g. `users disconnect`). */
   tools?(program: Command, kit: ToolKit): void;
 }
@@ -170,6 +176,29 @@ export interface RunningProjection {
   /** Whether it has its partitions yet, and whether its read model has reached the end they had then (see `ProjectionRuntime.state`). */
   state(): "starting" | "catching_up" | "live";
   close(): Promise<void>;
+}
+
+/** What a notifier process gives the contexts. */
+export interface NotifierKit {
+  readonly config: CoreConfig;
+  readonly codec: AvroCodec;
+  readonly logger: Logger;
+  /** Shared; never a subscriber. */
+  readonly redis: Redis;
+  /** MySQL, for a context that declares `mysql`. */
+  readonly pool: Pool;
+  /** MongoDB, for a context that declares `mongo`. */
+  readonly mongo: MongoClient;
+  readonly registry: Registry;
+  readonly ports: Ports;
+}
+
+/** A context's part of the notifier role. */
+export interface NotifierPart {
+  /** Whether it serves yet (its consumer has joined its group); `/health/ready` waits for it. Ready when absent. */
+  ready?(): boolean;
+  /** Stops what it started: the batch in hand is left for the next notifier, producers flush. */
+  close?(): Promise<void>;
 }
 
 /** What a gateway process gives the contexts. */

@@ -14,6 +14,8 @@ export interface ReceivedPush {
   readonly priority: string | undefined;
   readonly expiration: string | undefined;
   readonly collapseId: string | undefined;
+  /** The `apns-id` the provider gave, if any (APNs answers with it, or with one of its own). */
+  readonly apnsId: string | undefined;
   readonly payload: unknown;
   readonly status: number;
   readonly reason: string | undefined;
@@ -119,6 +121,7 @@ export async function startApnsStandIn(o: ApnsStandInOptions): Promise<ApnsStand
         priority: headers["apns-priority"] as string | undefined,
         expiration: headers["apns-expiration"] as string | undefined,
         collapseId: headers["apns-collapse-id"] as string | undefined,
+        apnsId: headers["apns-id"] as string | undefined,
         payload,
         status,
         reason,
@@ -130,7 +133,7 @@ export async function startApnsStandIn(o: ApnsStandInOptions): Promise<ApnsStand
     if (!path.startsWith("/3/device/")) return reply(404, "BadPath");
     judge(token, headers).then(
       (verdict) => {
-        if (verdict === undefined) reply(200, undefined, { "apns-id": randomUUID().toUpperCase() });
+        if (verdict === undefined) reply(200, undefined, { "apns-id": (headers["apns-id"] as string | undefined) ?? randomUUID().toUpperCase() });
         else if ("at" in verdict) reply(verdict.status, verdict.reason, {}, verdict.at);
         else reply(verdict.status, verdict.reason, { ...verdict.headers });
       },

@@ -5,7 +5,7 @@ import { freePort, runCli, type ServiceProcess } from "./service-process.js";
 import { sleep } from "../../src/platform/sleep.js";
 import { TEST_JWT_SECRET } from "./tokens.js";
 
-export type RoleName = "gateway" | "processor" | "projector";
+export type RoleName = "gateway" | "processor" | "projector" | "notifier";
 
 /** One `quikchat start --role <role>` process, its port and where its output is kept. */
 export interface RoleProcess extends ServiceProcess {

@@ -37,6 +37,15 @@ export const devices = defineContext({
       },
     ];
   },
+  // The notifier reads each user's push targets; in a process of every role the gateway's part provided them already.
+  notifier: async (kit) => {
+    if (kit.ports.find(DEVICES) === undefined) {
+      const store = devicesStore(kit.mongo, kit.config.kafka.topicPrefix);
+      await store.ensureSchema();
+      kit.ports.provide(DEVICES, store);
+    }
+    return {};
+  },
   gateway: async (kit) => {
     const store = devicesStore(kit.mongo, kit.config.kafka.topicPrefix);
     await store.ensureSchema();

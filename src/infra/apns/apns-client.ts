@@ -55,6 +55,7 @@ export function apnsRequest(message: PushMessage, bundleId: string, nowMs: numbe
     headers["apns-expiration"] = String(at * 1000 > nowMs ? at : 0);
   }
   if (message.collapseId !== undefined) headers["apns-collapse-id"] = message.collapseId;
+  if (message.id !== undefined) headers["apns-id"] = message.id;
 
   const aps: Record<string, unknown> = {};
   if (message.kind === "alert") {

@@ -33,8 +33,6 @@ export type MailResult = { readonly outcome: "delivered"; readonly id: string; r
  * - It does not retry: the caller owns backoff and the record of what was sent.
  * - Concurrent sends share the relay's connections; `close` ends them after the sends in flight,
  *   and a `send` after `close` answers `retry_later`.
- *
- * TODO: move into the notifications context with {@link ProviderFailure} once it exists.
  */
 export interface MailSender {
   /** Which relay this is, for metrics' `provider` label: `smtp`, `sendgrid`, `mailgun`. */

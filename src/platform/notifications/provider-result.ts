@@ -1,11 +1,12 @@
 /**
  * What a notification provider (APNs, FCM, a mail relay) answered to one send when it did not
  * deliver, sorted by what the caller must do next. The provider's own words travel in `reason`
- * (APNs' `reason`, FCM's `errorCode` or `status`, an SMTP reply code and text) for logs, events
- * and the `reason` label of `notifications_failed_total`.
+ * (APNs' `reason`, FCM's `errorCode` or `status`, an SMTP reply code and text) for logs and the
+ * notifier's events (`notifications_failed_total` counts the kind of failure, a short fixed list).
  *
- * TODO: move into the notifications context (`src/contexts/notifications/`) beside the notifier
- * that uses it once that context exists; it lives here so the provider adapters could land first.
+ * Why here and not in the notifications context that uses it: the adapters of `src/infra/` (APNs,
+ * FCM, the mail relays) implement these ports, and the platform and infrastructure know no
+ * context (a lint rule keeps it so), as with the object store of recordings.
  */
 export type ProviderFailure =
   /**

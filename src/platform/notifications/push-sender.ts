@@ -13,6 +13,12 @@ export interface PushMessage {
   /** The device's push token as the provider issued it (APNs: hex; FCM: registration token). */
   readonly token: string;
   readonly kind: PushKind;
+  /**
+   * The push's own id, a UUID (APNs `apns-id`, which APNs answers with and reports errors under);
+   * the notifier derives it from the notification and device, so a push sent again after a crash
+   * carries the same id. APNs picks one when absent; FCM has no such field and names its message itself.
+   */
+  readonly id?: string;
   /** What an `alert` shows; ignored for `background` and `voip`. */
   readonly alert?: { readonly title?: string; readonly body: string };
   /** The app icon's badge (unread count); `0` clears it. */

@@ -70,12 +70,14 @@ describe("the contexts list wires every role and tool", () => {
     const health = (await (await fetch(`${base}/health`)).json()) as { stats: Record<string, number>; parts: Record<string, string> };
     expect(health.stats).toMatchObject({ probe_counter: 7, websocket_connections: 0, online_users: 0 });
     expect(Object.keys(health.parts).sort()).toEqual([
+      "notifier:notifications",
       "processor:calls",
       "processor:channels",
       "processor:comments",
       "processor:conversations",
       "processor:devices",
       "processor:huddles",
+      "processor:notifications",
       "processor:presence",
       "processor:sessions",
       "processor:typing",
