@@ -10,7 +10,7 @@ import { CHAT_DIALECT, CONVERSATION_DIALECT } from "./channels/dialects.js";
 import { serverMessages } from "./channels/server-messages.js";
 import { CONVERSATION_PUBLISHER } from "../channels/ports.js";
 import { conversationsConfig, type ConversationsSettings } from "./config.js";
-import { CONVERSATION_TYPING, MEMBERSHIP } from "./ports.js";
+import { CONVERSATION_TYPING, CONVERSATION_VIEWERS, JOINED_CONVERSATIONS, MEMBERSHIP } from "./ports.js";
 import { conversationProcessor } from "./processor.js";
 import { HISTORY_PROJECTION } from "./projections/history/history-changes.js";
 import { createHistoryStore, startHistoryProjection } from "./projections/history/history-projection.js";
@@ -89,12 +89,14 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
   ports.provide(MEMBERSHIP, membership);
   ports.provide(CONVERSATION_PUBLISHER, serverMessages(bus, membership));
   const subscriptions = new ConversationSubscriptions();
+  ports.provide(JOINED_CONVERSATIONS, subscriptions);
   const stopWatching = await watchMembership(hub, prefix, subscriptions, logger);
   const channels = {
     membership,
     subscriptions,
     actions: conversationActions(bus, () => ports.find(CONVERSATION_TYPING)),
     feed: conversationFeed(new DeltaFanout(hub, prefix, logger), history, logger, { metrics: gatewayMetrics(kit.registry) }),
+    viewers: () => ports.find(CONVERSATION_VIEWERS),
   };
   return {
     families: [conversationFamily(CHAT_DIALECT, channels), conversationFamily(CONVERSATION_DIALECT, channels)],

@@ -1,0 +1,42 @@
+import type { NotificationChannel, RecordDelivery } from "../../../platform/contract/generated/avro-types.js";
+import type { CommandBus } from "../../../platform/gateway/command-bus.js";
+import { absent, invalid, optionalText, text } from "../../../platform/gateway/payload-fields.js";
+
+/** The longest notification id accepted (the policy's are `message:<conversationId>:<seq>:<userId>`). */
+export const MAX_NOTIFICATION_ID = 512;
+const CHANNELS: readonly NotificationChannel[] = ["apns", "fcm", "email"];
+
+/** What a client acknowledges: a notification it received, through which channel, on which device. */
+export interface DeliveryAck {
+  readonly notificationId: string;
+  readonly channel: NotificationChannel;
+  readonly deviceId: string | null;
+}
+
+/**
+ * Reads an acknowledgement: `notificationId` (required), `channel` (`apns`, `fcm` or `email`;
+ * `fallback` when absent) and `deviceId` (optional). Throws `invalid` naming the field.
+ */
+export function deliveryAck(payload: Record<string, unknown>, fallback: NotificationChannel | undefined): DeliveryAck {
+  const notificationId = text(payload, "notificationId", MAX_NOTIFICATION_ID);
+  if (notificationId.trim() === "") throw invalid("notificationId must not be empty");
+  const given = payload.channel;
+  if (!absent(given) && !CHANNELS.includes(given as NotificationChannel)) throw invalid(`channel must be one of ${CHANNELS.join(", ")}`);
+  const channel = absent(given) ? fallback : (given as NotificationChannel);
+  if (channel === undefined) throw invalid("channel is required");
+  return { notificationId, channel, deviceId: optionalText(payload, "deviceId", 128) };
+}
+
+/**
+ * Records that a notification reached the user: `RecordDelivery` on
+ * `quikapp.notifications.commands`, keyed by the user, decided by the notifications aggregate
+ * (which ignores a notification it never requested for that user). Resolves once Kafka has it.
+ */
+export async function recordDelivery(bus: CommandBus, caller: { readonly userId: string; readonly workspaceId: string }, ack: DeliveryAck): Promise<void> {
+  const command: RecordDelivery = {
+    meta: bus.meta(caller, `delivery:${caller.userId}:${ack.notificationId}:${ack.channel}:${ack.deviceId ?? ""}`, { expectReply: false }),
+    userId: caller.userId,
+    ...ack,
+  };
+  await bus.dispatch("notifications", "RecordDelivery", caller.userId, command);
+}

@@ -1,0 +1,10 @@
+import { Port } from "../../platform/ports.js";
+
+/** Which members muted a conversation: a muted conversation notifies them of nothing. */
+export interface ConversationMutes {
+  /** The users among `userIds` who muted `conversationId`, as the mute settings last said. */
+  mutedAmong(conversationId: string, userIds: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
+/** Provided by the context that keeps the mute settings; absent, nobody has muted anything. */
+export const CONVERSATION_MUTES = new Port<ConversationMutes>("the conversations users muted");
