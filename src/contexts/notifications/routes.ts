@@ -12,8 +12,9 @@ export interface NotificationRoutesOptions {
 
 /**
  * `POST /api/notifications/:notification_id/ack` `{channel, deviceId?}`: the caller's device
- * received one of the caller's notifications (as `notification:ack` on `user:{userId}`, whose
- * channel has no socket platform to default from here): 202 once the `RecordDelivery` is on Kafka.
+ * received one of the caller's notifications (as `notification:ack` on `user:{userId}`, without a
+ * socket's device to default from: a push names its `deviceId`): 202 once the `RecordDelivery` is
+ * on Kafka.
  */
 export const notificationRoutes: FastifyPluginAsync<NotificationRoutesOptions> = async (app, options) => {
   const authenticate = guard(options.authenticate, options.rateLimiter);
@@ -40,7 +41,7 @@ export const notificationRoutes: FastifyPluginAsync<NotificationRoutesOptions> =
     },
     async (request, reply) => {
       const caller = await authenticate(request, reply);
-      const ack = deliveryAck({ ...request.body, notificationId: request.params.notification_id }, undefined);
+      const ack = deliveryAck({ ...request.body, notificationId: request.params.notification_id }, {});
       await recordDelivery(options.bus, caller, ack);
       return reply.code(202).send({ notificationId: ack.notificationId });
     },

@@ -14,17 +14,21 @@ export interface DeliveryAck {
 }
 
 /**
- * Reads an acknowledgement: `notificationId` (required), `channel` (`apns`, `fcm` or `email`;
- * `fallback` when absent) and `deviceId` (optional). Throws `invalid` naming the field.
+ * Reads an acknowledgement: `notificationId` (required), `channel` (`apns`, `fcm` or `email`) and
+ * `deviceId`, each defaulting to `fallback`'s (the socket's device). A push names the device it
+ * reached, a mail none, as the notifications aggregate requires. Throws `invalid` naming the field.
  */
-export function deliveryAck(payload: Record<string, unknown>, fallback: NotificationChannel | undefined): DeliveryAck {
+export function deliveryAck(payload: Record<string, unknown>, fallback: { readonly channel?: NotificationChannel; readonly deviceId?: string | null }): DeliveryAck {
   const notificationId = text(payload, "notificationId", MAX_NOTIFICATION_ID);
   if (notificationId.trim() === "") throw invalid("notificationId must not be empty");
   const given = payload.channel;
   if (!absent(given) && !CHANNELS.includes(given as NotificationChannel)) throw invalid(`channel must be one of ${CHANNELS.join(", ")}`);
-  const channel = absent(given) ? fallback : (given as NotificationChannel);
+  const channel = absent(given) ? fallback.channel : (given as NotificationChannel);
   if (channel === undefined) throw invalid("channel is required");
-  return { notificationId, channel, deviceId: optionalText(payload, "deviceId", 128) };
+  const deviceId = optionalText(payload, "deviceId", 128) ?? (channel === "email" ? null : (fallback.deviceId ?? null));
+  if (channel === "email" && deviceId !== null) throw invalid("deviceId must be absent for a mail");
+  if (channel !== "email" && (deviceId === null || deviceId === "")) throw invalid("deviceId is required: the device the push reached");
+  return { notificationId, channel, deviceId };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { DevicePlatform, NotificationChannel } from "../../../platform/cont
 import type { CommandBus } from "../../../platform/gateway/command-bus.js";
 import { parseMessage, type ChannelSource } from "../../../platform/gateway/pubsub-hub.js";
 import { replying } from "../../../platform/phoenix/channel-replies.js";
-import type { ConnectionLifecycle } from "../../../platform/phoenix/connection-lifecycle.js";
+import type { ClientInfo, ConnectionLifecycle } from "../../../platform/phoenix/connection-lifecycle.js";
 import type { OpenUserChannelPart } from "../../../platform/phoenix/identity-families.js";
 import { toUserChannel, type ToUserPush } from "../policy/policy-model.js";
 import { deliveryAck, recordDelivery } from "./delivery-acks.js";
@@ -20,9 +20,9 @@ export const pushChannelOf = (platform: DevicePlatform): NotificationChannel => 
  * The notifications' part of `user:{userId}`: pushes `message` (a compact summary of a new message
  * of a conversation this socket has not joined) and `notification` (each notification requested
  * for the user), both only within the socket's workspace; handles `notification:ack
- * {notificationId, channel?, deviceId?}` (the channel defaults to the socket's platform's: `apns`
- * for iOS, `fcm` otherwise), answered `ok {}` once the `RecordDelivery` is on Kafka. Its
- * `lifecycle` keeps each socket's platform for that default.
+ * {notificationId, channel?, deviceId?}` (defaults: the socket's `device_id`, and the channel of
+ * its platform: `apns` for iOS, `fcm` otherwise), answered `ok {}` once the `RecordDelivery` is on
+ * Kafka. Its `lifecycle` keeps each socket's device for those defaults.
  */
 export function notificationsUserPart(deps: {
   readonly hub: ChannelSource;
@@ -31,7 +31,7 @@ export function notificationsUserPart(deps: {
   readonly logger: Logger;
   readonly joined: () => JoinedConversations | undefined;
 }): { readonly open: OpenUserChannelPart; readonly lifecycle: ConnectionLifecycle } {
-  const platforms = new Map<string, DevicePlatform>();
+  const devices = new Map<string, ClientInfo>();
   const open: OpenUserChannelPart = async (identity, outlet) => {
     const channel = toUserChannel(deps.topicPrefix, identity.userId);
     const stop = await deps.hub.listen(channel, {
@@ -48,8 +48,8 @@ export function notificationsUserPart(deps: {
       events: {
         "notification:ack": (payload) =>
           replying(async () => {
-            const platform = platforms.get(identity.connectionId);
-            await recordDelivery(deps.bus, identity, deliveryAck(payload, platform === undefined ? undefined : pushChannelOf(platform)));
+            const device = devices.get(identity.connectionId);
+            await recordDelivery(deps.bus, identity, deliveryAck(payload, device === undefined ? {} : { channel: pushChannelOf(device.platform), deviceId: device.deviceId }));
             return {};
           }),
       },
@@ -59,8 +59,8 @@ export function notificationsUserPart(deps: {
   return {
     open,
     lifecycle: {
-      opened: (identity, client) => void platforms.set(identity.connectionId, client.platform),
-      closed: (identity) => void platforms.delete(identity.connectionId),
+      opened: (identity, client) => void devices.set(identity.connectionId, client),
+      closed: (identity) => void devices.delete(identity.connectionId),
     },
   };
 }
