@@ -8,7 +8,7 @@ import { PresenceReadModel } from "../../src/contexts/presence/projections/prese
 import { arrives, listen, type Listening } from "../support/channel-inbox.js";
 import { connectSocket, pushTo, type Payload } from "../support/phoenix-client.js";
 import { readTopic } from "../support/processor-harness.js";
-import { startService, type ServiceProcess } from "../support/service-process.js";
+import { startService, stopService, type ServiceProcess } from "../support/service-process.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../support/test-config.js";
 import { tokenFor } from "../support/tokens.js";
 
@@ -46,9 +46,7 @@ describe("notifications, end to end", () => {
   }, 150_000);
 
   afterAll(async () => {
-    for (const socket of sockets) socket.disconnect();
-    service.child.kill("SIGTERM");
-    await service.exited;
+    await stopService(service, sockets);
     await redis.quit();
   });
 
@@ -113,7 +111,7 @@ describe("notifications, end to end", () => {
     }, 20_000, "the RecordDelivery");
     expect(deliveries.map((record) => record.value)).toEqual([expect.objectContaining({ userId: "bob", notificationId: notification.notificationId, channel: "apns", deviceId: "bob-phone" })]);
     bobSocket.disconnect();
-    await phone.channel.leave();
+    phone.channel.leave();
   });
 
   it("asks once per burst for a member with no socket, summarising it", async () => {

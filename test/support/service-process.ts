@@ -65,3 +65,10 @@ export async function startService(label: string, env: Record<string, string> = 
   );
   return { service, base };
 }
+
+/** Closes the test's sockets, then stops the service (SIGTERM) and waits for it to exit. */
+export async function stopService(service: ServiceProcess, sockets: readonly { disconnect(): void }[] = []): Promise<void> {
+  for (const socket of sockets) socket.disconnect();
+  service.child.kill("SIGTERM");
+  await service.exited;
+}
