@@ -84,6 +84,8 @@ describe("the contexts list wires every role and tool", () => {
       "projection:live-calls",
       "projection:live-huddles",
       "projection:membership",
+      "projection:notify-calls",
+      "projection:notify-messages",
       "projection:presence",
       "projection:probe",
       "projection:read-positions",
@@ -119,7 +121,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "notify-messages", "notify-calls", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();
