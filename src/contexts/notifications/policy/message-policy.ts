@@ -63,7 +63,7 @@ export function burstNotificationId(conversationId: string, firstSeq: number, us
 /**
  * The notification a member gets for a burst of messages, or undefined when none is due (pure):
  * none for a member who is viewing the conversation, who muted it, or for whom no message of the
- * burst is both someone else's and unread. One notification summarises every such message:
+ * burst is someone else's, unread and not a system message. One notification summarises every such message:
  * `mention` (priority high) when one of them mentions the member, otherwise `new_message`;
  * collapse key per conversation; `data` carries the badge, the conversation's unread count in
  * the burst and the last message's seq.
@@ -76,7 +76,8 @@ export function burstNotification(
 ): RequestedNotification | undefined {
   const first = burst[0];
   if (first === undefined || recipient.viewing || recipient.muted) return undefined;
-  const unread = burst.filter((message) => message.senderId !== recipient.userId && message.seq > recipient.readSeq);
+  // System messages (a member joined, a call ended) are shown in the conversation, never pushed.
+  const unread = burst.filter((message) => message.type !== "system" && message.senderId !== recipient.userId && message.seq > recipient.readSeq);
   const last = unread[unread.length - 1];
   if (last === undefined) return undefined;
   const mention = unread.some((message) => message.mentionedUserIds.includes(recipient.userId));

@@ -63,7 +63,7 @@ export interface FlusherDeps {
  * ids). A burst of a conversation the read model does not know yet waits another window; one of
  * a conversation that does not exist is dropped. Resolves with the notifications requested.
  */
-export async function flushDueBursts(deps: FlusherDeps & { readonly facts: RecipientFacts; readonly batchWindowMs: number }): Promise<number> {
+export async function flushDueBursts(deps: FlusherDeps & { readonly facts: RecipientFacts; readonly batchWindowMs: number; readonly maxAgeMs: number }): Promise<number> {
   const { redis, logger, facts } = deps;
   const now = (deps.now ?? Date.now)();
   const keys = policyKeys(deps.topicPrefix);
@@ -76,14 +76,18 @@ export async function flushDueBursts(deps: FlusherDeps & { readonly facts: Recip
       const burstKey = keys.messages.burst(conversationId);
       const burst = (await redis.lrange(burstKey, 0, -1)).flatMap((json) => parse<PendingMessage>(json));
       const conversation = burst.length === 0 ? undefined : await facts.conversation(conversationId);
+      let taken = burst.length;
       if (conversation !== undefined) {
         const notifications = await decideBurst(conversation, burst, facts);
         await deps.request(notifications.map((notification) => ({ workspaceId: conversation.workspaceId, correlationId: conversationId, notification })));
         requested += notifications.length;
+      } else if (burst.length > 0 && now - burst[0]!.sentAt <= deps.maxAgeMs) {
+        // Its messages exist, so the conversation does: the membership read model is behind. Wait a window.
+        taken = 0;
       } else if (burst.length > 0) {
-        logger.warn({ conversationId, messages: burst.length }, "notification burst of a conversation the membership read model does not know: dropped");
+        logger.warn({ conversationId, messages: burst.length }, "notification burst of a conversation the membership read model never showed: dropped");
       }
-      await TAKE_BURST.run(redis, [burstKey, keys.messages.due, lock], [burst.length, conversationId, now + deps.batchWindowMs, deps.owner]);
+      await TAKE_BURST.run(redis, [burstKey, keys.messages.due, lock], [taken, conversationId, now + deps.batchWindowMs, deps.owner]);
     } catch (error) {
       await UNLOCK.run(redis, [lock], [deps.owner]).catch(() => undefined);
       throw error;

@@ -53,10 +53,10 @@ export async function startMessagesPolicy(deps: PolicyDeps): Promise<RunningProj
   const logger = deps.logger.child({ projection: NOTIFY_MESSAGES_PROJECTION });
   const producer = await commandProducer(deps, NOTIFY_MESSAGES_PROJECTION);
   const request = notificationRequester(producer, deps.redis, prefix);
-  const { batchWindowMs } = deps.timing;
+  const { batchWindowMs, maxAgeMs } = deps.timing;
   const stop = every(
     Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, Math.floor(batchWindowMs / 4))),
-    () => flushDueBursts({ redis: deps.redis, topicPrefix: prefix, request, logger, owner: randomUUID(), facts: deps.facts, batchWindowMs }),
+    () => flushDueBursts({ redis: deps.redis, topicPrefix: prefix, request, logger, owner: randomUUID(), facts: deps.facts, batchWindowMs, maxAgeMs }),
     (error) => logger.warn({ err: error }, "notification bursts not flushed; retrying"),
   );
   try {

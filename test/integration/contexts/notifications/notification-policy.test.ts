@@ -166,6 +166,15 @@ describe("the notification policy", () => {
     expect(asked.length).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
+  it("waits for the membership read model when it is behind the messages", async () => {
+    await send("messages", "c3", "MessageSent", messageSent("c3", 1, meta("alice"), { content: "before the conversation is known" }));
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS + 1_000));
+    expect((await requests()).filter((request) => request.conversationId === "c3")).toEqual([]);
+    await send("conversations", "c3", "ConversationCreated", created("c3", ["alice", "bob"]));
+    const asked = await requestsFor((request) => request.conversationId === "c3", 1, "bob's notification once c3 is known");
+    expect(asked).toEqual([expect.objectContaining({ userId: "bob", notificationId: "message:c3:1:bob", body: "alice: before the conversation is known" })]);
+  }, 60_000);
+
   it("rings every callee of a call at once, and tells the one who never answered of a missed call", async () => {
     const at = Date.now();
     await send("calls", "k1", "CallStarted", { meta: meta("alice", at), callId: "k1", callType: "audio", callerId: "alice", calleeIds: ["bob", "carol"], conversationId: "c1", ringingExpiresAt: at + 60_000 });

@@ -70,7 +70,7 @@ describe("the notification of a burst of messages", () => {
     expect(mixed).toMatchObject({ body: "Alice: theirs", data: { count: "1" }, notificationId: "message:c1:53:bob" });
   });
 
-  it("notifies nobody viewing the conversation, nobody who muted it, and nothing already read", () => {
+  it("notifies nobody viewing the conversation, nobody who muted it, and nothing already read or of the system", () => {
     seq = 60;
     const burst = [message("alice", "one"), message("alice", "two")];
     expect(burstNotification(group, burst, bob({ viewing: true }), nameOf)).toBeUndefined();
@@ -78,6 +78,7 @@ describe("the notification of a burst of messages", () => {
     expect(burstNotification(group, burst, bob({ readSeq: 62 }), nameOf)).toBeUndefined();
     expect(burstNotification(group, burst, bob({ readSeq: 61 }), nameOf)).toMatchObject({ body: "Alice: two" });
     expect(burstNotification(group, [], bob(), nameOf)).toBeUndefined();
+    expect(burstNotification(group, [message("alice", "Carol joined", { type: "system" })], bob(), nameOf)).toBeUndefined();
   });
 
   it("gives the same id to the same burst asked again (a redelivery), whoever else is notified", () => {
