@@ -126,6 +126,8 @@ export async function decideBurst(
 export async function flushCallsOutbox(deps: FlusherDeps): Promise<number> {
   const { redis } = deps;
   const keys = policyKeys(deps.topicPrefix);
+  // One read per tick while the outbox is empty, as it mostly is.
+  if ((await redis.llen(keys.calls.outbox)) === 0) return 0;
   const lock = keys.lock("calls-outbox");
   if ((await redis.set(lock, deps.owner, "PX", LOCK_MS, "NX")) === null) return 0;
   let requested = 0;

@@ -13,6 +13,8 @@ import { NOTIFY_CALLS_PROJECTION, NOTIFY_MESSAGES_PROJECTION, RedisBurstStore, R
 /** How often a flusher looks for due work, at most and at least. */
 const MIN_TICK_MS = 50;
 const MAX_TICK_MS = 250;
+/** How often the calls' flusher looks at its outbox: an incoming call should ring at once. */
+const CALLS_TICK_MS = 100;
 
 /** What the policy's projections need besides a Redis projection's own. */
 export interface PolicyDeps extends RedisProjectionDeps {
@@ -107,7 +109,7 @@ export async function startCallsPolicy(deps: PolicyDeps): Promise<RunningProject
   const request = notificationRequester(producer, deps.redis, prefix);
   const owner = randomUUID();
   const stop = every(
-    MIN_TICK_MS,
+    CALLS_TICK_MS,
     () => flushCallsOutbox({ redis: deps.redis, topicPrefix: prefix, request, logger, owner }),
     (error) => logger.warn({ err: error }, "call notifications not requested; retrying"),
   );
