@@ -42,7 +42,7 @@ export function readModelFacts(deps: {
     readSeqs: (conversationId) => readPositions.readers(conversationId),
     viewing: (userId, conversationId) => presence.views(userId, conversationTopics(conversationId), now()),
     async mutedAmong(conversationId, userIds) {
-      return (await deps.mutes()?.mutedAmong(conversationId, userIds)) ?? new Set();
+      return (await deps.mutes()?.mutedAmong(conversationId, userIds, now())) ?? new Set();
     },
     badge: (userId, workspaceId) => membership.unreadCount(userId, workspaceId),
     names: (userIds) => presence.displayNames(userIds),
