@@ -6,6 +6,7 @@ import { calls } from "./calls/module.js";
 import { channels } from "./channels/module.js";
 import { comments } from "./comments/module.js";
 import { conversations } from "./conversations/module.js";
+import { devices } from "./devices/module.js";
 import { huddles } from "./huddles/module.js";
 import { notifications } from "./notifications/module.js";
 import { presence } from "./presence/module.js";
@@ -17,7 +18,7 @@ import { users } from "./users/module.js";
  * `.avsc` files, its folder and one line here. Contexts start in this order, so one that uses
  * another's port comes after it.
  */
-export const CONTEXT_MODULES = [conversations, presence, typing, users, channels, comments, calls, huddles, notifications] as const;
+export const CONTEXT_MODULES = [conversations, presence, typing, users, channels, comments, calls, huddles, devices, notifications] as const;
 
 type Module = (typeof CONTEXT_MODULES)[number];
 type SettingsOfModule<M> = M extends ContextModule<string, infer Settings> ? Settings : never;

@@ -129,6 +129,20 @@ describe("notifications, end to end", () => {
     expect(all[0]!.body).toBe("3 new messages from alice");
   });
 
+  it("asks nothing for a member who muted the conversation", async () => {
+    const headers = { authorization: `Bearer ${await tokenFor("carol")}`, "content-type": "application/json" };
+    const muted = await fetch(`${base}/api/conversations/${conversationId}/notifications`, { method: "PUT", headers, body: JSON.stringify({ muted: true }) });
+    expect(muted.status).toBe(200);
+    await eventually(async () => {
+      const setting = (await (await fetch(`${base}/api/conversations/${conversationId}/notifications`, { headers })).json()) as { muted: boolean };
+      return setting.muted ? true : undefined;
+    }, 20_000, "carol's mute in the read model");
+    const sent = await send("carol muted this");
+    await eventually(async () => ((await requestsOf("bob", sent)).length > 0 ? true : undefined), 20_000, "bob's notification");
+    await pause(WINDOW_MS);
+    expect(await requestsOf("carol", sent)).toEqual([]);
+  });
+
   it("acknowledges over REST, with the device a push reached", async () => {
     const token = await tokenFor("carol");
     const ack = (body: Payload, id = "message:x:1:carol") =>

@@ -10,7 +10,10 @@ import { CHAT_DIALECT, CONVERSATION_DIALECT } from "./channels/dialects.js";
 import { serverMessages } from "./channels/server-messages.js";
 import { CONVERSATION_PUBLISHER } from "../channels/ports.js";
 import { conversationsConfig, type ConversationsSettings } from "./config.js";
-import { CONVERSATION_TYPING, CONVERSATION_VIEWERS, JOINED_CONVERSATIONS, MEMBERSHIP } from "./ports.js";
+import { CONVERSATION_MUTES, CONVERSATION_TYPING, CONVERSATION_VIEWERS, JOINED_CONVERSATIONS, MEMBERSHIP } from "./ports.js";
+import { muteRoutes } from "./mute-routes.js";
+import { MUTES_PROJECTION } from "./projections/mutes/mute-changes.js";
+import { mutesStore, startMutesProjection } from "./projections/mutes/mutes-projection.js";
 import { conversationProcessor } from "./processor.js";
 import { HISTORY_PROJECTION } from "./projections/history/history-changes.js";
 import { createHistoryStore, startHistoryProjection } from "./projections/history/history-projection.js";
@@ -24,8 +27,9 @@ import { conversationRoutes, SEND_ROUTE } from "./routes.js";
 /**
  * Conversations: their members and their messages, one aggregate per conversation
  * (`quikapp.conversations.*` and `quikapp.messages.*`), the membership read model (with the read
- * positions beside it) and the history read model, the `chat:` and `conversation:` topics and the
- * conversations REST API.
+ * positions beside it), the history read model and the members' mutes ({@link CONVERSATION_MUTES}),
+ * the `chat:` and `conversation:` topics and the conversations REST API (with each member's
+ * notification setting, `/api/conversations/:id/notifications`).
  */
 export const conversations = defineContext({
   name: "conversations",
@@ -34,7 +38,7 @@ export const conversations = defineContext({
   dependencies: (settings) => (settings.historyStore === "mongo" ? ["mysql", "mongo"] : ["mysql"]),
   rateLimits: (settings) => [{ name: "message", perMinute: settings.messagesPerMinute, events: ["message:send", "new_message", SEND_ROUTE] }],
   processors: () => [conversationProcessor],
-  projections: (kit, settings) => [membershipProjection(kit), historyProjection(kit, settings), readPositionsProjection(kit)],
+  projections: (kit, settings) => [membershipProjection(kit), historyProjection(kit, settings), readPositionsProjection(kit), mutesProjection(kit)],
   gateway: conversationsGateway,
 });
 
@@ -76,6 +80,16 @@ function readPositionsProjection(kit: ProjectionKit): ContextProjection {
   };
 }
 
+function mutesProjection(kit: ProjectionKit): ContextProjection {
+  const { config, codec, pool, logger, metrics } = kit;
+  return {
+    name: MUTES_PROJECTION,
+    topic: TOPICS.conversations.events,
+    store: () => mutesStore(pool, config.kafka.topicPrefix),
+    start: () => startMutesProjection({ config, codec, pool, logger, metrics }),
+  };
+}
+
 async function conversationsGateway(kit: GatewayKit, settings: ConversationsSettings): Promise<GatewayPart> {
   const { config, bus, hub, logger, pool, redis, ports } = kit;
   const prefix = config.kafka.topicPrefix;
@@ -86,7 +100,10 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
   // A gateway may start before any projector has made the tables it reads.
   await store.ensureSchema();
   await readPositions.ensureSchema();
+  const mutes = mutesStore(pool, prefix);
+  await mutes.ensureSchema();
   ports.provide(MEMBERSHIP, membership);
+  ports.provide(CONVERSATION_MUTES, mutes);
   ports.provide(CONVERSATION_PUBLISHER, serverMessages(bus, membership));
   const subscriptions = new ConversationSubscriptions();
   ports.provide(JOINED_CONVERSATIONS, subscriptions);
@@ -102,6 +119,7 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
     families: [conversationFamily(CHAT_DIALECT, channels), conversationFamily(CONVERSATION_DIALECT, channels)],
     routes: async (app) => {
       await app.register(conversationRoutes, { bus, membership, inbox: store, readPositions, history, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
+      await app.register(muteRoutes, { bus, membership, mutes, authenticate: kit.authenticate, rateLimiter: kit.rateLimiter });
     },
     close: () => Promise.resolve(stopWatching()),
   };

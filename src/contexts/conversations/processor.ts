@@ -15,6 +15,7 @@ import type { ProcessorDefinition } from "../../platform/processor/processor-def
  * - create: `{conversationId, created}`, `created` false when the conversation already was (a
  *   direct conversation created again for the same pair);
  * - other membership commands: `{conversationId}`;
+ * - mute: `{conversationId, muted, mutedUntil}`;
  * - send: `{id, seq, sentAt}` (`sentAt`: the event's `occurredAt`, i.e. the command's `issuedAt`).
  *   A message id that was already sent by another command is a no-op answered `{id, seq}`: the
  *   aggregate does not keep the original `sentAt` (a retry with the same commandId gets the full
@@ -41,6 +42,10 @@ function resultOf(events: readonly (ConversationsEvent | MessagesEvent)[], state
     case "AddMember":
     case "RemoveMember":
       return { conversationId: command.data.conversationId };
+    case "SetConversationMute": {
+      const { conversationId, muted, mutedUntil } = command.data;
+      return { conversationId, muted, mutedUntil: muted ? mutedUntil : null };
+    }
     case "SendMessage": {
       const id = command.data.messageId;
       const sent = events.find((event) => event.type === "MessageSent");

@@ -74,16 +74,19 @@ describe("the contexts list wires every role and tool", () => {
       "processor:channels",
       "processor:comments",
       "processor:conversations",
+      "processor:devices",
       "processor:huddles",
       "processor:presence",
       "processor:sessions",
       "processor:typing",
       "projection:channels",
       "projection:comments",
+      "projection:devices",
       "projection:history",
       "projection:live-calls",
       "projection:live-huddles",
       "projection:membership",
+      "projection:mutes",
       "projection:notify-calls",
       "projection:notify-messages",
       "projection:presence",
@@ -121,7 +124,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "notify-messages", "notify-calls", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "mutes", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "devices", "notify-messages", "notify-calls", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

@@ -1,6 +1,5 @@
 import type { ContextProjection, ProjectionKit } from "../../../platform/context-module.js";
 import { TOPICS } from "../../../platform/contract/topics.js";
-import { CONVERSATION_MUTES } from "../ports.js";
 import type { PolicySettings } from "./policy-config.js";
 import { startCallsPolicy, startMessagesPolicy, type PolicyDeps } from "./policy-projections.js";
 import { NOTIFY_CALLS_PROJECTION, NOTIFY_MESSAGES_PROJECTION, RedisBurstStore, RedisCallsPolicyStore } from "./policy-stores.js";
@@ -12,11 +11,11 @@ import { readModelFacts } from "./read-model-facts.js";
  * them: a rebuild notifies of nothing older than `maxAgeMs`).
  */
 export function policyProjections(kit: ProjectionKit, settings: PolicySettings): ContextProjection[] {
-  const { config, codec, redis, logger, metrics, registry, ports } = kit;
+  const { config, codec, redis, logger, metrics, registry } = kit;
   const prefix = config.kafka.topicPrefix;
   const timing = { batchWindowMs: settings.batchWindowMs, maxAgeMs: settings.maxAgeMs };
   const deps = async (): Promise<PolicyDeps> => {
-    const facts = readModelFacts({ pool: kit.pool, redis, topicPrefix: prefix, mutes: () => ports.find(CONVERSATION_MUTES) });
+    const facts = readModelFacts({ pool: kit.pool, redis, topicPrefix: prefix });
     await facts.ensureSchema();
     return { config, codec, redis, logger, metrics, registry, facts, timing };
   };

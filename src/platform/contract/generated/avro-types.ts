@@ -634,6 +634,23 @@ export interface RemoveMember {
   userId: string;
 }
 
+/**
+ * A member mutes or unmutes the conversation's notifications for themselves (their setting only;
+ * messages still arrive on their sockets).
+ */
+export interface SetConversationMute {
+  meta: CommandMeta;
+  conversationId: string;
+  /** The member whose setting it is: the actor. */
+  userId: string;
+  muted: boolean;
+  /**
+   * With muted: when the mute ends by itself (after issuedAt); null mutes until unmuted. Ignored
+   * when unmuting. Epoch milliseconds (timestamp-millis).
+   */
+  mutedUntil: number | null;
+}
+
 // ---- quikchat.conversations: events
 
 /** A conversation was created with its initial members. */
@@ -646,6 +663,23 @@ export interface ConversationCreated {
   createdBy: string;
   /** Everyone in the conversation at creation, the creator included as owner. */
   members: ConversationMember[];
+}
+
+/**
+ * A member's notification setting for the conversation changed: muted (until mutedUntil, or until
+ * unmuted) or not. A member who leaves loses it.
+ */
+export interface ConversationMuteSet {
+  meta: EventMeta;
+  conversationId: string;
+  /** The member whose setting it is. */
+  userId: string;
+  muted: boolean;
+  /**
+   * When the mute ends by itself; null: until unmuted (always null when not muted). Epoch
+   * milliseconds (timestamp-millis).
+   */
+  mutedUntil: number | null;
 }
 
 /** A user joined a conversation; meta.actorId added them. */
@@ -723,6 +757,12 @@ export interface UnregisterDevice {
   /** Installation id of the app on the device, stable across token changes. */
   deviceId: string;
   reason: DeviceUnregisterReason;
+  /**
+   * With reason token_invalid (required then): the token the push provider refused. The device goes
+   * only while that is still its push token; when it is its VoIP token, only that token goes; a
+   * token replaced meanwhile changes nothing.
+   */
+  failedToken: string | null;
 }
 
 /** Replace the push tokens of a registered device. */
@@ -1894,11 +1934,13 @@ export type CommentsEvent =
 export type ConversationsCommand =
   | { readonly type: "AddMember"; readonly data: AddMember }
   | { readonly type: "CreateConversation"; readonly data: CreateConversation }
-  | { readonly type: "RemoveMember"; readonly data: RemoveMember };
+  | { readonly type: "RemoveMember"; readonly data: RemoveMember }
+  | { readonly type: "SetConversationMute"; readonly data: SetConversationMute };
 
 /** Events of the conversations context (topic key: conversationId). */
 export type ConversationsEvent =
   | { readonly type: "ConversationCreated"; readonly data: ConversationCreated }
+  | { readonly type: "ConversationMuteSet"; readonly data: ConversationMuteSet }
   | { readonly type: "MemberAdded"; readonly data: MemberAdded }
   | { readonly type: "MemberRemoved"; readonly data: MemberRemoved };
 
@@ -2092,10 +2134,12 @@ export interface AvroRecords {
   "quikchat.conversations.AddMember": AddMember;
   "quikchat.conversations.ConversationCreated": ConversationCreated;
   "quikchat.conversations.ConversationMember": ConversationMember;
+  "quikchat.conversations.ConversationMuteSet": ConversationMuteSet;
   "quikchat.conversations.CreateConversation": CreateConversation;
   "quikchat.conversations.MemberAdded": MemberAdded;
   "quikchat.conversations.MemberRemoved": MemberRemoved;
   "quikchat.conversations.RemoveMember": RemoveMember;
+  "quikchat.conversations.SetConversationMute": SetConversationMute;
   "quikchat.devices.DeviceHeartbeat": DeviceHeartbeat;
   "quikchat.devices.DeviceHeartbeatRecorded": DeviceHeartbeatRecorded;
   "quikchat.devices.DeviceRegistered": DeviceRegistered;
@@ -2209,6 +2253,7 @@ export interface AvroCommands {
   "quikchat.conversations.AddMember": AddMember;
   "quikchat.conversations.CreateConversation": CreateConversation;
   "quikchat.conversations.RemoveMember": RemoveMember;
+  "quikchat.conversations.SetConversationMute": SetConversationMute;
   "quikchat.devices.DeviceHeartbeat": DeviceHeartbeat;
   "quikchat.devices.RegisterDevice": RegisterDevice;
   "quikchat.devices.UnregisterDevice": UnregisterDevice;
@@ -2274,6 +2319,7 @@ export interface AvroEvents {
   "quikchat.channels.UserUnsubscribed": UserUnsubscribed;
   "quikchat.comments.CommentPosted": CommentPosted;
   "quikchat.conversations.ConversationCreated": ConversationCreated;
+  "quikchat.conversations.ConversationMuteSet": ConversationMuteSet;
   "quikchat.conversations.MemberAdded": MemberAdded;
   "quikchat.conversations.MemberRemoved": MemberRemoved;
   "quikchat.devices.DeviceHeartbeatRecorded": DeviceHeartbeatRecorded;

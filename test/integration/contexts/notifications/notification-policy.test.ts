@@ -71,7 +71,7 @@ describe("the notification policy", () => {
     await subscriber.psubscribe(`${toUserChannel(prefix, "")}*`);
     running.push(await startMembershipProjection({ config, codec, pool, redis, logger }));
     running.push(await startReadPositionsProjection({ config, codec, pool, logger }));
-    const facts = readModelFacts({ pool, redis, topicPrefix: prefix, mutes: () => undefined });
+    const facts = readModelFacts({ pool, redis, topicPrefix: prefix });
     await facts.ensureSchema();
     deps = { config, codec, redis, logger, facts, timing: { batchWindowMs: WINDOW_MS, maxAgeMs: 600_000 } };
     messagesPolicy = await startMessagesPolicy(deps);

@@ -1,4 +1,4 @@
-import type { AddMember, CreateConversation, RemoveMember } from "../../../../platform/contract/generated/avro-types.js";
+import type { AddMember, CreateConversation, RemoveMember, SetConversationMute } from "../../../../platform/contract/generated/avro-types.js";
 import { unreachable, type Decider } from "../../../../platform/domain/decider.js";
 import { DomainError } from "../../../../platform/domain/domain-error.js";
 import { own } from "../../../../platform/domain/own-entry.js";
@@ -24,6 +24,10 @@ import { evolve, initialState, type ActiveConversation, type ConversationState }
  *   `user_deleted`); a direct conversation keeps its two members (its id is the pair's), and a
  *   user who is not a member, or a conversation that does not exist, is a no-op.
  *
+ * - mute: a member mutes or unmutes the conversation's notifications for themselves only
+ *   (`forbidden` for another member's setting), indefinitely or until an instant after the
+ *   command (`invalid` otherwise); the setting goes with the member when they leave.
+ *
  * A conversation of another workspace is `not_found`, so its existence does not leak.
  */
 export function decide(command: ConversationCommand, state: ConversationState): DecidedConversationEvent[] {
@@ -34,6 +38,8 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       return addMember(command.data, state);
     case "RemoveMember":
       return removeMember(command.data, state);
+    case "SetConversationMute":
+      return setMute(command.data, state);
     default:
       return unreachable(command);
   }
@@ -101,6 +107,14 @@ function removeDeletedUser(command: RemoveMember, state: ConversationState): Dec
   if (state.status !== "active" || state.workspaceId !== command.meta.workspaceId) return [];
   if (state.type === "direct" || own(state.members, command.userId) === undefined) return [];
   return [{ type: "MemberRemoved", data: { conversationId: command.conversationId, userId: command.userId, reason: "user_deleted" } }];
+}
+
+function setMute(command: SetConversationMute, state: ConversationState): DecidedConversationEvent[] {
+  membersOnly(command.meta, state);
+  const { conversationId, userId, muted, mutedUntil, meta } = command;
+  if (userId !== meta.actorId) throw new DomainError("forbidden", "a member mutes a conversation for themselves only");
+  if (muted && mutedUntil !== null && mutedUntil <= meta.issuedAt) throw new DomainError("invalid", "a mute ends in the future (until)");
+  return [{ type: "ConversationMuteSet", data: { conversationId, userId, muted, mutedUntil: muted ? mutedUntil : null } }];
 }
 
 /** True when `command` creates, in the same workspace, the direct conversation `state` already is between the same two people. */

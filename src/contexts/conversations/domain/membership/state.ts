@@ -47,6 +47,9 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
       const { [event.data.userId]: _removed, ...members } = state.members;
       return { ...state, members };
     }
+    case "ConversationMuteSet":
+      // A member's own setting: the read models keep it, the aggregate decides nothing by it.
+      return state;
     default:
       return unreachable(event);
   }

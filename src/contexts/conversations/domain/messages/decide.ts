@@ -80,6 +80,7 @@ export function decide(command: ConversationAggregateCommand, state: MessagesSta
     case "CreateConversation":
     case "AddMember":
     case "RemoveMember":
+    case "SetConversationMute":
       return decideConversation(command, state);
     case "SendMessage":
       return send(command.data, state);

@@ -121,6 +121,9 @@ export function evolve(state: MessagesState, event: ConversationAggregateEvent):
     case "MemberAdded":
     case "MemberRemoved":
       return evolveMembership(state, evolveConversation(conversationOf(state), event));
+    case "ConversationMuteSet":
+      // A member's own setting, kept by a read model: nothing the aggregate decides by.
+      return state;
     case "MessageSent":
     case "MessageEdited":
     case "MessageDeleted":
