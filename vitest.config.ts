@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // consumers, whose waiting fetches each occupy a libuv thread; with libuv's default four, the
 // test's own zlib, fs and DNS work queued behind them (a registry answer took 450 ms to
 // decompress). The worker processes inherit this, as `bin/quikchat.cjs` sets it for the service.
-process.env.UV_THREADPOOL_SIZE ??= "32";
+process.env.UV_THREADPOOL_SIZE ??= "64";
 
 /**
  * Files that run alone, after everything else: they kill processes, start a second broker or

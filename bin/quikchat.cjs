@@ -8,5 +8,5 @@
 // other (a lone presence change took ~280 ms to reach a watcher instead of ~40 ms). An
 // operator's own UV_THREADPOOL_SIZE wins.
 /* global process */
-process.env.UV_THREADPOOL_SIZE ??= "32";
+process.env.UV_THREADPOOL_SIZE ??= "64";
 void import("../dist/src/cli/main.js");

@@ -29,7 +29,7 @@ export function runCli(args: readonly string[], env: Record<string, string>): Se
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
     cwd: projectRoot(),
     // As bin/quikchat.cjs does for the installed command: a process of every role polls eleven consumers.
-    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "32", ...env },
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "64", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -64,4 +64,11 @@ export async function startService(label: string, env: Record<string, string> = 
     "the service to be ready",
   );
   return { service, base };
+}
+
+/** Closes the test's sockets, then stops the service (SIGTERM) and waits for it to exit. */
+export async function stopService(service: ServiceProcess, sockets: readonly { disconnect(): void }[] = []): Promise<void> {
+  for (const socket of sockets) socket.disconnect();
+  service.child.kill("SIGTERM");
+  await service.exited;
 }

@@ -10,7 +10,7 @@ import { CHAT_DIALECT, CONVERSATION_DIALECT } from "./channels/dialects.js";
 import { serverMessages } from "./channels/server-messages.js";
 import { CONVERSATION_PUBLISHER } from "../channels/ports.js";
 import { conversationsConfig, type ConversationsSettings } from "./config.js";
-import { CONVERSATION_MUTES, CONVERSATION_TOPIC_PARTS, CONVERSATION_TYPING, MEMBERSHIP } from "./ports.js";
+import { CONVERSATION_MUTES, CONVERSATION_TOPIC_PARTS, CONVERSATION_TYPING, CONVERSATION_VIEWERS, JOINED_CONVERSATIONS, MEMBERSHIP } from "./ports.js";
 import { ConversationTopicParts } from "./channels/conversation-topic-parts.js";
 import { muteRoutes } from "./mute-routes.js";
 import { MUTES_PROJECTION } from "./projections/mutes/mute-changes.js";
@@ -109,6 +109,7 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
   const parts = new ConversationTopicParts();
   ports.provide(CONVERSATION_TOPIC_PARTS, parts);
   const subscriptions = new ConversationSubscriptions();
+  ports.provide(JOINED_CONVERSATIONS, subscriptions);
   const stopWatching = await watchMembership(hub, prefix, subscriptions, logger);
   const channels = {
     membership,
@@ -116,6 +117,7 @@ async function conversationsGateway(kit: GatewayKit, settings: ConversationsSett
     parts,
     actions: conversationActions(bus, () => ports.find(CONVERSATION_TYPING)),
     feed: conversationFeed(new DeltaFanout(hub, prefix, logger), history, logger, { metrics: gatewayMetrics(kit.registry) }),
+    viewers: () => ports.find(CONVERSATION_VIEWERS),
   };
   return {
     families: [conversationFamily(CHAT_DIALECT, channels), conversationFamily(CONVERSATION_DIALECT, channels)],

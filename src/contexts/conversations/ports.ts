@@ -1,5 +1,6 @@
 import { Port } from "../../platform/ports.js";
-import type { MembershipCheck } from "./channels/conversation-family.js";
+import type { ConversationViewers, MembershipCheck } from "./channels/conversation-family.js";
+import type { ConversationSubscriptions } from "./channels/conversation-subscriptions.js";
 import type { TypingActions } from "./channels/conversation-actions.js";
 import type { ConversationTopicParts } from "./channels/conversation-topic-parts.js";
 
@@ -11,6 +12,12 @@ export const CONVERSATION_TYPING = new Port<TypingActions>("typing on conversati
 
 /** Where other contexts add their parts of the conversation topics (huddles): provided by this context's gateway. */
 export const CONVERSATION_TOPIC_PARTS = new Port<ConversationTopicParts>("the parts other contexts add to conversation topics");
+
+/** Whether a socket of this gateway has joined a conversation's topic: provided by this context. */
+export const JOINED_CONVERSATIONS = new Port<Pick<ConversationSubscriptions, "joined">>("the conversations each socket of this gateway joined");
+
+/** Sockets viewing conversation topics, in the presence read model: provided by the presence context; absent, nothing is recorded. */
+export const CONVERSATION_VIEWERS = new Port<ConversationViewers>("the viewers of conversation topics, from the presence context");
 
 /** A member's notification setting for one conversation. */
 export interface MuteSetting {

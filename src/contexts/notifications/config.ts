@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { POLICY_VARIABLES, policySettings } from "./policy/policy-config.js";
 import { defineSlice, optionalText, port, positiveInt, url, type SettingsOf } from "../../platform/config/config-slice.js";
 
 /** Apple's ten-character ids of a signing key and of a team. */
@@ -38,6 +39,7 @@ export type EmailSettings =
 
 /** Every variable of the slice, validated. */
 const VARIABLES = {
+  ...POLICY_VARIABLES,
   APNS_KEY_ID: appleId,
   APNS_TEAM_ID: appleId,
   APNS_KEY_PATH: optionalText,
@@ -73,7 +75,7 @@ const VARIABLES = {
 type Env = z.infer<z.ZodObject<typeof VARIABLES>>;
 
 /**
- * The notifications context's configuration: each provider's account (a provider whose settings
+ * The notifications context's configuration: the notification policy's timing, each provider's account (a provider whose settings
  * are absent is off), email, and the notifier's retry budget. Every variable is validated here;
  * the key files are read when the notifier starts, which fails naming the file it cannot use.
  */
@@ -114,6 +116,8 @@ export const notificationsConfig = defineSlice({
     return problems;
   },
   settings: (env) => ({
+    /** Whom to notify of what, and when (the policy's timing). */
+    policy: policySettings(env),
     /** APNs (iOS pushes, VoIP included); undefined: off. */
     apns: apnsSettings(env),
     /** FCM HTTP v1 (Android pushes); undefined: off. */

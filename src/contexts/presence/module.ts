@@ -4,9 +4,10 @@ import { DISCONNECT_REASONS } from "../../platform/phoenix/disconnect-reasons.js
 import { ownTopicFamily } from "../../platform/phoenix/identity-families.js";
 import { WORKSPACE_PRESENCE } from "../channels/ports.js";
 import { TOPIC_VIEWERS } from "../comments/ports.js";
+import { CONVERSATION_VIEWERS } from "../conversations/ports.js";
 import { ownPresence, statusSetter, workspacePresence } from "./channels/presence-channels.js";
 import { PresenceRooms } from "./channels/presence-rooms.js";
-import { topicViewers } from "./channels/topic-viewers.js";
+import { conversationViewers, topicViewers } from "./channels/topic-viewers.js";
 import { presenceConfig, type PresenceSettings } from "./config.js";
 import { presenceOperations } from "./metrics.js";
 import { PresenceTracker } from "./presence-tracker.js";
@@ -81,6 +82,7 @@ async function presenceGateway(kit: GatewayKit, settings: PresenceSettings): Pro
   );
   kit.ports.provide(WORKSPACE_PRESENCE, { enter: (workspaceId, outlet) => rooms.enter(workspaceId, outlet), workspaceState: (workspaceId) => presence.workspaceState(workspaceId) });
   kit.ports.provide(TOPIC_VIEWERS, topicViewers(viewerRooms, tracker));
+  kit.ports.provide(CONVERSATION_VIEWERS, conversationViewers(tracker, logger));
   return {
     families: [ownTopicFamily("presence:", (identity) => identity.workspaceId, workspacePresence(rooms, setStatus))],
     userChannel: ownPresence(hub, presence, prefix, logger, setStatus),

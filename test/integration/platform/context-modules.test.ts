@@ -93,6 +93,8 @@ describe("the contexts list wires every role and tool", () => {
       "projection:live-huddles",
       "projection:membership",
       "projection:mutes",
+      "projection:notify-calls",
+      "projection:notify-messages",
       "projection:presence",
       "projection:probe",
       "projection:read-positions",
@@ -128,7 +130,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "mutes", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-signal-relay", "huddle-history", "huddle-connections", "huddle-lost-connections", "devices", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "mutes", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-signal-relay", "huddle-history", "huddle-connections", "huddle-lost-connections", "devices", "notify-messages", "notify-calls", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

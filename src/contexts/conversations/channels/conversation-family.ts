@@ -10,6 +10,16 @@ export interface MembershipCheck {
   isMember(conversationId: string, userId: string, workspaceId: string): Promise<boolean>;
 }
 
+/**
+ * Makes a socket known, across gateways, to view a conversation's topic (the presence read model:
+ * the notification policy notifies nobody of what a socket of theirs shows already); returns the
+ * function that ends it (a socket that closes ends it by itself). Never throws: a socket it cannot
+ * count is only notified as if it were not there.
+ */
+export interface ConversationViewers {
+  view(identity: SocketIdentity, topic: string): () => void;
+}
+
 /** Performs a client action on a conversation (messaging, typing); the reply is the outcome. */
 export interface ConversationActions {
   handle(
@@ -37,7 +47,15 @@ const DECIDED_FOR_MEMBERS_ONLY: ReadonlySet<ConversationAction> = new Set(["send
  */
 export function conversationFamily(
   dialect: Dialect,
-  deps: { membership: MembershipCheck; subscriptions: ConversationSubscriptions; actions?: ConversationActions; feed?: ConversationFeed; parts?: ConversationTopicParts },
+  deps: {
+    membership: MembershipCheck;
+    subscriptions: ConversationSubscriptions;
+    actions?: ConversationActions;
+    feed?: ConversationFeed;
+    parts?: ConversationTopicParts;
+    /** Where a joined socket is known to view the conversation (presence), read on each join. */
+    viewers?: () => ConversationViewers | undefined;
+  },
 ): ChannelFamily {
   return {
     prefix: dialect.prefix,
@@ -59,13 +77,15 @@ export function conversationFamily(
         opened?.close();
         throw error;
       }
-      const unsubscribe = deps.subscriptions.add(conversationId, identity.userId, outlet);
+      const unsubscribe = deps.subscriptions.add(conversationId, identity, outlet);
+      const stopViewing = deps.viewers?.()?.view(identity, topic);
       const removed = (): ChannelReply => {
         outlet.close("removed from the conversation");
         return refuse("unauthorized");
       };
       const unregister = () => {
         unsubscribe();
+        stopViewing?.();
         opened?.close();
         parts?.leave();
       };

@@ -5,35 +5,51 @@ import { parseMessage, type ChannelSource } from "../../../platform/gateway/pubs
 
 /**
  * The conversation channels joined on this gateway, by conversation and user, so that a
- * membership removal can close exactly the channels of the removed user.
+ * membership removal can close exactly the channels of the removed user; and by socket, so that
+ * what a socket already receives on a conversation's topic is not pushed to it again elsewhere.
  */
 export class ConversationSubscriptions {
-  private readonly joined = new Map<string, Map<string, Set<ChannelOutlet>>>();
+  private readonly byConversation = new Map<string, Map<string, Set<ChannelOutlet>>>();
+  /** connection id → conversation id → channels of that socket joined to it (one per dialect at most). */
+  private readonly bySocket = new Map<string, Map<string, number>>();
 
-  /** Registers a joined channel; the returned function unregisters it. */
-  add(conversationId: string, userId: string, outlet: ChannelOutlet): () => void {
-    const users = this.joined.get(conversationId) ?? new Map<string, Set<ChannelOutlet>>();
-    this.joined.set(conversationId, users);
+  /** Registers a joined channel of a socket; the returned function unregisters it. */
+  add(conversationId: string, socket: { readonly userId: string; readonly connectionId: string }, outlet: ChannelOutlet): () => void {
+    const { userId, connectionId } = socket;
+    const users = this.byConversation.get(conversationId) ?? new Map<string, Set<ChannelOutlet>>();
+    this.byConversation.set(conversationId, users);
     const outlets = users.get(userId) ?? new Set<ChannelOutlet>();
     users.set(userId, outlets);
     outlets.add(outlet);
+    const joinedBySocket = this.bySocket.get(connectionId) ?? new Map<string, number>();
+    this.bySocket.set(connectionId, joinedBySocket);
+    joinedBySocket.set(conversationId, (joinedBySocket.get(conversationId) ?? 0) + 1);
     return () => {
       outlets.delete(outlet);
       if (outlets.size === 0) users.delete(userId);
-      if (users.size === 0) this.joined.delete(conversationId);
+      if (users.size === 0) this.byConversation.delete(conversationId);
+      const left = (joinedBySocket.get(conversationId) ?? 1) - 1;
+      if (left > 0) joinedBySocket.set(conversationId, left);
+      else joinedBySocket.delete(conversationId);
+      if (joinedBySocket.size === 0) this.bySocket.delete(connectionId);
     };
+  }
+
+  /** Whether the socket `connectionId` has joined `conversationId` here (in either dialect). */
+  joined(connectionId: string, conversationId: string): boolean {
+    return this.bySocket.get(connectionId)?.has(conversationId) === true;
   }
 
   /** Closes every channel `userId` has joined on `conversationId` here. */
   eject(conversationId: string, userId: string, reason: string): number {
-    const outlets = [...(this.joined.get(conversationId)?.get(userId) ?? [])];
+    const outlets = [...(this.byConversation.get(conversationId)?.get(userId) ?? [])];
     for (const outlet of outlets) outlet.close(reason);
     return outlets.length;
   }
 
   /** Conversations with at least one joined channel on this gateway. */
   conversations(): string[] {
-    return [...this.joined.keys()];
+    return [...this.byConversation.keys()];
   }
 }
 

@@ -1,4 +1,6 @@
 import type { TopicViewers } from "../../comments/ports.js";
+import type { ConversationViewers } from "../../conversations/channels/conversation-family.js";
+import type { Logger } from "../../../infra/log/logger.js";
 import { DomainError } from "../../../platform/domain/domain-error.js";
 import { ServiceError } from "../../../platform/errors/error-codes.js";
 import { validateTopic } from "../domain/decide.js";
@@ -33,6 +35,25 @@ export function topicViewers(rooms: PresenceRooms<ViewedTopic>, tracker: Pick<Pr
         tracker.leaveTopic(identity, topic);
         leaveRoom();
       };
+    },
+  };
+}
+
+/**
+ * The sockets viewing conversation topics (`chat:{id}`, `conversation:{id}`): a `JoinTopic` of the
+ * socket's connection, without a room (nobody is shown them; the notification policy reads them
+ * from the read model). A socket viewing 100 topics already is not counted (logged).
+ */
+export function conversationViewers(tracker: Pick<PresenceTracker, "joinTopic" | "leaveTopic">, logger: Logger): ConversationViewers {
+  return {
+    view(identity, topic) {
+      try {
+        tracker.joinTopic(identity, topic);
+      } catch (error) {
+        logger.warn({ err: error, topic, connectionId: identity.connectionId }, "a conversation topic not recorded as viewed");
+        return () => undefined;
+      }
+      return () => tracker.leaveTopic(identity, topic);
     },
   };
 }

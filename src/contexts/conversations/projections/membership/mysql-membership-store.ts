@@ -187,6 +187,23 @@ export class MysqlMembershipStore implements ProjectionSink {
     return byConversation;
   }
 
+  /**
+   * How many messages `userId` has not read over all its conversations in `workspaceId` (the
+   * badge of a push): per conversation, its last seq minus the user's read position.
+   */
+  async unreadCount(userId: string, workspaceId: string): Promise<number> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT COALESCE(SUM(GREATEST(a.last_seq - COALESCE(r.read_seq, 0), 0)), 0) AS unread
+       FROM \`${this.members}\` m
+       JOIN \`${this.conversations}\` c ON c.id = m.conversation_id
+       JOIN \`${this.readPositions.activity}\` a ON a.conversation_id = m.conversation_id
+       LEFT JOIN \`${this.readPositions.reads}\` r ON r.conversation_id = m.conversation_id AND r.user_id = m.user_id
+       WHERE m.user_id = ? AND c.workspace_id = ?`,
+      [userId, workspaceId],
+    );
+    return Number(rows[0]?.unread ?? 0);
+  }
+
   /** The ids of the conversations `userId` is a member of, in id order (none for an unknown user). */
   async conversationsOf(userId: string): Promise<string[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(

@@ -123,6 +123,12 @@ export class MysqlReadPositionsStore implements ProjectionSink {
     };
   }
 
+  /** The read position of every user who read or sent in `conversationId`, by user (absent: 0). */
+  async readers(conversationId: string): Promise<Map<string, number>> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT user_id, read_seq FROM \`${this.tables.reads}\` WHERE conversation_id = ?`, [conversationId]);
+    return new Map(rows.map((row) => [String(row.user_id), Number(row.read_seq)]));
+  }
+
   /** Empties the read positions and their checkpoints, for a rebuild. */
   async clear(): Promise<void> {
     await inTransaction(this.pool, async (connection) => {

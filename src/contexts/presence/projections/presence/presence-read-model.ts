@@ -3,7 +3,7 @@ import { resultsOf } from "../../../../infra/redis/redis-replies.js";
 import { DEFAULT_STATUS, userPresenceOf } from "./presence-evolve.js";
 import { groupByUser } from "../../presence-diff.js";
 import { userStateFromRedis } from "./presence-redis-plan.js";
-import { presenceKeys, type GatewayConnection, type PresenceEntries, type UserPresence, type WorkspaceMeta } from "./presence-model.js";
+import { presenceKeys, type GatewayConnection, type PresenceConnection, type PresenceEntries, type UserPresence, type WorkspaceMeta } from "./presence-model.js";
 
 /** A user a workspace sees online, as `GET /api/presence` lists them. */
 export interface OnlineUser {
@@ -39,6 +39,31 @@ export class PresenceReadModel {
       await this.redis.multi().hgetall(this.keys.user(userId)).hgetall(this.keys.connections(userId)).exec(),
     ) as [Record<string, string>, Record<string, string>];
     return userPresenceOf(userStateFromRedis(userId, user, connections));
+  }
+
+  /**
+   * Whether `userId` holds a live connection (open, its staleness deadline after `now`) that views
+   * one of `topics` (joined it: `JoinTopic`).
+   */
+  async views(userId: string, topics: readonly string[], now: number): Promise<boolean> {
+    const connections = await this.redis.hvals(this.keys.connections(userId));
+    return connections.some((json) => {
+      try {
+        const connection = JSON.parse(json) as PresenceConnection;
+        return connection.expiresAt > now && topics.some((topic) => connection.topics !== undefined && Object.hasOwn(connection.topics, topic));
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The display names the user service gave these users, by user (absent for those it gave none). */
+  async displayNames(userIds: readonly string[]): Promise<Map<string, string>> {
+    if (userIds.length === 0) return new Map();
+    const reads = this.redis.pipeline();
+    for (const userId of userIds) reads.hget(this.keys.user(userId), "display_name");
+    const names = resultsOf(await reads.exec()) as (string | null)[];
+    return new Map(userIds.flatMap((userId, index) => (names[index] ? [[userId, names[index]]] : [])));
   }
 
   /** The users the workspace sees online (at least one connection, status not offline), earliest `online_at` first. */
