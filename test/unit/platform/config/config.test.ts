@@ -74,8 +74,9 @@ describe("loadConfig", () => {
     );
   });
 
-  it("ignores variables of features that do not exist yet, so they cannot fail startup", () => {
-    expect(() => loadConfig({ EMAIL_PROVIDER: "smtp", APNS_KEY_ID: "k", FIREBASE_PROJECT_ID: "p", SECRET_KEY_BASE: "x" })).not.toThrow();
+  it("ignores variables it does not read (another framework's), and validates those of the notifications, which it does", () => {
+    expect(() => loadConfig({ SECRET_KEY_BASE: "x" })).not.toThrow();
+    expect(() => loadConfig({ EMAIL_PROVIDER: "smtp", APNS_KEY_ID: "K123456789" })).toThrow(/APNS_TEAM_ID.*required with APNS_KEY_ID/);
   });
 
   it("refuses two slices reading one variable differently, and lets them share one schema", () => {
