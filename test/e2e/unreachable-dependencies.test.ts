@@ -9,7 +9,7 @@ import { uniquePrefix } from "../support/test-config.js";
 /** Runs `quikchat start` with `env` until it exits: its exit code, output, last line and duration. */
 async function start(env: Record<string, string>) {
   const started = Date.now();
-  const run = runCli(["start"], { KAFKA_TOPIC_PREFIX: uniquePrefix("unreachable"), DEPENDENCY_WAIT_MS: "2000", ...env });
+  const run = runCli(["start"], { KAFKA_TOPIC_PREFIX: uniquePrefix("unreachable"), DEPENDENCY_WAIT_MS: "5000", ...env });
   const code = await run.exited;
   const output = run.output();
   return { code, output, last: output.trimEnd().split("\n").at(-1), seconds: (Date.now() - started) / 1000 };
@@ -35,7 +35,7 @@ describe("quikchat start with an address nothing answers on", () => {
     const port = await freePort();
     const result = await start({ ...off, KAFKA_BROKERS: `127.0.0.1:${port}` });
     expect(result.code).toBe(1);
-    expect(result.last).toBe(`quikchat: KAFKA_BROKERS: cannot use the Kafka cluster at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}; tried for 2 s)`);
+    expect(result.last).toBe(`quikchat: KAFKA_BROKERS: cannot use the Kafka cluster at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}; tried for 5 s)`);
     expect(noise(result.output)).toEqual([]);
   });
 
@@ -43,7 +43,7 @@ describe("quikchat start with an address nothing answers on", () => {
     const port = await freePort();
     const result = await start({ ...off, REDIS_URL: `redis://:hunter2@127.0.0.1:${port}` });
     expect(result.code).toBe(1);
-    expect(result.last).toBe(`quikchat: REDIS_URL: cannot use the Redis at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}; tried for 2 s)`);
+    expect(result.last).toBe(`quikchat: REDIS_URL: cannot use the Redis at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}; tried for 5 s)`);
     expect(result.output).not.toContain("hunter2");
     expect(noise(result.output)).toEqual([]);
   });
@@ -52,7 +52,7 @@ describe("quikchat start with an address nothing answers on", () => {
     const port = await freePort();
     const result = await start({ ...off, DATABASE_URL: `mysql://root:hunter2@127.0.0.1:${port}/quikchat_realtime` });
     expect(result.code).toBe(1);
-    expect(result.last).toBe(`quikchat: DATABASE_URL: cannot use the MySQL database at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}; tried for 2 s)`);
+    expect(result.last).toBe(`quikchat: DATABASE_URL: cannot use the MySQL database at 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}; tried for 5 s)`);
     expect(result.output).not.toContain("hunter2");
     expect(noise(result.output)).toEqual([]);
   });
@@ -62,7 +62,7 @@ describe("quikchat start with an address nothing answers on", () => {
     const result = await start({ ...off, SCHEMA_REGISTRY_URL: `http://127.0.0.1:${port}/apis/ccompat/v7` });
     expect(result.code).toBe(1);
     expect(result.last).toBe(
-      `quikchat: SCHEMA_REGISTRY_URL: cannot use the schema registry at http://127.0.0.1:${port}/apis/ccompat/v7 (connect ECONNREFUSED 127.0.0.1:${port}; tried for 2 s)`,
+      `quikchat: SCHEMA_REGISTRY_URL: cannot use the schema registry at http://127.0.0.1:${port}/apis/ccompat/v7 (connect ECONNREFUSED 127.0.0.1:${port}; tried for 5 s)`,
     );
     expect(noise(result.output)).toEqual([]);
   });
@@ -71,7 +71,7 @@ describe("quikchat start with an address nothing answers on", () => {
     const port = await freePort();
     const result = await start({ ...off, HISTORY_STORE: "mongo", MONGODB_URL: `mongodb://127.0.0.1:${port}/quikchat` });
     expect(result.code).toBe(1);
-    expect(result.last).toMatch(new RegExp(`^quikchat: MONGODB_URL: cannot use the MongoDB at 127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*; tried for 2 s\\)$`));
+    expect(result.last).toMatch(new RegExp(`^quikchat: MONGODB_URL: cannot use the MongoDB at 127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*; tried for 5 s\\)$`));
     expect(noise(result.output)).toEqual([]);
   });
 
