@@ -131,7 +131,7 @@ export const notificationsConfig = defineSlice({
           } satisfies FcmSettings),
     /** The relay of mails; undefined: off. */
     email: emailSettings(env),
-    /** How long a user's unread notifications wait before a digest mail (the digest itself is not built yet). */
+    /** How long the notifications of a user without a push-capable device wait, unread, before their digest mail. */
     emailDelayMs: env.EMAIL_DELAY_MS,
     /** Sends of one notification to one device, the first included, before it is recorded failed. */
     maxAttempts: env.NOTIFY_MAX_ATTEMPTS,

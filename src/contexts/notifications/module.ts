@@ -15,8 +15,8 @@ import { notificationsProcessor } from "./processor.js";
  * each device, on the processor role; the notifier role, which sends each requested notification
  * through APNs and FCM exactly once per device, to the devices the devices read model
  * ({@link DEVICES}) lists, and records the outcome; and the notifications' part of `user:{userId}`
- * (`message`, `notification`, `notification:ack`) with its REST acknowledgement. Not built yet:
- * email digests.
+ * (`message`, `notification`, `notification:ack`) with its REST acknowledgement. A user without a
+ * push-capable device is mailed one digest of what they have not read after `EMAIL_DELAY_MS`.
  */
 export const notifications = defineContext({
   name: "notifications",

@@ -7,9 +7,18 @@ import { RecordProducer } from "../../../infra/kafka/record-producer.js";
 import type { Logger } from "../../../infra/log/logger.js";
 import type { NotifierKit, NotifierPart } from "../../../platform/context-module.js";
 import { TOPICS } from "../../../platform/contract/topics.js";
+import type { MailSender } from "../../../platform/notifications/mail-sender.js";
 import type { PushSender } from "../../../platform/notifications/push-sender.js";
+import { openSesMailSender } from "../../../infra/email/ses-mail-sender.js";
+import { openSmtpMailSender } from "../../../infra/email/smtp-mail-sender.js";
+import { smtpRelaySettings } from "../../../infra/email/smtp-relays.js";
+import { tablePrefixOf } from "../../../infra/mysql/mysql-pool.js";
+import { MysqlReadPositionsStore } from "../../conversations/projections/membership/mysql-read-positions-store.js";
+import { emailOf } from "../../users/projections/profiles/redis-profiles-store.js";
 import type { NotificationsSettings } from "../config.js";
 import { notifierMetrics } from "../metrics.js";
+import { DigestQueue } from "./digest-queue.js";
+import { runDigestMailer } from "./digest-mailer.js";
 import { NotifierLedger } from "./notifier-ledger.js";
 import { NotifierClosing, notifyBatch } from "./notifier.js";
 import type { PushTargets } from "./push-targets.js";
@@ -56,6 +65,27 @@ export async function openPushSenders(settings: NotificationsSettings, logger: L
   return senders;
 }
 
+/** The mail sender of the configured relay; undefined (said once) when email is off. */
+export function openMailSender(settings: NotificationsSettings, logger: Logger): MailSender | undefined {
+  const email = settings.email;
+  switch (email?.provider) {
+    case undefined:
+      logger.info("email is not configured (EMAIL_PROVIDER): users without a push-capable device get no digest");
+      return undefined;
+    case "smtp":
+      return openSmtpMailSender({ host: email.host, port: email.port, secure: email.secure, requireTls: email.requireTls, from: email.from, ...(email.auth !== undefined ? { auth: email.auth } : {}) });
+    case "sendgrid":
+      return openSmtpMailSender(smtpRelaySettings("sendgrid", { apiKey: email.apiKey }, email.from), "sendgrid");
+    case "mailgun":
+      return openSmtpMailSender(smtpRelaySettings("mailgun", { user: email.user, pass: email.pass, region: email.region }, email.from), "mailgun");
+    case "ses":
+      return openSesMailSender({ region: email.region, from: email.from, ...(email.endpoint !== undefined ? { endpoint: email.endpoint } : {}), ...(email.credentials !== undefined ? { credentials: email.credentials } : {}) });
+  }
+}
+
+/** The domain of an address (`Name <user@domain>` or `user@domain`), for the Message-IDs of the mails it sends. */
+const domainOf = (from: string) => /@([^>\s]+)/.exec(from)?.[1] ?? "quikchat.invalid";
+
 /**
  * The notifier role of the notifications context: a consumer of `quikapp.notifications.events` in
  * the group {@link NOTIFIER_GROUP} that sends each requested notification through the providers
@@ -67,6 +97,10 @@ export async function startNotifier(kit: NotifierKit, settings: NotificationsSet
   const logger = kit.logger.child({ component: "notifier" });
   const prefix = config.kafka.topicPrefix;
   const senders = await openPushSenders(settings, logger);
+  const mail = openMailSender(settings, logger);
+  const readPositions = new MysqlReadPositionsStore(kit.pool, tablePrefixOf(prefix));
+  const queue = new DigestQueue(kit.redis, prefix);
+  const addressOf = (userId: string) => emailOf(kit.redis, prefix, userId);
   const producer = new RecordProducer({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-notifier` }, codec, logger);
   const consumer = new RecordConsumer({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-notifier`, groupId: NOTIFIER_GROUP, topics: [prefix + TOPICS.notifications.events] }, codec, logger);
   let closing = false;
@@ -94,7 +128,9 @@ export async function startNotifier(kit: NotifierKit, settings: NotificationsSet
     wait,
     closing: () => closing,
     now: Date.now,
+    ...(mail !== undefined ? { digests: { queue, delayMs: settings.emailDelayMs, addressOf } } : {}),
   };
+  let mailer: Promise<void> | undefined;
   try {
     await producer.connect();
     await consumer.start({
@@ -117,10 +153,20 @@ export async function startNotifier(kit: NotifierKit, settings: NotificationsSet
         logger.error({ err: record.error, topic: record.topic, partition: record.partition, offset: record.offset }, "undecodable notifications event skipped");
       },
     });
+    if (mail !== undefined) {
+      await readPositions.ensureSchema();
+      const digestDeps = { ...deps, mail, queue, addressOf, delayMs: settings.emailDelayMs, domain: domainOf(settings.email?.from ?? ""), readSeq: async (conversationId: string, userId: string) => (await readPositions.position(conversationId, userId)).readSeq };
+      // Due digests are looked for a few times per delay, at least every 5 s: a digest goes at most that late.
+      mailer = runDigestMailer(digestDeps, Math.min(5_000, Math.max(100, Math.floor(settings.emailDelayMs / 4))));
+    }
     started = true;
   } catch (error) {
+    closing = true;
+    for (const wake of [...sleepers]) wake();
+    await mailer;
     await producer.close().catch(() => undefined);
     await Promise.all(Object.values(senders).map((sender) => sender.close()));
+    await mail?.close();
     throw error;
   }
   return {
@@ -129,8 +175,10 @@ export async function startNotifier(kit: NotifierKit, settings: NotificationsSet
       closing = true;
       for (const wake of [...sleepers]) wake();
       await consumer.close();
+      await mailer;
       await producer.close();
       await Promise.all(Object.values(senders).map((sender) => sender.close()));
+      await mail?.close();
     },
   };
 }

@@ -1,12 +1,15 @@
-import type { CommandMeta, NotificationRequested, RecordDispatch, RecordFailure, UnregisterDevice } from "../../../platform/contract/generated/avro-types.js";
+import type { CommandMeta, NotificationChannel, NotificationRequested, RecordDispatch, RecordFailure, UnregisterDevice } from "../../../platform/contract/generated/avro-types.js";
 import { eventOf } from "../../../platform/contract/event-records.js";
 import { TOPICS } from "../../../platform/contract/topics.js";
 import { NOTIFIER_ACTOR } from "../../../platform/domain/system-actors.js";
-import type { PushSender } from "../../../platform/notifications/push-sender.js";
+import type { MailResult } from "../../../platform/notifications/mail-sender.js";
+import type { PushResult, PushSender } from "../../../platform/notifications/push-sender.js";
 import type { ConsumedRecord } from "../../../infra/kafka/record-consumer.js";
 import type { OutgoingRecord } from "../../../infra/kafka/record-producer.js";
 import type { Logger } from "../../../infra/log/logger.js";
 import type { NotifierMetrics } from "../metrics.js";
+import { MAIL_TARGET, type DigestQueue } from "./digest-queue.js";
+import { digestItemOf } from "./digest-template.js";
 import type { NotifierLedger } from "./notifier-ledger.js";
 import { planPush, type PlannedPush } from "./push-plan.js";
 import type { PushTargets } from "./push-targets.js";
@@ -28,6 +31,13 @@ export interface NotifierDeps {
   wait(ms: number): Promise<void>;
   closing(): boolean;
   now(): number;
+  /** Mail for users without a push-capable device; absent when email is not configured. */
+  readonly digests?: {
+    readonly queue: DigestQueue;
+    readonly delayMs: number;
+    /** The address the user's mail goes to, null for none. */
+    addressOf(userId: string): Promise<string | null>;
+  };
 }
 
 /** The notifier is closing: the batch in hand is left uncommitted, for the next notifier. */
@@ -79,9 +89,28 @@ export async function notifyBatch(deps: NotifierDeps, records: readonly Consumed
 async function notify(deps: NotifierDeps, record: ConsumedRecord, request: NotificationRequested): Promise<OutgoingRecord[]> {
   const devices = await deps.targets.devicesOf(request.userId);
   const pushes = devices.flatMap((device) => planPush(request, device) ?? []);
-  if (pushes.length === 0) deps.logger.debug({ userId: request.userId, notificationId: request.notificationId }, "no push-capable device");
+  if (pushes.length === 0) return holdForDigest(deps, request);
   const outcomes = await Promise.all(pushes.map(async (push) => ({ push, outcome: await pushOnce(deps, request, push) })));
   return outcomes.flatMap(({ push, outcome }) => recordsOf(deps, record, request, push, outcome));
+}
+
+/**
+ * A notification for a user without a push-capable device joins the user's digest (when email is
+ * configured and the user has an address), which the digest mailer sends after the delay; one
+ * already mailed (the ledger knows) is recorded again instead.
+ */
+async function holdForDigest(deps: NotifierDeps, request: NotificationRequested): Promise<OutgoingRecord[]> {
+  const { userId, notificationId } = request;
+  const digests = deps.digests;
+  if (digests === undefined || (await digests.addressOf(userId)) === null) {
+    deps.logger.debug({ userId, notificationId }, "no push-capable device and no mail");
+    return [];
+  }
+  const item = digestItemOf(request);
+  const known = await deps.ledger.outcome(userId, notificationId, MAIL_TARGET);
+  if (known !== undefined) return [outcomeCommand(deps, { userId, ...item }, "email", null, known)];
+  await digests.queue.hold(userId, item, deps.now() + digests.delayMs);
+  return [];
 }
 
 /** The push's outcome: the ledger's when it was made before, else the provider's after retries, remembered. */
@@ -102,52 +131,89 @@ async function send(deps: NotifierDeps, request: NotificationRequested, push: Pl
     return { kind: "failed", provider: push.channel, failure: "provider_not_configured", reason: "provider_not_configured", permanent: false };
   }
   const log = deps.logger.child({ userId: request.userId, notificationId: request.notificationId, deviceId: push.deviceId, provider: sender.provider });
-  for (let attempt = 1; ; attempt += 1) {
-    if (attempt === 1) deps.metrics.latency.observe({ provider: sender.provider }, Math.max(0, deps.now() - request.meta.occurredAt) / 1000);
-    const result = await sender.send(push.message);
-    if (result.outcome !== "retry_later") return outcomeOf(result, sender.provider, push.message.kind, push.message.token, push.tokenAt);
-    const delay = retryDelay(attempt, result.retryAfterMs, deps.budget);
+  deps.metrics.latency.observe({ provider: sender.provider }, Math.max(0, deps.now() - request.meta.occurredAt) / 1000);
+  const { result, gaveUp } = await withRetries(deps, sender.provider, log, () => sender.send(push.message));
+  return outcomeOf(result, sender.provider, push.message.kind, push.message.token, gaveUp ? null : push.tokenAt);
+}
+
+/**
+ * Makes `attempt` until the provider answers something else than `retry_later` or the budget is
+ * spent, waiting between attempts (backoff, or the provider's Retry-After); the last answer, and
+ * whether it is a `retry_later` given up on. Throws {@link NotifierClosing} when the notifier closes
+ * while waiting.
+ */
+export async function withRetries<R extends PushResult | MailResult>(
+  deps: Pick<NotifierDeps, "budget" | "metrics" | "wait" | "closing">,
+  provider: string,
+  log: Logger,
+  attempt: () => Promise<R>,
+): Promise<{ readonly result: R; readonly gaveUp: boolean }> {
+  for (let made = 1; ; made += 1) {
+    const result = await attempt();
+    if (result.outcome !== "retry_later") return { result, gaveUp: false };
+    const delay = retryDelay(made, result.retryAfterMs, deps.budget);
     if (delay === undefined) {
-      log.warn({ attempts: attempt, reason: result.reason }, "push given up after its retries");
-      return outcomeOf(result, sender.provider, push.message.kind, push.message.token);
+      log.warn({ attempts: made, reason: result.reason }, "send given up after its retries");
+      return { result, gaveUp: true };
     }
-    log.info({ attempt, reason: result.reason, delayMs: delay }, "provider answered later; retrying");
+    log.info({ attempt: made, reason: result.reason, delayMs: delay }, "provider answered later; retrying");
     await deps.wait(delay);
     if (deps.closing()) throw new NotifierClosing();
-    deps.metrics.retries.inc({ provider: sender.provider });
+    deps.metrics.retries.inc({ provider });
   }
+}
+
+/** The command metadata of the notifier's reports about one notification (ids derived from it, the target and `what`, so a report made again is a duplicate). */
+function reportMeta(deps: Pick<NotifierDeps, "now">, request: NotificationOrigin, target: string, what: string): CommandMeta {
+  return {
+    commandId: `notifier:${request.notificationId}:${target}:${what}`,
+    correlationId: request.correlationId,
+    actorId: NOTIFIER_ACTOR,
+    workspaceId: request.workspaceId,
+    issuedAt: deps.now(),
+    replyTo: null,
+  };
+}
+
+/** What the notifier's reports about a notification carry of its request. */
+export interface NotificationOrigin {
+  readonly userId: string;
+  readonly notificationId: string;
+  readonly workspaceId: string;
+  readonly correlationId: string;
+}
+
+/**
+ * The command that records a notification's outcome on one target: `RecordDispatch` or
+ * `RecordFailure`, on a device (`deviceId`) or by mail (`channel` email, no device).
+ */
+export function outcomeCommand(deps: Pick<NotifierDeps, "now" | "topicPrefix">, request: NotificationOrigin, channel: NotificationChannel, deviceId: string | null, outcome: SendOutcome): OutgoingRecord {
+  const { userId, notificationId } = request;
+  const topic = deps.topicPrefix + TOPICS.notifications.commands;
+  const target = deviceId ?? channel;
+  if (outcome.kind === "sent") {
+    return {
+      topic,
+      key: userId,
+      fullName: "quikchat.notifications.RecordDispatch",
+      value: { meta: reportMeta(deps, request, target, "dispatch"), userId, notificationId, channel, provider: outcome.provider, deviceId, providerMessageId: outcome.providerMessageId } satisfies RecordDispatch,
+    };
+  }
+  return {
+    topic,
+    key: userId,
+    fullName: "quikchat.notifications.RecordFailure",
+    value: { meta: reportMeta(deps, request, target, "failure"), userId, notificationId, channel, provider: outcome.provider, deviceId, reason: outcome.reason, permanent: outcome.permanent } satisfies RecordFailure,
+  };
 }
 
 /** The commands (and dead letter) that record one push's outcome. */
 function recordsOf(deps: NotifierDeps, record: ConsumedRecord, request: NotificationRequested, push: PlannedPush, outcome: SendOutcome): OutgoingRecord[] {
-  const { userId, notificationId } = request;
-  const meta = (what: string): CommandMeta => ({
-    commandId: `notifier:${notificationId}:${push.deviceId}:${what}`,
-    correlationId: request.meta.correlationId,
-    actorId: NOTIFIER_ACTOR,
-    workspaceId: request.meta.workspaceId,
-    issuedAt: deps.now(),
-    replyTo: null,
-  });
-  const commands = deps.topicPrefix + TOPICS.notifications.commands;
-  if (outcome.kind === "sent") {
-    return [
-      {
-        topic: commands,
-        key: userId,
-        fullName: "quikchat.notifications.RecordDispatch",
-        value: { meta: meta("dispatch"), userId, notificationId, channel: push.channel, provider: outcome.provider, deviceId: push.deviceId, providerMessageId: outcome.providerMessageId } satisfies RecordDispatch,
-      },
-    ];
-  }
-  const records: OutgoingRecord[] = [
-    {
-      topic: commands,
-      key: userId,
-      fullName: "quikchat.notifications.RecordFailure",
-      value: { meta: meta("failure"), userId, notificationId, channel: push.channel, provider: outcome.provider, deviceId: push.deviceId, reason: outcome.reason, permanent: outcome.permanent } satisfies RecordFailure,
-    },
-  ];
+  const { userId } = request;
+  const origin = { userId, notificationId: request.notificationId, workspaceId: request.meta.workspaceId, correlationId: request.meta.correlationId };
+  const records = [outcomeCommand(deps, origin, push.channel, push.deviceId, outcome)];
+  if (outcome.kind === "sent") return records;
+  const meta = (what: string) => reportMeta(deps, origin, push.deviceId, what);
   if (outcome.deadToken !== undefined) {
     records.push({
       topic: deps.topicPrefix + TOPICS.devices.commands,

@@ -44,7 +44,7 @@ describe("the users read model's fold", () => {
       record("UserDeleted", { userId: "bob" }),
     ]);
     expect(Object.fromEntries(profiles)).toEqual({
-      alice: { display_name: "Alice B.", username: "alice", avatar_url: "https://img/a.png", timezone: null, workspace_id: "w1" },
+      alice: { display_name: "Alice B.", username: "alice", email: "a@example.com", avatar_url: "https://img/a.png", timezone: null, workspace_id: "w1" },
       bob: null,
     });
   });

@@ -8,7 +8,7 @@ export const USERS_PROJECTION = "users";
 
 /**
  * The users read model in Redis (`<p>` = topic prefix): `<p>users:profile:<userId>` hash
- * (`display_name`, `username`, `avatar_url`, `timezone`, `workspace_id`) of every user the
+ * (`display_name`, `username`, `email`, `avatar_url`, `timezone`, `workspace_id`) of every user the
  * upstream service created and has not deleted, as its latest event says; `<p>users:checkpoint`,
  * the projection's checkpoint, in the same MULTI/EXEC.
  */
@@ -17,8 +17,18 @@ export const userKeys = (prefix: string) => ({
   profile: (userId: string) => `${prefix}users:profile:${userId}`,
 });
 
+/**
+ * The address a user's email notifications go to, as the user service last stated it (the
+ * profile's `email`); null for a user without one, unknown, or deleted. Only the notifier reads it:
+ * no API shows it to other users.
+ */
+export async function emailOf(redis: Redis, prefix: string, userId: string): Promise<string | null> {
+  const email = await redis.hget(userKeys(prefix).profile(userId), "email");
+  return email === null || email === "" ? null : email;
+}
+
 /** A user's profile as the latest upstream event left it; null once deleted. */
-export type Profile = Readonly<Record<"display_name" | "workspace_id", string> & Record<"username" | "avatar_url" | "timezone", string | null>> | null;
+export type Profile = Readonly<Record<"display_name" | "workspace_id", string> & Record<"username" | "email" | "avatar_url" | "timezone", string | null>> | null;
 
 /** Each user's profile after `records`, for the users they are about (pure). */
 export function foldProfiles(records: readonly Pick<ConsumedRecord, "fullName" | "value">[]): Map<string, Profile> {
@@ -30,8 +40,8 @@ export function foldProfiles(records: readonly Pick<ConsumedRecord, "fullName" |
       profiles.set(event.data.userId, null);
       continue;
     }
-    const { userId, displayName, username, avatarUrl, timezone, meta } = event.data;
-    profiles.set(userId, { display_name: displayName, username, avatar_url: avatarUrl, timezone, workspace_id: meta.workspaceId });
+    const { userId, displayName, username, email, avatarUrl, timezone, meta } = event.data;
+    profiles.set(userId, { display_name: displayName, username, email, avatar_url: avatarUrl, timezone, workspace_id: meta.workspaceId });
   }
   return profiles;
 }
