@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { openApnsClient } from "../../../infra/apns/apns-client.js";
 import { openFcmClient } from "../../../infra/fcm/fcm-client.js";
 import { parseServiceAccount } from "../../../infra/fcm/service-account.js";
@@ -121,6 +123,7 @@ export async function startNotifier(kit: NotifierKit, settings: NotificationsSet
     senders,
     targets,
     ledger: new NotifierLedger(kit.redis, prefix),
+    owner: `${hostname()}:${process.pid}:${randomUUID()}`,
     budget: settings,
     metrics: notifierMetrics(kit.registry),
     logger,

@@ -22,6 +22,8 @@ export interface NotifierDeps {
   readonly senders: Partial<Record<"apns" | "fcm", PushSender>>;
   readonly targets: PushTargets;
   readonly ledger: NotifierLedger;
+  /** This notifier's name in the ledger's claims, unique per process. */
+  readonly owner: string;
   readonly budget: RetryBudget;
   readonly metrics: NotifierMetrics;
   readonly logger: Logger;
@@ -61,8 +63,10 @@ export class NotifierClosing extends Error {
  * - before sending, the notifier consults its ledger (`NotifierLedger`), written as soon as the
  *   provider answered: a push already made is recorded again (the aggregate takes the first report
  *   of a device and ignores the others) but not sent again;
+ * - a push is sent only under its claim in the ledger, so two notifiers holding the same batch
+ *   during a rebalance do not both send it: the second waits for the first's outcome;
  * - what remains is a crash between the provider's answer and the ledger's write (a millisecond):
- *   that push goes again with the same `apns-id` and collapse id, so the device replaces the first
+ *   once the dead notifier's claim lapses (at most 15 s), that push goes again with the same `apns-id` and collapse id, so the device replaces the first
  *   rather than showing it twice.
  *
  * A user's notifications go in order; users go concurrently within the batch.
@@ -113,26 +117,72 @@ async function holdForDigest(deps: NotifierDeps, request: NotificationRequested)
   return [];
 }
 
-/** The push's outcome: the ledger's when it was made before, else the provider's after retries, remembered. */
+/**
+ * How long a claim on a push covers one attempt: more than a provider request may take (its
+ * timeout is 10 s), so a live notifier's claim never lapses mid-request.
+ */
+const ATTEMPT_LEASE_MS = 15_000;
+/** The longest a notifier waits between looks at a push another notifier holds. */
+const HELD_POLL_MS = 250;
+
+/** Another notifier took over a push whose claim had lapsed (this one stalled); its outcome is awaited instead. */
+class ClaimLost extends Error {}
+
+/**
+ * The push's outcome: the ledger's when it was made before (or by another notifier meanwhile),
+ * else the provider's after retries, remembered. Sends only while holding the push's claim.
+ */
 async function pushOnce(deps: NotifierDeps, request: NotificationRequested, push: PlannedPush): Promise<SendOutcome> {
-  const known = await deps.ledger.outcome(request.userId, request.notificationId, push.deviceId);
-  if (known !== undefined) return known;
-  const outcome = await send(deps, request, push);
-  await deps.ledger.remember(request.userId, request.notificationId, push.deviceId, outcome);
-  if (outcome.kind === "sent") deps.metrics.sent.inc({ provider: outcome.provider, type: outcome.pushKind });
-  else deps.metrics.failed.inc({ provider: outcome.provider, reason: outcome.failure });
-  return outcome;
+  const { userId, notificationId } = request;
+  const hold = async (leaseMs: number) => {
+    const claim = await deps.ledger.claim(userId, notificationId, push.deviceId, deps.owner, leaseMs);
+    if (claim.kind !== "claimed") throw new ClaimLost();
+  };
+  for (;;) {
+    const claim = await deps.ledger.claim(userId, notificationId, push.deviceId, deps.owner, ATTEMPT_LEASE_MS);
+    if (claim.kind === "done") return claim.outcome;
+    if (claim.kind === "held") {
+      await deps.wait(Math.min(HELD_POLL_MS, claim.remainingMs));
+      if (deps.closing()) throw new NotifierClosing();
+      continue;
+    }
+    let outcome: SendOutcome;
+    try {
+      outcome = await send(deps, request, push, hold);
+    } catch (error) {
+      if (error instanceof ClaimLost) continue;
+      throw error;
+    }
+    await deps.ledger.remember(userId, notificationId, push.deviceId, outcome);
+    if (outcome.kind === "sent") deps.metrics.sent.inc({ provider: outcome.provider, type: outcome.pushKind });
+    else deps.metrics.failed.inc({ provider: outcome.provider, reason: outcome.failure });
+    return outcome;
+  }
 }
 
-/** Sends with bounded retries: `retry_later` waits (backoff, or the provider's Retry-After) and tries again. */
-async function send(deps: NotifierDeps, request: NotificationRequested, push: PlannedPush): Promise<SendOutcome> {
+/**
+ * Sends with bounded retries: `retry_later` waits (backoff, or the provider's Retry-After) and tries
+ * again. The claim is renewed (`hold`) before each attempt and to cover each wait; `hold` throws
+ * when another notifier has the push now.
+ */
+async function send(deps: NotifierDeps, request: NotificationRequested, push: PlannedPush, hold: (leaseMs: number) => Promise<void>): Promise<SendOutcome> {
   const sender = deps.senders[push.channel];
   if (sender === undefined) {
     return { kind: "failed", provider: push.channel, failure: "provider_not_configured", reason: "provider_not_configured", permanent: false };
   }
   const log = deps.logger.child({ userId: request.userId, notificationId: request.notificationId, deviceId: push.deviceId, provider: sender.provider });
   deps.metrics.latency.observe({ provider: sender.provider }, Math.max(0, deps.now() - request.meta.occurredAt) / 1000);
-  const { result, gaveUp } = await withRetries(deps, sender.provider, log, () => sender.send(push.message));
+  const waits = {
+    ...deps,
+    wait: async (ms: number) => {
+      await hold(ms + ATTEMPT_LEASE_MS);
+      await deps.wait(ms);
+    },
+  };
+  const { result, gaveUp } = await withRetries(waits, sender.provider, log, async () => {
+    await hold(ATTEMPT_LEASE_MS);
+    return sender.send(push.message);
+  });
   return outcomeOf(result, sender.provider, push.message.kind, push.message.token, gaveUp ? null : push.tokenAt);
 }
 
