@@ -105,15 +105,12 @@ export async function start(
     if (runs("processor")) {
       const replies = new RedisReplyPublisher(redis, logger);
       const deps = { kafka: config.kafka, nodeId: config.service.nodeId, codec, replies, logger, registry: metrics.registry };
-      const handles = [];
-      for (const module of modules) {
-        for (const definition of module.processors?.(settings(module)) ?? []) {
-          const handle = await startProcessor(definition, deps);
-          closers.push(() => handle.close());
-          handles.push(handle);
-          serving.set(`processor:${definition.contexts[0]}`, () => (handle.ready() ? "ready" : "starting"));
-        }
-      }
+      const definitions = modules.flatMap((module) => module.processors?.(settings(module)) ?? []);
+      const handles = await startTogether(definitions, (definition) => startProcessor(definition, deps), closers);
+      definitions.forEach((definition, index) => {
+        const handle = handles[index]!;
+        serving.set(`processor:${definition.contexts[0]}`, () => (handle.ready() ? "ready" : "starting"));
+      });
       if (handles.length > 0) processorStopped = Promise.race(handles.map((handle) => handle.stopped));
     }
 
@@ -128,16 +125,15 @@ export async function start(
         registry: metrics.registry,
         ports,
       };
-      for (const module of modules) {
-        for (const projection of module.projections?.(kitFor<ProjectionKit>(module, settings(module), kit, stores), settings(module)) ?? []) {
-          const running = await projection.start();
-          closers.push(() => running.close());
-          serving.set(`projection:${projection.name}`, () => {
-            const state = running.state();
-            return state === "live" ? "ready" : state;
-          });
-        }
-      }
+      const projections = modules.flatMap((module) => module.projections?.(kitFor<ProjectionKit>(module, settings(module), kit, stores), settings(module)) ?? []);
+      const started = await startTogether(projections, (projection) => projection.start(), closers);
+      projections.forEach((projection, index) => {
+        const running = started[index]!;
+        serving.set(`projection:${projection.name}`, () => {
+          const state = running.state();
+          return state === "live" ? "ready" : state;
+        });
+      });
     }
 
     let gateway: Pick<AppDependencies, "socket" | "routes"> = {};
@@ -252,6 +248,25 @@ export async function start(
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * Starts every item of one tier (the processors, the projections) at once: each is its own Kafka
+ * consumer, independent of the others, and one by one a process of every role took seconds to
+ * join its thirty groups, and as long to leave them. One closer is added for the tier, closing its
+ * items at once. When a start fails, those that started are closed and the first failure thrown.
+ */
+async function startTogether<T, R extends { close(): Promise<unknown> }>(items: readonly T[], start: (item: T) => Promise<R>, closers: (() => Promise<unknown>)[]): Promise<R[]> {
+  const outcomes = await Promise.allSettled(items.map(start));
+  const started = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
+  closers.push(async () => {
+    const closed = await Promise.allSettled(started.map((item) => item.close()));
+    const failed = closed.find((outcome) => outcome.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  });
+  const failure = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failure !== undefined) throw failure.reason;
+  return started;
 }
 
 /** How long `/health` waits for a context's counters (a read model read in Redis) before leaving them out. */

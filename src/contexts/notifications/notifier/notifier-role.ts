@@ -25,8 +25,8 @@ import { NotifierLedger } from "./notifier-ledger.js";
 import { NotifierClosing, notifyBatch } from "./notifier.js";
 import type { PushTargets } from "./push-targets.js";
 
-/** The notifier's consumer group: one notifier of the deployment handles each partition. */
-export const NOTIFIER_GROUP = "quikchat.notifier";
+/** The notifier's consumer group, under the topic prefix like every group: one notifier of the deployment handles each partition. */
+const notifierGroup = (prefix: string) => `${prefix}quikchat.notifier`;
 /** How long the notifier waits before handling a batch again after it could not (Redis, MongoDB or Kafka unreachable). */
 const RETRY_BATCH_MS = 1_000;
 
@@ -90,7 +90,7 @@ const domainOf = (from: string) => /@([^>\s]+)/.exec(from)?.[1] ?? "quikchat.inv
 
 /**
  * The notifier role of the notifications context: a consumer of `quikapp.notifications.events` in
- * the group {@link NOTIFIER_GROUP} that sends each requested notification through the providers
+ * the group `<prefix>quikchat.notifier` that sends each requested notification through the providers
  * (see `notifyBatch`) and commits a batch's offsets once its records are acknowledged. A batch
  * that cannot be handled (a store unreachable) is tried again, never skipped.
  */
@@ -104,7 +104,7 @@ export async function startNotifier(kit: NotifierKit, settings: NotificationsSet
   const queue = new DigestQueue(kit.redis, prefix);
   const addressOf = (userId: string) => emailOf(kit.redis, prefix, userId);
   const producer = new RecordProducer({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-notifier` }, codec, logger);
-  const consumer = new RecordConsumer({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-notifier`, groupId: NOTIFIER_GROUP, topics: [prefix + TOPICS.notifications.events] }, codec, logger);
+  const consumer = new RecordConsumer({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-notifier`, groupId: notifierGroup(prefix), topics: [prefix + TOPICS.notifications.events] }, codec, logger);
   let closing = false;
   let started = false;
   const sleepers = new Set<() => void>();
