@@ -15,7 +15,7 @@
  * (`--rows 7` measures calls alone), 8 notify latency (message event → APNs and FCM stand-ins,
  * with the default batching window and the smallest; it starts a service of its own per window,
  * so `--rows 8` starts no other).
- * `--quick` (about 5 minutes): 3 s per rate and one search step, a fan-out room of 5,000 sockets
+ * `--quick` (about 7 minutes): 3 s per rate and one search step, a fan-out room of 5,000 sockets
  * and 20 messages, 20,000 idle connections, 15 presence samples, 100,000 events to rebuild, 30
  * calls, 2 counted messages per conversation of row 8; the full run: 20 s per rate, 10,000 sockets
  * and 100 messages, 40,000 connections over 4 gateways, 200 samples, 1,000,000 events, 200 calls,
