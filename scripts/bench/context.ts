@@ -42,6 +42,13 @@ export interface Plan {
   /** Calls of the call setup row, made one after the other. */
   readonly calls: number;
   readonly rebuildEvents: number;
+  /**
+   * The notify latency row: conversations of one connected sender and offline recipients (each
+   * with an iPhone and an Android phone), one message per conversation every `intervalMs` (wider
+   * than the default batching window, so each message is its own burst) for `rounds` rounds
+   * after one uncounted round, once per batching window in `windowsMs`.
+   */
+  readonly notify: { readonly conversations: number; readonly recipients: number; readonly rounds: number; readonly intervalMs: number; readonly windowsMs: readonly number[] };
   /** A section still running after this long is abandoned (its processes stopped) and the run goes on. */
   readonly sectionLimitMs: number;
 }
@@ -72,6 +79,8 @@ export function makePlan(quick: boolean, overrides: { connections?: number; fano
     presenceSamples: quick ? 15 : 200,
     calls: quick ? 30 : 200,
     rebuildEvents: overrides.rebuildEvents ?? (quick ? 100_000 : 1_000_000),
+    // 1 ms is the smallest window NOTIFY_BATCH_WINDOW_MS takes: the pipeline's own cost.
+    notify: { conversations: 20, recipients: 2, rounds: quick ? 2 : 5, intervalMs: 4_000, windowsMs: [2_000, 1] },
     sectionLimitMs: quick ? 480_000 : 2_400_000,
   };
 }
@@ -88,6 +97,8 @@ export interface Context {
   readonly prefix: string;
   readonly logDir: string;
   readonly config: Config;
+  /** Why the build or the local stack failed, if it did: a section that starts a service of its own needs both. */
+  readonly prepared: Error | undefined;
   /** The running service, or why it could not be started (each row then shows that error). */
   readonly ours: Ours | Error;
   /** Raw results by section, written to the JSON file. */

@@ -12,11 +12,14 @@
  *
  * Sections (`--rows`): 1 latency at fixed rates and 2 the sustained rate (run together),
  * 3 fan-out, 4 idle memory, 5 presence, 6 projection rebuild, 7 call setup and offer relay
- * (`--rows 7` measures calls alone).
- * `--quick` (about 5 minutes): 3 s per rate and one search step, a fan-out room of 5,000 sockets
+ * (`--rows 7` measures calls alone), 8 notify latency (message event → APNs and FCM stand-ins,
+ * with the default batching window and the smallest; it starts a service of its own per window,
+ * so `--rows 8` starts no other).
+ * `--quick` (about 7 minutes): 3 s per rate and one search step, a fan-out room of 5,000 sockets
  * and 20 messages, 20,000 idle connections, 15 presence samples, 100,000 events to rebuild, 30
- * calls; the full run: 20 s per rate, 10,000 sockets and 100 messages, 40,000 connections over 4
- * gateways, 200 samples, 1,000,000 events, 200 calls. Each rate step of rows 1-2 also reads, from /proc, the CPU every
+ * calls, 2 counted messages per conversation of row 8; the full run: 20 s per rate, 10,000 sockets
+ * and 100 messages, 40,000 connections over 4 gateways, 200 samples, 1,000,000 events, 200 calls,
+ * 5 messages per conversation. Each rate step of rows 1-2 also reads, from /proc, the CPU every
  * process spent (the service's, the stack's servers', the client processes', the machine's):
  * the cost rows. `PROFILE_DIR=dir` profiles the service processes (--cpu-prof) and prints the
  * budget of one message by stage over those rate steps after the table (./budget-report.ts).
@@ -31,6 +34,7 @@ import { attempt, makePlan, type Context, type Ours } from "./context.js";
 import { fanoutSection } from "./fanout-section.js";
 import { latencySection } from "./latency-section.js";
 import { memorySection } from "./memory-section.js";
+import { notifySection } from "./notify-section.js";
 import { presenceSection } from "./presence-section.js";
 import { processMark, runningProcesses, stopAllProcesses, stopProcessesSince } from "./processes.js";
 import { rebuildSection } from "./rebuild-section.js";
@@ -39,6 +43,8 @@ import { removeRunData } from "../../test/support/run-data.js";
 import { build, isStale, runPrefix, stackUp, startService } from "./service.js";
 
 const OUT_DIR = "bench-results";
+/** Sections that start the service they measure themselves: run alone, the shared service processes are not started. */
+const OWN_SERVICE = new Set(["8"]);
 const LOG_DIR = `${OUT_DIR}/logs`;
 
 const { values: flags } = parseArgs({
@@ -89,7 +95,7 @@ async function main(): Promise<void> {
     ...(rebuildEvents === undefined ? {} : { rebuildEvents }),
     openFiles: info.openFilesLimit.soft,
   });
-  const sections = new Set((flags.rows ?? "1,2,3,4,5,6,7").split(",").map((s) => s.trim()));
+  const sections = new Set((flags.rows ?? "1,2,3,4,5,6,7,8").split(",").map((s) => s.trim()));
   const prefix = runPrefix(startedMs);
   rmSync(LOG_DIR, { recursive: true, force: true });
   mkdirSync(LOG_DIR, { recursive: true });
@@ -127,24 +133,32 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => interrupt("SIGTERM"));
 
   // Without a build or a stack there is no service to measure; the baselines still run.
-  const ours = await attempt(async (): Promise<Ours> => {
+  const prepared = await attempt(async () => {
     progress("building the service");
     await build(`${LOG_DIR}/build.log`);
     progress("local stack");
     for (const line of (await stackUp()).split("\n")) progress(`  ${line}`);
     progress(`removing data of bench runs over an hour old: ${await removeRunData(config, "bench", (name) => isStale(name, startedMs)).catch((e: unknown) => failed(e))}`);
-    progress(`starting quikchat (all roles) and 2 gateway processes, prefix ${prefix}`);
-    const core = await startService("quikchat-all", "all", prefix, LOG_DIR);
-    const gateways = await Promise.all([0, 1].map((i) => startService(`gateway-${i}`, "gateway", prefix, LOG_DIR)));
-    return { core, gateways };
   });
-  const context: Context = { plan, prefix, logDir: LOG_DIR, config, ours, raw, serviceSteps: [], progress };
+  const ours =
+    prepared instanceof Error
+      ? prepared
+      : [...sections].every((id) => OWN_SERVICE.has(id))
+        ? new Error("not started: the rows selected start services of their own")
+        : await attempt(async (): Promise<Ours> => {
+            progress(`starting quikchat (all roles) and 2 gateway processes, prefix ${prefix}`);
+            const core = await startService("quikchat-all", "all", prefix, LOG_DIR);
+            const gateways = await Promise.all([0, 1].map((i) => startService(`gateway-${i}`, "gateway", prefix, LOG_DIR)));
+            return { core, gateways };
+          });
+  const context: Context = { plan, prefix, logDir: LOG_DIR, config, prepared: prepared instanceof Error ? prepared : undefined, ours, raw, serviceSteps: [], progress };
 
   // Memory last: its 20,000+ connections leave the most work behind (presence changes) when they go.
   const run: [string[], (context: Context) => Promise<Row[]>][] = [
     [["1", "2"], latencySection],
     [["5"], presenceSection],
     [["7"], callsSection],
+    [["8"], notifySection],
     [["3"], fanoutSection],
     [["6"], rebuildSection],
     [["4"], memorySection],

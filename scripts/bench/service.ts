@@ -136,6 +136,19 @@ export async function memberCount(base: string, member: string, id: string, work
   return conversation.members.length;
 }
 
+/**
+ * Registers a device of `user` with one push token (`POST /api/devices`, as the app does), and
+ * resolves once the devices read model lists it (the notifier reads it from there).
+ */
+export async function registerDevice(base: string, user: string, workspace: string, device: { deviceId: string; platform: "ios" | "android"; pushProvider: "apns" | "fcm"; pushToken: string }): Promise<void> {
+  await rest(base, user, workspace, "/api/devices", device);
+  for (const deadline = Date.now() + 10_000; ; await sleep(50)) {
+    const { devices } = (await rest(base, user, workspace, "/api/devices")) as { devices: { deviceId: string }[] };
+    if (devices.some((one) => one.deviceId === device.deviceId)) return;
+    if (Date.now() > deadline) throw new Error(`device ${device.deviceId} of ${user} not in the devices read model after 10 s`);
+  }
+}
+
 /** How many users the presence read model shows online in `workspace` (asked as `user`). */
 export async function onlineCount(base: string, user: string, workspace: string): Promise<number> {
   return ((await rest(base, user, workspace, "/api/presence/online")) as { count: number }).count;

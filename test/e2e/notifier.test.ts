@@ -1,7 +1,4 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapContract } from "../../src/cli/bootstrap.js";
 import { devicesStore } from "../../src/contexts/devices/module.js";
@@ -11,24 +8,13 @@ import type { AvroCodec } from "../../src/infra/avro/avro-codec.js";
 import { RecordProducer } from "../../src/infra/kafka/record-producer.js";
 import { createMongoClient } from "../../src/infra/mongo/mongo-connection.js";
 import { sleep } from "../../src/platform/sleep.js";
-import { startApnsStandIn, type ApnsStandIn } from "../support/apns-stand-in.js";
-import { startFcmStandIn, type FcmStandIn } from "../support/fcm-stand-in.js";
+import type { ApnsStandIn } from "../support/apns-stand-in.js";
+import type { FcmStandIn } from "../support/fcm-stand-in.js";
 import { readTopic } from "../support/processor-harness.js";
+import { apnsDeviceToken, fcmRegistrationToken, startPushStandIns, type PushStandIns } from "../support/push-stand-ins.js";
 import { RoleCluster, type RoleProcess } from "../support/roles.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../support/test-config.js";
-import { STAND_IN_CERT } from "../support/test-tls.js";
 import { TEST_JWT_SECRET } from "../support/tokens.js";
-
-const KEY_ID = "NOTIFY1234";
-const TEAM_ID = "TEAM123456";
-const BUNDLE_ID = "com.quikchat.notifier-test";
-const PROJECT = "quikchat-notifier-test";
-const EMAIL = "notifier@quikchat-notifier-test.iam.gserviceaccount.com";
-
-const team = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-const account = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const apnsToken = () => randomBytes(32).toString("hex");
-const fcmToken = () => `${randomBytes(11).toString("base64url")}:APA91b${randomBytes(60).toString("base64url")}`;
 
 const prefix = uniquePrefix("notifier");
 const config = testConfig({ KAFKA_TOPIC_PREFIX: prefix });
@@ -36,6 +22,7 @@ const logger = testLogger();
 const workspaceId = "w-notify";
 let codec: AvroCodec;
 let producer: RecordProducer;
+let standIns: PushStandIns;
 let apns: ApnsStandIn;
 let fcm: FcmStandIn;
 let cluster: RoleCluster;
@@ -53,7 +40,7 @@ interface Phone {
 
 /** Registers a device as its app would (through the devices context's command), and waits for the read model to show it. */
 async function register(userId: string, platform: "ios" | "android", withVoip = false): Promise<Phone> {
-  const phone: Phone = { deviceId: `${platform}-${randomBytes(3).toString("hex")}`, token: platform === "ios" ? apnsToken() : fcmToken(), ...(withVoip ? { voipToken: apnsToken() } : {}) };
+  const phone: Phone = { deviceId: `${platform}-${randomBytes(3).toString("hex")}`, token: platform === "ios" ? apnsDeviceToken() : fcmRegistrationToken(), ...(withVoip ? { voipToken: apnsDeviceToken() } : {}) };
   const command: RegisterDevice = {
     meta: meta(userId),
     userId,
@@ -105,15 +92,8 @@ async function eventsOf(userId: string) {
 
 describe("the notifier: requested notifications reach each device once through APNs and FCM", () => {
   beforeAll(async () => {
-    apns = await startApnsStandIn({ publicKey: team.publicKey, keyId: KEY_ID, teamId: TEAM_ID, bundleId: BUNDLE_ID });
-    fcm = await startFcmStandIn({ clientEmail: EMAIL, publicKey: account.publicKey, projectId: PROJECT });
-    const keys = mkdtempSync(join(tmpdir(), "quikchat-notifier-keys-"));
-    writeFileSync(join(keys, `AuthKey_${KEY_ID}.p8`), team.privateKey.export({ type: "pkcs8", format: "pem" }).toString());
-    writeFileSync(join(keys, "ca.pem"), STAND_IN_CERT);
-    writeFileSync(
-      join(keys, "service-account.json"),
-      JSON.stringify({ type: "service_account", project_id: PROJECT, private_key_id: "0123abcd", private_key: account.privateKey.export({ type: "pkcs8", format: "pem" }).toString(), client_email: EMAIL, token_uri: fcm.tokenUri }),
-    );
+    standIns = await startPushStandIns("notifier-test");
+    ({ apns, fcm } = standIns);
     codec = (await bootstrapContract(config, logger)).codec;
     producer = new RecordProducer(config.kafka, codec, logger);
     await producer.connect();
@@ -122,15 +102,7 @@ describe("the notifier: requested notifications reach each device once through A
       KAFKA_TOPIC_PREFIX: prefix,
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: "info",
-      APNS_KEY_ID: KEY_ID,
-      APNS_TEAM_ID: TEAM_ID,
-      APNS_KEY_PATH: join(keys, `AuthKey_${KEY_ID}.p8`),
-      APNS_BUNDLE_ID: BUNDLE_ID,
-      APNS_ENVIRONMENT: "sandbox",
-      APNS_BASE_URL: apns.url,
-      APNS_CA_PATH: join(keys, "ca.pem"),
-      FIREBASE_SERVICE_ACCOUNT: join(keys, "service-account.json"),
-      FCM_BASE_URL: fcm.url,
+      ...standIns.env,
       NOTIFY_RETRY_BASE_MS: "200",
       NOTIFY_MAX_ATTEMPTS: "3",
     });
@@ -141,7 +113,7 @@ describe("the notifier: requested notifications reach each device once through A
 
   afterAll(async () => {
     await cluster?.stopAll();
-    await Promise.all([producer?.close(), apns?.close(), fcm?.close(), mongo.close()]);
+    await Promise.all([producer?.close(), standIns?.close(), mongo.close()]);
   });
 
   it("sends a message's notification once to the iPhone through APNs and once to the Android phone through FCM, and records both", async () => {
@@ -152,7 +124,7 @@ describe("the notifier: requested notifications reach each device once through A
 
     await eventually(async () => (apnsTo(iphone.token).length > 0 && fcmTo(pixel.token).length > 0 ? true : undefined), 30_000, "both pushes");
     const [push] = apnsTo(iphone.token);
-    expect(push).toMatchObject({ status: 200, topic: BUNDLE_ID, pushType: "alert", priority: "10", payload: { aps: { alert: { title: "Alice", body: "lunch?" } }, notificationId: id, conversationId: "c1" } });
+    expect(push).toMatchObject({ status: 200, topic: standIns.bundleId, pushType: "alert", priority: "10", payload: { aps: { alert: { title: "Alice", body: "lunch?" } }, notificationId: id, conversationId: "c1" } });
     expect(fcmTo(pixel.token)[0]).toMatchObject({ status: 200, message: { notification: { title: "Alice", body: "lunch?" }, android: { priority: "HIGH" }, data: { notificationId: id } } });
 
     const sent = await eventually(async () => {
@@ -172,7 +144,7 @@ describe("the notifier: requested notifications reach each device once through A
     const id = await request(carol, "incoming_call");
 
     await eventually(async () => (apnsTo(iphone.voipToken!).length > 0 && fcmTo(pixel.token).length > 0 ? true : undefined), 30_000, "the call's pushes");
-    expect(apnsTo(iphone.voipToken!)[0]).toMatchObject({ status: 200, topic: `${BUNDLE_ID}.voip`, pushType: "voip", priority: "10", payload: { notificationId: id, callId: `call-${id}` } });
+    expect(apnsTo(iphone.voipToken!)[0]).toMatchObject({ status: 200, topic: `${standIns.bundleId}.voip`, pushType: "voip", priority: "10", payload: { notificationId: id, callId: `call-${id}` } });
     expect(apnsTo(iphone.token)).toHaveLength(0);
     const android = fcmTo(pixel.token)[0]!.message!;
     expect(android).toMatchObject({ android: { priority: "HIGH" }, data: { notificationId: id, category: "incoming_call" } });

@@ -1,6 +1,7 @@
 import { randomUUID, type KeyObject } from "node:crypto";
 import { createSecureServer, constants, type Http2Server, type ServerHttp2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { STAND_IN_CERT, STAND_IN_KEY } from "./test-tls.js";
 
@@ -19,6 +20,8 @@ export interface ReceivedPush {
   readonly payload: unknown;
   readonly status: number;
   readonly reason: string | undefined;
+  /** When the request's headers arrived: epoch milliseconds with microsecond resolution (comparable across processes of the machine). */
+  readonly receivedAt: number;
 }
 
 /** An answer the stand-in gives once instead of its own. */
@@ -103,7 +106,7 @@ export async function startApnsStandIn(o: ApnsStandInOptions): Promise<ApnsStand
     return scripted.get(token)?.shift();
   }
 
-  function answer(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: string): void {
+  function answer(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: string, receivedAt: number): void {
     const path = String(headers[constants.HTTP2_HEADER_PATH] ?? "");
     const token = decodeURIComponent(path.startsWith("/3/device/") ? path.slice("/3/device/".length) : "");
     const reply = (status: number, reason: string | undefined, extra: Record<string, string | number> = {}, timestamp?: Date) => {
@@ -125,6 +128,7 @@ export async function startApnsStandIn(o: ApnsStandInOptions): Promise<ApnsStand
         payload,
         status,
         reason,
+        receivedAt,
       });
       stream.respond({ ":status": status, ...extra, ...(reason !== undefined ? { "content-type": "application/json" } : {}) });
       stream.end(reason !== undefined ? JSON.stringify(timestamp !== undefined ? { reason, timestamp: timestamp.getTime() } : { reason }) : undefined);
@@ -149,10 +153,11 @@ export async function startApnsStandIn(o: ApnsStandInOptions): Promise<ApnsStand
     session.on("error", () => undefined);
   });
   server.on("stream", (stream, headers) => {
+    const receivedAt = performance.timeOrigin + performance.now();
     let body = "";
     stream.setEncoding("utf8");
     stream.on("data", (chunk: string) => (body += chunk));
-    stream.on("end", () => answer(stream, headers, body));
+    stream.on("end", () => answer(stream, headers, body, receivedAt));
     stream.on("error", () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

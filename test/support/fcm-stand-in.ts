@@ -1,6 +1,7 @@
 import { randomBytes, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { jwtVerify, type JWTPayload } from "jose";
 
 const FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
@@ -26,6 +27,8 @@ export interface ReceivedMessage {
   readonly accessToken: string | undefined;
   readonly message: Record<string, unknown> | undefined;
   readonly status: number;
+  /** When the request arrived: epoch milliseconds with microsecond resolution (comparable across processes of the machine). */
+  readonly receivedAt: number;
 }
 
 /** An answer the stand-in gives once instead of its own. */
@@ -125,7 +128,7 @@ export async function startFcmStandIn(o: FcmStandInOptions): Promise<FcmStandIn>
     reply(response, 200, { access_token: issued, expires_in: 3599, token_type: "Bearer" });
   }
 
-  async function send(project: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function send(project: string, request: IncomingMessage, response: ServerResponse, receivedAt: number): Promise<void> {
     const authorization = request.headers.authorization;
     const accessToken = authorization?.startsWith("Bearer ") ? authorization.slice("Bearer ".length) : undefined;
     let message: Record<string, unknown> | undefined;
@@ -135,7 +138,7 @@ export async function startFcmStandIn(o: FcmStandInOptions): Promise<FcmStandIn>
       message = undefined;
     }
     const answer = (status: number, body: object, headers?: Readonly<Record<string, string>>) => {
-      received.push({ project, accessToken, message, status });
+      received.push({ project, accessToken, message, status, receivedAt });
       reply(response, status, body, headers);
     };
     const validUntil = accessToken === undefined ? undefined : expiry.get(accessToken);
@@ -157,13 +160,14 @@ export async function startFcmStandIn(o: FcmStandInOptions): Promise<FcmStandIn>
   }
 
   const server = createServer((request, response) => {
+    const receivedAt = performance.timeOrigin + performance.now();
     const path = request.url ?? "";
     const sendPath = /^\/v1\/projects\/([^/]+)\/messages:send$/.exec(path);
     const handled =
       request.method === "POST" && path === "/token"
         ? token(request, response)
         : request.method === "POST" && sendPath !== null
-          ? send(decodeURIComponent(sendPath[1]!), request, response)
+          ? send(decodeURIComponent(sendPath[1]!), request, response, receivedAt)
           : Promise.resolve(reply(response, 404, fcmErrorBody(404, "NOT_FOUND", "Not Found")));
     handled.catch(() => reply(response, 500, fcmErrorBody(500, "INTERNAL", "Internal error encountered.")));
   });

@@ -62,6 +62,7 @@ describe("the FCM client against an HTTP server playing Google's token endpoint 
         project: PROJECT,
         accessToken: fcm.accessTokens.at(-1),
         status: 200,
+        receivedAt: expect.any(Number),
         message: {
           token,
           notification: { title: "Ada", body: "lunch?" },
