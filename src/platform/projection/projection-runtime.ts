@@ -150,9 +150,6 @@ export class ProjectionRuntime {
       consumerSettings(
         { ...options, groupId: `${options.groupPrefix}quikchat.projection.${options.name}` },
         {
-          // A dead projector's partitions move within seconds, not the library's default 45 s.
-          "session.timeout.ms": 10_000,
-          "heartbeat.interval.ms": 3_000,
           ...(options.metrics === undefined ? {} : { "statistics.interval.ms": STATISTICS_INTERVAL_MS }),
           rebalance_cb: (error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => this.rebalance(error, assignment),
         },
