@@ -1,7 +1,4 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapContract } from "../../src/cli/bootstrap.js";
 import { devicesStore } from "../../src/contexts/devices/module.js";
@@ -11,24 +8,13 @@ import type { AvroCodec } from "../../src/infra/avro/avro-codec.js";
 import { RecordProducer } from "../../src/infra/kafka/record-producer.js";
 import { createMongoClient } from "../../src/infra/mongo/mongo-connection.js";
 import { sleep } from "../../src/platform/sleep.js";
-import { startApnsStandIn, type ApnsStandIn } from "../support/apns-stand-in.js";
-import { startFcmStandIn, type FcmStandIn } from "../support/fcm-stand-in.js";
 import { readTopic } from "../support/processor-harness.js";
+import { apnsToken, fcmToken, startPushProviders, type PushProviders } from "../support/push-providers.js";
 import { RoleCluster, type RoleProcess } from "../support/roles.js";
 import { eventually, testConfig, testLogger, uniquePrefix } from "../support/test-config.js";
-import { STAND_IN_CERT } from "../support/test-tls.js";
 import { TEST_JWT_SECRET } from "../support/tokens.js";
 
-const KEY_ID = "NOTIFY1234";
-const TEAM_ID = "TEAM123456";
 const BUNDLE_ID = "com.quikchat.notifier-test";
-const PROJECT = "quikchat-notifier-test";
-const EMAIL = "notifier@quikchat-notifier-test.iam.gserviceaccount.com";
-
-const team = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-const account = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const apnsToken = () => randomBytes(32).toString("hex");
-const fcmToken = () => `${randomBytes(11).toString("base64url")}:APA91b${randomBytes(60).toString("base64url")}`;
 
 const prefix = uniquePrefix("notifier");
 const config = testConfig({ KAFKA_TOPIC_PREFIX: prefix });
@@ -36,8 +22,7 @@ const logger = testLogger();
 const workspaceId = "w-notify";
 let codec: AvroCodec;
 let producer: RecordProducer;
-let apns: ApnsStandIn;
-let fcm: FcmStandIn;
+let providers: PushProviders;
 let cluster: RoleCluster;
 let notifier: RoleProcess;
 const mongo = createMongoClient(config.mongo.url);
@@ -94,8 +79,8 @@ async function request(userId: string, category: NotificationCategory = "new_mes
   return notificationId;
 }
 
-const apnsTo = (token: string) => apns.received.filter((push) => push.token === token);
-const fcmTo = (token: string) => fcm.received.filter((sent) => (sent.message as { token?: string } | undefined)?.token === token);
+const apnsTo = (token: string) => providers.apnsTo(token);
+const fcmTo = (token: string) => providers.fcmTo(token);
 const notificationIdOf = (data: unknown) => (data as { notificationId?: string } | undefined)?.notificationId;
 
 /** The notifications events of `userId` so far. */
@@ -105,15 +90,7 @@ async function eventsOf(userId: string) {
 
 describe("the notifier: requested notifications reach each device once through APNs and FCM", () => {
   beforeAll(async () => {
-    apns = await startApnsStandIn({ publicKey: team.publicKey, keyId: KEY_ID, teamId: TEAM_ID, bundleId: BUNDLE_ID });
-    fcm = await startFcmStandIn({ clientEmail: EMAIL, publicKey: account.publicKey, projectId: PROJECT });
-    const keys = mkdtempSync(join(tmpdir(), "quikchat-notifier-keys-"));
-    writeFileSync(join(keys, `AuthKey_${KEY_ID}.p8`), team.privateKey.export({ type: "pkcs8", format: "pem" }).toString());
-    writeFileSync(join(keys, "ca.pem"), STAND_IN_CERT);
-    writeFileSync(
-      join(keys, "service-account.json"),
-      JSON.stringify({ type: "service_account", project_id: PROJECT, private_key_id: "0123abcd", private_key: account.privateKey.export({ type: "pkcs8", format: "pem" }).toString(), client_email: EMAIL, token_uri: fcm.tokenUri }),
-    );
+    providers = await startPushProviders(BUNDLE_ID);
     codec = (await bootstrapContract(config, logger)).codec;
     producer = new RecordProducer(config.kafka, codec, logger);
     await producer.connect();
@@ -122,15 +99,7 @@ describe("the notifier: requested notifications reach each device once through A
       KAFKA_TOPIC_PREFIX: prefix,
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: "info",
-      APNS_KEY_ID: KEY_ID,
-      APNS_TEAM_ID: TEAM_ID,
-      APNS_KEY_PATH: join(keys, `AuthKey_${KEY_ID}.p8`),
-      APNS_BUNDLE_ID: BUNDLE_ID,
-      APNS_ENVIRONMENT: "sandbox",
-      APNS_BASE_URL: apns.url,
-      APNS_CA_PATH: join(keys, "ca.pem"),
-      FIREBASE_SERVICE_ACCOUNT: join(keys, "service-account.json"),
-      FCM_BASE_URL: fcm.url,
+      ...providers.env,
       NOTIFY_RETRY_BASE_MS: "200",
       NOTIFY_MAX_ATTEMPTS: "3",
     });
@@ -141,7 +110,7 @@ describe("the notifier: requested notifications reach each device once through A
 
   afterAll(async () => {
     await cluster?.stopAll();
-    await Promise.all([producer?.close(), apns?.close(), fcm?.close(), mongo.close()]);
+    await Promise.all([producer?.close(), providers?.close(), mongo.close()]);
   });
 
   it("sends a message's notification once to the iPhone through APNs and once to the Android phone through FCM, and records both", async () => {
@@ -182,7 +151,7 @@ describe("the notifier: requested notifications reach each device once through A
   it("removes a device whose token APNs says is dead after one failed push, and records the failure", async () => {
     const dave = `dave-${randomBytes(3).toString("hex")}`;
     const iphone = await register(dave, "ios");
-    apns.unregister(iphone.token, new Date(Date.now() + 60_000));
+    providers.apns.unregister(iphone.token, new Date(Date.now() + 60_000));
     await request(dave);
 
     await eventually(async () => ((await devices.devicesOf(dave)).length === 0 ? true : undefined), 30_000, "the dead device gone from the read model");
@@ -198,7 +167,7 @@ describe("the notifier: requested notifications reach each device once through A
   it("delays through an FCM outage (503 with Retry-After) and delivers once when it recovers", async () => {
     const erin = `erin-${randomBytes(3).toString("hex")}`;
     const pixel = await register(erin, "android");
-    for (let i = 0; i < 2; i += 1) fcm.answerNext(pixel.token, { status: 503, body: { error: { code: 503, status: "UNAVAILABLE", message: "The service is currently unavailable." } }, headers: { "retry-after": "1" } });
+    for (let i = 0; i < 2; i += 1) providers.fcm.answerNext(pixel.token, { status: 503, body: { error: { code: 503, status: "UNAVAILABLE", message: "The service is currently unavailable." } }, headers: { "retry-after": "1" } });
     const started = Date.now();
     const id = await request(erin);
 
@@ -217,7 +186,7 @@ describe("the notifier: requested notifications reach each device once through A
   it("gives a push up after its attempts, recording it failed with the reason and a dead letter, and keeps the device", async () => {
     const gina = `gina-${randomBytes(3).toString("hex")}`;
     const pixel = await register(gina, "android");
-    for (let i = 0; i < 3; i += 1) fcm.answerNext(pixel.token, { status: 503, body: { error: { code: 503, status: "UNAVAILABLE", message: "The service is currently unavailable." } } });
+    for (let i = 0; i < 3; i += 1) providers.fcm.answerNext(pixel.token, { status: 503, body: { error: { code: 503, status: "UNAVAILABLE", message: "The service is currently unavailable." } } });
     const id = await request(gina);
 
     const failed = await eventually(async () => {
