@@ -100,8 +100,9 @@ describe("notifications through the whole chain, from a user's action to the oth
 
   it("a message reaches each phone of a member without a socket once, and no phone of the sender", async () => {
     const seq = await send("lunch at noon?");
-    await eventually(async () => (providers.apnsTo(phones.bobIphone).length > 0 && providers.fcmTo(phones.bobPixel).length > 0 ? true : undefined), 20_000, "bob's pushes");
     messageNotificationId = `message:${conversationId}:${seq}:bob`;
+    // The first push after the service started: its consumers may still be joining their groups.
+    await eventually(async () => (providers.apnsTo(phones.bobIphone).length > 0 && providers.fcmTo(phones.bobPixel).length > 0 ? true : undefined), 30_000, "bob's pushes");
     const alert = { title: "Launch", body: "alice: lunch at noon?" };
     expect(providers.apnsTo(phones.bobIphone)[0]).toMatchObject({ status: 200, topic: BUNDLE_ID, pushType: "alert", payload: { aps: { alert }, notificationId: messageNotificationId, conversationId, category: "new_message" } });
     expect(providers.fcmTo(phones.bobPixel)[0]).toMatchObject({ status: 200, message: { notification: alert, data: { notificationId: messageNotificationId, conversationId, seq: String(seq) } } });
