@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Payload } from "../support/phoenix-client.js";
-import { startService, type ServiceProcess } from "../support/service-process.js";
+import { restClient, startService, type ServiceProcess } from "../support/service-process.js";
 import { eventually } from "../support/test-config.js";
-import { tokenFor } from "../support/tokens.js";
 
 const APNS = "0a".repeat(32);
 const APNS_2 = "1b".repeat(32);
@@ -17,10 +16,12 @@ const FCM = (n: number | string) => `dK3x${n}:APA91bH${"Kq9_-".repeat(30)}`;
  */
 describe("devices and conversation mutes over REST, end to end", () => {
   let service: ServiceProcess;
-  let base: string;
+  let api: ReturnType<typeof restClient>;
 
   beforeAll(async () => {
+    let base: string;
     ({ service, base } = await startService("devices"));
+    api = restClient(base);
   }, 150_000);
 
   afterAll(async () => {
@@ -28,15 +29,6 @@ describe("devices and conversation mutes over REST, end to end", () => {
     await service.exited;
   });
 
-  /** An HTTP request of `user`, with a JSON body when one is given (`raw`: sent as it is). */
-  async function api(user: string, method: string, path: string, body?: unknown, raw?: string) {
-    const headers: Record<string, string> = { authorization: `Bearer ${await tokenFor(user, "w1")}` };
-    if (body !== undefined || raw !== undefined) headers["content-type"] = "application/json";
-    const sent = raw ?? (body === undefined ? undefined : JSON.stringify(body));
-    const response = await fetch(`${base}${path}`, { method, headers, ...(sent === undefined ? {} : { body: sent }) });
-    const text = await response.text();
-    return { status: response.status, body: (text === "" ? {} : JSON.parse(text)) as Payload };
-  }
   /** `user`'s devices once the list shows `ids`, in registration order. */
   const listed = (user: string, ids: string[]) =>
     eventually(async () => {

@@ -81,8 +81,8 @@ async function request(userId: string, category: NotificationCategory = "new_mes
   return notificationId;
 }
 
-const apnsTo = (token: string) => apns.received.filter((push) => push.token === token);
-const fcmTo = (token: string) => fcm.received.filter((sent) => (sent.message as { token?: string } | undefined)?.token === token);
+const apnsTo = (token: string) => standIns.apnsTo(token);
+const fcmTo = (token: string) => standIns.fcmTo(token);
 const notificationIdOf = (data: unknown) => (data as { notificationId?: string } | undefined)?.notificationId;
 
 /** The notifications events of `userId` so far. */

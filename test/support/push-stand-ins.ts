@@ -2,8 +2,8 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startApnsStandIn, type ApnsStandIn } from "./apns-stand-in.js";
-import { startFcmStandIn, type FcmStandIn } from "./fcm-stand-in.js";
+import { startApnsStandIn, type ApnsStandIn, type ReceivedPush } from "./apns-stand-in.js";
+import { startFcmStandIn, type FcmStandIn, type ReceivedMessage } from "./fcm-stand-in.js";
 import { STAND_IN_CERT } from "./test-tls.js";
 
 /** An APNs stand-in and an FCM stand-in, and the service's settings that make its notifier push to them. */
@@ -14,6 +14,10 @@ export interface PushStandIns {
   readonly bundleId: string;
   /** `APNS_*`, `FIREBASE_SERVICE_ACCOUNT` and `FCM_BASE_URL` for `quikchat start`: the key files they name live until {@link close}. */
   readonly env: Readonly<Record<string, string>>;
+  /** Every push the APNs stand-in received for `token` (alert or VoIP), in order. */
+  apnsTo(token: string): ReceivedPush[];
+  /** Every message the FCM stand-in received for `token`, in order. */
+  fcmTo(token: string): ReceivedMessage[];
   /** Stops both stand-ins and removes the key files. */
   close(): Promise<void>;
 }
@@ -62,6 +66,8 @@ export async function startPushStandIns(name: string): Promise<PushStandIns> {
       FIREBASE_SERVICE_ACCOUNT: join(keys, "service-account.json"),
       FCM_BASE_URL: fcm.url,
     },
+    apnsTo: (token) => apns.received.filter((push) => push.token === token),
+    fcmTo: (token) => fcm.received.filter((sent) => (sent.message as { token?: string } | undefined)?.token === token),
     close: async () => {
       await Promise.all([apns.close(), fcm.close()]);
       rmSync(keys, { recursive: true, force: true });

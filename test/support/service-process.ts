@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { projectRoot } from "../../src/platform/config/project.js";
 import { eventually, uniquePrefix } from "./test-config.js";
-import { TEST_JWT_SECRET } from "./tokens.js";
+import { TEST_JWT_SECRET, tokenFor } from "./tokens.js";
 
 /** A free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
@@ -71,4 +71,25 @@ export async function stopService(service: ServiceProcess, sockets: readonly { d
   for (const socket of sockets) socket.disconnect();
   service.child.kill("SIGTERM");
   await service.exited;
+}
+
+/** A REST answer: its status and its JSON body (`{}` when empty). */
+export interface RestAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * Requests to the service at `base` as `user` of workspace `w1` would make them (a bearer token
+ * of theirs), with a JSON body when one is given (`raw`: sent as it is).
+ */
+export function restClient(base: string) {
+  return async (user: string, method: string, path: string, body?: unknown, raw?: string): Promise<RestAnswer> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${await tokenFor(user, "w1")}` };
+    if (body !== undefined || raw !== undefined) headers["content-type"] = "application/json";
+    const sent = raw ?? (body === undefined ? undefined : JSON.stringify(body));
+    const response = await fetch(`${base}${path}`, { method, headers, ...(sent === undefined ? {} : { body: sent }) });
+    const text = await response.text();
+    return { status: response.status, body: (text === "" ? {} : JSON.parse(text)) as Record<string, unknown> };
+  };
 }

@@ -13,8 +13,9 @@ export interface NotificationRoutesOptions {
 /**
  * `POST /api/notifications/:notification_id/ack` `{channel, deviceId?}`: the caller's device
  * received one of the caller's notifications (as `notification:ack` on `user:{userId}`, without a
- * socket's device to default from: a push names its `deviceId`): 202 once the `RecordDelivery` is
- * on Kafka.
+ * socket's device to default from: a push names its `deviceId`): 200 `{notificationId}` once the
+ * notifications aggregate recorded it (a repeat too), 404 `not_found` for a notification never
+ * requested for the caller (whoever it was for), 503 when the aggregate did not answer in time.
  */
 export const notificationRoutes: FastifyPluginAsync<NotificationRoutesOptions> = async (app, options) => {
   const authenticate = guard(options.authenticate, options.rateLimiter);
@@ -34,7 +35,7 @@ export const notificationRoutes: FastifyPluginAsync<NotificationRoutesOptions> =
           properties: { channel: { type: "string", enum: ["apns", "fcm", "email"] }, deviceId: { type: ["string", "null"], minLength: 1, maxLength: 128 } },
         },
         response: {
-          202: { description: "The delivery is recorded (on Kafka, for the notifications aggregate to decide)", type: "object", properties: { notificationId: { type: "string" } } },
+          200: { description: "The delivery is recorded by the notifications aggregate (a repeated acknowledgement too)", type: "object", required: ["notificationId"], properties: { notificationId: { type: "string" } } },
           ...errorResponses,
         },
       },
@@ -43,7 +44,7 @@ export const notificationRoutes: FastifyPluginAsync<NotificationRoutesOptions> =
       const caller = await authenticate(request, reply);
       const ack = deliveryAck({ ...request.body, notificationId: request.params.notification_id }, {});
       await recordDelivery(options.bus, caller, ack);
-      return reply.code(202).send({ notificationId: ack.notificationId });
+      return reply.code(200).send({ notificationId: ack.notificationId });
     },
   );
 };

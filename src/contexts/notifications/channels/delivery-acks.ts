@@ -33,14 +33,15 @@ export function deliveryAck(payload: Record<string, unknown>, fallback: { readon
 
 /**
  * Records that a notification reached the user: `RecordDelivery` on
- * `quikapp.notifications.commands`, keyed by the user, decided by the notifications aggregate
- * (which ignores a notification it never requested for that user). Resolves once Kafka has it.
+ * `quikapp.notifications.commands`, keyed by the user, and resolves once the notifications
+ * aggregate has recorded it (`NotificationDelivered`, or nothing for a repeat: acknowledging twice
+ * is fine). Rejects with the aggregate's `not_found` for a notification never requested for this
+ * user (another user's included: it is not theirs to see), with `timeout` or `unavailable` when
+ * Kafka or the processor did not answer.
  */
 export async function recordDelivery(bus: CommandBus, caller: { readonly userId: string; readonly workspaceId: string }, ack: DeliveryAck): Promise<void> {
-  const command: RecordDelivery = {
-    meta: bus.meta(caller, `delivery:${caller.userId}:${ack.notificationId}:${ack.channel}:${ack.deviceId ?? ""}`, { expectReply: false }),
-    userId: caller.userId,
-    ...ack,
-  };
-  await bus.dispatch("notifications", "RecordDelivery", caller.userId, command);
+  // A fresh command id per acknowledgement: the aggregate makes a repeat a no-op, and two acks of
+  // the same push at once (socket and REST) each get their own answer instead of sharing one reply.
+  const command: RecordDelivery = { meta: bus.meta(caller), userId: caller.userId, ...ack };
+  await bus.request("notifications", "RecordDelivery", caller.userId, command);
 }

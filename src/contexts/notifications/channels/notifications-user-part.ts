@@ -21,8 +21,9 @@ export const pushChannelOf = (platform: DevicePlatform): NotificationChannel => 
  * of a conversation this socket has not joined) and `notification` (each notification requested
  * for the user), both only within the socket's workspace; handles `notification:ack
  * {notificationId, channel?, deviceId?}` (defaults: the socket's `device_id`, and the channel of
- * its platform: `apns` for iOS, `fcm` otherwise), answered `ok {}` once the `RecordDelivery` is on
- * Kafka. Its `lifecycle` keeps each socket's device for those defaults.
+ * its platform: `apns` for iOS, `fcm` otherwise), answered `ok {}` once the notifications aggregate
+ * recorded it (a repeat too), an error reply `not_found` for a notification never requested for
+ * the user. Its `lifecycle` keeps each socket's device for those defaults.
  */
 export function notificationsUserPart(deps: {
   readonly hub: ChannelSource;

@@ -28,8 +28,10 @@ function requested(state: NotificationsState, notificationId: string): Notificat
  *   requested notification only (`not_found` otherwise); the first report of a target is its
  *   outcome (`NotificationSent`, `NotificationFailed`), any later report of that target a no-op,
  *   so a notifier restarted between a send and its record may report it again harmlessly.
- * - delivery (the device acknowledged it): `NotificationDelivered` once per target, whether or not
- *   the dispatch was recorded yet (a device may acknowledge before the notifier reports); again: a no-op.
+ * - delivery (the device acknowledged it): of a requested notification only (`not_found`
+ *   otherwise: a device cannot have received what was never sent to its user, and the client is
+ *   told so); `NotificationDelivered` once per target, whether or not the dispatch was recorded yet
+ *   (a device may acknowledge before the notifier reports); again: a no-op.
  * - a push report names its device; a mail report names none (`invalid` otherwise).
  */
 export const notificationsDecider: Decider<NotificationCommand, NotificationEvent, NotificationsState> = {

@@ -3,10 +3,8 @@ import type { RecordProducer } from "../../../infra/kafka/record-producer.js";
 import { publishAll } from "../../../infra/redis/redis-publish.js";
 import type { RequestNotification } from "../../../platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../../platform/contract/topics.js";
+import { NOTIFICATION_POLICY_ACTOR } from "../../../platform/domain/system-actors.js";
 import { notificationSummary, toUserChannel, type OutboxEntry, type ToUserPush } from "./policy-model.js";
-
-/** The actor of the commands the policy issues. */
-export const NOTIFICATION_POLICY_ACTOR = "system:notifications";
 
 /**
  * Asks for notifications: one `RequestNotification` per entry on `quikapp.notifications.commands`

@@ -5,6 +5,7 @@ import { notificationsDecider } from "../../../../src/contexts/notifications/dom
 import type { DecidedNotificationEvent } from "../../../../src/contexts/notifications/domain/events.js";
 import { MAX_REMEMBERED } from "../../../../src/contexts/notifications/domain/state.js";
 import { notificationsProcessor } from "../../../../src/contexts/notifications/processor.js";
+import { rememberedOutcome } from "../../../../src/platform/processor/aggregate-snapshot.js";
 import { commandMeta, deciderSpec, runCommands } from "../../../support/processor-decider-spec.js";
 
 const spec = deciderSpec(notificationsDecider);
@@ -43,7 +44,10 @@ const failed = (deviceId: string, reason = "BadDeviceToken"): DecidedNotificatio
   type: "NotificationFailed",
   data: { userId: USER, notificationId: "n1", channel: "apns", provider: "apns", deviceId, reason, permanent: true },
 });
-const delivery = (deviceId: string): NotificationCommand => ({ type: "RecordDelivery", data: { meta: meta(`delivery:${deviceId}`), userId: USER, notificationId: "n1", channel: "apns", deviceId } });
+const delivery = (deviceId: string, notificationId = "n1", commandId = `delivery:${deviceId}`): NotificationCommand => ({
+  type: "RecordDelivery",
+  data: { meta: meta(commandId), userId: USER, notificationId, channel: "apns", deviceId },
+});
 const delivered = (deviceId: string): DecidedNotificationEvent => ({ type: "NotificationDelivered", data: { userId: USER, notificationId: "n1", channel: "apns", deviceId } });
 
 describe("the notifications of a user", () => {
@@ -95,6 +99,11 @@ describe("the notifications of a user", () => {
       spec.given([requested(), sent("iphone"), delivered("iphone")]).when(delivery("iphone")).thenNothingHappened();
     });
 
+    it("an acknowledgement of a notification the user was never sent is not_found, not ignored: the device cannot have received it", () => {
+      spec.given([requested(), sent("iphone")]).when(delivery("iphone", "n2")).thenThrows("not_found", /no notification n2/);
+      spec.given([requested(), sent("iphone"), delivered("iphone")]).when(delivery("iphone", "n2")).thenThrows("not_found");
+    });
+
     it("an acknowledgement before the dispatch's report counts, and the late report is then a no-op", () => {
       spec.given([requested()]).when(delivery("iphone")).then([delivered("iphone")]);
       spec.given([requested(), delivered("iphone")]).when(dispatch("iphone")).thenNothingHappened();
@@ -114,6 +123,15 @@ describe("the notifications of a user", () => {
       spec.given([requested("__proto__")]).when(request("__proto__")).thenNothingHappened();
       spec.given([requested("constructor")]).when(dispatch("iphone", "apns", "toString")).thenThrows("not_found");
     });
+  });
+
+  it("through the processor's step: acknowledgements (each its own command) record a device once, and one of an unknown notification is refused", () => {
+    const { events, snapshot } = runCommands(notificationsProcessor, [request(), delivery("iphone", "n1", "ack-1"), delivery("iphone", "n1", "ack-2"), delivery("iphone", "n9", "ack-3")]);
+    expect(events.map((event) => event.type)).toEqual(["NotificationRequested", "NotificationDelivered"]);
+    const answer = (commandId: string) => rememberedOutcome(snapshot!, commandId);
+    expect(answer("ack-1")).toMatchObject({ ok: true, result: { notificationId: "n1" } });
+    expect(answer("ack-2")).toMatchObject({ ok: true, result: { notificationId: "n1" } });
+    expect(answer("ack-3")).toMatchObject({ ok: false, error: { code: "not_found" } });
   });
 
   it("through the processor's step: a redelivered report is a duplicate and each device is recorded once", () => {
