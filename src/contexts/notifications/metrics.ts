@@ -3,7 +3,7 @@ import { shared } from "../../infra/metrics/service-metrics.js";
 
 /** The notifier's measures, on the process's registry. */
 export interface NotifierMetrics {
-  /** `notifications_sent_total{provider,type}`: pushes a provider accepted, by provider (`apns`, `fcm`) and push type (`alert`, `voip`). */
+  /** `notifications_sent_total{provider,type}`: pushes a provider accepted, by provider (`apns`, `fcm`) and push type (`alert`, `voip`, `background` for silent ones). */
   readonly sent: Counter<"provider" | "type">;
   /**
    * `notifications_failed_total{provider,reason}`: pushes recorded failed, by provider and why

@@ -8,6 +8,7 @@ import type { ConsumedRecord } from "../../../infra/kafka/record-consumer.js";
 import type { OutgoingRecord } from "../../../infra/kafka/record-producer.js";
 import type { Logger } from "../../../infra/log/logger.js";
 import type { NotifierMetrics } from "../metrics.js";
+import { isSilent } from "../notification-categories.js";
 import { MAIL_TARGET, type DigestQueue } from "./digest-queue.js";
 import { digestItemOf } from "./digest-template.js";
 import type { NotifierLedger } from "./notifier-ledger.js";
@@ -101,11 +102,16 @@ async function notify(deps: NotifierDeps, record: ConsumedRecord, request: Notif
 /**
  * A notification for a user without a push-capable device joins the user's digest (when email is
  * configured and the user has an address), which the digest mailer sends after the delay; one
- * already mailed (the ledger knows) is recorded again instead.
+ * already mailed (the ledger knows) is recorded again instead. A silent one is dropped: it only
+ * tidies what devices show.
  */
 async function holdForDigest(deps: NotifierDeps, request: NotificationRequested): Promise<OutgoingRecord[]> {
   const { userId, notificationId } = request;
   const digests = deps.digests;
+  if (isSilent(request.category)) {
+    deps.logger.debug({ userId, notificationId }, "silent notification without a push-capable device: dropped");
+    return [];
+  }
   if (digests === undefined || (await digests.addressOf(userId)) === null) {
     deps.logger.debug({ userId, notificationId }, "no push-capable device and no mail");
     return [];

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { NotificationRequested } from "../../../platform/contract/generated/avro-types.js";
-import type { PushMessage } from "../../../platform/notifications/push-sender.js";
+import type { PushKind, PushMessage } from "../../../platform/notifications/push-sender.js";
+import { isSilent } from "../notification-categories.js";
 import type { PushDevice } from "./push-targets.js";
 
 /** One push the notifier owes a device for a notification. */
@@ -46,14 +47,17 @@ export function collapseIdOf(request: Pick<NotificationRequested, "collapseKey" 
  * The push a notification takes to one device, or undefined when the device cannot receive it
  * (registered without push, or without the token the push needs). An `incoming_call` rings: a
  * VoIP push on an iPhone's PushKit token (an iPhone without one gets an alert on its push token),
- * a high-priority data message on Android; it expires with the ringing. Every other category is
- * an alert with the request's title and body. The app gets the deep link in `data`, with the
- * notification's id and category (to acknowledge it and pick its actions).
+ * a high-priority data message on Android; it expires with the ringing. A silent category
+ * (`conversation_read`) is a background push: APNs `content-available` at priority 5, a
+ * normal-priority FCM data message, nothing shown. Every other category is an alert with the
+ * request's title and body. The app gets the deep link in `data`, with the notification's id and
+ * category (to acknowledge it and pick its actions); a `badge` in `data` sets the app icon's.
  */
 export function planPush(request: NotificationRequested, device: PushDevice): PlannedPush | undefined {
   if (device.pushChannel === null) return undefined;
   const call = request.category === "incoming_call";
   const voip = call && (device.pushChannel === "fcm" || device.voipToken !== null);
+  const kind: PushKind = voip ? "voip" : isSilent(request.category) ? "background" : "alert";
   const onVoipToken = voip && device.pushChannel === "apns";
   const token = onVoipToken ? device.voipToken : device.pushToken;
   if (token === null || token === "") return undefined;
@@ -62,15 +66,17 @@ export function planPush(request: NotificationRequested, device: PushDevice): Pl
     const value = request[key];
     if (value !== null) data[key] = value;
   }
+  const badge = Number(request.data.badge);
   const message: PushMessage = {
     token,
-    kind: voip ? "voip" : "alert",
+    kind,
     id: pushId(request.notificationId, device.deviceId),
     data,
     collapseId: collapseIdOf(request),
-    priority: call ? "high" : request.priority,
-    ...(voip ? {} : { alert: { title: request.title, body: request.body }, sound: "default" }),
-    ...(request.conversationId !== null ? { threadId: request.conversationId } : {}),
+    priority: call ? "high" : kind === "background" ? "normal" : request.priority,
+    ...(kind === "alert" ? { alert: { title: request.title, body: request.body }, sound: "default" } : {}),
+    ...(request.data.badge !== undefined && Number.isSafeInteger(badge) && badge >= 0 ? { badge } : {}),
+    ...(kind !== "background" && request.conversationId !== null ? { threadId: request.conversationId } : {}),
     ...(call ? { expiresAt: new Date(request.meta.occurredAt + CALL_PUSH_LIFETIME_MS) } : {}),
   };
   return { deviceId: device.deviceId, channel: device.pushChannel, message, tokenAt: (onVoipToken ? device.voipTokenAt : device.pushTokenAt) ?? null };

@@ -107,6 +107,58 @@ export function burstNotification(
   };
 }
 
+/** A member's read cursor advanced in a conversation they were pushed about: their devices should drop its notifications. */
+export interface ConversationRead {
+  readonly workspaceId: string;
+  readonly conversationId: string;
+  readonly userId: string;
+  /** The member's new read cursor: every message up to it is read. */
+  readonly readSeq: number;
+}
+
+/**
+ * The id of the silent notification of a read: the conversation, the read cursor and the member,
+ * so that a replayed read, or a flush made again, asks again with the same id.
+ */
+export function conversationReadNotificationId(read: Pick<ConversationRead, "conversationId" | "readSeq" | "userId">): string {
+  return `read:${read.conversationId}:${read.readSeq}:${read.userId}`;
+}
+
+/**
+ * The badge after a read (pure): `badge` counted from read positions that may not show the read
+ * yet (`readModelSeq`, the member's cursor there), less the messages the read covers beyond it. A
+ * read cursor never passes the conversation's last message, so this is what the read model will
+ * count once it has the read.
+ */
+export function badgeAfterRead(badge: number, readSeq: number, readModelSeq: number): number {
+  return Math.max(0, badge - Math.max(0, readSeq - readModelSeq));
+}
+
+/**
+ * The silent notification that tells a member's devices a conversation was read (pure):
+ * `conversation_read`, priority normal, `data` {conversationId, readSeq, badge}; no title or body
+ * (nothing is shown). Every device gets it, the one the member read on included, which finds
+ * nothing left to remove. Collapse key per conversation, apart from its alerts': a newer read
+ * replaces an older one not yet delivered.
+ */
+export function conversationReadNotification(read: ConversationRead, badge: number): RequestedNotification {
+  const { conversationId, userId, readSeq } = read;
+  return {
+    userId,
+    notificationId: conversationReadNotificationId(read),
+    category: "conversation_read",
+    title: "",
+    body: "",
+    data: { conversationId, readSeq: String(readSeq), badge: String(badge) },
+    conversationId,
+    messageId: null,
+    callId: null,
+    huddleId: null,
+    priority: "normal",
+    collapseKey: `conversation-read:${conversationId}`,
+  };
+}
+
 /** "A", "A and B", "A, B and C", "A, B, C and 2 others". */
 function namesOf(names: readonly string[]): string {
   if (names.length <= 1) return names[0] ?? "";

@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../../../infra/log/logger.js";
 import { redisScript } from "../../../infra/redis/redis-script.js";
-import { burstNotification, type BurstConversation, type RequestedNotification } from "./message-policy.js";
+import { markNotified, readOfDueField, TAKE_READS } from "./conversation-reads.js";
+import { badgeAfterRead, burstNotification, conversationReadNotification, type BurstConversation, type RequestedNotification } from "./message-policy.js";
 import type { RequestNotifications } from "./notification-requester.js";
 import { policyKeys, type OutboxEntry, type PendingMessage } from "./policy-model.js";
 
@@ -23,7 +24,7 @@ export interface RecipientFacts {
 
 /** How long a flusher holds a burst (or the outbox) before another process may take it over. */
 const LOCK_MS = 15_000;
-/** Entries of the calls' outbox requested at once. */
+/** Entries of the calls' outbox (or reads due) requested at once. */
 const OUTBOX_BATCH = 100;
 
 /**
@@ -80,6 +81,7 @@ export async function flushDueBursts(deps: FlusherDeps & { readonly facts: Recip
       if (conversation !== undefined) {
         const notifications = await decideBurst(conversation, burst, facts);
         await deps.request(notifications.map((notification) => ({ workspaceId: conversation.workspaceId, correlationId: conversationId, notification })));
+        await markNotified(redis, deps.topicPrefix, conversation.workspaceId, conversationId, notifications);
         requested += notifications.length;
       } else if (burst.length > 0 && now - burst[0]!.sentAt <= deps.maxAgeMs) {
         // Its messages exist, so the conversation does: the membership read model is behind. Wait a window.
@@ -128,10 +130,8 @@ export async function flushCallsOutbox(deps: FlusherDeps): Promise<number> {
   const keys = policyKeys(deps.topicPrefix);
   // One read per tick while the outbox is empty, as it mostly is.
   if ((await redis.llen(keys.calls.outbox)) === 0) return 0;
-  const lock = keys.lock("calls-outbox");
-  if ((await redis.set(lock, deps.owner, "PX", LOCK_MS, "NX")) === null) return 0;
-  let requested = 0;
-  try {
+  return underLock(deps, "calls-outbox", async () => {
+    let requested = 0;
     for (;;) {
       const raw = await redis.lrange(keys.calls.outbox, 0, OUTBOX_BATCH - 1);
       if (raw.length === 0) break;
@@ -139,10 +139,52 @@ export async function flushCallsOutbox(deps: FlusherDeps): Promise<number> {
       await redis.ltrim(keys.calls.outbox, raw.length, -1);
       requested += raw.length;
     }
+    return requested;
+  });
+}
+
+/**
+ * Requests the silent `conversation_read` notification of each read due (see `queueReads`), with
+ * the member's badge after the read, then removes those whose cursor has not moved meanwhile (a
+ * newer read stays for the next tick; a crash in between asks again with the same ids).
+ * Resolves with the notifications requested.
+ */
+export async function flushConversationReads(deps: FlusherDeps & { readonly facts: Pick<RecipientFacts, "readSeqs" | "badge"> }): Promise<number> {
+  const { redis, facts } = deps;
+  const key = policyKeys(deps.topicPrefix).messages.readsDue;
+  if ((await redis.hlen(key)) === 0) return 0;
+  return underLock(deps, "reads-due", async () => {
+    const [, flat] = await redis.hscan(key, "0", "COUNT", OUTBOX_BATCH);
+    const taken: string[] = [];
+    const entries: OutboxEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const field = flat[i]!;
+      const readSeq = flat[i + 1]!;
+      taken.push(field, readSeq);
+      const read = readOfDueField(field, readSeq);
+      if (read === undefined) continue;
+      // The read positions may not have this read yet: the badge is corrected by what it covers.
+      // Counted before the cursor is read, so that a read landing in between is subtracted at most once.
+      const counted = await facts.badge(read.userId, read.workspaceId);
+      const readModelSeq = (await facts.readSeqs(read.conversationId)).get(read.userId) ?? 0;
+      const badge = badgeAfterRead(counted, read.readSeq, readModelSeq);
+      entries.push({ workspaceId: read.workspaceId, correlationId: read.conversationId, notification: conversationReadNotification(read, badge) });
+    }
+    await deps.request(entries);
+    if (taken.length > 0) await TAKE_READS.run(redis, [key], taken);
+    return entries.length;
+  });
+}
+
+/** Runs `task` holding the policy's lock `name`, or resolves 0 when another process holds it. */
+async function underLock(deps: FlusherDeps, name: string, task: () => Promise<number>): Promise<number> {
+  const lock = policyKeys(deps.topicPrefix).lock(name);
+  if ((await deps.redis.set(lock, deps.owner, "PX", LOCK_MS, "NX")) === null) return 0;
+  try {
+    return await task();
   } finally {
-    await UNLOCK.run(redis, [lock], [deps.owner]).catch(() => undefined);
+    await UNLOCK.run(deps.redis, [lock], [deps.owner]).catch(() => undefined);
   }
-  return requested;
 }
 
 function parse<T>(json: string): T[] {

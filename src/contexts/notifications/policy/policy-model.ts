@@ -8,7 +8,13 @@
  * - `<p>notify:messages:burst:<conversationId>` list: JSON {@link PendingMessage}s of the
  *   conversation's burst, oldest first;
  * - `<p>notify:messages:due` sorted set: conversationId scored by when its burst is due (epoch
- *   ms: its first message's arrival plus the batching window).
+ *   ms: its first message's arrival plus the batching window);
+ * - `<p>notify:messages:notified:<conversationId>` hash: userId → the last seq the member was
+ *   notified of and has not read since (written by the flusher; expires a week after its last write);
+ * - `<p>notify:messages:read:<conversationId>` hash: userId → the member's read cursor as the
+ *   policy read it from `MessageRead` (expires likewise);
+ * - `<p>notify:messages:reads-due` hash: `[workspaceId, conversationId, userId]` as JSON → the
+ *   read cursor whose silent notification is still to be requested (a newer read replaces it).
  *
  * The `notify-calls` projection (of `quikapp.calls.events`):
  * - `<p>notify:calls:checkpoint` hash, as above;
@@ -28,6 +34,9 @@ export const policyKeys = (prefix: string) => ({
     keyPrefix: `${prefix}notify:messages:`,
     burst: (conversationId: string) => `${prefix}notify:messages:burst:${conversationId}`,
     due: `${prefix}notify:messages:due`,
+    notified: (conversationId: string) => `${prefix}notify:messages:notified:${conversationId}`,
+    read: (conversationId: string) => `${prefix}notify:messages:read:${conversationId}`,
+    readsDue: `${prefix}notify:messages:reads-due`,
   },
   calls: {
     checkpoint: `${prefix}notify:calls:checkpoint`,

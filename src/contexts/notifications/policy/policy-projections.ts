@@ -6,7 +6,7 @@ import { TOPICS } from "../../../platform/contract/topics.js";
 import type { RunningProjection } from "../../../platform/context-module.js";
 import { startRedisProjection, type RedisProjectionDeps } from "../../../platform/projection/redis-projection.js";
 import { notificationRequester } from "./notification-requester.js";
-import { flushCallsOutbox, flushDueBursts, type RecipientFacts } from "./policy-flushers.js";
+import { flushCallsOutbox, flushConversationReads, flushDueBursts, type RecipientFacts } from "./policy-flushers.js";
 import { messageSummary, toUserChannel, type ToUserPush } from "./policy-model.js";
 import { NOTIFY_CALLS_PROJECTION, NOTIFY_MESSAGES_PROJECTION, RedisBurstStore, RedisCallsPolicyStore, type MessagesOutcome, type PolicyTiming } from "./policy-stores.js";
 
@@ -48,7 +48,8 @@ async function commandProducer(deps: PolicyDeps, name: string): Promise<RecordPr
 /**
  * The policy for messages: projects `quikapp.messages.events` into bursts (`RedisBurstStore`)
  * and, once live, pushes `message` to the user channel of every member but the sender; a
- * flusher requests the notifications of each burst once due (`flushDueBursts`).
+ * flusher requests the notifications of each burst once due (`flushDueBursts`), and the silent
+ * notifications of the reads that clear them (`flushConversationReads`).
  */
 export async function startMessagesPolicy(deps: PolicyDeps): Promise<RunningProjection> {
   const prefix = deps.config.kafka.topicPrefix;
@@ -56,10 +57,14 @@ export async function startMessagesPolicy(deps: PolicyDeps): Promise<RunningProj
   const producer = await commandProducer(deps, NOTIFY_MESSAGES_PROJECTION);
   const request = notificationRequester(producer, deps.redis, prefix);
   const { batchWindowMs, maxAgeMs } = deps.timing;
+  const flusher = { redis: deps.redis, topicPrefix: prefix, request, logger, owner: randomUUID(), facts: deps.facts };
   const stop = every(
     Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, Math.floor(batchWindowMs / 4))),
-    () => flushDueBursts({ redis: deps.redis, topicPrefix: prefix, request, logger, owner: randomUUID(), facts: deps.facts, batchWindowMs, maxAgeMs }),
-    (error) => logger.warn({ err: error }, "notification bursts not flushed; retrying"),
+    async () => {
+      await flushDueBursts({ ...flusher, batchWindowMs, maxAgeMs });
+      await flushConversationReads(flusher);
+    },
+    (error) => logger.warn({ err: error }, "notification bursts or reads not flushed; retrying"),
   );
   try {
     const runtime = await startRedisProjection(deps, {

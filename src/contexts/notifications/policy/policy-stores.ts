@@ -3,6 +3,7 @@ import type { ConsumedRecord } from "../../../infra/kafka/record-consumer.js";
 import { eventOf } from "../../../platform/contract/event-records.js";
 import { RedisCheckpointedStore, type CheckpointedPlan } from "../../../platform/projection/redis-checkpointed-store.js";
 import { callStep, type RingingCall } from "./call-policy.js";
+import { queueReads, readsOf } from "./conversation-reads.js";
 import { previewOf } from "./message-policy.js";
 import { policyKeys, type OutboxEntry, type PendingMessage } from "./policy-model.js";
 
@@ -52,13 +53,15 @@ export function pendingMessages(records: readonly Pick<ConsumedRecord, "fullName
  * its conversation's burst, which is due `batchWindowMs` after its first message arrived. The
  * flusher empties due bursts; a burst survives a restart of either, and a message is in exactly
  * one burst (applying a record again changes nothing, its offset being below the checkpoint).
+ * Each read (`MessageRead`) of a member notified of the conversation since their previous read
+ * is queued for its silent notification (see `queueReads`), once likewise.
  */
 export class RedisBurstStore extends RedisCheckpointedStore<MessagesOutcome> {
   private readonly keys;
 
   constructor(
     redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
     private readonly timing: PolicyTiming,
   ) {
     const keys = policyKeys(prefix).messages;
@@ -73,11 +76,13 @@ export class RedisBurstStore extends RedisCheckpointedStore<MessagesOutcome> {
       const recent = messages.filter((message) => now - message.sentAt <= this.timing.maxAgeMs);
       if (recent.length > 0) outcome.set(conversationId, recent);
     }
+    const reads = readsOf(fresh);
     const write = (transaction: ChainableCommander) => {
       for (const [conversationId, messages] of outcome) {
         transaction.rpush(this.keys.burst(conversationId), ...messages.map((message) => JSON.stringify(message)));
         transaction.zadd(this.keys.due, "NX", now + this.timing.batchWindowMs, conversationId);
       }
+      queueReads(transaction, this.prefix, reads);
     };
     return Promise.resolve({ outcome, write });
   }

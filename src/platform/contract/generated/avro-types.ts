@@ -162,10 +162,11 @@ export type MemberRole = "owner" | "admin" | "member";
 export type MessageType = "text" | "image" | "file" | "audio" | "video" | "system";
 
 /**
- * What a notification is about; clients pick sound and actions from it. A reader that does not know
- * a newer symbol sees system.
+ * What a notification is about; clients pick sound and actions from it. conversation_read is
+ * silent: a conversation was read on another device, so its notifications and the badge change. A
+ * reader that does not know a newer symbol sees system.
  */
-export type NotificationCategory = "new_message" | "mention" | "incoming_call" | "missed_call" | "huddle_invite" | "system";
+export type NotificationCategory = "new_message" | "mention" | "incoming_call" | "missed_call" | "huddle_invite" | "system" | "conversation_read";
 
 /**
  * Delivery channel of a notification: Apple push, Firebase push, or email. A reader that does not

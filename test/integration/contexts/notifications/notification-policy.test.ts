@@ -175,6 +175,48 @@ describe("the notification policy", () => {
     expect(asked).toEqual([expect.objectContaining({ userId: "bob", notificationId: "message:c3:1:bob", body: "alice: before the conversation is known" })]);
   }, 60_000);
 
+  it("clears a member's notifications on their other devices when they read what they were notified of, and only then", async () => {
+    await send("conversations", "c4", "ConversationCreated", created("c4", ["alice", "bob"]));
+    await eventually(async () => ((await deps.facts.conversation("c4")) === undefined ? undefined : true), 30_000, "c4 in the membership read model");
+    const at = Date.now();
+    await send("messages", "c4", "MessageSent", messageSent("c4", 1, meta("alice", at), { content: "one" }));
+    await send("messages", "c4", "MessageSent", messageSent("c4", 2, meta("alice", at + 1), { content: "two" }));
+    await requestsFor((request) => request.notificationId === "message:c4:1:bob", 1, "bob's notification of c4");
+    const read = (userId: string, seq: number): MessageRead => ({ meta: meta(userId), conversationId: "c4", seq, userId, messageId: `c4-m${seq}` });
+    const silent = (userId: string) => async () => (await requests()).filter((request) => request.category === "conversation_read" && request.userId === userId);
+    // The sender was never notified: their read asks for nothing.
+    await send("messages", "c4", "MessageRead", read("alice", 2));
+    // Bob reads the first message, then the second: each read of what he was notified of asks once.
+    await send("messages", "c4", "MessageRead", read("bob", 1));
+    const [first] = await requestsFor((request) => request.notificationId === "read:c4:1:bob", 1, "bob's first silent notification");
+    expect(first).toEqual(
+      expect.objectContaining({
+        category: "conversation_read",
+        priority: "normal",
+        title: "",
+        body: "",
+        conversationId: "c4",
+        collapseKey: "conversation-read:c4",
+        data: { conversationId: "c4", readSeq: "1", badge: expect.any(String) },
+        meta: expect.objectContaining({ commandId: "read:c4:1:bob", correlationId: "c4", actorId: "system:notifications", workspaceId: "w1" }),
+      }),
+    );
+    await send("messages", "c4", "MessageRead", read("bob", 2));
+    const [second] = await requestsFor((request) => request.notificationId === "read:c4:2:bob", 1, "bob's second silent notification");
+    // The read positions may lag the policy: the badge counts the read anyway.
+    expect(Number((first!.data as Record<string, string>).badge) - Number((second!.data as Record<string, string>).badge)).toBe(1);
+    // Everything notified is read: a further read of c4 (a message bob sent himself) asks nothing.
+    await send("messages", "c4", "MessageSent", messageSent("c4", 3, meta("bob"), { content: "three", senderId: "bob" }));
+    await send("messages", "c4", "MessageRead", read("bob", 3));
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS + 1_000));
+    expect((await silent("bob")()).map((request) => request.notificationId)).toEqual(["read:c4:1:bob", "read:c4:2:bob"]);
+    expect(await silent("alice")()).toEqual([]);
+    // Silent: nothing on the user channel.
+    expect(pushes.filter(({ push }) => push.event === "notification" && push.payload.category === "conversation_read")).toEqual([]);
+    expect(await redis.hlen(policyKeys(prefix).messages.readsDue)).toBe(0);
+    expect(await redis.hget(policyKeys(prefix).messages.notified("c4"), "bob")).toBeNull();
+  }, 60_000);
+
   it("rings every callee of a call at once, and tells the one who never answered of a missed call", async () => {
     const at = Date.now();
     await send("calls", "k1", "CallStarted", { meta: meta("alice", at), callId: "k1", callType: "audio", callerId: "alice", calleeIds: ["bob", "carol"], conversationId: "c1", ringingExpiresAt: at + 60_000 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { burstNotification, previewOf, type BurstMessage, type Recipient } from "../../../../src/contexts/notifications/policy/message-policy.js";
+import { readOfDueField, readsDueField, readsOf } from "../../../../src/contexts/notifications/policy/conversation-reads.js";
+import { badgeAfterRead, burstNotification, conversationReadNotification, previewOf, type BurstMessage, type Recipient } from "../../../../src/contexts/notifications/policy/message-policy.js";
 
 const group = { id: "c1", workspaceId: "w1", type: "group", title: "Launch" };
 const direct = { id: "d1", workspaceId: "w1", type: "direct", title: null };
@@ -99,5 +100,46 @@ describe("the preview of a message", () => {
     expect(previewOf("file", "")).toBe("sent a file");
     expect(previewOf("audio", "")).toBe("sent an audio message");
     expect(previewOf("video", "look")).toBe("look");
+  });
+});
+
+describe("the silent notification of a conversation read", () => {
+  const read = { workspaceId: "w1", conversationId: "c1", userId: "bob", readSeq: 7 };
+
+  it("tells the member's devices the cursor and the badge, shows nothing, and has an id fixed by the read", () => {
+    expect(conversationReadNotification(read, 2)).toEqual({
+      userId: "bob",
+      notificationId: "read:c1:7:bob",
+      category: "conversation_read",
+      title: "",
+      body: "",
+      data: { conversationId: "c1", readSeq: "7", badge: "2" },
+      conversationId: "c1",
+      messageId: null,
+      callId: null,
+      huddleId: null,
+      priority: "normal",
+      collapseKey: "conversation-read:c1",
+    });
+    expect(conversationReadNotification(read, 5).notificationId).toBe(conversationReadNotification(read, 2).notificationId);
+  });
+
+  it("counts the read in the badge when the read positions do not have it yet, and never below zero", () => {
+    expect(badgeAfterRead(10, 7, 7)).toBe(10);
+    expect(badgeAfterRead(10, 7, 4)).toBe(7);
+    expect(badgeAfterRead(2, 7, 0)).toBe(0);
+    expect(badgeAfterRead(10, 4, 7)).toBe(10);
+  });
+
+  it("finds the reads among a batch's events, and keeps each due read in one field", () => {
+    const meta = { eventId: "e1", occurredAt: 1, correlationId: "c", causationId: null, actorId: "bob", workspaceId: "w1" };
+    const records = [
+      { fullName: "quikchat.messages.MessageRead", value: { meta, conversationId: "c1", seq: 7, userId: "bob", messageId: null } },
+      { fullName: "quikchat.messages.MessageSent", value: { meta, conversationId: "c1", seq: 8 } },
+    ];
+    expect(readsOf(records)).toEqual([read]);
+    expect(readOfDueField(readsDueField(read), "7")).toEqual(read);
+    expect(readOfDueField("not json", "7")).toBeUndefined();
+    expect(readOfDueField(readsDueField(read), "x")).toBeUndefined();
   });
 });

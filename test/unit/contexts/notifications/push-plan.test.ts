@@ -53,6 +53,27 @@ describe("the push a notification takes to a device", () => {
     expect(planPush(call, { ...iphone, voipToken: null })!.message).toMatchObject({ token: iphone.pushToken, kind: "alert" });
   });
 
+  it("a conversation read is a silent push with the badge: APNs background at priority 5, an FCM data message at normal priority", () => {
+    const read = request({ category: "conversation_read", title: "", body: "", messageId: null, priority: "high", data: { conversationId: "c1", readSeq: "7", badge: "2" }, collapseKey: "conversation-read:c1" });
+    for (const device of [iphone, pixel]) {
+      const { message } = planPush(read, device)!;
+      expect(message).toEqual({
+        token: device.pushToken,
+        kind: "background",
+        id: pushId("n1", device.deviceId),
+        data: { conversationId: "c1", readSeq: "7", badge: "2", notificationId: "n1", category: "conversation_read" },
+        collapseId: "conversation-read:c1",
+        badge: 2,
+        priority: "normal",
+      });
+    }
+  });
+
+  it("an alert carries the badge its data gives, when it is a count", () => {
+    expect(planPush(request({ data: { badge: "3" } }), iphone)!.message.badge).toBe(3);
+    expect(planPush(request({ data: { badge: "many" } }), iphone)!.message.badge).toBeUndefined();
+  });
+
   it("a device without push, or without the token the push needs, gets none", () => {
     expect(planPush(request(), { ...iphone, pushChannel: null })).toBeUndefined();
     expect(planPush(request(), { ...pixel, pushToken: null })).toBeUndefined();
