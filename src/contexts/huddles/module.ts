@@ -4,7 +4,7 @@ import { defineContext } from "../../platform/context-module.js";
 import { TOPICS } from "../../platform/contract/topics.js";
 import { CONVERSATION_TOPIC_PARTS, MEMBERSHIP } from "../conversations/ports.js";
 import { HuddleActions } from "./channels/huddle-actions.js";
-import { huddleConversationPart, huddleFamily, huddleHandlers } from "./channels/huddle-channels.js";
+import { huddleConversationPart, huddleFamily, huddleHandlers, huddlesUserPart } from "./channels/huddle-channels.js";
 import { HuddleSignals } from "./channels/huddle-signals.js";
 import { huddlesConfig } from "./config.js";
 import { liveHuddleGauges } from "./metrics.js";
@@ -31,7 +31,8 @@ export const huddleHistoryStore = (mongo: MongoClient, topicPrefix: string) => n
  * Redis, which publishes the huddles' changes, and the `huddle-signal-relay` (the calls' signal
  * relay), which delivers the signals; the `huddle:{huddleId}` topic with its signaling, the
  * huddles' part of the conversation topics (`huddle:create` and the live indicator), the huddles'
- * REST routes (`/api/huddles…`, `/api/conversations/:id/huddle`), and the huddles' metrics; the
+ * REST routes (`/api/huddles…`, `/api/conversations/:id/huddle`), the invitations on the
+ * invitees' `user:{userId}`, and the huddles' metrics; the
  * huddles' history in MongoDB (`huddle-history`); and the presence policy (`huddle-connections`
  * and `huddle-lost-connections`), which removes with `connection_lost` the participants of every
  * connection presence closes.
@@ -89,6 +90,7 @@ export const huddles = defineContext({
     ports.find(CONVERSATION_TOPIC_PARTS)?.add(huddleConversationPart(channels));
     return {
       families: [huddleFamily(channels)],
+      userChannel: huddlesUserPart(channels),
       lookups: [{ id: "huddle", title: "A huddle", keyName: "huddle id", read: async (huddleId) => (await huddles.huddle(huddleId)) ?? null }],
       stats: async () => ({ active_huddles: await huddles.liveCount() }),
       routes: async (app) => {

@@ -9,7 +9,8 @@ import { notificationsProcessor } from "./processor.js";
 /**
  * Notifications: the policy that decides who is notified of what (`notify-messages`: a burst of
  * new messages per conversation, for each member who is not the sender, not viewing it, has not
- * muted it and has not read it; `notify-calls`: incoming and missed calls), which asks for them
+ * muted it and has not read it; `notify-calls`: incoming and missed calls; `notify-huddles`:
+ * invitations to huddles, for invitees without a live socket), which asks for them
  * with `RequestNotification` on `quikapp.notifications.commands`; one aggregate per recipient
  * (`quikapp.notifications.*`) recording each notification requested and what became of it on
  * each device, on the processor role; the notifier role, which sends each requested notification

@@ -94,6 +94,7 @@ describe("the contexts list wires every role and tool", () => {
       "projection:membership",
       "projection:mutes",
       "projection:notify-calls",
+      "projection:notify-huddles",
       "projection:notify-messages",
       "projection:presence",
       "projection:probe",
@@ -130,7 +131,7 @@ describe("the contexts list wires every role and tool", () => {
     const { codec } = await bootstrapContract(config, testLogger());
     const tools = await openProjectionTools(config, testLogger(), codec, [...CONTEXT_MODULES, probe]);
     try {
-      expect(tools.names()).toEqual(["membership", "history", "read-positions", "mutes", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-signal-relay", "huddle-history", "huddle-connections", "huddle-lost-connections", "devices", "notify-messages", "notify-calls", "probe"]);
+      expect(tools.names()).toEqual(["membership", "history", "read-positions", "mutes", "presence", "typing", "users", "sessions", "channels", "comments", "live-calls", "signal-relay", "recordings", "live-huddles", "huddle-signal-relay", "huddle-history", "huddle-connections", "huddle-lost-connections", "devices", "notify-messages", "notify-calls", "notify-huddles", "probe"]);
       expect((await tools.status()).map((status) => status.projection)).toContain("probe");
     } finally {
       await tools.close();

@@ -5,8 +5,9 @@ import { parseMessage, type ChannelSource } from "../../../platform/gateway/pubs
 import type { ChannelFamily, ChannelOutlet, JoinResult, SocketIdentity } from "../../../platform/phoenix/channel.js";
 import { refuse, replying } from "../../../platform/phoenix/channel-replies.js";
 import { handlerOf } from "../../../platform/phoenix/push-handlers.js";
+import type { OpenUserChannelPart } from "../../../platform/phoenix/identity-families.js";
 import type { OpenConversationTopicPart } from "../../conversations/channels/conversation-topic-parts.js";
-import { liveHuddleKeys, type HuddlePush, type HuddleTrack } from "../projections/live-huddles/live-huddles-model.js";
+import { liveHuddleKeys, type HuddleInvitation, type HuddlePush, type HuddleTrack } from "../projections/live-huddles/live-huddles-model.js";
 import type { HuddleActions } from "./huddle-actions.js";
 import type { HuddleSignals } from "./huddle-signals.js";
 import { arrivalOf, createPayload, enabledOf, inviteesOf, raisedOf } from "./huddle-payloads.js";
@@ -88,8 +89,41 @@ export function huddleFrames(push: HuddlePush): [string, Record<string, unknown>
       ];
     }
     case "huddle_started":
+    case "huddle_invited":
       return [];
   }
+}
+
+/**
+ * The frames of an invitation on the invitee's `user:{userId}`, in both vocabularies:
+ * `huddle:invited` then `huddle_invited`, `{huddleId, conversationId, invitedBy, title}`.
+ */
+export function invitationFrames({ huddleId, conversationId, invitedBy, title }: HuddleInvitation): [string, Record<string, unknown>][] {
+  const payload = { huddleId, conversationId, invitedBy, title };
+  return [
+    ["huddle:invited", payload],
+    ["huddle_invited", payload],
+  ];
+}
+
+/**
+ * The huddles' part of `user:{userId}`: the user's invitations to huddles
+ * ({@link invitationFrames}), each once, to the sockets of the huddle's workspace only.
+ */
+export function huddlesUserPart(deps: Pick<HuddleChannelsDeps, "hub" | "topicPrefix" | "logger">): OpenUserChannelPart {
+  return async (identity, outlet) => {
+    const channel = liveHuddleKeys(deps.topicPrefix).toUser(identity.userId);
+    const stop = await deps.hub.listen(channel, {
+      onMessage: (raw) => {
+        const push = parseMessage<HuddlePush>(raw, channel, deps.logger);
+        if (push?.event !== "huddle_invited" || push.workspaceId !== identity.workspaceId) return;
+        for (const [event, payload] of invitationFrames(push)) outlet.push(event, payload);
+      },
+      // Pub/sub does not replay: an invitation published while the subscription was down is not sent again.
+      onResync: () => undefined,
+    });
+    return { leave: stop };
+  };
 }
 
 /** What the huddles' channels share on one gateway. */

@@ -14,6 +14,8 @@ export interface RecipientFacts {
   readSeqs(conversationId: string): Promise<ReadonlyMap<string, number>>;
   /** Whether a live socket of the user has joined the conversation's topic. */
   viewing(userId: string, conversationId: string): Promise<boolean>;
+  /** Whether the user holds a live socket, whatever it joined. */
+  connected(userId: string): Promise<boolean>;
   /** The members among `userIds` who muted the conversation. */
   mutedAmong(conversationId: string, userIds: readonly string[]): Promise<ReadonlySet<string>>;
   /** Unread messages over all the user's conversations of the workspace. */
@@ -121,23 +123,35 @@ export async function decideBurst(
   return notifications;
 }
 
+/** Which outbox a flusher empties: the calls' or the huddles'. */
+export type PolicyOutbox = "calls" | "huddles";
+
 /**
- * Requests what waits in the calls' outbox, oldest first, then removes it (a crash in between
- * asks again with the same ids). Resolves with the notifications requested.
+ * Those of `entries` still worth asking for when they are requested: the entries held back are
+ * dropped from the outbox with the others.
  */
-export async function flushCallsOutbox(deps: FlusherDeps): Promise<number> {
+export type OutboxAdmission = (entries: readonly OutboxEntry[]) => Promise<readonly OutboxEntry[]>;
+
+/**
+ * Requests what waits in an outbox, oldest first (those `admit` keeps: all by default), then
+ * removes it (a crash in between asks again with the same ids). Resolves with the notifications
+ * requested.
+ */
+export async function flushOutbox(deps: FlusherDeps, outbox: PolicyOutbox, admit: OutboxAdmission = (entries) => Promise.resolve(entries)): Promise<number> {
   const { redis } = deps;
   const keys = policyKeys(deps.topicPrefix);
+  const key = keys[outbox].outbox;
   // One read per tick while the outbox is empty, as it mostly is.
-  if ((await redis.llen(keys.calls.outbox)) === 0) return 0;
-  return underLock(deps, "calls-outbox", async () => {
+  if ((await redis.llen(key)) === 0) return 0;
+  return underLock(deps, `${outbox}-outbox`, async () => {
     let requested = 0;
     for (;;) {
-      const raw = await redis.lrange(keys.calls.outbox, 0, OUTBOX_BATCH - 1);
+      const raw = await redis.lrange(key, 0, OUTBOX_BATCH - 1);
       if (raw.length === 0) break;
-      await deps.request(raw.flatMap((json) => parse<OutboxEntry>(json)));
-      await redis.ltrim(keys.calls.outbox, raw.length, -1);
-      requested += raw.length;
+      const admitted = await admit(raw.flatMap((json) => parse<OutboxEntry>(json)));
+      await deps.request(admitted);
+      await redis.ltrim(key, raw.length, -1);
+      requested += admitted.length;
     }
     return requested;
   });
@@ -185,6 +199,32 @@ async function underLock(deps: FlusherDeps, name: string, task: () => Promise<nu
   } finally {
     await UNLOCK.run(deps.redis, [lock], [deps.owner]).catch(() => undefined);
   }
+}
+
+/**
+ * The invitations still to push ({@link OutboxAdmission} of the huddles' outbox): not for a huddle
+ * the policy saw end (its key gone), nor for an invitee who holds a live socket (they were told on
+ * `user:{userId}`), nor for one who muted the huddle's conversation.
+ */
+export function invitationAdmission(redis: Redis, topicPrefix: string, facts: Pick<RecipientFacts, "connected" | "mutedAmong">): OutboxAdmission {
+  const keys = policyKeys(topicPrefix).huddles;
+  return async (entries) => {
+    const huddleIds = [...new Set(entries.flatMap(({ notification }) => notification.huddleId ?? []))];
+    const live = new Set<string>();
+    if (huddleIds.length > 0) {
+      const stored = await redis.mget(...huddleIds.map((huddleId) => keys.huddle(huddleId)));
+      huddleIds.forEach((huddleId, index) => stored[index] != null && live.add(huddleId));
+    }
+    const admitted: OutboxEntry[] = [];
+    for (const entry of entries) {
+      const { userId, huddleId, conversationId } = entry.notification;
+      if (huddleId === null || !live.has(huddleId)) continue;
+      if (await facts.connected(userId)) continue;
+      if (conversationId !== null && (await facts.mutedAmong(conversationId, [userId])).has(userId)) continue;
+      admitted.push(entry);
+    }
+    return admitted;
+  };
 }
 
 function parse<T>(json: string): T[] {

@@ -23,6 +23,14 @@
  * - `<p>notify:calls:outbox` list: JSON {@link OutboxEntry}s, the notifications decided and not
  *   yet requested, oldest first.
  *
+ * The `notify-huddles` projection (of `quikapp.huddles.events`):
+ * - `<p>notify:huddles:checkpoint` hash, as above;
+ * - `<p>notify:huddles:huddle:<huddleId>`: JSON `InvitingHuddle` of a live huddle (its
+ *   conversation and title; expires a day after its last event, for a huddle whose end never
+ *   comes);
+ * - `<p>notify:huddles:outbox` list: JSON {@link OutboxEntry}s of invitations, as for calls; an
+ *   entry whose huddle is gone from the key above when it is flushed is dropped.
+ *
  * `<p>notify:lock:<name>`: held by the process flushing a burst or the outbox (a few seconds).
  */
 
@@ -43,6 +51,12 @@ export const policyKeys = (prefix: string) => ({
     keyPrefix: `${prefix}notify:calls:`,
     call: (callId: string) => `${prefix}notify:calls:call:${callId}`,
     outbox: `${prefix}notify:calls:outbox`,
+  },
+  huddles: {
+    checkpoint: `${prefix}notify:huddles:checkpoint`,
+    keyPrefix: `${prefix}notify:huddles:`,
+    huddle: (huddleId: string) => `${prefix}notify:huddles:huddle:${huddleId}`,
+    outbox: `${prefix}notify:huddles:outbox`,
   },
   lock: (name: string) => `${prefix}notify:lock:${name}`,
 });

@@ -6,15 +6,25 @@ import { TOPICS } from "../../../platform/contract/topics.js";
 import type { RunningProjection } from "../../../platform/context-module.js";
 import { startRedisProjection, type RedisProjectionDeps } from "../../../platform/projection/redis-projection.js";
 import { notificationRequester } from "./notification-requester.js";
-import { flushCallsOutbox, flushConversationReads, flushDueBursts, type RecipientFacts } from "./policy-flushers.js";
+import type { RedisCheckpointedStore } from "../../../platform/projection/redis-checkpointed-store.js";
+import { flushConversationReads, flushDueBursts, flushOutbox, invitationAdmission, type OutboxAdmission, type PolicyOutbox, type RecipientFacts } from "./policy-flushers.js";
 import { messageSummary, toUserChannel, type ToUserPush } from "./policy-model.js";
-import { NOTIFY_CALLS_PROJECTION, NOTIFY_MESSAGES_PROJECTION, RedisBurstStore, RedisCallsPolicyStore, type MessagesOutcome, type PolicyTiming } from "./policy-stores.js";
+import {
+  NOTIFY_CALLS_PROJECTION,
+  NOTIFY_HUDDLES_PROJECTION,
+  NOTIFY_MESSAGES_PROJECTION,
+  RedisBurstStore,
+  RedisCallsPolicyStore,
+  RedisHuddlesPolicyStore,
+  type MessagesOutcome,
+  type PolicyTiming,
+} from "./policy-stores.js";
 
 /** How often a flusher looks for due work, at most and at least. */
 const MIN_TICK_MS = 50;
 const MAX_TICK_MS = 250;
-/** How often the calls' flusher looks at its outbox: an incoming call should ring at once. */
-const CALLS_TICK_MS = 100;
+/** How often an outbox's flusher looks at it: an incoming call should ring, an invitation arrive, at once. */
+const OUTBOX_TICK_MS = 100;
 
 /** What the policy's projections need besides a Redis projection's own. */
 export interface PolicyDeps extends RedisProjectionDeps {
@@ -107,22 +117,53 @@ async function pushMessages(redis: Redis, prefix: string, facts: RecipientFacts,
  * The policy for calls: projects `quikapp.calls.events` into the calls it follows and an outbox
  * of notifications (`RedisCallsPolicyStore`); a flusher requests what the outbox holds.
  */
-export async function startCallsPolicy(deps: PolicyDeps): Promise<RunningProjection> {
+export function startCallsPolicy(deps: PolicyDeps): Promise<RunningProjection> {
   const prefix = deps.config.kafka.topicPrefix;
-  const logger = deps.logger.child({ projection: NOTIFY_CALLS_PROJECTION });
-  const producer = await commandProducer(deps, NOTIFY_CALLS_PROJECTION);
+  return startOutboxPolicy(deps, {
+    name: NOTIFY_CALLS_PROJECTION,
+    topic: TOPICS.calls.events,
+    outbox: "calls",
+    store: (own) => new RedisCallsPolicyStore(own, prefix, (userIds) => deps.facts.names(userIds)),
+  });
+}
+
+/**
+ * The policy for huddles: projects `quikapp.huddles.events` into the huddles it follows and an
+ * outbox of invitations (`RedisHuddlesPolicyStore`); a flusher requests those still to push
+ * (`invitationAdmission`): the huddle not seen to end, the invitee without a live socket and not
+ * muting its conversation.
+ */
+export function startHuddlesPolicy(deps: PolicyDeps): Promise<RunningProjection> {
+  const prefix = deps.config.kafka.topicPrefix;
+  return startOutboxPolicy(deps, {
+    name: NOTIFY_HUDDLES_PROJECTION,
+    topic: TOPICS.huddles.events,
+    outbox: "huddles",
+    store: (own) => new RedisHuddlesPolicyStore(own, prefix, deps.timing, (userIds) => deps.facts.names(userIds)),
+    admit: invitationAdmission(deps.redis, prefix, deps.facts),
+  });
+}
+
+/** A checkpointed projection that fills an outbox, with the flusher that empties it every {@link OUTBOX_TICK_MS}. */
+async function startOutboxPolicy(
+  deps: PolicyDeps,
+  policy: { readonly name: string; readonly topic: string; readonly outbox: PolicyOutbox; readonly store: (own: Redis) => RedisCheckpointedStore<number>; readonly admit?: OutboxAdmission },
+): Promise<RunningProjection> {
+  const prefix = deps.config.kafka.topicPrefix;
+  const logger = deps.logger.child({ projection: policy.name });
+  const producer = await commandProducer(deps, policy.name);
   const request = notificationRequester(producer, deps.redis, prefix);
   const owner = randomUUID();
   const stop = every(
-    CALLS_TICK_MS,
-    () => flushCallsOutbox({ redis: deps.redis, topicPrefix: prefix, request, logger, owner }),
-    (error) => logger.warn({ err: error }, "call notifications not requested; retrying"),
+    OUTBOX_TICK_MS,
+    () => flushOutbox({ redis: deps.redis, topicPrefix: prefix, request, logger, owner }, policy.outbox, policy.admit),
+    (error) => logger.warn({ err: error }, "notifications of the outbox not requested; retrying"),
   );
   try {
     return await startRedisProjection(deps, {
-      name: NOTIFY_CALLS_PROJECTION,
-      topic: TOPICS.calls.events,
-      store: (own) => new RedisCallsPolicyStore(own, prefix, (userIds) => deps.facts.names(userIds)),
+      name: policy.name,
+      topic: policy.topic,
+      store: policy.store,
       afterCommit: () => Promise.resolve(),
       onClose: async () => {
         await stop();

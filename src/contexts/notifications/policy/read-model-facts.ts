@@ -42,6 +42,7 @@ export function readModelFacts(deps: {
     },
     readSeqs: (conversationId) => readPositions.readers(conversationId),
     viewing: (userId, conversationId) => presence.views(userId, conversationTopics(conversationId), now()),
+    connected: (userId) => presence.connected(userId, now()),
     mutedAmong: (conversationId, userIds) => mutes.mutedAmong(conversationId, userIds, now()),
     badge: (userId, workspaceId) => membership.unreadCount(userId, workspaceId),
     names: (userIds) => presence.displayNames(userIds),

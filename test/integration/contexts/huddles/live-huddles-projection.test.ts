@@ -62,7 +62,7 @@ describe("the live-huddles projection", () => {
     await Promise.all([redis.quit(), subscriber.quit()]);
   });
 
-  it("keeps a conversation's huddle with its participants' media state, and pushes each change once to the huddle or the conversation", async () => {
+  it("keeps a conversation's huddle with its participants' media state, and pushes each change once to the huddle, the conversation or the user invited", async () => {
     const liveBefore = await huddles.liveCount();
     await send(
       created("h1", "alice", "conv-1"),
@@ -97,6 +97,7 @@ describe("the live-huddles projection", () => {
     const ended = { huddleId: "h1", event: "huddle_ended", reason: "empty", endedBy: null, durationMs: 5_000 };
     expect(ofHuddle("h1")).toEqual([
       { channel: "huddles:to-conversation:conv-1", push: { huddleId: "h1", event: "huddle_started", conversationId: "conv-1", startedBy: "alice" } },
+      { channel: "huddles:to-user:dan", push: { huddleId: "h1", event: "huddle_invited", workspaceId: "w1", conversationId: "conv-1", invitedBy: "alice", title: null } },
       { channel: "huddles:to-huddle:h1", push: { huddleId: "h1", event: "participant_joined", participant: { userId: "alice", audio: true, video: false, screen: false, handRaised: false, joinedAt: T0 } } },
       { channel: "huddles:to-huddle:h1", push: { huddleId: "h1", event: "participant_joined", participant: { ...bobState, audio: false } } },
       { channel: "huddles:to-huddle:h1", push: { huddleId: "h1", event: "participant_updated", participant: bobState, track: "audio" } },

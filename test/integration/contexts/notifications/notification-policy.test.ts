@@ -4,13 +4,15 @@ import type { AvroCodec } from "../../../../src/infra/avro/avro-codec.js";
 import { RecordProducer } from "../../../../src/infra/kafka/record-producer.js";
 import { createMysqlPool } from "../../../../src/infra/mysql/mysql-pool.js";
 import { createRedis } from "../../../../src/infra/redis/redis-connection.js";
-import type { ConversationCreated, EventMeta, MessageRead } from "../../../../src/platform/contract/generated/avro-types.js";
+import type { ConversationCreated, ConversationMuteSet, EventMeta, MessageRead } from "../../../../src/platform/contract/generated/avro-types.js";
 import { TOPICS } from "../../../../src/platform/contract/topics.js";
 import type { RunningProjection } from "../../../../src/platform/context-module.js";
 import { startMembershipProjection } from "../../../../src/contexts/conversations/projections/membership/membership-projection.js";
 import { startReadPositionsProjection } from "../../../../src/contexts/conversations/projections/membership/read-positions-projection.js";
+import { startMutesProjection } from "../../../../src/contexts/conversations/projections/mutes/mutes-projection.js";
+import { presenceKeys, type PresenceConnection } from "../../../../src/contexts/presence/projections/presence/presence-model.js";
 import { policyKeys, toUserChannel, type ToUserPush } from "../../../../src/contexts/notifications/policy/policy-model.js";
-import { startCallsPolicy, startMessagesPolicy, type PolicyDeps } from "../../../../src/contexts/notifications/policy/policy-projections.js";
+import { startCallsPolicy, startHuddlesPolicy, startMessagesPolicy, type PolicyDeps } from "../../../../src/contexts/notifications/policy/policy-projections.js";
 import { readModelFacts } from "../../../../src/contexts/notifications/policy/read-model-facts.js";
 import { messageSent } from "../../../support/message-events.js";
 import { readTopic, type ReadRecord } from "../../../support/processor-harness.js";
@@ -36,7 +38,7 @@ const created = (id: string, members: string[]): ConversationCreated => ({
 });
 
 /**
- * The notification policy against Kafka, Redis and MariaDB: message and call events in, the
+ * The notification policy against Kafka, Redis and MariaDB: message, call and huddle events in, the
  * membership and read positions projected by their own projections, `RequestNotification`
  * commands read back from `quikapp.notifications.commands`, and the user-channel pushes from
  * Redis pub/sub.
@@ -52,7 +54,7 @@ describe("the notification policy", () => {
   let deps: PolicyDeps;
   let messagesPolicy: RunningProjection;
 
-  const send = (context: "conversations" | "messages" | "calls", key: string, type: string, value: object) =>
+  const send = (context: "conversations" | "messages" | "calls" | "huddles", key: string, type: string, value: object) =>
     producer.send([{ topic: prefix + TOPICS[context].events, key, fullName: `quikchat.${context}.${type}`, value }]);
   const requests = async (): Promise<Record<string, unknown>[]> =>
     (await readTopic(config, commandsTopic, codec)).filter((record: ReadRecord) => record.fullName === "quikchat.notifications.RequestNotification").map((record) => record.value!);
@@ -71,11 +73,13 @@ describe("the notification policy", () => {
     await subscriber.psubscribe(`${toUserChannel(prefix, "")}*`);
     running.push(await startMembershipProjection({ config, codec, pool, redis, logger }));
     running.push(await startReadPositionsProjection({ config, codec, pool, logger }));
+    running.push(await startMutesProjection({ config, codec, pool, logger }));
     const facts = readModelFacts({ pool, redis, topicPrefix: prefix });
     await facts.ensureSchema();
     deps = { config, codec, redis, logger, facts, timing: { batchWindowMs: WINDOW_MS, maxAgeMs: 600_000 } };
     messagesPolicy = await startMessagesPolicy(deps);
     running.push(await startCallsPolicy(deps));
+    running.push(await startHuddlesPolicy(deps));
     await send("conversations", "c1", "ConversationCreated", created("c1", ["alice", "bob", "carol"]));
     await send("conversations", "c2", "ConversationCreated", created("c2", ["alice", "bob"]));
     await eventually(async () => ((await facts.conversation("c2")) === undefined ? undefined : true), 30_000, "the conversations in the membership read model");
@@ -230,5 +234,43 @@ describe("the notification policy", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await requests()).filter((request) => request.callId === "k1")).toHaveLength(3);
     expect(await redis.llen(policyKeys(prefix).calls.outbox)).toBe(0);
+  }, 60_000);
+
+  it("invites to a huddle each invitee without a live socket who did not mute its conversation, once, and nobody to a huddle that ended", async () => {
+    const at = Date.now();
+    const mute: ConversationMuteSet = { meta: meta("carol", at), conversationId: "c1", userId: "carol", muted: true, mutedUntil: null };
+    await send("conversations", "c1", "ConversationMuteSet", mute);
+    await eventually(async () => ((await deps.facts.mutedAmong("c1", ["carol"])).has("carol") ? true : undefined), 30_000, "carol's mute in the read model");
+    // dave has a live socket (as presence records it): he is told on his user channel, not pushed.
+    const socket: PresenceConnection = { connectionId: "dave-1", gatewayId: "g1", deviceId: null, platform: "web", onlineAt: at, expiresAt: at + 600_000, phxRef: "1" };
+    await redis.hset(presenceKeys(prefix).connections("dave"), "dave-1", JSON.stringify(socket));
+
+    await send("huddles", "h1", "HuddleCreated", { meta: meta("alice", at), huddleId: "h1", createdBy: "alice", conversationId: "c1", title: "Standup" });
+    await send("huddles", "h1", "HuddleParticipantsInvited", { meta: meta("alice", at + 1), huddleId: "h1", userIds: ["bob", "carol", "dave"] });
+    // Created, invited and ended at once: the policy sees the end before the invitation is due.
+    const h2 = (type: string, value: object) => ({ topic: prefix + TOPICS.huddles.events, key: "h2", fullName: `quikchat.huddles.${type}`, value });
+    await producer.send([
+      h2("HuddleCreated", { meta: meta("alice", at), huddleId: "h2", createdBy: "alice", conversationId: null, title: null }),
+      h2("HuddleParticipantsInvited", { meta: meta("alice", at + 1), huddleId: "h2", userIds: ["bob"] }),
+      h2("HuddleEnded", { meta: meta("alice", at + 2), huddleId: "h2", reason: "ended", durationMs: 2, endedBy: "alice" }),
+    ]);
+    const [bob] = await requestsFor((request) => request.huddleId === "h1", 1, "bob's invitation");
+    expect(bob).toMatchObject({
+      userId: "bob",
+      notificationId: expect.stringMatching(/^huddle:h1:invite:bob:\d+\.\d+$/),
+      category: "huddle_invite",
+      title: "alice invited you to a huddle",
+      body: "Standup",
+      data: { huddleId: "h1", conversationId: "c1" },
+      conversationId: "c1",
+      huddleId: "h1",
+      priority: "high",
+      collapseKey: "huddle:h1",
+      meta: expect.objectContaining({ commandId: bob!.notificationId, actorId: "system:notifications", workspaceId: "w1" }),
+    });
+    await eventually(async () => (pushes.some(({ userId, push }) => userId === "bob" && push.event === "notification" && push.payload.notificationId === bob!.notificationId) ? true : undefined), 10_000, "bob's notification push");
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await requests()).filter((request) => request.huddleId === "h1" || request.huddleId === "h2").map((request) => request.userId)).toEqual(["bob"]);
+    expect(await redis.llen(policyKeys(prefix).huddles.outbox)).toBe(0);
   }, 60_000);
 });

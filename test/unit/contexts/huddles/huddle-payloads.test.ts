@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { huddleFrames } from "../../../../src/contexts/huddles/channels/huddle-channels.js";
+import { huddleFrames, invitationFrames } from "../../../../src/contexts/huddles/channels/huddle-channels.js";
 import { MAX_INVITEES, MAX_TITLE, arrivalOf, createPayload, enabledOf, huddleIdOf, inviteesOf, raisedOf } from "../../../../src/contexts/huddles/channels/huddle-payloads.js";
 import { onTopic } from "../../../../src/platform/gateway/payload-fields.js";
 
@@ -74,6 +74,16 @@ describe("huddle frames", () => {
       ["huddle_ended", ended],
     ]);
     expect(huddleFrames({ huddleId: "h1", event: "huddle_started", conversationId: "c1", startedBy: "alice" })).toEqual([]);
+  });
+
+  it("names an invitation in both vocabularies on the user channel, without its workspace, and never on the huddle's topic", () => {
+    const invitation = { huddleId: "h1", event: "huddle_invited", workspaceId: "w1", conversationId: "c1", invitedBy: "alice", title: null } as const;
+    const payload = { huddleId: "h1", conversationId: "c1", invitedBy: "alice", title: null };
+    expect(invitationFrames(invitation)).toEqual([
+      ["huddle:invited", payload],
+      ["huddle_invited", payload],
+    ]);
+    expect(huddleFrames(invitation)).toEqual([]);
   });
 
   it("says muted when a toggle turned its track off and unmuted when on, naming the track", () => {

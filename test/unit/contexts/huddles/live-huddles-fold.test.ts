@@ -33,4 +33,22 @@ describe("the live-huddles fold", () => {
     expect(Object.keys(huddle.participants)).toEqual(["__proto__"]);
     expect(Object.getOwnPropertyDescriptor(huddle.participants, "__proto__")?.value).toMatchObject({ video: true });
   });
+
+  it("tells each user newly invited, on their own channel, who invited them to which huddle, and nobody twice", () => {
+    const invited = (actorId: string, userIds: string[]) => ({ fullName: "quikchat.huddles.HuddleParticipantsInvited", value: { meta: { ...meta, actorId }, huddleId: "h1", userIds } });
+    const titled = record("HuddleCreated", { createdBy: "alice", conversationId: null, title: "Standup" });
+    const { huddles, pushes } = foldLiveHuddles(new Map(), [titled, invited("alice", ["bob", "carol", "bob"]), invited("bob", ["carol", "dave"])]);
+    expect(huddles.get("h1")?.invited).toEqual(["bob", "carol", "dave"]);
+    const invitation = { huddleId: "h1", event: "huddle_invited", workspaceId: "w1", conversationId: null, title: "Standup" };
+    expect(pushes).toEqual([
+      { to: { userId: "bob" }, push: { ...invitation, invitedBy: "alice" } },
+      { to: { userId: "carol" }, push: { ...invitation, invitedBy: "alice" } },
+      { to: { userId: "dave" }, push: { ...invitation, invitedBy: "bob" } },
+    ]);
+  });
+
+  it("tells nobody of an invitation to a huddle that ended", () => {
+    const { pushes } = foldLiveHuddles(new Map(), [created, ended, record("HuddleParticipantsInvited", { userIds: ["bob"] })]);
+    expect(pushes.filter(({ to }) => "userId" in to)).toEqual([]);
+  });
 });

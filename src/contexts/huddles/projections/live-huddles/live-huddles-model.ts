@@ -14,8 +14,8 @@ import type { ConsumedRecord } from "../../../../infra/kafka/record-consumer.js"
  * What the projection pushes goes through Redis pub/sub, after the commit:
  * `<p>huddles:to-huddle:<huddleId>` carries {@link HuddlePush}es for the sockets joined to
  * `huddle:{huddleId}`, `<p>huddles:to-conversation:<conversationId>` those for the sockets
- * joined to the conversation's topic (a huddle started and ended). The channel layer names them
- * in each dialect.
+ * joined to the conversation's topic (a huddle started and ended), `<p>huddles:to-user:<userId>`
+ * those for the user's own channel (an invitation). The channel layer names them in each dialect.
  */
 export const liveHuddleKeys = (prefix: string) => ({
   checkpoint: `${prefix}huddles:checkpoint`,
@@ -25,6 +25,7 @@ export const liveHuddleKeys = (prefix: string) => ({
   live: `${prefix}huddles:live`,
   toHuddle: (huddleId: string) => `${prefix}huddles:to-huddle:${huddleId}`,
   toConversation: (conversationId: string) => `${prefix}huddles:to-conversation:${conversationId}`,
+  toUser: (userId: string) => `${prefix}huddles:to-user:${userId}`,
 });
 
 /** How long an ended huddle stays in the read model. */
@@ -81,11 +82,26 @@ export type HuddlePush =
   | { readonly huddleId: string; readonly event: "participant_updated"; readonly participant: ShownParticipant; readonly track: HuddleTrack }
   | { readonly huddleId: string; readonly event: "participant_left"; readonly userId: string; readonly reason: HuddleLeaveReason; readonly connectionId: string | null }
   | { readonly huddleId: string; readonly event: "huddle_started"; readonly conversationId: string | null; readonly startedBy: string }
-  | { readonly huddleId: string; readonly event: "huddle_ended"; readonly reason: HuddleEndReason; readonly endedBy: string | null; readonly durationMs: number };
+  | { readonly huddleId: string; readonly event: "huddle_ended"; readonly reason: HuddleEndReason; readonly endedBy: string | null; readonly durationMs: number }
+  | HuddleInvitation;
 
-/** A push and where it goes: the huddle's sockets, or its conversation's. */
+/**
+ * An invitation, for the invitee's own channel: the huddle, its conversation (null: standalone),
+ * who invited them (the invitation's actor) and the huddle's title. Only sockets of `workspaceId`
+ * receive it.
+ */
+export interface HuddleInvitation {
+  readonly huddleId: string;
+  readonly event: "huddle_invited";
+  readonly workspaceId: string;
+  readonly conversationId: string | null;
+  readonly invitedBy: string;
+  readonly title: string | null;
+}
+
+/** A push and where it goes: the huddle's sockets, its conversation's, or one user's. */
 export interface AddressedPush {
-  readonly to: { readonly huddleId: string } | { readonly conversationId: string };
+  readonly to: { readonly huddleId: string } | { readonly conversationId: string } | { readonly userId: string };
   readonly push: HuddlePush;
 }
 
@@ -107,7 +123,8 @@ type HuddleRecord = Pick<ConsumedRecord, "fullName" | "value">;
  * every huddle the records name (a missing one was never seen). An event about a huddle never
  * seen, other than its creation, or about an ended one, changes nothing. Pushes: started and
  * ended to the conversation (when there is one); joined, left, every toggle (as the participant's
- * whole state with the track toggled, `participant_updated`) and ended to the huddle.
+ * whole state with the track toggled, `participant_updated`) and ended to the huddle; to each user
+ * newly invited, `huddle_invited` (one who was invited already is not told again).
  */
 export function foldLiveHuddles(stored: ReadonlyMap<string, LiveHuddleView>, records: readonly HuddleRecord[]): LiveHuddlesFold {
   const huddles = new Map(stored);
@@ -151,9 +168,15 @@ export function foldLiveHuddles(stored: ReadonlyMap<string, LiveHuddleView>, rec
     const before = huddles.get(huddleId);
     if (before === undefined || before.status === "ended") continue;
     switch (event.type) {
-      case "HuddleParticipantsInvited":
-        huddles.set(huddleId, { ...before, invited: [...new Set([...before.invited, ...event.data.userIds])].sort() });
+      case "HuddleParticipantsInvited": {
+        const invitees = [...new Set(event.data.userIds)].filter((userId) => !before.invited.includes(userId));
+        huddles.set(huddleId, { ...before, invited: [...new Set([...before.invited, ...invitees])].sort() });
+        const { conversationId, title } = before;
+        for (const userId of invitees) {
+          pushes.push({ to: { userId }, push: { huddleId, event: "huddle_invited", workspaceId: before.workspaceId, conversationId, invitedBy: event.data.meta.actorId, title } });
+        }
         break;
+      }
       case "HuddleParticipantJoined": {
         const { userId, muted, videoEnabled, connectionId, meta } = event.data;
         const participant: ParticipantView = { userId, audio: !muted, video: videoEnabled, screen: false, handRaised: false, joinedAt: meta.occurredAt, connectionId };

@@ -46,13 +46,22 @@ export class PresenceReadModel {
    * one of `topics` (joined it: `JoinTopic`).
    */
   async views(userId: string, topics: readonly string[], now: number): Promise<boolean> {
+    return (await this.liveConnections(userId, now)).some((connection) => topics.some((topic) => connection.topics !== undefined && Object.hasOwn(connection.topics, topic)));
+  }
+
+  /** Whether `userId` holds a live connection (open, its staleness deadline after `now`), whatever it joined. */
+  async connected(userId: string, now: number): Promise<boolean> {
+    return (await this.liveConnections(userId, now)).length > 0;
+  }
+
+  private async liveConnections(userId: string, now: number): Promise<PresenceConnection[]> {
     const connections = await this.redis.hvals(this.keys.connections(userId));
-    return connections.some((json) => {
+    return connections.flatMap((json) => {
       try {
         const connection = JSON.parse(json) as PresenceConnection;
-        return connection.expiresAt > now && topics.some((topic) => connection.topics !== undefined && Object.hasOwn(connection.topics, topic));
+        return connection.expiresAt > now ? [connection] : [];
       } catch {
-        return false;
+        return [];
       }
     });
   }
