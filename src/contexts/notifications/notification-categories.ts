@@ -9,3 +9,13 @@ import type { NotificationCategory } from "../../platform/contract/generated/avr
 export function isSilent(category: NotificationCategory): boolean {
   return category === "conversation_read";
 }
+
+/**
+ * Whether notifications of `category` go into an email digest for a user without a push-capable
+ * device. Not a silent one, nor an `incoming_call`: a mail arrives after `EMAIL_DELAY_MS`, when
+ * the ringing is long over, and the call's `missed_call` (which is mailed) says what the user
+ * needs to know.
+ */
+export function isMailable(category: NotificationCategory): boolean {
+  return !isSilent(category) && category !== "incoming_call";
+}

@@ -8,7 +8,7 @@ import type { ConsumedRecord } from "../../../infra/kafka/record-consumer.js";
 import type { OutgoingRecord } from "../../../infra/kafka/record-producer.js";
 import type { Logger } from "../../../infra/log/logger.js";
 import type { NotifierMetrics } from "../metrics.js";
-import { isSilent } from "../notification-categories.js";
+import { isMailable } from "../notification-categories.js";
 import { MAIL_TARGET, type DigestQueue } from "./digest-queue.js";
 import { digestItemOf } from "./digest-template.js";
 import type { NotifierLedger } from "./notifier-ledger.js";
@@ -102,14 +102,14 @@ async function notify(deps: NotifierDeps, record: ConsumedRecord, request: Notif
 /**
  * A notification for a user without a push-capable device joins the user's digest (when email is
  * configured and the user has an address), which the digest mailer sends after the delay; one
- * already mailed (the ledger knows) is recorded again instead. A silent one is dropped: it only
- * tidies what devices show.
+ * already mailed (the ledger knows) is recorded again instead. A silent one (it only tidies what
+ * devices show) and an incoming call (its missed call is mailed) are dropped.
  */
 async function holdForDigest(deps: NotifierDeps, request: NotificationRequested): Promise<OutgoingRecord[]> {
   const { userId, notificationId } = request;
   const digests = deps.digests;
-  if (isSilent(request.category)) {
-    deps.logger.debug({ userId, notificationId }, "silent notification without a push-capable device: dropped");
+  if (!isMailable(request.category)) {
+    deps.logger.debug({ userId, notificationId, category: request.category }, "no push-capable device, and not a notification to mail");
     return [];
   }
   if (digests === undefined || (await digests.addressOf(userId)) === null) {
